@@ -1,0 +1,104 @@
+"""A loopback fake of the OpenAI-compatible API, for tests only.
+
+It serves ``/v1/chat/completions`` and ``/v1/embeddings`` on 127.0.0.1 with behaviour scripted by
+the test: ``server.chat = lambda request: reply`` where a reply is a text, or a ``Reply`` with a
+status code, headers and a delay. Every request is recorded (path, headers, JSON body).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    error_body: dict | None = None
+
+
+def hashed_embedding(text: str, dim: int = 16) -> list[float]:
+    """A deterministic pseudo-embedding: equal texts give equal vectors."""
+    seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+    vec = np.random.default_rng(seed).normal(size=dim)
+    return (vec / np.linalg.norm(vec)).tolist()
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.chat: Callable[[dict], str | Reply] = lambda body: "ok"
+        self.embed: Callable[[str], list[float]] = hashed_embedding
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server._lock:
+                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                if self.path.endswith("/embeddings"):
+                    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    data = [{"object": "embedding", "index": i, "embedding": server.embed(t)} for i, t in enumerate(inputs)]
+                    return self._send(200, {"object": "list", "data": data, "model": body.get("model"),
+                                            "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                reply = server.chat(body)
+                if isinstance(reply, str):
+                    reply = Reply(reply)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    return self._send(reply.status, reply.error_body or {"error": {"message": "scripted failure",
+                                                                                    "type": "server_error"}},
+                                      reply.headers)
+                prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+                return self._send(200, {
+                    "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": reply.text}}],
+                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(reply.text.split()),
+                              "total_tokens": len(prompt.split()) + len(reply.text.split())},
+                }, reply.headers)
+
+            def _send(self, status, payload, headers=None):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the default 5 drops SYNs under concurrency: a 1 s stall
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeOpenAI":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def chat_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["path"].endswith("/chat/completions")]

