@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import WorkbenchError
+from .store import open_project
 
 # Numeric work on this class of machine: one BLAS thread per process avoids oversubscription.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -66,7 +67,6 @@ def init(project: str, base_url: str | None, model: str | None, embedding_model:
 @user_errors
 def config(project: str, key: str | None, value: str | None) -> None:
     """Show the project's settings, or set KEY (dotted, e.g. roles.extractor.model) to VALUE."""
-    from .store import open_project
 
     store = open_project(project)
     cfg = store.config()
@@ -96,7 +96,6 @@ def config(project: str, key: str | None, value: str | None) -> None:
 def ingest(project, file, group, source, text_col, topic_col, id_col, language, preset, truncate) -> None:
     """Import documents from CSV, TSV, JSON or JSON lines; a bad file imports nothing."""
     from .ingest import IngestOptions, ingest_file
-    from .store import open_project
 
     store = open_project(project)
     options = IngestOptions(group=group, source=source, text_cols=tuple(c.strip() for c in text_col.split(",")),
@@ -116,7 +115,6 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
 def extract(project: str, limit: int | None, quiet: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
     from .extract import extract as run_extract
-    from .store import open_project
 
     report = run_extract(open_project(project), limit=limit, show_progress=not quiet)
     s = report.stats
@@ -129,10 +127,63 @@ def extract(project: str, limit: int | None, quiet: bool) -> None:
 
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="approve every proposal without pausing (decider 'auto')")
+@click.option("--iterations", type=click.IntRange(min=1), help="T, the maximum number of EM iterations")
+@click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, quiet: bool) -> None:
+    """Learn the codebook (Algorithm 1); stops at each review pause, continues where it stopped."""
+    from graphs.runner import run_build
+
+    from .report_text import print_build_status, print_node_update
+
+    store = open_project(project)
+    status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
+                       show_progress=not quiet, on_update=print_node_update)
+    print_build_status(store, status)
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
+@click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")
+@click.option("--rename", nargs=2, multiple=True, metavar="ID NAMES",
+              help="approve proposal ID with new names, 'first|second' for a split")
+@click.option("--approve-all", is_flag=True, help="approve every proposal still waiting")
+@click.option("--by", "decider", required=True, help="who decides (stored with each decision)")
+@user_errors
+def decide(project, approve, reject, rename, approve_all, decider) -> None:
+    """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
+    from graphs.runner import build_status
+
+    store = open_project(project)
+    status = build_status(store)
+    if status.state != "paused":
+        raise WorkbenchError(f"the build is {status.state}, not waiting for review: nothing to decide")
+    waiting = set(status.proposal_ids)
+    chosen = {**{i: ("approve", None) for i in approve}, **{i: ("reject", None) for i in reject},
+              **{int(i): ("edit", names.split("|")) for i, names in rename}}
+    if approve_all:
+        chosen = {i: chosen.get(i, ("approve", None)) for i in waiting}
+    unknown = sorted(set(chosen) - waiting)
+    if unknown:
+        raise WorkbenchError(f"proposal(s) {unknown} are not waiting; waiting: {sorted(waiting)}")
+    for pid, (decision, names) in sorted(chosen.items()):
+        store.record_decision(pid, decision, decider, names)
+    left = len(waiting - set(store.latest_decisions(sorted(waiting))))
+    click.echo(f"recorded {len(chosen)} decision(s) by {decider}; {left} still undecided"
+               + ("" if left else f"; continue with: workbench build {project}"))
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
 @user_errors
 def status(project: str) -> None:
-    """Show what the project holds."""
-    from .store import open_project
+    """Show what the project holds and where the build is."""
+    from graphs.runner import build_status
+
+    from .report_text import print_build_status
 
     store = open_project(project)
     click.echo(f"{project}: schema v{store.schema_version}")
@@ -141,6 +192,19 @@ def status(project: str) -> None:
     done = store.count("extractions", "status = 'ok'")
     failed = store.count("extractions", "status = 'failed'")
     click.echo(f"  extracted {done:,} documents ({failed} failed), {store.count('expressions'):,} expressions")
+    print_build_status(store, build_status(store))
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--version", "version", type=int, help="codebook version (default: the latest)")
+@click.option("--top", default=3, show_default=True, help="central expressions shown per code")
+@user_errors
+def codebook(project: str, version: int | None, top: int) -> None:
+    """Print a codebook: name, size, usage and its most central expressions."""
+    from .report_text import print_codebook
+
+    print_codebook(open_project(project), version, top)
 
 
 @main.command()

@@ -88,8 +88,7 @@ class Gateway:
         self.config = config
         self.run_id = run_id
         self.stats = RunStats()
-        self._chat_models: dict[str, Any] = {}
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._chat_models: dict[tuple[str, int], tuple[Any, asyncio.Semaphore]] = {}
         self._embedder: Any = None
 
     # -- configuration ------------------------------------------------------------------------
@@ -111,8 +110,10 @@ class Gateway:
         if response.status_code == 429 or response.status_code >= 500:
             self.stats.http_retries += 1
 
-    def _chat_model(self, role: Role) -> Any:
-        if role not in self._chat_models:
+    def _chat_model(self, role: Role) -> tuple[Any, asyncio.Semaphore]:
+        # Clients and semaphores belong to one event loop; each asyncio.run gets its own.
+        key = (role, id(asyncio.get_running_loop()))
+        if key not in self._chat_models:
             from langchain_openai import ChatOpenAI
 
             cfg = self.role(role)
@@ -120,7 +121,7 @@ class Gateway:
             async def hook(response: httpx.Response) -> None:
                 self._count_retry(response)
 
-            self._chat_models[role] = ChatOpenAI(
+            model = ChatOpenAI(
                 model=cfg.model,
                 base_url=cfg.base_url,
                 api_key=self._api_key(cfg),
@@ -132,8 +133,8 @@ class Gateway:
                 extra_body={"max_tokens": cfg.max_tokens},
                 http_async_client=httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=cfg.timeout),
             )
-            self._semaphores[role] = asyncio.Semaphore(cfg.concurrency)
-        return self._chat_models[role]
+            self._chat_models[key] = (model, asyncio.Semaphore(cfg.concurrency))
+        return self._chat_models[key]
 
     # -- chat ---------------------------------------------------------------------------------
     async def complete(
@@ -202,10 +203,10 @@ class Gateway:
         if hit is not None:
             self.stats.cache_hits += 1
             return hit["response"], True
-        model = self._chat_model(role)
+        model, semaphore = self._chat_model(role)
         if request_params["temperature"] != cfg.temperature:
             model = model.bind(temperature=request_params["temperature"])
-        async with self._semaphores[role]:
+        async with semaphore:
             started = time.perf_counter()
             reply = await model.ainvoke(messages)
             latency = (time.perf_counter() - started) * 1000

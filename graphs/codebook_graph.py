@@ -1,0 +1,46 @@
+"""DOVE's codebook loop (Sec. 3.2, Algorithm 1) as a LangGraph state machine:
+
+extract → embed → init_codebook → name_codes →
+    [recognize → reconstruct → score → propose → review → apply → name_codes]* → finalize
+"""
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from . import nodes
+from .context import BuildContext
+from .state import BuildState
+
+
+def _after_score(state: BuildState) -> str:
+    return "finalize" if state.get("stop_reason") else "propose"
+
+
+def _after_propose(state: BuildState) -> str:
+    return "review" if state.get("proposal_ids") else "finalize"
+
+
+def build_graph() -> StateGraph:
+    g = StateGraph(BuildState, context_schema=BuildContext)
+    for name, fn in [("extract", nodes.extract), ("embed", nodes.embed), ("init_codebook", nodes.init_codebook),
+                     ("name_codes", nodes.name_codes), ("recognize", nodes.recognize),
+                     ("reconstruct", nodes.reconstruct), ("score", nodes.score_codebook), ("propose", nodes.propose),
+                     ("review", nodes.review), ("apply", nodes.apply), ("finalize", nodes.finalize)]:
+        g.add_node(name, fn)
+    g.add_edge(START, "extract")
+    g.add_edge("extract", "embed")
+    g.add_edge("embed", "init_codebook")
+    g.add_edge("init_codebook", "name_codes")
+    g.add_edge("name_codes", "recognize")
+    g.add_edge("recognize", "reconstruct")
+    g.add_edge("reconstruct", "score")
+    g.add_conditional_edges("score", _after_score, ["propose", "finalize"])
+    g.add_conditional_edges("propose", _after_propose, ["review", "finalize"])
+    g.add_edge("review", "apply")
+    g.add_edge("apply", "name_codes")
+    g.add_edge("finalize", END)
+    return g
+
+
+# For LangGraph Studio (langgraph.json); the CLI compiles with the project's checkpointer.
+graph = build_graph().compile()

@@ -1,0 +1,258 @@
+"""The agents of the codebook loop, as thin LangGraph nodes ``(state, runtime) -> update``.
+
+Every node that writes to the project is idempotent per (thread, iteration): a node that re-runs
+after ``kill -9`` finds what it already wrote. Randomness is seeded by (seed, iteration).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from workbench.codebook.changes import apply_changes
+from workbench.codebook.clustering import centroids as code_centroids
+from workbench.codebook.clustering import initial_codes
+from workbench.codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, usage_zscores
+from workbench.codebook.refine import propose_changes, split_members
+from workbench.extract import extract as run_extract
+from workbench.models import Code
+from workbench.naming import name_groups
+from workbench.reconstruct import reconstruct as run_reconstruct
+
+from .context import BuildContext
+from .decisions import resume_decisions
+from .state import BuildState
+
+UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
+SAMPLE_MEMBERS = 5
+
+
+def _uid(*parts: object) -> str:
+    """Stable code ids: the same run makes the same ids, so resumed runs match uninterrupted ones."""
+    return str(uuid.uuid5(UID_NAMESPACE, ":".join(map(str, parts))))
+
+
+def extract(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    ctx = runtime.context
+    report = run_extract(ctx.store, show_progress=ctx.show_progress)
+    return {"extract_report": {"documents": report.documents, "expressions": report.expressions,
+                               "failed": report.failed, "strategy": report.strategy}}
+
+
+def embed(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    corpus = runtime.context.corpus()
+    return {"n_documents": len(corpus.doc_ids), "n_expressions": len(corpus.expr_ids)}
+
+
+def init_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes."""
+    ctx = runtime.context
+    existing = ctx.store.version_for(ctx.thread_id, 0, "init")
+    if existing is None:
+        corpus, em = ctx.corpus(), ctx.config.em
+        labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed)
+        K = int(labels.max()) + 1
+        cents = code_centroids(corpus.expr_emb, labels, K)
+        codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int((labels == k).sum()), cents[k])
+                 for k in range(K)]
+        existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,
+                                           {"init": info}, ctx.config.digest(), ctx.gateway.embedder_id)
+    return {"version": existing, "iteration": 1, "distortion_history": {}}
+
+
+def name_codes(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """Name every code of the current version that has no name yet (App. G naming prompt or offline)."""
+    ctx = runtime.context
+    codebook = ctx.store.load_codebook(state["version"])
+    wanted = [c.idx for c in codebook.codes if not c.name]
+    if wanted:
+        corpus = ctx.corpus()
+        labels = ctx.member_labels(codebook)
+        groups = [([corpus.expr_texts[i] for i in np.flatnonzero(labels == c.idx)],
+                   corpus.expr_emb[labels == c.idx], c.centroid) for c in codebook.codes]
+        ctx.store.name_codes(codebook.version, name_groups(ctx.gateway, groups, wanted))
+    return {"named": len(wanted)}
+
+
+def recognize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """q(z|x, C) by Eq. 15 for every document; σ as App. F (mean within-code spread)."""
+    codebook = runtime.context.store.load_codebook(state["version"])
+    q_docs, sigma = runtime.context.posteriors(codebook)
+    return {"sigma": float(sigma), "K": codebook.K}
+
+
+def reconstruct(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """Algorithm 1 lines 3–5: sample code sets, decode, keep the N1 best per document."""
+    ctx = runtime.context
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    result = run_reconstruct(ctx.corpus(), codebook, q_docs, ctx.config.em, ctx.gateway, state["iteration"],
+                             ctx.show_progress)
+    return {"reconstruction": {
+        "decoder": result.decoder, "failed_calls": result.failed_calls,
+        "docs": np.flatnonzero(result.reconstructed).tolist(),
+        "distortion": result.distortion_per_doc[result.reconstructed].tolist(),
+        "code_distortion": [None if not np.isfinite(v) else float(v) for v in result.code_distortion],
+    }}
+
+
+def score_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code."""
+    ctx, em = runtime.context, runtime.context.config.em
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    rec = state["reconstruction"]
+    distortion = np.full(q_docs.shape[0], np.nan)
+    distortion[rec["docs"]] = rec["distortion"]
+    parts = score(distortion, q_docs, em.m, em.beta1, em.beta2)
+    mask = np.isfinite(distortion)
+    corpus = ctx.corpus()
+    strata = np.array([f"{corpus.doc_groups[i]}|{corpus.doc_sources[i]}" for i in np.flatnonzero(mask)])
+    ci = bootstrap_ci(-per_doc_loss(distortion[mask], q_docs[mask], em.m, em.beta1),
+                      fixed_term=-em.beta2 * em.m * parts.usage_entropy, n_boot=1000, seed=em.seed, strata=strata)
+    n_k = code_usage(q_docs)
+    z = usage_zscores(n_k)
+    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
+    for code, d in zip(codebook.codes, rec["code_distortion"]):
+        if d is not None:
+            history.setdefault(code.uid, []).append(d)
+    per_code = [{"uid": c.uid, "name": c.name, "n_k": float(n_k[c.idx]), "z": float(z[c.idx]),
+                 "d": rec["code_distortion"][c.idx]} for c in codebook.codes]
+    record = {"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
+              "K": codebook.K, "S": parts.score, "S_low": ci.low, "S_high": ci.high, "distortion": parts.distortion,
+              "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
+              "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code)}
+    ctx.store.save_iteration(record)
+    stop = None
+    if parts.score > em.tau1:
+        stop = f"S(C) = {parts.score:.3f} > τ1 = {em.tau1}"
+    elif state["iteration"] >= em.iterations:
+        stop = f"reached T = {em.iterations} iterations"
+    summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high")}
+    return {"history": [summary], "distortion_history": history, "stop_reason": stop}
+
+
+def propose(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """App. E.4: split over-used codes whose distortion is high and not falling (K-means k = 2,
+    two named codes); merge under-used codes into their nearest neighbour. Each proposal carries
+    its evidence. Caps: at most max(1, K // 10) splits and as many merges per iteration."""
+    ctx, em = runtime.context, runtime.context.config.em
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    history = state.get("distortion_history", {})
+    found = propose_changes(code_usage(q_docs), [history.get(c.uid, []) for c in codebook.codes],
+                            codebook.centroids, em.z_split, em.z_merge)
+    corpus = ctx.corpus()
+    labels = ctx.member_labels(codebook)
+    rows = []
+    for p in found:
+        code = codebook.codes[p.code]
+        members = np.flatnonzero(labels == p.code)
+        evidence: dict[str, Any] = {**p.evidence, "name": code.name, "size": int(members.size)}
+        names, source = [], None
+        if p.kind == "split":
+            halves = split_members(corpus.expr_emb[members], seed=em.seed)
+            groups = [([corpus.expr_texts[i] for i in members[halves == h]], corpus.expr_emb[members[halves == h]],
+                       code_centroids(corpus.expr_emb[members], halves, 2)[h]) for h in (0, 1)]
+            named = name_groups(ctx.gateway, groups)
+            names, source = [named[0][0], named[1][0]], named[0][1]
+            evidence["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups]
+        else:
+            target = codebook.codes[p.target]
+            evidence["samples"] = [[corpus.expr_texts[i] for i in members[:SAMPLE_MEMBERS]],
+                                   [corpus.expr_texts[i] for i in np.flatnonzero(labels == p.target)[:SAMPLE_MEMBERS]]]
+            evidence["target_name"] = target.name
+        rows.append({"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
+                     "kind": p.kind, "code_uid": code.uid,
+                     "target_uid": codebook.codes[p.target].uid if p.target is not None else None,
+                     "names": json.dumps(names), "names_source": source, "evidence": json.dumps(evidence)})
+    ids = ctx.store.save_proposals(rows)
+    return {"proposal_ids": ids, "stop_reason": None if ids else "no split or merge proposed: converged"}
+
+
+def review(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """Human review. The interrupt comes first: this node re-runs from the top on resume."""
+    ctx = runtime.context
+    if ctx.auto_approve:
+        decisions = resume_decisions(ctx.store, state["proposal_ids"], auto_approve=True)
+    else:
+        decisions = interrupt({"proposal_ids": state["proposal_ids"], "iteration": state["iteration"],
+                               "version": state["version"]})
+    decisions = {str(k): v for k, v in decisions.items()}
+    recorded = ctx.store.latest_decisions(state["proposal_ids"])
+    for pid in state["proposal_ids"]:
+        d = decisions.get(str(pid), {"decision": "reject", "decider": "missing", "note": "no decision given"})
+        if "decision_id" not in d and pid not in recorded:
+            ctx.store.record_decision(pid, d["decision"], d.get("decider", "unknown"), d.get("names"), d.get("note"))
+        decisions[str(pid)] = d
+    approved = [pid for pid in state["proposal_ids"] if decisions[str(pid)]["decision"] in ("approve", "edit")]
+    ctx.store.set_proposal_status(approved, "approved")
+    ctx.store.set_proposal_status([p for p in state["proposal_ids"] if p not in approved], "rejected")
+    return {"decisions": decisions}
+
+
+def apply(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """Apply approved changes, re-cluster the touched expressions, store the next version with its diff."""
+    ctx = runtime.context
+    t = state["iteration"]
+    existing = ctx.store.version_for(ctx.thread_id, t, "apply")
+    if existing is None:
+        codebook = ctx.store.load_codebook(state["version"])
+        by_uid = {c.uid: c.idx for c in codebook.codes}
+        proposals = ctx.store.proposals(state["proposal_ids"])
+        approved = [p for p in proposals if state["decisions"][str(p["id"])]["decision"] in ("approve", "edit")]
+        splits = [p for p in approved if p["kind"] == "split"]
+        merges = [p for p in approved if p["kind"] == "merge"]
+        corpus = ctx.corpus()
+        labels = ctx.member_labels(codebook)
+        new_labels, origins = apply_changes(labels, codebook.K, corpus.expr_emb,
+                                            [by_uid[p["code_uid"]] for p in splits],
+                                            [(by_uid[p["code_uid"]], by_uid[p["target_uid"]]) for p in merges],
+                                            ctx.config.em.seed)
+        K = len(origins)
+        cents = code_centroids(corpus.expr_emb, new_labels, K)
+        split_names = {by_uid[p["code_uid"]]: (state["decisions"][str(p["id"])].get("names") or json.loads(p["names"]),
+                                               p["names_source"], state["decisions"][str(p["id"])]) for p in splits}
+        codes = []
+        for k, origin in enumerate(origins):
+            old = codebook.codes[origin.code]
+            size = int((new_labels == k).sum())
+            if origin.kind == "keep":
+                codes.append(Code(k, old.uid, old.name, old.name_source, old.description, size, cents[k]))
+            elif origin.kind == "split":
+                names, source, decision = split_names[origin.code]
+                edited = decision["decision"] == "edit" and decision.get("names")
+                codes.append(Code(k, _uid(ctx.thread_id, t, "split", old.uid, origin.half), names[origin.half],
+                                  f"annotator:{decision.get('decider')}" if edited else source, None, size, cents[k]))
+            else:
+                target = codebook.codes[origin.target]
+                codes.append(Code(k, _uid(ctx.thread_id, t, "merge", old.uid, target.uid), None, None, None, size,
+                                  cents[k]))
+        diff = {"split": [p["code_uid"] for p in splits], "merge": [[p["code_uid"], p["target_uid"]] for p in merges],
+                "rejected": [p["id"] for p in proposals if p not in approved], "K_before": codebook.K, "K_after": K}
+        valid = new_labels >= 0
+        existing = ctx.store.save_codebook(ctx.thread_id, t, "apply", codebook.version, codes,
+                                           corpus.expr_ids[valid], new_labels[valid], diff, ctx.config.digest(),
+                                           ctx.gateway.embedder_id)
+    ctx.store.set_proposal_status([p for p in state["proposal_ids"]
+                                   if state["decisions"][str(p)]["decision"] in ("approve", "edit")], "applied")
+    return {"version": existing, "iteration": t + 1, "proposal_ids": [], "decisions": {}}
+
+
+def finalize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+    """Store the final version and the run's summary."""
+    ctx = runtime.context
+    proposals = ctx.store.proposals()
+    mine = [p for p in proposals if p["thread_id"] == ctx.thread_id]
+    summary = {
+        "final_version": state["version"], "iterations": state.get("history", []),
+        "stop_reason": state.get("stop_reason"),
+        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "pending")},
+        "llm": ctx.gateway.stats.as_dict(),
+    }
+    ctx.store.save_summary(ctx.thread_id, state["version"], summary)
+    return {"summary": summary}

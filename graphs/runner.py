@@ -1,0 +1,113 @@
+"""Running the codebook graph on a project: checkpointed in the project file, resumable after a
+review pause, Ctrl-C or ``kill -9``. ``run_build`` is what ``workbench build`` calls."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from workbench.llm.gateway import Gateway
+from workbench.store import BUSY_TIMEOUT_MS, Store
+
+from .codebook_graph import build_graph
+from .context import BuildContext
+from .decisions import resume_decisions
+
+THREAD_KEY = "build_thread"
+
+
+@dataclass
+class BuildStatus:
+    thread_id: str
+    state: str  # "new", "running", "paused", "finished"
+    next_nodes: list[str] = field(default_factory=list)
+    proposal_ids: list[int] = field(default_factory=list)
+    undecided: list[int] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+    version: int | None = None
+    llm: dict[str, Any] = field(default_factory=dict)
+
+
+def open_checkpointer(store: Store) -> SqliteSaver:
+    """LangGraph's SQLite checkpointer on the project file (its own connection, same WAL file)."""
+    conn = sqlite3.connect(str(store.path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+def current_thread(store: Store) -> str:
+    return store.get_meta(THREAD_KEY) or "build-1"
+
+
+def _compiled(store: Store):
+    return build_graph().compile(checkpointer=open_checkpointer(store))
+
+
+def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> BuildStatus:
+    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+    values = snapshot.values or {}
+    if not snapshot.values and not snapshot.next:
+        state = "new"
+    elif not snapshot.next:
+        state = "finished"
+    elif snapshot.interrupts:
+        state = "paused"
+    else:
+        state = "running"
+    ids = list(values.get("proposal_ids", [])) if state == "paused" else []
+    decided = store.latest_decisions(ids)
+    return BuildStatus(thread_id, state, list(snapshot.next), ids, [i for i in ids if i not in decided],
+                       values.get("history", []), values.get("stop_reason"), values.get("version"), llm or {})
+
+
+def build_status(store: Store) -> BuildStatus:
+    """Where the project's build is, without running anything."""
+    return _status(_compiled(store), store, current_thread(store))
+
+
+def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
+              show_progress: bool = True, on_update: Callable[[str, dict], None] | None = None,
+              resume: dict[str, dict] | None = None) -> BuildStatus:
+    """Run the codebook graph until the next review pause or the end.
+
+    A paused build continues with the decisions recorded in the project (or ``resume``, a
+    ``Command(resume=...)`` payload {proposal id: {"decision", "decider", "names"?}}); a build
+    that was interrupted any other way continues from its last checkpoint.
+    """
+    config = store.config()
+    if iterations is not None:
+        config = config.with_settings({"em.iterations": str(iterations)})
+        store.save_config(config)
+    thread_id = current_thread(store)
+    graph = _compiled(store)
+    if restart and _status(graph, store, thread_id).state != "new":
+        thread_id = f"build-{int(thread_id.rsplit('-', 1)[-1]) + 1}"
+    store.set_meta(THREAD_KEY, thread_id)
+    status = _status(graph, store, thread_id)
+    if status.state == "finished":
+        return status
+    graph_input: Any = None if status.state == "running" else {}
+    if status.state == "paused":
+        decisions = resume if resume is not None else resume_decisions(store, status.proposal_ids, auto_approve)
+        if decisions is None:
+            return status
+        graph_input = Command(resume=decisions)
+    run_id = store.start_run("build", config.digest())
+    gateway = Gateway(store, config, run_id)
+    context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress)
+    try:
+        for update in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,
+                                   stream_mode="updates", durability="sync"):
+            for node, values in update.items():
+                if on_update and node != "__interrupt__":
+                    on_update(node, values or {})
+    finally:
+        store.finish_run(run_id, gateway.stats.as_dict())
+    return _status(graph, store, thread_id, gateway.stats.as_dict())

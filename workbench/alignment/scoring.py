@@ -1,0 +1,271 @@
+"""Alignment score tables: debiased UOT (Eq. 22) between human groups and document sources,
+rescaled to r (App. E.4), with document-bootstrap confidence intervals.
+
+Inputs are per-document posteriors q(z | x, C): an (N, K) array per human group (e.g. KR, JP,
+CN, US) and per source (an LLM, or a held-out human split). Rows are documents, columns the K
+codes of one codebook, in the order of ``code_emb``.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .config import AlignmentConfig
+from .cost import cost_matrix
+from .uot import alignment_score, solve_uot, solve_uot_many, uot_objective
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One (group, source) cell: debiased UOT ``D`` (cost units), ``r = (0.1 − D)·10`` and the
+    percentile-bootstrap CI of ``r`` (None when ``n_boot = 0``)."""
+
+    group: str
+    source: str
+    D: float
+    r: float
+    ci_low: float | None
+    ci_high: float | None
+    n_group_docs: int
+    n_source_docs: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Mass ``mass`` moved from human code ``i`` (``source_code``) to model code ``j``."""
+
+    source_code: str
+    target_code: str
+    mass: float
+    i: int
+    j: int
+
+
+def mean_posterior(doc_posteriors: np.ndarray) -> np.ndarray:
+    """a = E_x[q(z | x, C)] over the documents, renormalised to ‖a‖₁ = 1 (Sec. 3.3).
+
+    (N, K) → (K,). The renormalisation is a no-op when every row is a distribution; it makes
+    documents with no recognised value (all-zero rows) drop out instead of shrinking the mass,
+    which UOT would otherwise score as misalignment.
+    """
+    X = _check_docs(doc_posteriors, "document posteriors")
+    return _normalise(X.mean(axis=0))
+
+
+def score_table(
+    groups: Mapping[str, np.ndarray],
+    sources: Mapping[str, np.ndarray],
+    code_emb: np.ndarray,
+    config: AlignmentConfig | None = None,
+    **overrides: Any,
+) -> list[ScoreRow]:
+    """Debiased UOT and r for every (group, source) pair, with bootstrap CIs.
+
+    ``groups``: name → (N_g, K) posteriors of the human group's documents, which give both the
+    reference histogram a^g and the cost matrix (``cost_from='group'``: that group's documents;
+    ``'pooled'``: all groups' documents). ``sources``: name → (N_s, K) posteriors of the
+    documents to score. ``code_emb``: (K, d). ``config`` (or keyword ``overrides`` of its fields:
+    eps, tau, eps2, n_boot, ci_level, seed, cost_from, max_iter, tol).
+
+    Bootstrap: each replicate resamples, with replacement, the documents of the group and of
+    the source, recomputes a and b and the full Eq. 22 (self-terms included) — but keeps the
+    cost matrix fixed at the one from the full human documents, so the CI reflects which
+    documents were sampled, not a changed geometry. The draws of a group or source depend only
+    on (seed, its role and name), so a cell's CI does not change when other groups or sources
+    are added to the table. The CI is the percentile interval of r over replicates; resampling
+    adds histogram noise, which UOT reads as extra distance, so replicates' D is biased upward
+    and the interval can sit mostly below the point estimate of r (read it as sampling spread,
+    not as a bias-corrected interval). Rows come in ``groups`` × ``sources`` order.
+    """
+    cfg = _resolve_config(config, overrides)
+    emb = np.asarray(code_emb, dtype=np.float64)
+    if emb.ndim != 2:
+        raise ValueError(f"code embeddings must be (K, d), got shape {emb.shape}")
+    K = emb.shape[0]
+    if not groups or not sources:
+        raise ValueError("need at least one group and one source")
+    G = {name: _check_docs(x, f"group {name!r}", K) for name, x in groups.items()}
+    S = {name: _check_docs(x, f"source {name!r}", K) for name, x in sources.items()}
+    for name, x in {**G, **S}.items():
+        if x.sum() <= 0:
+            raise ValueError(f"{name!r} has no value mass: every document posterior is zero")
+
+    # One cost matrix per group, or one shared by all; source self-terms D̂(b, b) depend only
+    # on (source, cost matrix), so they are solved once per matrix.
+    if cfg.cost_from == "pooled":
+        cost_of = {g: "pooled" for g in G}
+        costs = {"pooled": cost_matrix(emb, np.concatenate(list(G.values())), cfg.eps2)}
+    else:
+        cost_of = {g: g for g in G}
+        costs = {g: cost_matrix(emb, x, cfg.eps2) for g, x in G.items()}
+    terms = {key: _Terms(D, cfg) for key, D in costs.items()}
+
+    group_names, source_names = list(G), list(S)
+    B_full = np.stack([mean_posterior(S[s]) for s in source_names], axis=1)
+    a_full = {g: mean_posterior(G[g]) for g in group_names}
+    values = _debiased(terms, cost_of, a_full, B_full, warm=None, keep_warm=True)
+
+    boot = {g: np.empty((cfg.n_boot, len(source_names))) for g in group_names}
+    if cfg.n_boot:
+        g_draws = {g: _ResampledMeans(G[g], cfg.seed, "group", g) for g in group_names}
+        s_draws = {s: _ResampledMeans(S[s], cfg.seed, "source", s) for s in source_names}
+        for k in range(cfg.n_boot):
+            B_k = np.stack([s_draws[s].next() for s in source_names], axis=1)
+            a_k = {g: g_draws[g].next() for g in group_names}
+            replicate = _debiased(terms, cost_of, a_k, B_k, warm=values.warm, keep_warm=False)
+            for g in group_names:
+                boot[g][k] = replicate.by_group[g]
+
+    rows = []
+    lo_q, hi_q = 50 * (1 - cfg.ci_level), 50 * (1 + cfg.ci_level)
+    for g in group_names:
+        for n, s in enumerate(source_names):
+            d = float(values.by_group[g][n])
+            ci_low = ci_high = None
+            if cfg.n_boot:
+                r_boot = alignment_score(boot[g][:, n])
+                ci_low, ci_high = (float(x) for x in np.percentile(r_boot, [lo_q, hi_q]))
+            rows.append(
+                ScoreRow(g, s, d, float(alignment_score(d)), ci_low, ci_high, len(G[g]), len(S[s]))
+            )
+    return rows
+
+
+def top_flows(
+    plan: np.ndarray, code_names: Sequence[str], k: int = 10, *, include_diagonal: bool = True
+) -> list[Flow]:
+    """The ``k`` largest entries of a (K, K) plan as flows i → j, largest first.
+
+    Rows of the plan are the human group's codes, columns the model's (``uot_plan(a, b, …)``).
+    ``include_diagonal=False`` keeps only mass that changes code, which is where misalignment
+    shows. Ties are broken by (i, j) so the order is deterministic.
+    """
+    P = np.asarray(plan, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] != len(code_names):
+        raise ValueError(f"plan {P.shape} does not match {len(code_names)} code names")
+    if k < 0:
+        raise ValueError("k must be ≥ 0")
+    masses = P.copy()
+    if not include_diagonal:
+        np.fill_diagonal(masses, -np.inf)
+    flat = masses.ravel()
+    order = np.lexsort((np.arange(flat.size), -flat))[: min(k, flat.size)]
+    flows = []
+    for idx in order:
+        if not np.isfinite(flat[idx]):
+            break
+        i, j = divmod(int(idx), P.shape[1])
+        flows.append(Flow(code_names[i], code_names[j], float(P[i, j]), i, j))
+    return flows
+
+
+@dataclass
+class _Debiased:
+    by_group: dict[str, np.ndarray]  # group → (n_sources,) Eq. 22 values
+    warm: dict[tuple, tuple]  # potentials of the solves, to warm-start similar problems
+
+
+def _debiased(terms, cost_of, a_by_group, B, warm, keep_warm) -> _Debiased:
+    """Eq. 22 for every group against every column of B (K, n_sources).
+
+    D̂(a_g, b_s) for all s is one multi-histogram solve per group; D̂(a_g, a_g) one solve per
+    group; D̂(b_s, b_s) one solve per source and cost matrix. ``warm`` holds the potentials of
+    the full-data solves, which start a bootstrap replicate close to its fixed point.
+    """
+    warm = warm or {}
+    new_warm: dict[tuple, tuple] = {}
+    self_b = {}
+    previous = None
+    for key in dict.fromkeys(cost_of.values()):
+        vals = []
+        for n in range(B.shape[1]):
+            # Without its own warm start, start from the same source under the previous cost
+            # matrix: the groups' matrices differ only by the co-occurrence discount.
+            start = warm.get(("b", key, n)) or new_warm.get(("b", previous, n))
+            value, pot = terms[key].self_term(B[:, n], start)
+            vals.append(value)
+            new_warm[("b", key, n)] = pot
+        self_b[key] = np.asarray(vals)
+        previous = key
+    by_group = {}
+    for g, a in a_by_group.items():
+        key = cost_of[g]
+        self_a, pot_a = terms[key].self_term(a, warm.get(("a", g)))
+        cross, pot_x = terms[key].cross(a, B, warm.get(("x", g)))
+        new_warm[("a", g)], new_warm[("x", g)] = pot_a, pot_x
+        by_group[g] = cross - 0.5 * self_a - 0.5 * self_b[key]
+    return _Debiased(by_group, new_warm if keep_warm else {})
+
+
+class _Terms:
+    """The UOT terms D̂(·, ·) of Eq. 22 under one cost matrix and config."""
+
+    def __init__(self, D: np.ndarray, cfg: AlignmentConfig):
+        self.D, self.cfg = D, cfg
+
+    def self_term(self, x, warm):
+        c = self.cfg
+        plan, logu, logv = solve_uot(
+            x, x, self.D, c.eps, c.tau, max_iter=c.max_iter, tol=c.tol, warmstart=warm
+        )
+        return uot_objective(plan, self.D, x, x, c.eps, c.tau), (logu, logv)
+
+    def cross(self, a, B, warm):
+        c = self.cfg
+        plans, logu, logv = solve_uot_many(
+            a, B, self.D, c.eps, c.tau, max_iter=c.max_iter, tol=c.tol, warmstart=warm
+        )
+        values = np.array(
+            [uot_objective(plans[n], self.D, a, B[:, n], c.eps, c.tau) for n in range(B.shape[1])]
+        )
+        return values, (logu, logv)
+
+
+class _ResampledMeans:
+    """Bootstrap means of one document set, from a stream seeded by (seed, role, name)."""
+
+    def __init__(self, X: np.ndarray, seed: int, role: str, name: str):
+        self.X = X
+        digest = hashlib.sha256(f"{role}\x00{name}".encode()).digest()
+        self.rng = np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+
+    def next(self) -> np.ndarray:
+        N = self.X.shape[0]
+        while True:  # ends: at least one document has mass (checked in score_table)
+            counts = np.bincount(self.rng.integers(0, N, size=N), minlength=N)
+            mean = counts @ self.X / N
+            # A replicate of only empty documents has no histogram; redraw (conditioning on
+            # ≥ 1 non-empty document) rather than substitute the full-sample mean.
+            if mean.sum() > 0:
+                return _normalise(mean)
+
+
+def _resolve_config(config: AlignmentConfig | None, overrides: dict[str, Any]) -> AlignmentConfig:
+    base = config or AlignmentConfig()
+    if not overrides:
+        return base
+    return AlignmentConfig.model_validate({**base.model_dump(), **overrides})
+
+
+def _check_docs(x: np.ndarray, what: str, K: int | None = None) -> np.ndarray:
+    X = np.asarray(x, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{what} must be (N, K) with N ≥ 1, got shape {X.shape}")
+    if K is not None and X.shape[1] != K:
+        raise ValueError(f"{what} has {X.shape[1]} codes, the codebook has {K}")
+    if not np.all(np.isfinite(X)) or np.any(X < 0):
+        raise ValueError(f"{what} must be finite and non-negative")
+    return X
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    total = x.sum()
+    if total <= 0:
+        raise ValueError("a histogram with zero total mass cannot be scored")
+    return x / total

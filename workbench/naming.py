@@ -1,0 +1,55 @@
+"""Naming codes: the App. G naming prompt through the ``namer`` role, or the offline namer.
+
+Every name carries who proposed it (the model, or the offline strategy) so that annotators can
+audit it. An LLM name that cannot be obtained falls back to the offline name and says so.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+
+from .codebook.naming import OFFLINE_NAMER, central_order, ctfidf_keywords, keyword_name
+from .llm.gateway import Gateway
+from .llm.parsing import parse_code_name
+
+CENTRAL_DESCRIPTIONS = 10
+
+
+def central_texts(texts: Sequence[str], emb: np.ndarray, centroid: np.ndarray, n: int) -> list[str]:
+    """A code's ``n`` most central distinct expressions, most central first."""
+    out: list[str] = []
+    for i in central_order(emb, centroid):
+        if texts[i] not in out:
+            out.append(texts[i])
+        if len(out) == n:
+            break
+    return out
+
+
+def name_groups(gateway: Gateway, groups: Sequence[tuple[list[str], np.ndarray, np.ndarray]],
+                wanted: Sequence[int] | None = None) -> dict[int, tuple[str, str, str]]:
+    """Names for groups of expressions given as (texts, embeddings, centroid).
+
+    All groups inform the offline keywords (c-TF-IDF contrasts each group with the others);
+    only ``wanted`` groups (default all) are named. Returns {group: (name, source, description)},
+    the description being the most central expression.
+    """
+    wanted = list(range(len(groups))) if wanted is None else list(wanted)
+    ordered = [central_texts(t, e, c, CENTRAL_DESCRIPTIONS) for t, e, c in groups]
+    keywords = ctfidf_keywords([list(t) for t, _, _ in groups])
+    offline = {g: (keyword_name(keywords[g], ordered[g][0]), OFFLINE_NAMER, ordered[g][0]) for g in wanted}
+    if gateway.is_offline("namer"):
+        return offline
+    model = gateway.role("namer").strategy_label("")
+    items = [{"descriptions": "\n".join(f"{i + 1}. {d}" for i, d in enumerate(ordered[g]))} for g in wanted]
+    results = asyncio.run(gateway.complete_many("namer", "code_naming", items, parse_code_name))
+    names = {}
+    for g, result in zip(wanted, results):
+        if result.value:
+            names[g] = (result.value, model, ordered[g][0])
+        else:
+            name, source, description = offline[g]
+            names[g] = (name, f"{source} (fallback: {model} failed)", description)
+    return names

@@ -1,0 +1,130 @@
+"""The reconstruction step of Algorithm 1 (lines 3–5): sample code sets, decode, measure distortion.
+
+For each document in the iteration's budget, ``2·N1`` candidate sets of M codes are drawn from
+q(z|x) without replacement (codes with p < 0.01 skipped, App. E.4), each is decoded, and the N1
+sets with the lowest distortion are kept (Algorithm 1 line 5 keeps the best N1 of the sampled sets;
+the paper does not say how many are sampled, so twice N1 is our choice).
+
+Decoders (``decoder`` role):
+
+- **LLM generation** — the App. G reconstruction prompt (topic + code names weighted by
+  probability), N2 samples at the decoder's temperature; d = −(1/N2) Σ cos(e_x, e_x̂).
+- **offline latent decoder** — x̂ = normalised Σ_{k∈s} q_k e_{c_k}; d = −cos(e_x, x̂). No text is
+  generated; it measures how much of the document's embedding the chosen codes span.
+
+The LLM decoder's calls are bounded by a per-iteration budget of documents, sampled stratified by
+(group, source); the offline decoder is cheap and reconstructs every document.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion
+from .codebook.objective import expected_distortion
+from .codebook.sampling import sample_code_sets
+from .config import EMConfig
+from .llm.gateway import Gateway
+from .llm.parsing import parse_free_text
+from .models import Codebook, Corpus
+from .progress import progress_bar
+
+LATENT_DECODER = "offline-latent-v1"
+
+
+@dataclass
+class Reconstruction:
+    """Per-document expected distortion (NaN where not reconstructed) and per-code d(c_k)."""
+
+    decoder: str
+    distortion_per_doc: np.ndarray  # (N,)
+    code_distortion: np.ndarray  # (K,)
+    reconstructed: np.ndarray  # (N,) bool
+    failed_calls: int = 0
+
+
+def stratified_budget(groups: list[str], sources: list[str], eligible: np.ndarray, budget: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """Indices of at most ``budget`` eligible documents, allocated to (group, source) strata in
+    proportion to their size (at least one per stratum), sampled without replacement."""
+    eligible_idx = np.flatnonzero(eligible)
+    if budget >= eligible_idx.size:
+        return eligible_idx
+    strata: dict[tuple[str, str], list[int]] = {}
+    for i in eligible_idx:
+        strata.setdefault((groups[i], sources[i]), []).append(int(i))
+    total = eligible_idx.size
+    chosen: list[int] = []
+    for key in sorted(strata):
+        members = strata[key]
+        take = min(len(members), max(1, round(budget * len(members) / total)))
+        chosen.extend(rng.choice(members, size=take, replace=False).tolist())
+    return np.sort(np.array(chosen[: max(budget, len(strata))], dtype=np.int64))
+
+
+def _values_list(names: list[str], probs: np.ndarray) -> str:
+    return "\n".join(f"- {name} [{p:.2f}]" for name, p in zip(names, probs))
+
+
+def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMConfig, gateway: Gateway,
+                iteration: int, show_progress: bool = True) -> Reconstruction:
+    """Run Algorithm 1 lines 3–5 for one iteration."""
+    N, K = q_docs.shape
+    eligible = q_docs.sum(axis=1) > 0
+    offline = gateway.is_offline("decoder")
+    rng = np.random.default_rng([cfg.seed, iteration])
+    docs = np.flatnonzero(eligible) if offline else stratified_budget(
+        corpus.doc_groups, corpus.doc_sources, eligible, cfg.doc_budget, rng)
+    candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1, np.random.default_rng([cfg.seed, iteration, int(i)]),
+                                           cfg.min_code_p) for i in docs}
+    centroids = codebook.centroids
+    if offline:
+        decoder = LATENT_DECODER
+        dists = {i: np.array([latent_distortion(corpus.doc_emb[i], centroids, s, q_docs[i]) for s in sets])
+                 for i, sets in candidates.items()}
+        failed = 0
+    else:
+        decoder = f"llm:{gateway.role('decoder').model}"
+        dists, failed = asyncio.run(_llm_distortions(corpus, codebook, q_docs, candidates, cfg, gateway, show_progress))
+    distortion = np.full(N, np.nan)
+    kept_sets, kept_d = [], []
+    for i, sets in candidates.items():
+        d = dists[i]
+        ok = np.isfinite(d)
+        if not ok.any():
+            continue
+        order = [j for j in np.argsort(d, kind="stable") if ok[j]][: cfg.n1]
+        sets_i, d_i = [sets[j] for j in order], d[order]
+        distortion[i] = expected_distortion(q_docs[i], sets_i, d_i)
+        kept_sets.append(sets_i)
+        kept_d.append(d_i)
+    return Reconstruction(decoder, distortion, code_distortion(kept_sets, kept_d, K), np.isfinite(distortion), failed)
+
+
+async def _llm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
+                           cfg: EMConfig, gateway: Gateway, show: bool) -> tuple[dict[int, np.ndarray], int]:
+    names = [c.name or f"code {c.idx}" for c in codebook.codes]
+    jobs, params = [], []
+    for i, sets in candidates.items():
+        for j, s in enumerate(sets):
+            for n in range(cfg.n2):
+                jobs.append((i, j))
+                params.append({"sample": n, "temperature": gateway.role("decoder").temperature})
+    items = [{"values": _values_list([names[k] for k in candidates[i][j]], q_docs[i][candidates[i][j]]),
+              "topic": corpus.doc_topics[i] or "(no topic)"} for i, j in jobs]
+    with progress_bar("reconstruct (LLM decoder)", len(items), show) as advance:
+        results = await gateway.complete_many("decoder", "document_reconstruction", items, parse_free_text, params,
+                                              on_done=lambda _i, _r: advance(1))
+    texts = [r.value for r in results]
+    ok = [t for t in texts if t]
+    emb = dict(zip(ok, gateway.embed(ok))) if ok else {}
+    samples: dict[tuple[int, int], list[np.ndarray]] = {}
+    for (i, j), text in zip(jobs, texts):
+        if text:
+            samples.setdefault((i, j), []).append(emb[text])
+    dists = {i: np.array([embedding_distortion(corpus.doc_emb[i], np.stack(samples[(i, j)]))
+                          if (i, j) in samples else np.nan for j in range(len(sets))])
+             for i, sets in candidates.items()}
+    return dists, sum(1 for t in texts if not t)
