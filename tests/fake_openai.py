@@ -39,6 +39,8 @@ class FakeOpenAI:
         self.chat: Callable[[dict], str | Reply] = lambda body: "ok"
         self.embed: Callable[[str], list[float]] = hashed_embedding
         self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,8 +60,13 @@ class FakeOpenAI:
                 reply = server.chat(body)
                 if isinstance(reply, str):
                     reply = Reply(reply)
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 if reply.delay:
                     time.sleep(reply.delay)
+                with server._lock:
+                    server.in_flight -= 1
                 if reply.status != 200:
                     return self._send(reply.status, reply.error_body or {"error": {"message": "scripted failure",
                                                                                     "type": "server_error"}},

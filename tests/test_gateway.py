@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import prompts
 from conftest import use_llm
 from fake_openai import Reply
@@ -127,15 +129,16 @@ def test_cache_prevents_repeat_calls(project, fake_openai, tmp_path):
     assert again.stats["calls"] == 0 and again.stats["cache_hits"] == 4
 
 
-def test_concurrency_overlaps_calls(project, fake_openai, tmp_path):
-    use_llm(project, fake_openai.base_url, roles=("extractor",), concurrency=8)
-    fake_openai.chat = lambda body: Reply(GOOD_REPLY, delay=0.3)
-    _docs(project, tmp_path, n=8)
+@pytest.mark.parametrize("limit", [1, 3])
+def test_concurrency_limit_bounds_calls_in_flight(project, fake_openai, tmp_path, limit):
+    use_llm(project, fake_openai.base_url, roles=("extractor",), concurrency=limit)
+    fake_openai.chat = lambda body: Reply(GOOD_REPLY, delay=0.2)
+    _docs(project, tmp_path, n=6)
 
     report = extract(project, show_progress=False)
 
-    assert report.stats["calls"] == 8
-    assert report.stats["wall_s"] < 8 * 0.3 / 2  # serial would take 2.4 s
+    assert report.stats["calls"] == 6
+    assert fake_openai.max_in_flight == limit  # overlapping up to the limit, never beyond
 
 
 def test_api_key_never_reaches_the_database(project, fake_openai, tmp_path, monkeypatch):

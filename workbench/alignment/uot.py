@@ -65,55 +65,29 @@ def uot_objective(
 
 
 def uot_plan(
-    a: np.ndarray,
-    b: np.ndarray,
-    D: np.ndarray,
-    eps: float,
-    tau: float,
-    *,
-    max_iter: int = 20000,
-    tol: float = 1e-6,
-    warmstart: tuple[np.ndarray, np.ndarray] | None = None,
-    on_nonconvergence: OnNonConvergence = "raise",
+    a: np.ndarray, b: np.ndarray, D: np.ndarray, eps: float, tau: float, **solver
 ) -> np.ndarray:
     """The entropic UOT plan π* minimising Eq. 4 (Algorithm 2), via POT in float64.
 
     ``a``, ``b``: (K,) non-negative histograms (not renormalised here); ``D``: (K, K) costs;
-    ``eps`` = ε, ``tau`` = τ, both in cost units. ``warmstart`` = (log u, log v) from an earlier
-    solve. Returns π* (K, K). Raises :class:`UOTConvergenceError` (or warns, if
-    ``on_nonconvergence='warn'``) when ``max_iter`` is reached with the relative change of the
-    scalings still ≥ ``tol``, and always raises on numerical breakdown.
+    ``eps`` = ε, ``tau`` = τ, both in cost units. Returns π* (K, K). ``solver``: the keyword
+    options of :func:`solve_uot` (max_iter, tol, warmstart, on_nonconvergence). Raises
+    :class:`UOTConvergenceError` when the iteration cap is hit first (or warns, with
+    ``on_nonconvergence='warn'``), and always on numerical breakdown.
     """
-    plan, _, _ = solve_uot(
-        a, b, D, eps, tau, max_iter=max_iter, tol=tol, warmstart=warmstart,
-        on_nonconvergence=on_nonconvergence,
-    )
-    return plan
+    return solve_uot(a, b, D, eps, tau, **solver)[0]
 
 
 def uot_plans(
-    a: np.ndarray,
-    B: np.ndarray,
-    D: np.ndarray,
-    eps: float,
-    tau: float,
-    *,
-    max_iter: int = 20000,
-    tol: float = 1e-6,
-    warmstart: tuple[np.ndarray, np.ndarray] | None = None,
-    on_nonconvergence: OnNonConvergence = "raise",
+    a: np.ndarray, B: np.ndarray, D: np.ndarray, eps: float, tau: float, **solver
 ) -> np.ndarray:
     """Plans from one ``a`` (K,) to each column of ``B`` (K, n), solved together; (n, K, K).
 
-    Same problem and stopping rule as :func:`uot_plan` (POT's multi-histogram mode shares the
-    Gibbs kernel and turns the matrix-vector products into one matrix product); the stopping
-    test is on the largest change over all columns. ``warmstart`` = (log u, log v), each (K, n).
+    Same problem, options and stopping rule as :func:`uot_plan` (POT's multi-histogram mode
+    shares the Gibbs kernel and turns the matrix-vector products into one matrix product); the
+    stopping test is on the largest change over all columns.
     """
-    plans, _, _ = solve_uot_many(
-        a, B, D, eps, tau, max_iter=max_iter, tol=tol, warmstart=warmstart,
-        on_nonconvergence=on_nonconvergence,
-    )
-    return plans
+    return solve_uot_many(a, B, D, eps, tau, **solver)[0]
 
 
 def uot_distance(
@@ -156,7 +130,9 @@ def solve_uot(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`uot_plan` that also returns the log-scalings: (plan (K, K), log u (K,), log v (K,)).
 
-    The scalings are what a later, similar problem can warm-start from.
+    ``max_iter``/``tol``: POT's stopping rule (relative change of the scalings u, v per
+    iteration). ``warmstart`` = (log u, log v) of an earlier, similar solve. Not converging
+    raises :class:`UOTConvergenceError`, or warns with ``on_nonconvergence='warn'``.
     """
     D, a, b = _check_inputs(a, b, D)
     _check_params(D, eps, tau)
@@ -185,7 +161,10 @@ def solve_uot_many(
     warmstart: tuple[np.ndarray, np.ndarray] | None = None,
     on_nonconvergence: OnNonConvergence = "raise",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`uot_plans` that also returns the log-scalings: (plans (n, K, K), log u, log v (K, n))."""
+    """:func:`uot_plans` that also returns the log-scalings: (plans (n, K, K), log u, log v (K, n)).
+
+    Options as in :func:`solve_uot`; ``warmstart`` scalings are (K, n).
+    """
     B = np.asarray(B, dtype=np.float64)
     if B.ndim != 2 or B.shape[1] == 0:
         raise ValueError(f"B must be (K, n) with n ≥ 1, got shape {B.shape}")
