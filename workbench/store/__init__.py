@@ -1,0 +1,263 @@
+"""The project store: one SQLite file per project; this package holds every SQL statement.
+
+WAL mode and a busy timeout are set on every connection, so several annotators and a running build
+can share one file. Schema changes are forward migrations (``schema.MIGRATIONS``), applied in order
+and recorded in ``meta.schema_version``; nothing is ever dropped and recreated. The SQL is split by
+subject into mixins (``codebook``, ``annotations``) of the one :class:`Store`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from ..config import WorkbenchConfig, parse_config
+from ..errors import WorkbenchError
+from .codebook import CodebookStoreMixin
+from .schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    group_name: str
+    topic: str | None
+    source: str
+    language: str
+    text: str
+    truncated: bool = False
+
+
+class Store(CodebookStoreMixin):
+    """A project database. Open with :func:`open_project` or :func:`create_project`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = sqlite_utils.Database(conn)
+
+    # -- schema -------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        if not self.db["meta"].exists():
+            return 0
+        row = self.db.execute("select value from meta where key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply pending forward migrations; returns the new schema version."""
+        with self.transaction():
+            if not self.db["meta"].exists():
+                self.db["meta"].create({"key": str, "value": str}, pk="key")
+            current = self.schema_version
+            for version, migration in enumerate(MIGRATIONS, start=1):
+                if version > current:
+                    migration(self.db)
+                    self.db["meta"].upsert({"key": "schema_version", "value": str(version)}, pk="key")
+        return self.schema_version
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One short write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front so that
+        concurrent writers wait on the busy timeout instead of failing mid-way."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- meta and config ----------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    def config(self) -> WorkbenchConfig:
+        text = self.get_meta("config")
+        return parse_config(text, source=f"{self.path}: stored config") if text else WorkbenchConfig()
+
+    def save_config(self, config: WorkbenchConfig) -> None:
+        self.set_meta("config", config.model_dump_json())
+
+    # -- documents ----------------------------------------------------------------------------
+    def existing_document_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"select id from documents where id in ({marks})", chunk))
+        return found
+
+    def import_documents(self, file: str, sha256: str, options: dict, docs: Sequence[DocumentRow],
+                         gold: Sequence[tuple[str, str, int]] = ()) -> int:
+        """Insert a validated file's documents (and gold labels) in one transaction."""
+        with self.transaction():
+            import_id = self.db["imports"].insert(
+                {"file": file, "sha256": sha256, "options": json.dumps(options), "rows": len(docs),
+                 "created": time.time()}
+            ).last_pk
+            for group in sorted({d.group_name for d in docs}):
+                self.db["groups"].insert({"name": group, "description": ""}, ignore=True)
+            topic_ids = {}
+            for topic in sorted({d.topic for d in docs if d.topic}):
+                self.db["topics"].insert({"text": topic}, ignore=True)
+                topic_ids[topic] = self.db.execute("select id from topics where text = ?", [topic]).fetchone()[0]
+            self.db["documents"].insert_all(
+                (
+                    {"id": d.id, "group_name": d.group_name, "topic_id": topic_ids.get(d.topic) if d.topic else None,
+                     "source": d.source, "language": d.language, "text": d.text, "truncated": int(d.truncated),
+                     "import_id": import_id}
+                    for d in docs
+                ),
+                batch_size=500,
+            )
+            if gold:
+                self.db["gold_labels"].insert_all(
+                    ({"document_id": d, "category": c, "value": v} for d, c, v in gold), batch_size=1000
+                )
+        return import_id
+
+    def count(self, table: str, where: str | None = None, params: Sequence = ()) -> int:
+        sql = f"select count(*) from [{table}]" + (f" where {where}" if where else "")
+        return self.db.execute(sql, list(params)).fetchone()[0]
+
+    def document_counts(self) -> list[tuple[str, str, int]]:
+        """(group, source, documents) for the project summary."""
+        return [tuple(r) for r in self.db.execute(
+            "select group_name, source, count(*) from documents group by 1, 2 order by 1, 2")]
+
+    def documents_without_extraction(self, limit: int | None = None) -> list[DocumentRow]:
+        sql = """select d.id, d.group_name, t.text, d.source, d.language, d.text, d.truncated
+                 from documents d left join topics t on t.id = d.topic_id
+                 where not exists (select 1 from extractions e where e.document_id = d.id and e.status = 'ok')
+                 order by d.rowid"""
+        if limit is not None:
+            sql += f" limit {int(limit)}"
+        return [DocumentRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in self.db.execute(sql)]
+
+    # -- expressions --------------------------------------------------------------------------
+    def save_extraction(self, document_id: str, strategy: str, prompt_version: str,
+                        expressions: Sequence[tuple[str, str, float | None]], error: str | None = None) -> None:
+        """Store a document's value expressions (text, code name, score) or its failure, atomically."""
+        with self.transaction():
+            self.db.execute("delete from expressions where document_id = ?", [document_id])
+            self.db["expressions"].insert_all(
+                {"document_id": document_id, "position": i, "text": text, "code_name": name, "score": score,
+                 "strategy": strategy}
+                for i, (text, name, score) in enumerate(expressions)
+            )
+            self.db["extractions"].upsert(
+                {"document_id": document_id, "strategy": strategy, "prompt_version": prompt_version,
+                 "status": "failed" if error else "ok", "n_expressions": len(expressions), "error": error,
+                 "created": time.time()},
+                pk="document_id",
+            )
+
+    def expressions_of(self, document_id: str) -> list[dict]:
+        return list(self.db.query(
+            "select position, text, code_name, score, strategy from expressions where document_id = ? "
+            "order by position", [document_id]))
+
+    # -- embeddings ---------------------------------------------------------------------------
+    def cached_embeddings(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = list(hashes[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for h, vec in self.db.execute(
+                f"select text_hash, vector from embeddings where model = ? and text_hash in ({marks})",
+                [model, *chunk],
+            ):
+                found[h] = np.frombuffer(vec, dtype=np.float32)
+        return found
+
+    def save_embeddings(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self.transaction():
+            self.db["embeddings"].insert_all(
+                ({"model": model, "text_hash": h, "dim": int(v.shape[0]),
+                  "vector": np.asarray(v, dtype=np.float32).tobytes()} for h, v in items),
+                replace=True, batch_size=500,
+            )
+
+    # -- LLM call log and cache ---------------------------------------------------------------
+    def cached_response(self, cache_key: str) -> dict | None:
+        rows = list(self.db.query(
+            "select response, tokens_in, tokens_out from llm_calls where cache_key = ? and error is null "
+            "order by id desc limit 1", [cache_key]))
+        return rows[0] if rows else None
+
+    def log_call(self, record: dict) -> None:
+        with self.transaction():
+            self.db["llm_calls"].insert({**record, "created": time.time()})
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, command: str, config_hash: str) -> int:
+        with self.transaction():
+            return self.db["runs"].insert(
+                {"command": command, "config_hash": config_hash, "started": time.time(), "finished": None,
+                 "stats": "{}"}
+            ).last_pk
+
+    def finish_run(self, run_id: int, stats: dict) -> None:
+        with self.transaction():
+            self.db["runs"].update(run_id, {"finished": time.time(), "stats": json.dumps(stats)})
+
+
+def create_project(path: str | Path) -> Store:
+    path = Path(path)
+    if path.exists():
+        raise WorkbenchError(f"{path} already exists: choose another name, or use the existing project")
+    if not path.parent.exists():
+        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
+    store = Store(path)
+    store.migrate()
+    store.save_config(WorkbenchConfig())
+    return store
+
+
+def open_project(path: str | Path) -> Store:
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"no project at {path}: create it with 'workbench init {path}'")
+    try:
+        store = Store(path)
+        store.db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise WorkbenchError(f"{path} is not a workbench project ({exc})") from None
+    if not store.db["meta"].exists():
+        raise WorkbenchError(f"{path} is an SQLite file but not a workbench project: create one with 'workbench init'")
+    store.migrate()
+    return store

@@ -1,0 +1,144 @@
+"""SQL of the codebook loop: versions, codes, memberships, iterations, proposals, decisions."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import sqlite_utils
+
+from ..errors import WorkbenchError
+from ..models import Code, Codebook
+
+
+class CodebookStoreMixin:
+    """SQL of the codebook loop (mixed into :class:`Store`)."""
+
+    db: sqlite_utils.Database
+
+    def version_for(self, thread_id: str, iteration: int, reason: str) -> int | None:
+        row = self.db.execute("select version from codebook_versions where thread_id = ? and iteration = ? "
+                              "and reason = ?", [thread_id, iteration, reason]).fetchone()
+        return row[0] if row else None
+
+    def latest_version(self) -> int | None:
+        return self.db.execute("select max(version) from codebook_versions").fetchone()[0]
+
+    def save_codebook(self, thread_id: str, iteration: int, reason: str, parent: int | None, codes: list[Code],
+                      expression_ids: np.ndarray, labels: np.ndarray, diff: dict, config_hash: str,
+                      embedder: str) -> int:
+        """Store a new codebook version; idempotent per (thread, iteration, reason) so a node that
+        re-runs after a crash finds the version it already wrote."""
+        with self.transaction():
+            existing = self.version_for(thread_id, iteration, reason)
+            if existing is not None:
+                return existing
+            version = self.db["codebook_versions"].insert(
+                {"thread_id": thread_id, "iteration": iteration, "parent": parent, "reason": reason,
+                 "diff": json.dumps(diff), "config_hash": config_hash, "embedder": embedder, "created": time.time()}
+            ).last_pk
+            self.db["codes"].insert_all(
+                {"version": version, "idx": c.idx, "uid": c.uid, "name": c.name, "name_source": c.name_source,
+                 "description": c.description, "size": c.size,
+                 "centroid": np.asarray(c.centroid, dtype=np.float32).tobytes()} for c in codes)
+            self.db["code_members"].insert_all(
+                ({"version": version, "expression_id": int(e), "idx": int(k)} for e, k in zip(expression_ids, labels)),
+                batch_size=2000)
+            return version
+
+    def load_codebook(self, version: int | None = None) -> Codebook:
+        version = self.latest_version() if version is None else version
+        if version is None:
+            raise WorkbenchError("the project has no codebook yet: run 'workbench build PROJECT'")
+        if not self.db.execute("select 1 from codebook_versions where version = ?", [version]).fetchone():
+            raise WorkbenchError(f"no codebook version {version}: 'workbench status PROJECT' lists the versions")
+        codes = [Code(r["idx"], r["uid"], r["name"], r["name_source"], r["description"], r["size"],
+                      np.frombuffer(r["centroid"], dtype=np.float32))
+                 for r in self.db.query("select * from codes where version = ? order by idx", [version])]
+        members = np.array(self.db.execute("select expression_id, idx from code_members where version = ? "
+                                           "order by expression_id", [version]).fetchall(), dtype=np.int64)
+        members = members.reshape(-1, 2)
+        return Codebook(version, codes, members[:, 0], members[:, 1])
+
+    def name_codes(self, version: int, names: dict[int, tuple[str, str, str | None]]) -> None:
+        """Set (name, source, description) of codes of a version that have no name yet."""
+        with self.transaction():
+            for idx, (name, source, description) in names.items():
+                self.db.execute("update codes set name = ?, name_source = ?, description = coalesce(?, description) "
+                                "where version = ? and idx = ?", [name, source, description, version, idx])
+
+    def versions(self) -> list[dict]:
+        return list(self.db.query(
+            "select v.version, v.iteration, v.reason, v.parent, v.diff, count(c.idx) as K from codebook_versions v "
+            "left join codes c on c.version = v.version group by v.version order by v.version"))
+
+    def save_iteration(self, row: dict) -> None:
+        with self.transaction():
+            self.db["em_iterations"].upsert({**row, "created": time.time()}, pk=("thread_id", "iteration"))
+
+    def iterations(self, thread_id: str | None = None) -> list[dict]:
+        sql = "select * from em_iterations" + (" where thread_id = ?" if thread_id else "") + " order by created"
+        return list(self.db.query(sql, [thread_id] if thread_id else []))
+
+    def save_proposals(self, rows: list[dict]) -> list[int]:
+        """Insert proposals once per (thread, iteration, kind, code); returns their ids."""
+        ids = []
+        with self.transaction():
+            for row in rows:
+                key = [row["thread_id"], row["iteration"], row["kind"], row["code_uid"]]
+                found = self.db.execute("select id from proposals where thread_id = ? and iteration = ? and kind = ? "
+                                        "and code_uid = ?", key).fetchone()
+                ids.append(found[0] if found else self.db["proposals"].insert(
+                    {**row, "status": "pending", "created": time.time()}).last_pk)
+        return ids
+
+    def proposals(self, ids: Sequence[int] | None = None, status: str | None = None) -> list[dict]:
+        where, params = [], []
+        if ids is not None:
+            where.append(f"id in ({','.join('?' * len(ids))})")
+            params += list(ids)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        sql = "select * from proposals" + (" where " + " and ".join(where) if where else "") + " order by id"
+        return list(self.db.query(sql, params))
+
+    def record_decision(self, proposal_id: int, decision: str, decider: str, names: list[str] | None = None,
+                        note: str | None = None) -> int:
+        """A decision is a new row; the latest per proposal counts. Nothing is overwritten."""
+        with self.transaction():
+            return self.db["decisions"].insert(
+                {"proposal_id": proposal_id, "decision": decision, "names": json.dumps(names) if names else None,
+                 "decider": decider, "note": note, "decided_at": time.time()}).last_pk
+
+    def latest_decisions(self, proposal_ids: Sequence[int]) -> dict[int, dict]:
+        if not proposal_ids:
+            return {}
+        marks = ",".join("?" * len(proposal_ids))
+        rows = self.db.query(
+            f"select * from decisions where id in (select max(id) from decisions where proposal_id in ({marks}) "
+            "group by proposal_id)", list(proposal_ids))
+        return {r["proposal_id"]: r for r in rows}
+
+    def set_proposal_status(self, ids: Sequence[int], status: str) -> None:
+        with self.transaction():
+            for pid in ids:
+                self.db.execute("update proposals set status = ? where id = ?", [status, pid])
+
+    def save_summary(self, thread_id: str, version: int, summary: dict) -> None:
+        with self.transaction():
+            self.db["build_summaries"].upsert({"thread_id": thread_id, "version": version,
+                                               "summary": json.dumps(summary), "created": time.time()},
+                                              pk="thread_id")
+
+    def corpus_rows(self) -> tuple[list[tuple], list[tuple]]:
+        """(documents with at least one expression, expressions) in a stable order."""
+        docs = self.db.execute(
+            "select d.id, d.group_name, d.source, t.text, d.text from documents d "
+            "left join topics t on t.id = d.topic_id "
+            "where exists (select 1 from expressions e where e.document_id = d.id) order by d.rowid").fetchall()
+        exprs = self.db.execute("select id, document_id, text from expressions order by id").fetchall()
+        return docs, exprs
+
+

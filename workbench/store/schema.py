@@ -1,0 +1,114 @@
+"""Schema migrations of the project store, applied in order and never rewritten.
+
+Add a new ``_mN`` function and append it to ``MIGRATIONS``; never change a released one.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def _m1(db: sqlite_utils.Database) -> None:
+    db["groups"].create({"name": str, "description": str}, pk="name")
+    db["topics"].create({"id": int, "text": str}, pk="id")
+    db["topics"].create_index(["text"], unique=True)
+    db["imports"].create(
+        {"id": int, "file": str, "sha256": str, "options": str, "rows": int, "created": float}, pk="id"
+    )
+    db["documents"].create(
+        {
+            "id": str,
+            "group_name": str,
+            "topic_id": int,
+            "source": str,
+            "language": str,
+            "text": str,
+            "truncated": int,
+            "import_id": int,
+        },
+        pk="id",
+        foreign_keys=[("group_name", "groups", "name"), ("topic_id", "topics", "id"), ("import_id", "imports", "id")],
+    )
+    db["documents"].create_index(["group_name", "source"])
+    db["gold_labels"].create(
+        {"document_id": str, "category": str, "value": int}, pk=("document_id", "category"),
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["extractions"].create(
+        {"document_id": str, "strategy": str, "prompt_version": str, "status": str, "n_expressions": int,
+         "error": str, "created": float},
+        pk="document_id", foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["expressions"].create(
+        {"id": int, "document_id": str, "position": int, "text": str, "code_name": str, "score": float,
+         "strategy": str},
+        pk="id", foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["expressions"].create_index(["document_id", "position"], unique=True)
+    db["embeddings"].create(
+        {"model": str, "text_hash": str, "dim": int, "vector": bytes}, pk=("model", "text_hash")
+    )
+    db["runs"].create(
+        {"id": int, "command": str, "config_hash": str, "started": float, "finished": float, "stats": str}, pk="id"
+    )
+    db["llm_calls"].create(
+        {
+            "id": int,
+            "cache_key": str,
+            "role": str,
+            "model": str,
+            "base_url": str,
+            "prompt_name": str,
+            "prompt_hash": str,
+            "params": str,
+            "request": str,
+            "response": str,
+            "tokens_in": int,
+            "tokens_out": int,
+            "latency_ms": float,
+            "error": str,
+            "run_id": int,
+            "created": float,
+        },
+        pk="id",
+    )
+    db["llm_calls"].create_index(["cache_key"])
+
+
+def _m2(db: sqlite_utils.Database) -> None:
+    """The codebook loop: versions, codes, memberships, iterations, proposals and decisions."""
+    db["codebook_versions"].create(
+        {"version": int, "thread_id": str, "iteration": int, "parent": int, "reason": str, "diff": str,
+         "config_hash": str, "embedder": str, "created": float},
+        pk="version",
+    )
+    db["codebook_versions"].create_index(["thread_id", "iteration", "reason"], unique=True)
+    db["codes"].create(
+        {"version": int, "idx": int, "uid": str, "name": str, "name_source": str, "description": str,
+         "size": int, "centroid": bytes},
+        pk=("version", "idx"), foreign_keys=[("version", "codebook_versions", "version")],
+    )
+    db["code_members"].create(
+        {"version": int, "expression_id": int, "idx": int}, pk=("version", "expression_id"),
+    )
+    db["em_iterations"].create(
+        {"thread_id": str, "iteration": int, "version": int, "K": int, "S": float, "S_low": float, "S_high": float,
+         "distortion": float, "doc_entropy": float, "usage_entropy": float, "n_docs": int, "n_reconstructed": int,
+         "decoder": str, "per_code": str, "created": float},
+        pk=("thread_id", "iteration"),
+    )
+    db["proposals"].create(
+        {"id": int, "thread_id": str, "iteration": int, "version": int, "kind": str, "code_uid": str,
+         "target_uid": str, "names": str, "names_source": str, "evidence": str, "status": str, "created": float},
+        pk="id",
+    )
+    db["proposals"].create_index(["thread_id", "iteration", "kind", "code_uid"], unique=True)
+    db["decisions"].create(
+        {"id": int, "proposal_id": int, "decision": str, "names": str, "decider": str, "note": str,
+         "decided_at": float},
+        pk="id", foreign_keys=[("proposal_id", "proposals", "id")],
+    )
+    db["build_summaries"].create({"thread_id": str, "version": int, "summary": str, "created": float},
+                                 pk="thread_id")
+
+
+MIGRATIONS = [_m1, _m2]
