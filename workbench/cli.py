@@ -218,5 +218,8 @@ def demo(directory: str) -> None:
     run_demo(Path(directory), echo=click.echo)
 
 
+# Commands of the annotation, scoring and survey areas register themselves on ``main``.
+from . import cli_annotate, cli_score, cli_survey  # noqa: E402,F401
+
 if __name__ == "__main__":
     main()

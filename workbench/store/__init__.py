@@ -21,7 +21,10 @@ import sqlite_utils
 
 from ..config import WorkbenchConfig, parse_config
 from ..errors import WorkbenchError
+from .annotations import AnnotationsStoreMixin
 from .codebook import CodebookStoreMixin
+from .scores import ScoresStoreMixin
+from .survey import SurveyStoreMixin
 from .schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 60_000
@@ -42,7 +45,7 @@ class DocumentRow:
     truncated: bool = False
 
 
-class Store(CodebookStoreMixin):
+class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresStoreMixin):
     """A project database. Open with :func:`open_project` or :func:`create_project`."""
 
     def __init__(self, path: Path):

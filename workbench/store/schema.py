@@ -111,4 +111,46 @@ def _m2(db: sqlite_utils.Database) -> None:
                                  pk="thread_id")
 
 
-MIGRATIONS = [_m1, _m2]
+def _m3(db: sqlite_utils.Database) -> None:
+    """Annotation: stable samples per task and append-only labels (a label is never overwritten;
+    the latest row per (task, item, criterion, annotator, round) counts)."""
+    db["annotation_samples"].create(
+        {"id": int, "task": str, "item_id": str, "position": int, "codebook_version": int, "protocol_version": str,
+         "created": float},
+        pk="id",
+    )
+    db["annotation_samples"].create_index(["task", "codebook_version", "item_id"], unique=True)
+    db["labels"].create(
+        {"id": int, "task": str, "item_id": str, "criterion": str, "label": str, "annotator": str,
+         "round": str, "codebook_version": int, "protocol_id": str, "protocol_version": str, "note": str,
+         "created": float},
+        pk="id",
+    )
+    db["labels"].create_index(["task", "item_id", "criterion", "annotator"])
+
+
+def _m4(db: sqlite_utils.Database) -> None:
+    """Survey baseline: imported surveys and simulated responses (one row per respondent × question)."""
+    db["surveys"].create({"id": int, "name": str, "file": str, "sha256": str, "definition": str, "warnings": str,
+                          "created": float}, pk="id")
+    db["survey_responses"].create(
+        {"id": int, "survey_id": int, "run_name": str, "model": str, "country": str, "respondent": int,
+         "question_id": str, "city": str, "params": str, "prompt": str, "raw": str, "parsed": str, "valid": int,
+         "created": float},
+        pk="id", foreign_keys=[("survey_id", "surveys", "id")],
+    )
+    db["survey_responses"].create_index(["run_name", "respondent", "question_id"], unique=True)
+
+
+def _m5(db: sqlite_utils.Database) -> None:
+    """Scores: DOVE alignment and other methods' scores in one table format (group × source)."""
+    db["scores"].create(
+        {"id": int, "method": str, "codebook_version": int, "group_name": str, "source": str, "value": float,
+         "raw": float, "ci_low": float, "ci_high": float, "n_group": int, "n_source": int, "config": str,
+         "created": float},
+        pk="id",
+    )
+    db["scores"].create_index(["method", "codebook_version"])
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]

@@ -1,0 +1,6 @@
+"""Commands of scoring, validity, generation, reports and exports (registered on the ``workbench`` group)."""
+from __future__ import annotations
+
+import click
+
+from .cli import main, open_project, user_errors
