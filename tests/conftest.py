@@ -47,3 +47,38 @@ def use_llm(store, base_url: str, roles=("extractor", "namer", "decoder", "gener
         settings |= {f"roles.{role}.{key}": str(value) for key, value in settings_extra.items()}
     cfg = store.config().with_settings(settings)
     store.save_config(cfg)
+
+
+@pytest.fixture(scope="session")
+def built_project_template(tmp_path_factory):
+    """A project built once per test session: the demo corpus, extracted and built offline with
+    auto-approve for 3 iterations (UMAP compiles once per process, ~40 s). Tests copy it."""
+    from graphs.runner import run_build
+    from workbench.demo import import_demo_corpus
+    from workbench.extract import extract
+    from workbench.store import create_project
+
+    directory = tmp_path_factory.mktemp("built")
+    store = create_project(directory / "built.db")
+    import_demo_corpus(store, directory)
+    extract(store, show_progress=False)
+    store.save_config(store.config().with_settings({"em.tau1": "100"}))  # keep iterating to T
+    status = run_build(store, auto_approve=True, iterations=3, show_progress=False)
+    assert status.state == "finished"
+    store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return directory / "built.db"
+
+
+@pytest.fixture
+def built_project(built_project_template, tmp_path):
+    """A fresh copy of the session's built project (codebook versions, iterations, proposals)."""
+    import shutil
+
+    from workbench.store import open_project
+
+    path = tmp_path / "built.db"
+    shutil.copyfile(built_project_template, path)
+    store = open_project(path)
+    yield store
+    store.close()
