@@ -108,6 +108,7 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
             for node, values in update.items():
                 if on_update and node != "__interrupt__":
                     on_update(node, values or {})
+            store.finish_run(run_id, gateway.stats.as_dict())  # kept current: a killed run still counts
     finally:
         store.finish_run(run_id, gateway.stats.as_dict())
     return _status(graph, store, thread_id, gateway.stats.as_dict())

@@ -1,0 +1,83 @@
+"""The LLM namer and the LLM reconstruction decoder against a loopback fake server."""
+from __future__ import annotations
+
+import numpy as np
+
+import prompts
+from conftest import use_llm
+from fake_openai import Reply, hashed_embedding
+from workbench.config import EMConfig
+from workbench.llm.gateway import Gateway
+from workbench.models import Code, Codebook, Corpus
+from workbench.naming import name_groups
+from workbench.reconstruct import reconstruct
+
+
+def _unit(v):
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_llm_namer_sends_central_descriptions_and_records_the_model(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("namer",), model="namer-x")
+    centroid = _unit([1, 0, 0])
+    emb = np.stack([_unit([0.2, 1, 0]), _unit([1, 0.1, 0]), _unit([1, 0.5, 0])])
+    texts = ["least central", "most central", "middle"]
+    fake_openai.chat = lambda body: '{"code_name": "Filial Care"}'
+
+    names = name_groups(Gateway(project, project.config()), [(texts, emb, centroid)])
+
+    assert names == {0: ("Filial Care", "llm:namer-x", "most central")}
+    sent = fake_openai.chat_requests()[0]["body"]["messages"][0]["content"]
+    assert sent == prompts.render("code_naming", descriptions="1. most central\n2. middle\n3. least central")
+
+
+def test_llm_namer_failure_falls_back_to_offline_name_and_says_so(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("namer",), model="namer-x", validation_retries=0)
+    fake_openai.chat = lambda body: "I cannot name this."
+    groups = [(["care for elders", "elders need care"], np.stack([_unit([1, 0]), _unit([1, 0.1])]), _unit([1, 0])),
+              (["free speech matters"], np.stack([_unit([0, 1])]), _unit([0, 1]))]
+
+    names = name_groups(Gateway(project, project.config()), groups)
+
+    assert names[0][0] == "care · elders"  # c-TF-IDF keywords ("need" is a stop word)
+    assert names[0][1] == "offline-ctfidf-v1 (fallback: llm:namer-x failed)"
+
+
+def test_llm_decoder_prompts_samples_and_distortion_from_embeddings(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("decoder", "embedder"), model="dec")
+    replies = {}
+
+    def chat(body):
+        text = f"reconstruction {len(replies)}"
+        replies[len(replies)] = body
+        return text
+
+    fake_openai.chat = chat
+    doc_text = "We should look after our parents."
+    corpus = Corpus(doc_ids=["d"], doc_groups=["G"], doc_sources=["human"], doc_topics=["family duty"],
+                    doc_texts=[doc_text], expr_ids=np.array([1]), expr_doc=np.array([0]), expr_texts=["x"],
+                    expr_emb=np.zeros((1, 16), np.float32), doc_emb=np.array([hashed_embedding(doc_text)], np.float32))
+    codes = [Code(k, f"u{k}", name, "test", None, 1, _unit(np.eye(16)[k])) for k, name in
+             enumerate(["Filial Care", "Tradition", "Freedom"])]
+    codebook = Codebook(1, codes, np.array([1]), np.array([0]))
+    q = np.array([[0.6, 0.3, 0.1]])
+    cfg = EMConfig(n1=1, n2=2, m=2)
+
+    result = reconstruct(corpus, codebook, q, cfg, Gateway(project, project.config()), iteration=1,
+                         show_progress=False)
+
+    bodies = [r["body"] for r in fake_openai.chat_requests()]
+    assert len(bodies) == 2 * cfg.n1 * cfg.n2  # 2·N1 candidate sets, N2 samples each
+    first = bodies[0]["messages"][0]["content"]
+    assert "[Topic]\nfamily duty" in first and "- Filial Care [0.60]" in first
+    assert first.startswith("Task: Generate a response based on the prompt below.")
+    # distortion of each set = −mean cos(e_x, e_x̂) over its N2 samples; the best set is kept
+    doc = np.array(hashed_embedding(doc_text))
+    per_set = {}
+    for i, body in replies.items():
+        values = tuple(line for line in body["messages"][0]["content"].splitlines() if line.startswith("- "))
+        per_set.setdefault(values, []).append(-float(doc @ np.array(hashed_embedding(f"reconstruction {i}"))))
+    expected = min(np.mean(v) for v in per_set.values())
+    assert all(len(v) == cfg.n2 for v in per_set.values())
+    assert result.decoder == "llm:dec" and np.isclose(result.distortion_per_doc[0], expected, atol=1e-5)
