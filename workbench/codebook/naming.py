@@ -16,7 +16,9 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 OFFLINE_NAMER = "offline-ctfidf-v1"
 # Words of the App. G description template and generic argument words carry no value content.
 _EXTRA_STOP = {"author", "authors", "believes", "values", "value", "should", "people", "think", "favor", "favour",
-               "against", "important", "importance", "need", "needs", "like", "make", "just", "really", "want"}
+               "against", "important", "importance", "need", "needs", "like", "make", "just", "really", "want",
+               # fragments of contractions ("isn't", "don't") left by the tokenizer
+               "isn", "aren", "wasn", "weren", "don", "doesn", "didn", "won", "wouldn", "shouldn", "couldn", "ll", "ve", "re"}
 _TOKEN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
 
 
