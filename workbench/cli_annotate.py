@@ -1,6 +1,97 @@
 """Commands of the annotators' workbench: review, agreement, labels (registered on the ``workbench`` group)."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from .cli import main, open_project, user_errors
+
+TASK_CHOICES = ("proposals", "code_quality", "mapping")
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--annotator", required=True, help="your name, stored with every label and decision")
+@click.option("--codebook-version", type=int, help="codebook version to audit and map (default: the latest)")
+@click.option("--serve", is_flag=True, help="serve the app in a browser (textual-serve); it has NO login")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on (with --serve)")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="port (with --serve)")
+@user_errors
+def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int) -> None:
+    """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
+    from .annotate import check_annotator, working_version
+
+    annotator = check_annotator(annotator)
+    store = open_project(project)
+    if codebook_version is not None:
+        working_version(store, codebook_version)
+    store.close()
+    if serve:
+        from .tui.serve import no_login_warning, review_server
+
+        click.echo(no_login_warning(host, port, annotator), err=True)
+        click.echo(f"serving the workbench for {annotator} on http://{host}:{port} (Ctrl-C stops)", err=True)
+        review_server(project, annotator, codebook_version, host, port).serve()
+        return
+    from .tui import WorkbenchApp
+
+    WorkbenchApp(project, annotator, codebook_version).run()
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--task", type=click.Choice(TASK_CHOICES), help="one task (default: all)")
+@click.option("--round", "round_", type=click.Choice(["final", "first"]), default="final", show_default=True,
+              help="final: re-annotations replace first-round labels; first: first round only")
+@click.option("--codebook-version", type=int, help="version of the labels (default: the newest with labels)")
+@click.option("--json", "as_json", is_flag=True, help="print the full figures as JSON (undefined values as null)")
+@user_errors
+def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool) -> None:
+    """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
+    from .annotate import agreement as task_agreement
+    from .annotate import fmt
+
+    store = open_project(project)
+    results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+        return
+    for result in results:
+        version = f"codebook v{result.codebook_version}" if result.codebook_version is not None else "all versions"
+        click.echo(f"{result.task} ({version}, round {result.round}, protocol {result.protocol_version})")
+        for criterion, r in result.reports.items():
+            if not r.n_items:
+                click.echo(f"  {criterion}: no labels yet")
+                continue
+            pct = "n/a" if fmt(r.percent_agreement) == "n/a" else f"{100 * r.percent_agreement:.1f}%"
+            click.echo(f"  {criterion}: {r.n_items} items, {r.n_ratings} ratings by {len(r.raters)} annotators; "
+                       f"mean pairwise κ {fmt(r.pairwise_kappa.mean)}; Fleiss κ {fmt(r.fleiss_kappa.kappa)} "
+                       f"(n={r.fleiss_kappa.n_items}); Krippendorff α {fmt(r.krippendorff_alpha)}; agreement {pct}; "
+                       f"{len(r.disagreements)} in disagreement, {len(r.even_splits)} even splits")
+            for pair in r.pairwise_kappa.pairs:
+                click.echo(f"    κ {pair.rater_a} / {pair.rater_b} = {fmt(pair.kappa)} (n={pair.n_items})")
+            if r.model is not None and r.model.pairs:
+                click.echo(f"    κ vs {r.model.model_name}: mean {fmt(r.model.mean)}; "
+                           + ", ".join(f"{p.rater_a} {fmt(p.kappa)} (n={p.n_items})" for p in r.model.pairs))
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--export", "export_path", type=click.Path(dir_okay=False), help="write every label to this CSV file")
+@user_errors
+def labels(project: str, export_path: str | None) -> None:
+    """Count the labels per task, round and annotator, or export every label row to CSV."""
+    from .annotate import export_labels
+
+    store = open_project(project)
+    if export_path:
+        n = export_labels(store, export_path)
+        click.echo(f"exported {n:,} label rows to {export_path}")
+        return
+    rows = store.label_summary()
+    if not rows:
+        click.echo("no labels yet: label with 'workbench review PROJECT --annotator NAME'")
+    for r in rows:
+        click.echo(f"  {r['task']:<13} v{r['codebook_version']}  {r['round']:<13} {r['annotator']:<16} "
+                   f"{r['n']:>6,} labels on {r['items']:,} items")

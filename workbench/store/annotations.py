@@ -1,8 +1,192 @@
-"""SQL of the annotations tables (see schema.py); mixed into :class:`workbench.store.Store`."""
+"""SQL of the annotations tables (see schema.py ``_m3``); mixed into :class:`workbench.store.Store`.
+
+Labels are append-only: a label is a new row, never an update, so nothing an annotator wrote is
+lost; the latest row per (task, item, criterion, annotator, round) is the one that counts. Each
+write is one short ``BEGIN IMMEDIATE`` transaction, so several annotators' processes can label the
+same project file at once and wait on the busy timeout instead of failing.
+"""
 from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 
+from ..errors import WorkbenchError
+
+LABEL_COLUMNS = ("id", "task", "item_id", "criterion", "label", "annotator", "round", "codebook_version",
+                 "protocol_id", "protocol_version", "note", "created")
+
 
 class AnnotationsStoreMixin:
+    """Samples, labels, and the rename versions that the code-name audit produces."""
+
     db: sqlite_utils.Database
+
+    # -- samples ------------------------------------------------------------------------------
+    def sample_items(self, task: str, codebook_version: int) -> list[str]:
+        """The stored sample of a task for a codebook version, in presentation order."""
+        return [r[0] for r in self.db.execute(
+            "select item_id from annotation_samples where task = ? and codebook_version = ? order by position",
+            [task, codebook_version])]
+
+    def create_sample(self, task: str, codebook_version: int, protocol_version: str,
+                      item_ids: Sequence[str]) -> list[str]:
+        """Store a sample once per (task, codebook version) and return the stored one.
+
+        The check and the insert share one write transaction, so two annotators opening the same
+        task at the same moment get the same sample, whichever process draws it first.
+        """
+        with self.transaction():
+            existing = self.sample_items(task, codebook_version)
+            if existing:
+                return existing
+            now = time.time()
+            self.db["annotation_samples"].insert_all(
+                {"task": task, "item_id": item, "position": i, "codebook_version": codebook_version,
+                 "protocol_version": protocol_version, "created": now} for i, item in enumerate(item_ids))
+        return list(item_ids)
+
+    # -- labels -------------------------------------------------------------------------------
+    def record_label(self, *, task: str, item_id: str, criterion: str, label: str, annotator: str,
+                     codebook_version: int | None, protocol_id: str, protocol_version: str,
+                     round: str = "first", note: str | None = None) -> int:
+        """Append one label row in its own short transaction; returns its id."""
+        return self.record_labels([{
+            "task": task, "item_id": item_id, "criterion": criterion, "label": label, "annotator": annotator,
+            "round": round, "codebook_version": codebook_version, "protocol_id": protocol_id,
+            "protocol_version": protocol_version, "note": note}])[0]
+
+    def record_labels(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Append several label rows atomically (all or none); returns their ids."""
+        ids = []
+        now = time.time()
+        with self.transaction():
+            for row in rows:
+                missing = [c for c in ("task", "item_id", "criterion", "label", "annotator", "protocol_id",
+                                       "protocol_version") if row.get(c) in (None, "")]
+                if missing:
+                    raise WorkbenchError(f"a label needs {', '.join(missing)}: nothing was written")
+                ids.append(self.db["labels"].insert(
+                    {"task": row["task"], "item_id": str(row["item_id"]), "criterion": row["criterion"],
+                     "label": str(row["label"]), "annotator": row["annotator"], "round": row.get("round", "first"),
+                     "codebook_version": row.get("codebook_version"), "protocol_id": row["protocol_id"],
+                     "protocol_version": row["protocol_version"], "note": row.get("note"),
+                     "created": now}).last_pk)
+        return ids
+
+    def labels(self, task: str | None = None, *, viewer: str | None, adjudication: bool = False,
+               codebook_version: int | None = None, rounds: Sequence[str] | None = None,
+               item_ids: Sequence[str] | None = None, criteria: Sequence[str] | None = None) -> list[dict]:
+        """Label rows in the order they were written (oldest first).
+
+        Blinding: with ``viewer`` set, only that annotator's own rows are returned unless
+        ``adjudication`` is true (the discussion of even splits, where the panel sees every label).
+        ``viewer=None`` is the unblinded view for agreement figures and exports, never for showing
+        one annotator another's labels.
+        """
+        where, params = [], []
+        if task is not None:
+            where.append("task = ?")
+            params.append(task)
+        if viewer is not None and not adjudication:
+            where.append("annotator = ?")
+            params.append(viewer)
+        if codebook_version is not None:
+            where.append("codebook_version = ?")
+            params.append(codebook_version)
+        for column, values in (("round", rounds), ("item_id", item_ids), ("criterion", criteria)):
+            if values is not None:
+                values = list(values)
+                if not values:
+                    return []
+                where.append(f"{column} in ({','.join('?' * len(values))})")
+                params += [str(v) for v in values]
+        sql = "select * from labels" + (" where " + " and ".join(where) if where else "") + " order by id"
+        return list(self.db.query(sql, params))
+
+    def labelled_versions(self, task: str) -> list[int]:
+        """Codebook versions that have labels of a task by a human annotator (not the recognizer)."""
+        return [r[0] for r in self.db.execute(
+            "select distinct codebook_version from labels where task = ? and round != 'model' "
+            "and codebook_version is not null order by 1", [task])]
+
+    def label_summary(self) -> list[dict]:
+        """Rows per (task, codebook version, round, annotator)."""
+        return list(self.db.query(
+            "select task, codebook_version, round, annotator, count(*) as n, count(distinct item_id) as items "
+            "from labels group by 1, 2, 3, 4 order by 1, 2, 3, 4"))
+
+    def export_label_rows(self) -> Iterator[dict]:
+        """Every label row ever written, oldest first (for ``workbench labels --export``)."""
+        yield from self.db.query(f"select {', '.join(LABEL_COLUMNS)} from labels order by id")
+
+    # -- decisions on the paused build, as one annotator made them ------------------------------
+    def decisions_by(self, decider: str, proposal_ids: Sequence[int]) -> dict[int, dict]:
+        """The latest decision of one decider per proposal (the review screen resumes with these,
+        so an annotator's submit never carries someone else's later decision)."""
+        if not proposal_ids:
+            return {}
+        marks = ",".join("?" * len(proposal_ids))
+        rows = self.db.query(
+            f"select * from decisions where id in (select max(id) from decisions where decider = ? "
+            f"and proposal_id in ({marks}) group by proposal_id)", [decider, *proposal_ids])
+        return {r["proposal_id"]: r for r in rows}
+
+    # -- renames from the code-name audit -------------------------------------------------------
+    def save_renamed_codebook(self, parent: int, renames: dict[int, tuple[str, str]], diff: dict) -> int:
+        """A new codebook version that copies ``parent`` (codes, uids, centroids, memberships) with
+        new names {code idx: (name, name source)}; reason 'rename', the diff records provenance.
+
+        The parent is left as it was: versions are never edited.
+        """
+        with self.transaction():
+            row = self.db.execute("select thread_id, config_hash, embedder from codebook_versions where version = ?",
+                                  [parent]).fetchone()
+            if row is None:
+                raise WorkbenchError(f"no codebook version {parent}: 'workbench status PROJECT' lists the versions")
+            thread_id, config_hash, embedder = row
+            rename_thread = f"{thread_id}/rename-of-{parent}"
+            # One rename version per audit round of a parent: (thread, iteration, reason) stays unique.
+            iteration = self.db.execute("select count(*) from codebook_versions where thread_id = ?",
+                                        [rename_thread]).fetchone()[0] + 1
+            version = self.db["codebook_versions"].insert(
+                {"thread_id": rename_thread, "iteration": iteration, "parent": parent, "reason": "rename",
+                 "diff": json.dumps(diff), "config_hash": config_hash, "embedder": embedder,
+                 "created": time.time()}).last_pk
+            codes = list(self.db.query("select * from codes where version = ? order by idx", [parent]))
+            unknown = sorted(set(renames) - {c["idx"] for c in codes})
+            if unknown:
+                raise WorkbenchError(f"codebook version {parent} has no code(s) {unknown}: nothing was written")
+            for code in codes:
+                if code["idx"] in renames:
+                    code["name"], code["name_source"] = renames[code["idx"]]
+                code["version"] = version
+            self.db["codes"].insert_all(codes)
+            self.db.execute("insert into code_members (version, expression_id, idx) "
+                            "select ?, expression_id, idx from code_members where version = ?", [version, parent])
+        return version
+
+    # -- what the annotation screens read -------------------------------------------------------
+    def documents_by_id(self, ids: Sequence[str]) -> dict[str, dict]:
+        """{id: document with its group, source, topic and text} for the given ids."""
+        found: dict[str, dict] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in self.db.query(
+                    "select d.id, d.group_name, d.source, d.language, t.text as topic, d.text from documents d "
+                    f"left join topics t on t.id = d.topic_id where d.id in ({','.join('?' * len(chunk))})", chunk):
+                found[row["id"]] = row
+        return found
+
+    def expression_texts(self, ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(self.db.execute(
+                f"select id, text from expressions where id in ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found

@@ -1,0 +1,73 @@
+"""``workbench agreement``, ``workbench labels`` and ``workbench review`` at the command line."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from workbench import annotate as A
+from workbench.cli import main
+
+ANN = ["yes"] * 4 + ["no"] * 3 + ["yes", "yes", "no"]
+BOB = ["yes"] * 4 + ["no"] * 3 + ["no", "no", "yes"]  # with ANN: p_o = .7, p_e = .5, κ = .4
+
+
+@pytest.fixture
+def labelled(project):
+    for i, (a, b) in enumerate(zip(ANN, BOB)):
+        A.record(project, "mapping", f"d{i}::u", "appropriate", a, "ann", 1)
+        A.record(project, "mapping", f"d{i}::u", "appropriate", b, "bob", 1)
+    return project
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_agreement_prints_the_figures_and_json(labelled):
+    text = run("agreement", labelled.path, "--task", "mapping")
+    assert text.exit_code == 0, text.output
+    assert "mean pairwise κ 0.400" in text.output and "agreement 70.0%" in text.output
+    assert "κ ann / bob = 0.400 (n=10)" in text.output and "3 in disagreement" in text.output
+    out = run("agreement", labelled.path, "--json")
+    data = {r["task"]: r for r in json.loads(out.output)}
+    assert set(data) == {"proposals", "code_quality", "mapping"}
+    mapping = data["mapping"]["criteria"]["appropriate"]
+    assert mapping["pairwise_kappa"]["mean"] == pytest.approx(0.4) and mapping["n_items"] == 10
+    assert data["code_quality"]["criteria"]["meaningful"]["pairwise_kappa"]["mean"] is None  # no labels: null
+
+
+def test_labels_summary_and_export(labelled, tmp_path):
+    summary = run("labels", labelled.path)
+    assert "mapping" in summary.output and "ann" in summary.output and "10 labels on 10 items" in summary.output
+    out = run("labels", labelled.path, "--export", tmp_path / "labels.csv")
+    assert out.exit_code == 0 and "exported 20 label rows" in out.output
+    rows = list(csv.DictReader((tmp_path / "labels.csv").open(encoding="utf-8")))
+    assert len(rows) == 20 and {r["annotator"] for r in rows} == {"ann", "bob"}
+    bad = run("labels", labelled.path, "--export", tmp_path / "missing" / "labels.csv")
+    assert bad.exit_code == 1 and "does not exist" in bad.output
+
+
+def test_review_refuses_a_reserved_name_and_an_unknown_version(project):
+    out = run("review", project.path, "--annotator", "recognizer")
+    assert out.exit_code == 1 and "reserved" in out.output and "Traceback" not in out.output
+    out = run("review", project.path, "--annotator", "ann", "--codebook-version", "9")
+    assert out.exit_code == 1 and "codebook" in out.output
+
+
+def test_review_serve_binds_to_loopback_and_warns_that_there_is_no_login(project, monkeypatch):
+    from textual_serve.server import Server
+
+    served = []
+    monkeypatch.setattr(Server, "serve", lambda self, debug=False: served.append(self))
+    out = CliRunner().invoke(main, ["review", str(project.path), "--annotator", "ann", "--serve", "--port", "8123"])
+    assert out.exit_code == 0, out.output
+    assert "no login" in out.stderr and "127.0.0.1:8123" in out.stderr
+    (server,) = served
+    assert server.host == "127.0.0.1" and server.port == 8123
+    assert "-m workbench.tui" in server.command and "--annotator ann" in server.command
+    out = CliRunner().invoke(main, ["review", str(project.path), "--annotator", "ann", "--serve",
+                                    "--host", "0.0.0.0"])
+    assert "ANYONE who can reach 0.0.0.0:8000" in out.stderr and served[-1].host == "0.0.0.0"

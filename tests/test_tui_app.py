@@ -1,0 +1,46 @@
+"""The app around the screens: keys 1–5 switch screens, the footer shows each screen's keys, and a
+project with no build yet opens on every screen with a sentence saying what to do."""
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from workbench.errors import WorkbenchError
+from workbench.tui import WorkbenchApp
+from workbench.tui.adjudication_screen import AdjudicationScreen
+from workbench.tui.agreement_screen import AgreementScreen
+from workbench.tui.audit_screen import AuditScreen
+from workbench.tui.mapping_screen import MappingScreen
+from workbench.tui.review_screen import ReviewScreen
+
+
+def text(app, selector):
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_a_project_without_a_build_opens_every_screen(project):
+    app = WorkbenchApp(project.path, "ann")
+    async with app.run_test(size=(150, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert "build not started" in text(app, "#build-state")
+        footer_keys = {b.key for (_, b, enabled, _) in app.active_bindings.values() if enabled}
+        assert {"a", "r", "e", "s", "1", "5"} <= footer_keys
+        for key, screen, selector, says in (("2", AuditScreen, "#audit-page", "no codebook yet"),
+                                            ("3", MappingScreen, "#mapping-page", "no codebook yet"),
+                                            ("4", AgreementScreen, "#agreement-title", "task mapping"),
+                                            ("5", AdjudicationScreen, "#adj-title", "0 item(s)")):
+            await pilot.press(key)
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, screen)
+            assert says in text(app, selector)
+        await pilot.press("1")
+        assert isinstance(app.screen, ReviewScreen)
+
+
+def test_a_reserved_or_empty_annotator_name_is_refused(project):
+    for name in ("", "recognizer", "auto"):
+        with pytest.raises(WorkbenchError):
+            WorkbenchApp(project.path, name)

@@ -1,0 +1,49 @@
+"""The mapping screen: a stratified document sample with the recognizer's codes; y/n label each
+code of the document (App. C mapping capability) and move on by themselves."""
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from workbench import annotate as A
+from workbench.tui import WorkbenchApp
+
+SIZE = (160, 48)
+
+
+async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_project):
+    store = built_project
+    version = store.latest_version()
+    app = WorkbenchApp(store.path, "ann")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        docs = screen.paged()
+        sample = store.sample_items("mapping", version)
+        assert [k for k, _ in docs.rows_data] == sample and len(sample) == 50
+        first = A.mapping_items(store, version, sample[:2])
+        assert docs.current_key() == sample[0]
+        codes = screen.query_one("#code-table", DataTable)
+        assert codes.row_count == len(first[0].codes)
+        body = str(screen.query_one("#doc-body", Static).render())
+        assert body.strip() and body.split()[0] in first[0].text
+        answers = ["y", "n", "y"][:len(first[0].codes)]
+        await pilot.press(*answers)
+        await pilot.pause()
+        assert docs.current_key() == sample[1]  # the last code of a document leads to the next document
+        assert docs.get_row(sample[0])[4] == f"{len(answers)}/{len(first[0].codes)}"
+        await pilot.press("y")
+        await pilot.press("comma")  # back to the first document: its answers are still shown
+        await pilot.pause()
+        assert docs.current_key() == sample[0]
+        assert [str(codes.get_cell(c.uid, "answer")) for c in first[0].codes[:len(answers)]] == [
+            "yes" if a == "y" else "no" for a in answers]
+        assert "0/50" not in str(screen.query_one("#mapping-page", Static).render())
+    rows = store.labels("mapping", viewer="ann")
+    expected = [(A.pair_id(sample[0], c.uid), "yes" if a == "y" else "no") for c, a in zip(first[0].codes, answers)]
+    expected.append((A.pair_id(sample[1], first[1].codes[0].uid), "yes"))
+    assert [(r["item_id"], r["label"]) for r in rows] == expected
+    assert {(r["criterion"], r["codebook_version"], r["protocol_version"], r["round"]) for r in rows} == {
+        ("appropriate", version, "1.0.0", "first")}

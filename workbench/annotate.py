@@ -1,0 +1,614 @@
+"""The annotators' library (DOVE App. C): samples, the recognizer's codes per document, labels
+with their provenance, agreement per task, adjudication, and renames from the code-name audit.
+
+The review TUI (:mod:`workbench.tui`) and the ``review`` / ``agreement`` / ``labels`` commands are
+thin shells over these functions, so a notebook can do everything the screens do.
+
+Tasks are the protocols in ``annotations/protocols/``: ``proposals`` (approve/reject the edits a
+paused build proposes), ``code_quality`` (meaningful, redundant, name fits; App. C "codebook
+quality") and ``mapping`` (Yes/No per document–code pair; App. C "mapping capability").
+
+Rounds of a label: ``first`` (blind), ``reannotation`` (items the panel disagreed on, relabelled
+with the protocol's detailed instruction, still blind), ``consensus`` (an even split settled in
+discussion, with a note) and ``model`` (the recognizer's own Yes/No, one more rater on mapping).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotations.agreement import DEFAULT_MODEL_NAME, AgreementReport, agreement_report, table_from_rows
+from annotations.protocols import AnnotationProtocol, available_protocols, load_protocol
+
+from .errors import WorkbenchError
+from .store import Store
+from .store.annotations import LABEL_COLUMNS
+
+TASKS = ("proposals", "code_quality", "mapping")
+RECOGNIZER = DEFAULT_MODEL_NAME
+FIRST, REANNOTATION, CONSENSUS, MODEL = "first", "reannotation", "consensus", "model"
+ROUNDS = (FIRST, REANNOTATION, CONSENSUS, MODEL)
+# Names that already mean something in the labels and decisions tables.
+RESERVED_NAMES = {RECOGNIZER, "auto", "missing", "unknown", CONSENSUS}
+PAIR = "::"  # mapping item id: "<document id>::<code uid>" (a uid never contains it)
+# Free-text companions of the code-quality criteria; stored as labels, not part of agreement.
+EXTRA_CRITERIA: dict[str, tuple[str, ...]] = {"code_quality": ("redundant_with", "better_name"),
+                                              "mapping": (), "proposals": ()}
+DECISIONS = ("approve", "reject", "edit")
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def check_annotator(name: str | None) -> str:
+    """An annotator name as stored with every label; reserved and empty names are refused."""
+    name = (name or "").strip()
+    if not name:
+        raise WorkbenchError("give the annotator's name: --annotator NAME")
+    if name.lower() in RESERVED_NAMES or PAIR in name:
+        raise WorkbenchError(f"{name!r} is reserved for the workbench's own rows: choose another annotator name")
+    return name
+
+
+def task_protocol(task: str) -> AnnotationProtocol:
+    if task not in TASKS:
+        raise WorkbenchError(f"unknown task {task!r}: choose one of {', '.join(TASKS)}")
+    if task not in available_protocols():
+        raise WorkbenchError(f"no protocol file for task {task!r} in annotations/protocols/")
+    return load_protocol(task)
+
+
+def working_version(store: Store, version: int | None = None) -> int:
+    """The codebook version annotators work on: the one asked for, else the latest."""
+    if version is None:
+        version = store.latest_version()
+    store.load_codebook(version)  # raises the user-facing error when absent
+    return int(version)
+
+
+def pair_id(document_id: str, code_uid: str) -> str:
+    return f"{document_id}{PAIR}{code_uid}"
+
+
+def split_pair(item_id: str) -> tuple[str, str]:
+    document_id, code_uid = item_id.rsplit(PAIR, 1)
+    return document_id, code_uid
+
+
+# ------------------------------------------------------------------------------ sampling
+
+
+def stratified_sample(strata: Mapping[Hashable, Sequence[str]], size: int, seed: int) -> list[str]:
+    """Draw ``size`` items with equal allocation across strata, seeded.
+
+    Each stratum is shuffled with one generator (strata visited in sorted key order), then items are
+    taken round-robin, one per stratum per turn, until ``size`` is reached or every stratum is used
+    up. Equal rather than proportional allocation keeps small strata (an LLM source, a minority
+    culture) represented, as App. C's 15/15 human plus 20 LLM documents were. The round-robin order
+    is also the presentation order, so strata are interleaved for the annotator.
+    """
+    if size < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    rng = np.random.default_rng(seed)
+    queues = []
+    for key in sorted(strata, key=str):
+        items = list(strata[key])
+        queues.append([items[i] for i in rng.permutation(len(items))])
+    chosen: list[str] = []
+    turn = 0
+    while len(chosen) < size and any(turn < len(q) for q in queues):
+        for queue in queues:
+            if turn < len(queue) and len(chosen) < size:
+                chosen.append(queue[turn])
+        turn += 1
+    return chosen
+
+
+def assigned_codes(q_row: np.ndarray, m: int, floor: float) -> list[tuple[int, float]]:
+    """The codes the recognizer assigns to one document: the top ``m`` of q(z|x, C) (Eq. 15), most
+    probable first, without those under ``floor``.
+
+    ``m`` is ``em.m``, the size of the code sets Algorithm 1 samples, and ``floor`` is
+    ``em.min_code_p``, App. E.4's sampling floor: a document is shown exactly the codes the loop
+    could have used to reconstruct it.
+    """
+    order = np.argsort(-np.asarray(q_row), kind="stable")[:m]
+    return [(int(k), float(q_row[k])) for k in order if q_row[k] >= floor]
+
+
+def recognizer_label(q: float, m: int) -> str:
+    """The recognizer's own Yes/No on a shown pair: "yes" when q ≥ 1/M, i.e. the code holds at
+    least an even share of an M-code set. (Every shown code is in the top M, so "yes" for all
+    would make the human-vs-recognizer κ 0 by construction; the share rule lets it disagree.)"""
+    return "yes" if q >= 1.0 / m else "no"
+
+
+def _recognizer_rows(store: Store, version: int) -> list[dict]:
+    return store.labels("mapping", viewer=RECOGNIZER, codebook_version=version, rounds=[MODEL])
+
+
+def mapping_sample(store: Store, version: int | None = None, size: int | None = None,
+                   seed: int | None = None) -> list[str]:
+    """The stratified document sample of the mapping task for a codebook version (default: the
+    protocol's 50, by group and source), drawn once and stored with the recognizer's assigned
+    codes; later calls, from any process, return the stored sample."""
+    version = working_version(store, version)
+    existing = store.sample_items("mapping", version)
+    if existing and _recognizer_rows(store, version):
+        return existing
+    protocol = task_protocol("mapping")
+    docs, _ = store.corpus_rows()
+    if not docs:
+        raise WorkbenchError(f"{store.path} has no documents with value expressions: run 'workbench extract' first")
+    strata: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for doc_id, group, source, _topic, _text in docs:
+        strata[(group, source)].append(doc_id)
+    drawn = stratified_sample(strata, size or protocol.sample.size or len(docs),
+                              protocol.sample.seed if seed is None else seed)
+    q_by_doc = _posteriors_by_document(store, version)
+    em = store.config().em
+    by_idx = {c.idx: c for c in store.load_codebook(version).codes}
+    with store.transaction():
+        ids = store.create_sample("mapping", version, protocol.version, drawn)
+        if not _recognizer_rows(store, version):
+            rows = []
+            for doc_id in (d for d in ids if d in q_by_doc):
+                for rank, (k, q) in enumerate(assigned_codes(q_by_doc[doc_id], em.m, em.min_code_p), start=1):
+                    rows.append({"task": "mapping", "item_id": pair_id(doc_id, by_idx[k].uid),
+                                 "criterion": protocol.criteria[0].id, "label": recognizer_label(q, em.m),
+                                 "annotator": RECOGNIZER, "round": MODEL, "codebook_version": version,
+                                 "protocol_id": protocol.id, "protocol_version": protocol.version,
+                                 "note": json.dumps({"q": round(q, 6), "rank": rank, "code_idx": k,
+                                                     "rule": f"top M={em.m} of q(z|x) with q >= {em.min_code_p}; "
+                                                             f"yes iff q >= 1/M"})})
+            store.record_labels(rows)
+    return ids
+
+
+def _posteriors_by_document(store: Store, version: int) -> dict[str, np.ndarray]:
+    """q(z|x, C) per document, computed exactly as the build's recognize node does (cached
+    embeddings; nothing is embedded again unless expressions were added since)."""
+    from graphs.context import BuildContext
+
+    from .llm.gateway import Gateway
+
+    config = store.config()
+    context = BuildContext(store, Gateway(store, config), config, thread_id="annotate", show_progress=False)
+    q_docs, _ = context.posteriors(store.load_codebook(version))
+    return dict(zip(context.corpus().doc_ids, q_docs))
+
+
+def code_quality_sample(store: Store, version: int | None = None, size: int | None = None,
+                        seed: int | None = None) -> list[str]:
+    """Code uids of the code-quality sample (default 100, uniformly at random as App. C), shown to
+    every annotator in the same order (by code index); all codes when the codebook is smaller."""
+    version = working_version(store, version)
+    existing = store.sample_items("code_quality", version)
+    if existing:
+        return existing
+    protocol = task_protocol("code_quality")
+    codes = store.load_codebook(version).codes
+    size = size or protocol.sample.size or len(codes)
+    if len(codes) <= size:
+        chosen = codes
+    else:
+        rng = np.random.default_rng(protocol.sample.seed if seed is None else seed)
+        picked = sorted(rng.choice(len(codes), size=size, replace=False).tolist())
+        chosen = [codes[i] for i in picked]
+    return store.create_sample("code_quality", version, protocol.version, [c.uid for c in chosen])
+
+
+# ------------------------------------------------------------------------- what is shown
+
+
+@dataclass
+class CodeView:
+    idx: int
+    uid: str
+    name: str | None
+    name_source: str | None
+    description: str | None
+    size: int
+    central: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MappingItem:
+    document_id: str
+    group: str
+    source: str
+    topic: str | None
+    text: str
+    codes: list[CodeView]  # the recognizer's codes, most probable first
+
+
+def code_views(store: Store, version: int, uids: Sequence[str] | None = None, n_central: int = 5) -> list[CodeView]:
+    """Codes of a version with their ``n_central`` most central expressions (cosine to the centroid,
+    over cached embeddings), in the order of ``uids`` (default: every code by index)."""
+    from .llm.gateway import Gateway
+    from .naming import central_texts
+
+    codebook = store.load_codebook(version)
+    by_uid = codebook.by_uid()
+    wanted = [by_uid[u] for u in (uids if uids is not None else [c.uid for c in codebook.codes]) if u in by_uid]
+    central: dict[int, list[str]] = {}
+    if n_central:
+        members = {c.idx: codebook.expression_ids[codebook.labels == c.idx] for c in wanted}
+        texts = store.expression_texts([int(e) for ids in members.values() for e in ids])
+        own = {c.idx: [texts[int(e)] for e in members[c.idx] if int(e) in texts] for c in wanted}
+        everything = [t for c in wanted for t in own[c.idx]]
+        emb = Gateway(store, store.config()).embed(everything) if everything else None
+        start = 0
+        for code in wanted:
+            if own[code.idx]:
+                block = emb[start:start + len(own[code.idx])]
+                central[code.idx] = central_texts(own[code.idx], block, code.centroid, n_central)
+            start += len(own[code.idx])
+    views = [CodeView(c.idx, c.uid, c.name, c.name_source, c.description, c.size, central.get(c.idx, []))
+             for c in wanted]
+    return views
+
+
+def mapping_items(store: Store, version: int, document_ids: Sequence[str] | None = None) -> list[MappingItem]:
+    """Sampled documents with the codes the recognizer assigned (as stored with the sample)."""
+    document_ids = list(document_ids) if document_ids is not None else store.sample_items("mapping", version)
+    by_doc: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for row in _recognizer_rows(store, version):
+        doc_id, uid = split_pair(row["item_id"])
+        by_doc[doc_id].append((json.loads(row["note"] or "{}").get("rank", 0), uid))
+    codes = {c.uid: c for c in code_views(store, version, n_central=0)}
+    docs = store.documents_by_id(document_ids)
+    items = []
+    for doc_id in document_ids:
+        doc = docs.get(doc_id)
+        if doc is None:
+            continue
+        shown = [codes[uid] for _, uid in sorted(by_doc.get(doc_id, [])) if uid in codes]
+        items.append(MappingItem(doc_id, doc["group_name"], doc["source"], doc["topic"], doc["text"], shown))
+    return items
+
+
+@dataclass
+class ProposalView:
+    id: int
+    kind: str
+    version: int
+    iteration: int
+    names: list[str]
+    names_source: str | None
+    evidence: dict[str, Any]
+    status: str
+
+
+def review_queue(store: Store):
+    """(build status, the proposals the paused build waits for, ordered by kind as the protocol
+    asks). Not paused: an empty queue."""
+    from graphs.runner import build_status
+
+    status = build_status(store)
+    if status.state != "paused":
+        return status, []
+    views = [ProposalView(p["id"], p["kind"], p["version"], p["iteration"], json.loads(p["names"] or "[]"),
+                          p["names_source"], json.loads(p["evidence"] or "{}"), p["status"])
+             for p in store.proposals(status.proposal_ids)]
+    return status, sorted(views, key=lambda v: (v.kind, v.id))
+
+
+# -------------------------------------------------------------------------------- labels
+
+
+def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
+           codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
+    """Validate a label against the task's protocol and append it with its provenance."""
+    protocol = task_protocol(task)
+    annotator = check_annotator(annotator)
+    if round not in (FIRST, REANNOTATION, CONSENSUS):
+        raise WorkbenchError(f"unknown round {round!r}: use first, reannotation or consensus")
+    text = str(label).strip() if label is not None else ""
+    if criterion in EXTRA_CRITERIA[task]:
+        if not text:
+            raise WorkbenchError(f"{criterion} needs a value")
+    else:
+        try:
+            allowed = [str(v) for v in protocol.criterion(criterion).values]
+        except KeyError as exc:
+            raise WorkbenchError(str(exc.args[0])) from None
+        if text not in allowed:
+            raise WorkbenchError(f"{text!r} is not a label of {task}.{criterion}: use one of {', '.join(allowed)}")
+    if round == CONSENSUS and not (note or "").strip():
+        raise WorkbenchError("a consensus label needs a note saying how the discussion settled it")
+    return store.record_label(task=task, item_id=str(item_id), criterion=criterion, label=text, annotator=annotator,
+                              codebook_version=codebook_version, protocol_id=protocol.id,
+                              protocol_version=protocol.version, round=round, note=note)
+
+
+def my_labels(store: Store, task: str, annotator: str, codebook_version: int | None = None,
+              round: str = FIRST) -> dict[tuple[str, str], str]:
+    """This annotator's current labels {(item, criterion): label} of one round (blind view)."""
+    rows = store.labels(task, viewer=annotator, codebook_version=codebook_version, rounds=[round])
+    return {(r["item_id"], r["criterion"]): r["label"] for r in rows}
+
+
+def decide(store: Store, proposal_id: int, decision: str, annotator: str, names: Sequence[str] | None = None,
+           note: str | None = None) -> int:
+    """Record an annotator's decision on a proposal of the paused build (the row the graph resumes
+    with) and the same judgement as a ``proposals`` label for agreement; both or neither."""
+    annotator = check_annotator(annotator)
+    if decision not in DECISIONS:
+        raise WorkbenchError(f"unknown decision {decision!r}: use approve, reject or edit")
+    names = [n.strip() for n in names or [] if n.strip()]
+    proposal = store.proposals([proposal_id])
+    if not proposal:
+        raise WorkbenchError(f"no proposal {proposal_id}")
+    if decision == "edit":
+        wanted = 2 if proposal[0]["kind"] == "split" else 1
+        if proposal[0]["kind"] != "split":
+            raise WorkbenchError("only a split's names can be edited: a merged code is named after the merge")
+        if len(names) != wanted:
+            raise WorkbenchError(f"a split needs {wanted} names, separated by '|'")
+    protocol = task_protocol("proposals")
+    with store.transaction():
+        decision_id = store.record_decision(proposal_id, decision, annotator, names or None, note)
+        store.record_label(task="proposals", item_id=str(proposal_id), criterion=protocol.criteria[0].id,
+                           label="reject" if decision == "reject" else "approve", annotator=annotator,
+                           codebook_version=proposal[0]["version"], protocol_id=protocol.id,
+                           protocol_version=protocol.version,
+                           note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
+    return decision_id
+
+
+def resume_payload(store: Store, annotator: str, proposal_ids: Sequence[int]) -> dict[str, dict]:
+    """The review node's resume value made of this annotator's own latest decisions."""
+    mine = store.decisions_by(annotator, list(proposal_ids))
+    undecided = [p for p in proposal_ids if p not in mine]
+    if undecided:
+        raise WorkbenchError(f"decide every proposal first: {', '.join(f'#{p}' for p in undecided)} undecided")
+    return {str(pid): {"decision": row["decision"], "decider": row["decider"], "decision_id": row["id"],
+                       "names": json.loads(row["names"]) if row["names"] else None}
+            for pid, row in mine.items()}
+
+
+def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict], None] | None = None):
+    """Resume a paused build with this annotator's decisions; runs until the next pause or the end."""
+    from graphs.runner import build_status, run_build
+
+    status = build_status(store)
+    if status.state != "paused":
+        raise WorkbenchError(f"the build is {status.state}, not waiting for review")
+    payload = resume_payload(store, annotator, status.proposal_ids)
+    return run_build(store, show_progress=False, on_update=on_update, resume=payload)
+
+
+# ------------------------------------------------------------------------------ agreement
+
+
+@dataclass
+class TaskAgreement:
+    task: str
+    codebook_version: int | None
+    round: str
+    reports: dict[str, AgreementReport]  # criterion -> report
+    protocol_version: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "codebook_version": self.codebook_version, "round": self.round,
+                "protocol_version": self.protocol_version,
+                "criteria": {c: json.loads(r.model_dump_json()) for c, r in self.reports.items()}}
+
+
+def default_version(store: Store, task: str) -> int | None:
+    """Agreement's default version: the newest one with human labels of the task (proposals: all)."""
+    if task == "proposals":
+        return None
+    versions = store.labelled_versions(task)
+    return versions[-1] if versions else None
+
+
+def ratings(store: Store, task: str, criterion: str, codebook_version: int | None,
+            round: str = "final") -> dict[Hashable, dict[Hashable, Hashable]]:
+    """{item: {annotator: label}}; ``final``: a re-annotation replaces the first-round label."""
+    rounds = [FIRST] if round == FIRST else [FIRST, REANNOTATION]
+    rows = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=rounds, criteria=[criterion])
+    rank = {FIRST: 0, REANNOTATION: 1}
+    rows.sort(key=lambda r: (rank[r["round"]], r["id"]))
+    return table_from_rows((r["item_id"], r["annotator"], r["label"]) for r in rows)
+
+
+def agreement(store: Store, task: str, codebook_version: int | None = None, round: str = "final") -> TaskAgreement:
+    """Every App. C figure per criterion of a task: pairwise Cohen's κ and their mean, Fleiss' κ,
+    Krippendorff's α, percent agreement, items in disagreement; on mapping also each annotator's κ
+    against the recognizer."""
+    if round not in ("final", FIRST):
+        raise WorkbenchError(f"unknown round {round!r}: use final or first")
+    protocol = task_protocol(task)
+    if codebook_version is None:
+        codebook_version = default_version(store, task)
+    reports = {}
+    for criterion in protocol.criteria:
+        table = ratings(store, task, criterion.id, codebook_version, round)
+        model = None
+        if task == "mapping":
+            model = {r["item_id"]: r["label"] for r in _recognizer_rows(store, codebook_version)} \
+                if codebook_version is not None else {}
+        reports[criterion.id] = agreement_report(table, model)
+    return TaskAgreement(task, codebook_version, round, reports, protocol.version)
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A figure as shown on screen and in the terminal ('n/a' when undefined)."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- adjudication
+
+
+@dataclass
+class AdjudicationItem:
+    task: str
+    criterion: str
+    item_id: str
+    codebook_version: int | None
+    status: str  # "re-label", "waiting", "discuss", "resolved", "consensus"
+    raters: list[str]
+    labels: dict[str, str] | None  # every annotator's final label; None while still blind
+    consensus: dict | None = None
+    mine: str | None = None  # this annotator's re-annotation
+
+
+def adjudication_items(store: Store, task: str, annotator: str, codebook_version: int | None = None
+                       ) -> list[AdjudicationItem]:
+    """Items the panel disagreed on in the first round, with where each stands for this annotator.
+
+    Blind until discussion: other annotators' labels are shown only once every first-round rater
+    has re-labelled the item and it is still evenly split (``discuss``), or once it is settled.
+    """
+    protocol = task_protocol(task)
+    if codebook_version is None:
+        codebook_version = default_version(store, task)
+    consensus_rows = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=[CONSENSUS])
+    consensus = {(r["item_id"], r["criterion"]): r for r in consensus_rows}
+    items = []
+    for criterion in protocol.criteria:
+        first = ratings(store, task, criterion.id, codebook_version, FIRST)
+        final = ratings(store, task, criterion.id, codebook_version, "final")
+        rean = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=[REANNOTATION],
+                            criteria=[criterion.id])
+        relabelled: dict[str, dict[str, str]] = defaultdict(dict)
+        for row in rean:
+            relabelled[row["item_id"]][row["annotator"]] = row["label"]
+        for item, first_labels in first.items():
+            if len(set(first_labels.values())) < 2:
+                continue
+            raters = sorted(first_labels)
+            done = relabelled.get(item, {})
+            settled = consensus.get((item, criterion.id))
+            if settled:
+                status = CONSENSUS
+            elif annotator in raters and annotator not in done:
+                status = "re-label"
+            elif not all(r in done for r in raters):
+                status = "waiting"
+            else:
+                top = Counter(final[item].values()).most_common()
+                status = "discuss" if len(top) > 1 and top[0][1] == top[1][1] else "resolved"
+            revealed = status in ("discuss", "resolved", CONSENSUS)
+            items.append(AdjudicationItem(task, criterion.id, item, codebook_version, status, raters,
+                                          dict(final[item]) if revealed else None, settled, done.get(annotator)))
+    return items
+
+
+# -------------------------------------------------------------------------------- renames
+
+
+@dataclass
+class Rename:
+    idx: int
+    uid: str
+    old_name: str | None
+    new_name: str
+    proposed_by: list[str]
+    votes_not_fit: int
+    votes: int
+    label_ids: list[int]
+
+
+def accepted_renames(store: Store, version: int) -> list[Rename]:
+    """Renames the audit of a version accepts: more than half of the annotators who judged a code's
+    name said it does not fit, and at least one proposed a better name; the name proposed by most
+    annotators wins (ties: the one proposed first)."""
+    rows = store.labels("code_quality", viewer=None, codebook_version=version, rounds=[FIRST, REANNOTATION],
+                        criteria=["name_fit", "better_name"])
+    rows.sort(key=lambda r: ({FIRST: 0, REANNOTATION: 1}[r["round"]], r["id"]))
+    fit: dict[str, dict[str, dict]] = defaultdict(dict)
+    better: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in rows:
+        (fit if row["criterion"] == "name_fit" else better)[row["item_id"]][row["annotator"]] = row
+    by_uid = store.load_codebook(version).by_uid()
+    renames = []
+    for uid, proposals in better.items():
+        votes = fit.get(uid, {})
+        not_fit = sum(1 for r in votes.values() if r["label"] == "0")
+        if uid not in by_uid or not votes or not_fit * 2 <= len(votes):
+            continue
+        counts = Counter(r["label"] for r in proposals.values())
+        first_seen = {}
+        for r in sorted(proposals.values(), key=lambda r: r["id"]):
+            first_seen.setdefault(r["label"], r["id"])
+        name = max(counts, key=lambda n: (counts[n], -first_seen[n]))
+        code = by_uid[uid]
+        renames.append(Rename(code.idx, uid, code.name, name, sorted(a for a, r in proposals.items()
+                                                                      if r["label"] == name),
+                              not_fit, len(votes), sorted(r["id"] for r in [*votes.values(), *proposals.values()])))
+    return sorted(renames, key=lambda r: r.idx)
+
+
+def apply_renames(store: Store, version: int, accepted_by: str) -> int | None:
+    """Write the accepted renames of an audited version into a NEW codebook version (reason
+    'rename'; the diff names old and new names, proposers, votes and the label ids). Returns the new
+    version, the same one again if these renames were already written, or None if none is accepted."""
+    accepted_by = check_annotator(accepted_by)
+    renames = accepted_renames(store, version)
+    if not renames:
+        return None
+    changes = [{"uid": r.uid, "idx": r.idx, "old": r.old_name, "new": r.new_name, "proposed_by": r.proposed_by,
+                "votes_not_fit": r.votes_not_fit, "votes": r.votes, "label_ids": r.label_ids} for r in renames]
+    for existing in store.versions():
+        if existing["reason"] == "rename" and existing["parent"] == version:
+            done = json.loads(existing["diff"]).get("rename", [])
+            if [(c["uid"], c["new"]) for c in done] == [(c["uid"], c["new"]) for c in changes]:
+                return existing["version"]
+    protocol = task_protocol("code_quality")
+    diff = {"rename": changes, "audited_version": version, "accepted_by": accepted_by,
+            "protocol": f"{protocol.id}@{protocol.version}", "at": time.time()}
+    names = {r.idx: (r.new_name, f"annotator:{'+'.join(r.proposed_by)} (audit of v{version})") for r in renames}
+    return store.save_renamed_codebook(version, names, diff)
+
+
+# --------------------------------------------------------------------------------- export
+
+
+def export_labels(store: Store, path: str | Path) -> int:
+    """Write every label ever recorded to a CSV file (one row per label row); returns the count."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*LABEL_COLUMNS, "created_utc"])
+        for row in store.export_label_rows():
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created"])) if row["created"] else ""
+            writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
+            n += 1
+    return n
+
+
+def item_titles(store: Store, task: str, codebook_version: int | None, item_ids: Sequence[str]) -> dict[str, str]:
+    """Short readable titles of items: 'document · code name', '#idx code name', '#id split …'."""
+    titles = {str(i): str(i) for i in item_ids}
+    if task == "proposals":
+        ids = [int(i) for i in item_ids if str(i).isdigit()]
+        for p in store.proposals(ids) if ids else []:
+            titles[str(p["id"])] = f"#{p['id']} {p['kind']} '{json.loads(p['evidence'] or '{}').get('name')}'"
+        return titles
+    try:
+        by_uid = store.load_codebook(codebook_version).by_uid() if codebook_version is not None else {}
+    except WorkbenchError:  # labels of a version that is not in this project: show the raw ids
+        return titles
+    for item in item_ids:
+        if task == "mapping" and PAIR in item:
+            doc_id, uid = split_pair(item)
+            code = by_uid.get(uid)
+            titles[item] = f"{doc_id} · {code.name if code else uid}"
+        elif task == "code_quality" and item in by_uid:
+            titles[item] = f"#{by_uid[item].idx} {by_uid[item].name}"
+    return titles

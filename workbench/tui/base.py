@@ -1,0 +1,59 @@
+"""What every screen of the workbench shares: the app's store, annotator and codebook version,
+and the page keys of its paged table."""
+from __future__ import annotations
+
+import sqlite3
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ..errors import WorkbenchError
+from ..store import Store
+from .paged_table import PagedTable
+
+PAGE_BINDINGS = [Binding("]", "next_page", "Next page"), Binding("[", "previous_page", "Prev page")]
+
+
+class WorkbenchScreen(Screen):
+    PAGED_TABLE = "PagedTable"  # selector of the table the page keys turn
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def annotator(self) -> str:
+        return self.app.annotator
+
+    @property
+    def version(self) -> int | None:
+        return self.app.version
+
+    def paged(self) -> PagedTable:
+        return self.query_one(self.PAGED_TABLE, PagedTable)
+
+    def action_next_page(self) -> None:
+        self.paged().next_page()
+        self.page_changed()
+
+    def action_previous_page(self) -> None:
+        self.paged().previous_page()
+        self.page_changed()
+
+    def page_changed(self) -> None:
+        """Called after the page turned (screens refresh their detail panel here)."""
+
+    def fail(self, exc: Exception) -> None:
+        """A mistake the annotator can fix is a notification, never a crash."""
+        self.notify(str(exc), severity="error", timeout=6)
+
+    def guarded(self, fn, *args, **kwargs):
+        """Run a library call; a WorkbenchError becomes a notification and None."""
+        try:
+            return fn(*args, **kwargs)
+        except WorkbenchError as exc:
+            self.fail(exc)
+        except sqlite3.OperationalError as exc:
+            # Only after the 60 s busy timeout: say plainly that this one label was not saved.
+            self.fail(WorkbenchError(f"the project file is busy ({exc}); this was NOT saved: press the key again"))
+        return None

@@ -1,0 +1,252 @@
+"""Changes to approve: the proposals of the paused build with their evidence; approve, reject or
+edit the names, then submit to resume the graph in a worker until the next pause or the end."""
+from __future__ import annotations
+
+import json
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
+
+from ..annotate import ProposalView, decide, fmt, resume_payload, resume_review, review_queue
+from ..errors import WorkbenchError
+from .base import PAGE_BINDINGS, WorkbenchScreen
+from .dialogs import TextPrompt
+from .paged_table import PagedTable
+
+COLUMNS = [("#", "id"), ("kind", "kind"), ("your decision", "mine"), ("code", "code"), ("proposed", "names")]
+BUSY_ACTIONS = {"decide", "edit_names", "submit"}
+
+
+def short(text: str, width: int = 28) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def progress_line(node: str, values: dict) -> str:
+    """One line per finished graph node, for the progress log."""
+    if node == "score" and values.get("history"):
+        h = values["history"][-1]
+        line = f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f}, K = {h['K']}"
+        return line + (f" — stop: {values['stop_reason']}" if values.get("stop_reason") else "")
+    if node == "propose":
+        return f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
+    if node == "apply":
+        return f"apply: codebook version {values.get('version')}"
+    if node == "name_codes":
+        return f"name_codes: {values.get('named', 0)} code(s) named"
+    if node == "recognize":
+        return f"recognize: K = {values.get('K')}"
+    return node
+
+
+class ReviewScreen(WorkbenchScreen):
+    CSS_PATH = "review_screen.tcss"
+    BINDINGS = [
+        Binding("a", "decide('approve')", "Approve"),
+        Binding("r", "decide('reject')", "Reject"),
+        Binding("e", "edit_names", "Edit names"),
+        Binding("s", "submit", "Submit"),
+        *PAGE_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status = None
+        self.views: dict[str, ProposalView] = {}
+        self.mine: dict[int, dict] = {}
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Changes to approve", classes="screen-title", id="review-title")
+        with Horizontal(id="review-body"):
+            with Vertical(id="review-left"):
+                yield PagedTable(COLUMNS, id="proposals", cursor_type="row")
+                yield Static("", id="review-page", classes="status-line")
+            with VerticalScroll(id="evidence", classes="panel"):
+                yield Static("", id="evidence-body")
+        yield Static("", id="build-state", classes="status-line")
+        yield ProgressBar(total=None, show_eta=False, id="build-progress", classes="hidden")
+        yield Log(id="build-log", max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------------------
+    def reload(self) -> None:
+        status, views = review_queue(self.store)
+        self.status = status
+        self.views = {str(v.id): v for v in views}
+        self.mine = self.store.decisions_by(self.annotator, [v.id for v in views])
+        self.paged().set_rows([(str(v.id), self._cells(v)) for v in views])
+        self.query_one("#build-state", Static).update(self._state_line())
+        self.page_changed()
+
+    def _state_line(self) -> str:
+        s = self.status
+        if self.running:
+            return "resuming the build…"
+        if s.state == "paused":
+            left = sum(1 for v in self.views.values() if v.id not in self.mine)
+            return (f"build {s.thread_id} paused for review: {len(self.views)} proposal(s), {left} undecided by you; "
+                    "'s' records your decisions and resumes the build")
+        if s.state == "finished":
+            return f"build {s.thread_id} finished: codebook version {s.version} ({s.stop_reason}); nothing to review"
+        if s.state == "new":
+            return "build not started: run 'workbench build PROJECT' (it pauses here for review)"
+        return f"build {s.thread_id} stopped before {s.next_nodes}: continue it with 'workbench build PROJECT'"
+
+    def _cells(self, v: ProposalView) -> list:
+        code = short(v.evidence.get("name") or "?")
+        if v.kind == "merge":
+            code = f"{code} → {short(v.evidence.get('target_name') or '?')}"
+        mine = self.mine.get(v.id)
+        decision = "—"
+        if mine:
+            decision = mine["decision"]
+            if mine["decision"] == "edit" and mine["names"]:
+                decision = "edit: " + " | ".join(json.loads(mine["names"]))
+        return [str(v.id), v.kind, decision, code,
+                " | ".join(short(n) for n in v.names) if v.names else "(after merge)"]
+
+    def page_changed(self) -> None:
+        table = self.paged()
+        self.query_one("#review-page", Static).update(table.page_label())
+        self.show_evidence(table.current_key())
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_evidence(event.row_key.value)
+
+    def show_evidence(self, key: str | None) -> None:
+        body = self.query_one("#evidence-body", Static)
+        view = self.views.get(key or "")
+        body.update(evidence_text(view, self.mine.get(view.id) if view else None) if view else
+                    Text("No proposal selected.", style="dim"))
+
+    # -- actions ------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.running and action in BUSY_ACTIONS:
+            return None  # shown greyed out while the build runs
+        return True
+
+    def _record(self, key: str, decision: str, names: list[str] | None = None) -> None:
+        if self.guarded(decide, self.store, int(key), decision, self.annotator, names) is None:
+            return
+        self.mine = self.store.decisions_by(self.annotator, [v.id for v in self.views.values()])
+        table = self.paged()
+        table.update_row(key, self._cells(self.views[key]))
+        self.query_one("#build-state", Static).update(self._state_line())
+        if table.step(1) is None:
+            self.show_evidence(key)
+
+    def action_decide(self, decision: str) -> None:
+        key = self.paged().current_key()
+        if key is not None:
+            self._record(key, decision)
+
+    def action_edit_names(self) -> None:
+        key = self.paged().current_key()
+        if key is None:
+            return
+        view = self.views[key]
+        if view.kind != "split":
+            self.notify("a merged code is named after the merge; approve or reject this proposal", severity="warning")
+            return
+
+        def done(value: str | None) -> None:
+            if value is not None:
+                self._record(key, "edit", [n.strip() for n in value.split("|")])
+
+        self.app.push_screen(TextPrompt(f"Names for the two codes of split #{view.id}, separated by |",
+                                        " | ".join(view.names)), done)
+
+    def action_submit(self) -> None:
+        if self.status is None or self.status.state != "paused":
+            self.notify("the build is not waiting for review", severity="warning")
+            return
+        try:
+            payload = resume_payload(self.store, self.annotator, self.status.proposal_ids)
+        except WorkbenchError as exc:
+            self.fail(exc)
+            return
+        self.running = True
+        self.refresh_bindings()
+        self.query_one("#build-progress").remove_class("hidden")
+        self.query_one("#build-state", Static).update(self._state_line())
+        self.query_one("#build-log", Log).write_line(
+            f"resuming build {self.status.thread_id} with {len(payload)} decision(s) by {self.annotator}")
+        self.resume_build()
+
+    @work(thread=True, exclusive=True, group="build", exit_on_error=False)
+    def resume_build(self) -> None:
+        """Run the graph in this thread with its own Store until it pauses again or ends."""
+        store = self.app.open_store()
+        try:
+            status = resume_review(store, self.annotator,
+                                   on_update=lambda node, values: self.app.call_from_thread(self._progress, node, values))
+            self.app.call_from_thread(self._build_done, status, None)
+        except Exception as exc:  # noqa: BLE001 — shown to the annotator; their decisions are stored already
+            self.app.call_from_thread(self._build_done, None, str(exc) if isinstance(exc, WorkbenchError)
+                                      else f"{type(exc).__name__}: {exc}")
+        finally:
+            store.close()
+
+    def _progress(self, node: str, values: dict) -> None:
+        self.query_one("#build-log", Log).write_line("▸ " + progress_line(node, values))
+
+    def _build_done(self, status, error: str | None) -> None:
+        self.running = False
+        self.refresh_bindings()
+        self.query_one("#build-progress").add_class("hidden")
+        log = self.query_one("#build-log", Log)
+        if error:
+            log.write_line(f"build stopped: {error}")
+            self.notify(f"build stopped: {error}", severity="error", timeout=10)
+        elif status.state == "paused":
+            log.write_line(f"paused again for review: {len(status.proposal_ids)} new proposal(s)")
+        else:
+            log.write_line(f"build {status.state}: codebook version {status.version} ({status.stop_reason})")
+        self.reload()
+
+
+def evidence_text(view: ProposalView, mine: dict | None) -> Text:
+    """The evidence for one proposal: usage n_k and z, distortion history, sample expressions of
+    each side, the proposed names and who proposed them."""
+    ev = view.evidence
+    text = Text()
+    title = f"{view.kind.title()} #{view.id}: '{ev.get('name')}'"
+    if view.kind == "merge":
+        title += f" into '{ev.get('target_name')}'"
+    text.append(title + "\n", style="bold")
+    text.append(f"iteration {view.iteration} · codebook v{view.version} · {ev.get('size', '?')} expressions\n",
+                style="dim")
+    line = f"usage n_k = {fmt(ev.get('n_k'), 2)} · z = {fmt(ev.get('z'), 2)}"
+    if view.kind == "merge":
+        line += (f" · target n_k = {fmt(ev.get('target_n_k'), 2)}"
+                 f" · similarity = {fmt(ev.get('target_similarity'), 3)}")
+    text.append(line + "\n")
+    history = ev.get("distortion_history") or []
+    text.append("distortion history: " + (" → ".join(fmt(d, 3) for d in history) or "—"))
+    if ev.get("median_distortion") is not None:
+        text.append(f" (median over codes {fmt(ev['median_distortion'], 3)})")
+    text.append("\n")
+    if view.kind == "split":
+        text.append(f"proposed names: {' | '.join(view.names) or '—'}  by {view.names_source or '?'}\n")
+        sides = [f"code 1 → '{n}'" for n in view.names] or ["code 1", "code 2"]
+    else:
+        text.append("names: the merged code is named after the merge\n")
+        sides = [f"this code '{ev.get('name')}'", f"target '{ev.get('target_name')}'"]
+    if mine:
+        decided = mine["decision"] + (" → " + " | ".join(json.loads(mine["names"])) if mine.get("names") else "")
+        text.append(f"your decision: {decided}\n", style="bold green" if mine["decision"] != "reject" else "bold red")
+    else:
+        text.append("your decision: none yet\n", style="yellow")
+    for label, samples in zip(sides, ev.get("samples") or []):
+        text.append(f"\n{label}\n", style="bold cyan")
+        for sample in samples:
+            text.append(f"  • {sample}\n")
+    return text
