@@ -1,6 +1,167 @@
 """Commands of scoring, validity, generation, reports and exports (registered on the ``workbench`` group)."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from .cli import main, open_project, user_errors
+from .errors import WorkbenchError
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--model", required=True, help="the model to write the documents (on the generator role's endpoint)")
+@click.option("--topics", "topics_file", type=click.Path(dir_okay=False, exists=True),
+              help="text file, one topic per line (default: the topics of the project's human documents)")
+@click.option("--topic-group", help="use the topics of this group's human documents")
+@click.option("--persona", help="country for the cultural role-play prompt (App. G), e.g. KR, JP, CN, US")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1), help="documents per topic")
+@click.option("--group", help="group of the stored documents (default: the persona, else 'control')")
+@click.option("--base-url", help="OpenAI-compatible endpoint for this run (default: roles.generator.base_url)")
+@click.option("--limit", type=click.IntRange(min=1), help="only the first N topics")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@user_errors
+def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, quiet) -> None:
+    """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
+    from .generate import generate as run_generate
+    from .generate import read_topics
+
+    store = open_project(project)
+    if samples > 1 and store.config().role("generator").temperature == 0:
+        click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
+                   f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)
+    report = run_generate(store, model, read_topics(topics_file) if topics_file else None, persona, samples, group,
+                          topic_group, base_url, limit, show_progress=not quiet)
+    click.echo(report.summary())
+    if report.generated:
+        click.echo(f"next: 'workbench extract {project}' to extract their value expressions, then "
+                   f"'workbench score {project}'")
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--version", "version", type=int, help="codebook version (default: the latest)")
+@click.option("--halves", is_flag=True, help="also score random halves of each group (G/half1, G/half2)")
+@click.option("--groups", help="comma-separated human groups to score (default: all)")
+@click.option("--sources", help="comma-separated sources to score against (default: all)")
+@click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
+@click.option("--csv", "as_csv", is_flag=True, help="print the table as CSV")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def score(project, version, halves, groups, sources, as_json, as_csv, quiet) -> None:
+    """Score every human group against every source: debiased UOT and r with bootstrap intervals.
+
+    D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4). Settings are the project's: see them with
+    'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2, alignment.n_boot)."""
+    from .report.terminal import print_scores, scores_csv, scores_json
+    from .scoring import score_project
+
+    if as_json and as_csv:
+        raise WorkbenchError("choose one of --json and --csv")
+    result = score_project(open_project(project), version, groups=_names(groups), sources=_names(sources),
+                           halves=halves, show_progress=not (quiet or as_json or as_csv))
+    if as_json:
+        click.echo(scores_json(result), nl=False)
+    elif as_csv:
+        click.echo(scores_csv(result), nl=False)
+    else:
+        print_scores(result)
+
+
+@main.command()
+@click.argument("project", required=False, type=click.Path(dir_okay=False))
+@click.option("--scores", "score_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="other methods' scores: CSV/TSV/JSON with method, group, source, value (repeatable)")
+@click.option("--downstream", type=click.Path(dir_okay=False, exists=True),
+              help="downstream performance: benchmark, group, source, performance")
+@click.option("--primed", type=click.Path(dir_okay=False, exists=True),
+              help="persona-primed scores: method, persona, group, source, value (persona 'control' = unprimed)")
+@click.option("--reliability", type=click.Path(dir_okay=False, exists=True),
+              help="repeated scores: method, kind, item, group, source, value")
+@click.option("--version", "version", type=int, help="codebook version of PROJECT's scores (default: latest scored)")
+@click.option("--similar", multiple=True, help="culturally similar pair A:B (repeatable; default KR:JP, KR:CN, JP:CN)")
+@click.option("--contrasting", multiple=True, help="contrasting pair A:B (repeatable; default KR:US, JP:US, CN:US)")
+@click.option("--models", help="comma-separated models (default: those every method scored)")
+@click.option("--groups", help="comma-separated cultures/traits (default: those every method scored)")
+@click.option("--lower-is-better", "lower", multiple=True,
+              help="a method whose scores are distances, negated before the analyses (repeatable; "
+                   "survey-KL and survey-JS always are)")
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
+@user_errors
+def validate(project, score_files, downstream, primed, reliability, version, similar, contrasting, models, groups,
+             lower, as_json) -> None:
+    """Validity checks: MTMM A and B, predictive r, priming Δ, reliability α and CV (App E.3).
+
+    DOVE's scores come from PROJECT (if given), other methods' from --scores files."""
+    from .report.terminal import print_validity
+    from .validate import LOWER_IS_BETTER, project_scores
+    from .validate import validate as run_validate
+    from .validity import io
+    from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
+
+    scores, primed_rows = [], []
+    if project:
+        scores, primed_rows, used = project_scores(open_project(project), version)
+        if not as_json:
+            click.echo(f"dove scores from {project}, codebook version {used}")
+    for path in score_files:
+        rows = io.read_scores(path)
+        clash = {r.method for r in rows} & {r.method for r in scores}
+        if clash:
+            raise WorkbenchError(f"{path}: method(s) {sorted(clash)} already come from another input: "
+                                 "rename the method in the file")
+        scores += rows
+    if not scores and not primed_rows and not primed and not reliability:
+        if project:
+            raise WorkbenchError(f"{project}'s scores compare human groups only, no model: generate or import "
+                                 f"model documents ('workbench generate'), run 'workbench extract' and "
+                                 f"'workbench score', or give other methods' scores with --scores")
+        raise WorkbenchError("nothing to validate: give PROJECT (with scores) and/or --scores, --primed or "
+                             "--reliability files")
+    primed_rows += io.read_primed(primed) if primed else []
+    report = run_validate(
+        scores, io.read_downstream(downstream) if downstream else [], primed_rows,
+        io.read_reliability(reliability) if reliability else [],
+        io.parse_pairs(similar) if similar else SIMILAR_PAIRS,
+        io.parse_pairs(contrasting) if contrasting else CONTRASTING_PAIRS,
+        models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_validity(report)
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="folder for index.html and PNGs")
+@click.option("--version", "version", type=int, help="codebook version (default: the latest)")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def report(project, out, version, quiet) -> None:
+    """Write an HTML report (codebook map, distributions, scores, flows, documents, history)."""
+    from .report.html import write_report
+
+    files = write_report(open_project(project), out, version, show_progress=not quiet)
+    click.echo(f"report of codebook version {files.version}: {files.index}")
+    for f in files.files:
+        click.echo(f"  {f.name:<22} {f.stat().st_size:>9,} bytes")
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "qdc"]),
+              help="qdc = REFI-QDA codebook (NVivo, ATLAS.ti, MAXQDA)")
+@click.option("--out", "out", type=click.Path(), help="file or folder (default: codebook-vN.FMT beside the project)")
+@click.option("--version", "version", type=int, help="codebook version (default: the latest)")
+@user_errors
+def export(project, fmt, out, version) -> None:
+    """Export a codebook as JSON, CSV or a REFI-QDA codebook (.qdc)."""
+    from .report.export import export_codebook
+
+    path = export_codebook(open_project(project), fmt, out, version)
+    click.echo(f"wrote {path}")

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .alignment.config import AlignmentConfig
 from .errors import WorkbenchError
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
@@ -83,6 +84,8 @@ class WorkbenchConfig(BaseModel):
     roles: dict[Role, RoleConfig] = Field(default_factory=lambda: {r: RoleConfig() for r in ROLES})
     extraction: ExtractionConfig = Field(default_factory=ExtractionConfig)
     em: EMConfig = Field(default_factory=EMConfig)
+    # Sec. 3.3 / App. F.3 scoring settings (ε, τ, ε₂, bootstrap); defaults documented in AlignmentConfig.
+    alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
 
     @model_validator(mode="after")
     def _all_roles(self) -> "WorkbenchConfig":

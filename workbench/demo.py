@@ -49,4 +49,13 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     status = run_build(store, auto_approve=True, iterations=DEMO_ITERATIONS, on_update=print_node_update)
     print_build_status(store, status)
     print_codebook(store, None, top=2)
+    # The build's score_alignment node stored the group × source table; scoring again with halves
+    # adds each group against a random half of itself (the ceiling a source can reach).
+    from .report.html import write_report
+    from .report.terminal import print_scores
+    from .scoring import score_project
+
+    print_scores(score_project(store, halves=True))
+    files = write_report(store, directory / "report")
+    echo(f"report: {files.index} (open it in a browser); files: " + ", ".join(f.name for f in files.files))
     return project

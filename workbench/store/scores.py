@@ -1,8 +1,72 @@
-"""SQL of the scores tables (see schema.py); mixed into :class:`workbench.store.Store`."""
+"""SQL of the scores tables (see schema.py); mixed into :class:`workbench.store.Store`.
+
+One row per (method, codebook version, group, source) cell. DOVE's rows carry the codebook
+version they were computed with; other methods' rows (imported for validity analyses) have
+none. Re-scoring a cell replaces it, so a table always shows one value per cell and version;
+each row keeps the settings (``config``, JSON) it was computed with.
+"""
 from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
 
 import sqlite_utils
 
 
 class ScoresStoreMixin:
     db: sqlite_utils.Database
+
+    def save_scores(self, method: str, codebook_version: int | None, rows: Sequence[dict], config: dict) -> int:
+        """Store score cells in one transaction, replacing earlier rows of the same cells.
+
+        ``rows``: dicts with group_name, source, value, raw, ci_low, ci_high, n_group, n_source
+        (raw, CI and counts may be None). Returns the number of rows written.
+        """
+        now = time.time()
+        config_text = json.dumps(config, sort_keys=True)
+        with self.transaction():
+            for row in rows:
+                self.db.execute(
+                    "delete from scores where method = ? and codebook_version is ? and group_name = ? and source = ?",
+                    [method, codebook_version, row["group_name"], row["source"]])
+            self.db["scores"].insert_all(
+                ({"method": method, "codebook_version": codebook_version, "group_name": r["group_name"],
+                  "source": r["source"], "value": r["value"], "raw": r.get("raw"), "ci_low": r.get("ci_low"),
+                  "ci_high": r.get("ci_high"), "n_group": r.get("n_group"), "n_source": r.get("n_source"),
+                  "config": config_text, "created": now} for r in rows),
+                batch_size=500)
+        return len(rows)
+
+    def load_scores(self, method: str | None = None, codebook_version: int | None = None) -> list[dict]:
+        """Score rows in the order they were written; filter by method and/or codebook version."""
+        where, params = [], []
+        if method is not None:
+            where.append("method = ?")
+            params.append(method)
+        if codebook_version is not None:
+            where.append("codebook_version = ?")
+            params.append(codebook_version)
+        sql = "select * from scores" + (" where " + " and ".join(where) if where else "") + " order by id"
+        return list(self.db.query(sql, params))
+
+    def scored_versions(self, method: str = "dove") -> list[int]:
+        """Codebook versions that have rows of ``method``, oldest first."""
+        return [r[0] for r in self.db.execute(
+            "select distinct codebook_version from scores where method = ? and codebook_version is not null "
+            "order by 1", [method])]
+
+    # -- read-only views the report and ``generate`` need and no other mixin offers yet ---------
+    def report_decisions(self) -> list[dict]:
+        """Each proposal with its latest decision (None when undecided), in proposal order."""
+        return list(self.db.query(
+            "select p.id, p.thread_id, p.iteration, p.kind, p.status, p.evidence, d.decision, d.decider "
+            "from proposals p left join decisions d on d.id = "
+            "(select max(id) from decisions where proposal_id = p.id) order by p.id"))
+
+    def topic_texts(self, group: str | None = None, source: str = "human") -> list[str]:
+        """Topics of a source's documents (optionally of one group), in the order first imported;
+        what ``workbench generate`` asks a model to write on."""
+        sql = ("select t.text from topics t where exists (select 1 from documents d where d.topic_id = t.id "
+               "and d.source = ?" + (" and d.group_name = ?" if group else "") + ") order by t.id")
+        return [r[0] for r in self.db.execute(sql, [source, group] if group else [source])]

@@ -1,0 +1,117 @@
+"""``workbench score`` on the session's built demo project: a row per human group × source, the
+same table for the same settings, rows stored per codebook version, a group against itself at
+D = 0 and r = 1, random halves, and the graph's scoring node."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from workbench.alignment.config import AlignmentConfig
+from workbench.cli import main
+from workbench.errors import WorkbenchError
+from workbench.scoring import code_posteriors, load_posteriors, score_posteriors, score_project, split_halves
+
+FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
+
+
+@pytest.fixture(scope="module")
+def posteriors(built_project_template):
+    from workbench.store import open_project
+
+    store = open_project(built_project_template)  # read only
+    post = load_posteriors(store, show_progress=False)
+    yield post
+    store.close()
+
+
+def test_table_rows_for_groups_by_sources(built_project):
+    result = score_project(built_project, config=FAST, show_progress=False)
+    groups = ["Harbourside", "Hillvale"]
+    sources = ["Harbourside", "Hillvale", "example-llm@Harbourside"]  # the model's documents sit in Harbourside
+    assert [(r.group, r.source) for r in result.rows] == [(g, s) for g in groups for s in sources]
+    cells = {(r.group, r.source): r for r in result.rows}
+    for g in groups:
+        same = cells[(g, g)]
+        assert abs(same.D) < 1e-9 and same.r == pytest.approx(1.0, abs=1e-8)
+        assert same.ci_low <= same.ci_high <= 1.0 + 1e-9
+    for r in result.rows:
+        assert r.r == pytest.approx((0.1 - r.D) * 10)
+        assert r.ci_low is not None and r.n_group_docs == 48
+    assert cells[("Harbourside", "example-llm@Harbourside")].n_source_docs == 24
+    # the model's documents are further from either human group than the other human group is
+    assert cells[("Harbourside", "example-llm@Harbourside")].r < cells[("Harbourside", "Hillvale")].r
+    assert result.notes == []  # every demo document has expressions
+
+
+def test_deterministic_and_stored_per_version(built_project):
+    versions = [v["version"] for v in built_project.versions()]
+    latest = score_project(built_project, config=FAST, show_progress=False)
+    again = score_project(built_project, config=FAST, show_progress=False)
+    assert [r.as_dict() for r in latest.rows] == [r.as_dict() for r in again.rows]
+    first = score_project(built_project, version=versions[0], config=FAST, show_progress=False)
+    assert latest.version == versions[-1] and first.version == versions[0]
+    assert built_project.scored_versions() == [versions[0], versions[-1]]
+    stored = built_project.load_scores("dove", versions[-1])
+    assert len(stored) == len(latest.rows)  # re-scoring replaced the cells, it did not add rows
+    assert [(s["group_name"], s["source"], s["value"], s["raw"], s["ci_low"]) for s in stored] == \
+        [(r.group, r.source, r.r, r.D, r.ci_low) for r in latest.rows]
+    assert json.loads(stored[0]["config"])["n_boot"] == 10
+    assert len(built_project.load_scores("dove", versions[0])) == len(first.rows)
+    # another seed moves the intervals, not the point estimates
+    other = score_project(built_project, config=FAST.model_copy(update={"seed": 1}), show_progress=False, save=False)
+    assert [r.D for r in other.rows] == [r.D for r in latest.rows]
+    assert [r.ci_low for r in other.rows] != [r.ci_low for r in latest.rows]
+
+
+def test_halves(posteriors):
+    result = score_posteriors(posteriors, AlignmentConfig(n_boot=0), halves=True)
+    pairs = [(r.group, r.source) for r in result.rows]
+    assert ("Hillvale", "Hillvale/half1") in pairs and ("Hillvale", "Harbourside/half2") in pairs
+    assert pairs[-2:] == [("Harbourside/half1", "Harbourside/half2"), ("Hillvale/half1", "Hillvale/half2")]
+    half = {(r.group, r.source): r for r in result.rows}
+    assert half[("Hillvale/half1", "Hillvale/half2")].n_group_docs == 24
+    assert half[("Hillvale/half1", "Hillvale/half2")].n_source_docs == 24
+    # the halves of a group are closer to it than the other group is
+    assert half[("Hillvale", "Hillvale/half1")].r > half[("Hillvale", "Harbourside")].r
+    first, second = split_halves(9, 0, "G")
+    assert len(first) == 5 and len(second) == 4 and not set(first) & set(second)
+    assert np.array_equal(split_halves(9, 0, "G")[0], first)
+
+
+def test_posteriors_match_the_codebook_loop(posteriors):
+    q, has, sigma = code_posteriors(posteriors.corpus, posteriors.codebook)
+    assert has.all() and np.allclose(q.sum(axis=1), 1.0) and sigma == posteriors.sigma > 0
+
+
+def test_unknown_names_and_cli(built_project):
+    with pytest.raises(WorkbenchError, match="unknown group"):
+        score_project(built_project, config=FAST, groups=["Atlantis"], show_progress=False)
+    built_project.save_config(built_project.config().with_settings({"alignment.n_boot": "5"}))
+    result = CliRunner().invoke(main, ["score", str(built_project.path), "--groups", "Hillvale", "--sources",
+                                       "Hillvale,Harbourside", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["config"]["n_boot"] == 5
+    assert [(r["group"], r["source"]) for r in data["rows"]] == [("Hillvale", "Hillvale"), ("Hillvale", "Harbourside")]
+    table = CliRunner().invoke(main, ["score", str(built_project.path), "--quiet"])
+    assert table.exit_code == 0 and "example-llm@Harbourside" in table.output
+    csv_out = CliRunner().invoke(main, ["score", str(built_project.path), "--csv"])
+    assert csv_out.output.splitlines()[0] == "codebook_version,group,source,D,r,ci_low,ci_high,n_group_docs,n_source_docs"
+
+
+def test_graph_node_scores_the_final_version(built_project):
+    from types import SimpleNamespace
+
+    from graphs.context import BuildContext
+    from graphs.scoring_node import score_alignment
+    from workbench.llm.gateway import Gateway
+
+    config = built_project.config().with_settings({"alignment.n_boot": "0"})
+    ctx = BuildContext(built_project, Gateway(built_project, config), config, "build-1", show_progress=False)
+    version = built_project.latest_version()
+    update = score_alignment({"version": version}, SimpleNamespace(context=ctx))
+    assert update["alignment"]["version"] == version and update["alignment"]["n_rows"] == 6
+    assert len(built_project.load_scores("dove", version)) == 6

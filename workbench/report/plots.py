@@ -1,0 +1,147 @@
+"""The report's figures (matplotlib, Agg backend): the codebook map (as Fig. 4), value
+distributions per group and source, a document pair in the codebook space (as Fig. 6) and the
+run's history. Each function takes arrays, writes one PNG and returns its path.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+MAP_MAX_POINTS = 6000  # expressions drawn on the map; UMAP cost grows with n
+GRAY, BLUE, ORANGE, GREEN = "#b8b8b8", "#2f6db5", "#e08a1e", "#2e9b4f"
+
+
+def codebook_layout(expr_emb: np.ndarray, centroids: np.ndarray, seed: int = 0,
+                    max_points: int = MAP_MAX_POINTS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2-D UMAP (cosine, seeded) of expression embeddings and code centroids, fitted together so
+    that a centroid lands among its members. Expressions beyond ``max_points`` are subsampled.
+
+    Returns (sampled expression indices (n,), their 2-D points (n, 2), centroid points (K, 2)).
+    """
+    import umap  # numba compiles on first import: only when a map is drawn
+
+    n, K = expr_emb.shape[0], centroids.shape[0]
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(n, size=max_points, replace=False)) if n > max_points else np.arange(n)
+    data = np.vstack([expr_emb[idx], centroids]).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
+        xy = umap.UMAP(n_components=2, metric="cosine", n_neighbors=max(2, min(15, len(data) - 1)),
+                       random_state=seed, n_jobs=1, init="spectral" if len(data) > K + 10 else "random"
+                       ).fit_transform(data)
+    return idx, xy[: len(idx)], xy[len(idx):]
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _save(fig, path: Path) -> Path:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*missing from font.*")  # CJK names in DejaVu
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _spread_labels(xy: np.ndarray, usage: np.ndarray, n: int, min_gap: float = 0.06) -> list[int]:
+    """The most used codes to name, skipping any closer than ``min_gap`` (a fraction of the
+    plot's extent) to one already named, so that names in a dense region do not overprint."""
+    extent = np.ptp(xy, axis=0).max() if len(xy) > 1 else 1.0
+    chosen: list[int] = []
+    for k in np.argsort(-usage, kind="stable"):
+        if all(np.linalg.norm(xy[k] - xy[j]) >= min_gap * extent for j in chosen):
+            chosen.append(int(k))
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def codebook_map(path: Path, expr_xy: np.ndarray, code_xy: np.ndarray, usage: np.ndarray,
+                 names: Sequence[str], n_labels: int = 12, title: str = "") -> Path:
+    """Gray points: value expressions; blue circles: codes, area ∝ usage n_k; up to ``n_labels``
+    of the most used codes are named, spread apart (Fig. 4)."""
+    fig, ax = plt.subplots(figsize=(9, 7))
+    ax.scatter(expr_xy[:, 0], expr_xy[:, 1], s=4, c=GRAY, alpha=0.5, linewidths=0, label="value expressions")
+    share = usage / usage.sum() if usage.sum() > 0 else np.full(len(usage), 1 / max(len(usage), 1))
+    ax.scatter(code_xy[:, 0], code_xy[:, 1], s=30 + 3000 * share, facecolors="none", edgecolors=BLUE,
+               linewidths=1.2, label="value codes (area ∝ usage)")
+    for k in _spread_labels(code_xy, usage, n_labels):
+        ax.annotate(_short(names[k], 32), code_xy[k], fontsize=8, color="#1c3f6e",
+                    xytext=(4, 4), textcoords="offset points")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"codebook map: {len(names)} codes, {len(expr_xy):,} expressions (2-D UMAP)")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence[str], top: int = 8) -> Path:
+    """One panel per group/source: its ``top`` codes by share of the value distribution a (Sec. 3.3)."""
+    labels = list(histograms)
+    ncols = min(3, len(labels))
+    nrows = int(np.ceil(len(labels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 0.32 * top * nrows + 1.2 * nrows), squeeze=False)
+    for ax, label in zip(axes.ravel(), labels):
+        a = histograms[label]
+        order = np.argsort(-a, kind="stable")[:top][::-1]
+        ax.barh(range(len(order)), a[order], color=BLUE)
+        ax.set_yticks(range(len(order)), [_short(names[k], 34) for k in order], fontsize=8)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("share of value mass", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in axes.ravel()[len(labels):]:
+        ax.axis("off")
+    fig.suptitle(f"value distributions: top {top} codes of each group and source", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def document_pair(path: Path, code_xy: np.ndarray, active: Sequence[set[int]], titles: Sequence[str],
+                  names: Sequence[str]) -> Path:
+    """Codes two documents activate in the codebook space (Fig. 6): gray = not activated,
+    blue / orange = only the first / second document, green = both."""
+    fig, ax = plt.subplots(figsize=(7, 6))
+    first, second = (set(active[0]), set(active[1]) if len(active) > 1 else set())
+    both = first & second
+    colour = [GREEN if k in both else BLUE if k in first else ORANGE if k in second else GRAY
+              for k in range(len(code_xy))]
+    size = [90 if c != GRAY else 25 for c in colour]
+    ax.scatter(code_xy[:, 0], code_xy[:, 1], s=size, facecolors="none", edgecolors=colour, linewidths=1.5)
+    for k in sorted(first | second):
+        ax.annotate(_short(names[k], 28), code_xy[k], fontsize=7, xytext=(4, 3), textcoords="offset points")
+    handles = [plt.Line2D([], [], marker="o", ls="", mfc="none", mec=c, label=t) for c, t in
+               [(BLUE, f"only {titles[0]}"), (ORANGE, f"only {titles[1] if len(titles) > 1 else '—'}"),
+                (GREEN, "both (matched)"), (GRAY, "not activated")]]
+    ax.legend(handles=handles, fontsize=8, loc="lower right", frameon=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("value codes activated by two documents", fontsize=10)
+    return _save(fig, path)
+
+
+def history(path: Path, iterations: Sequence[dict]) -> Path:
+    """S(C) with its bootstrap interval and K per iteration of Algorithm 1."""
+    t = [r["iteration"] for r in iterations]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.plot(t, [r["S"] for r in iterations], "o-", color=BLUE, label="S(C)")
+    ax.fill_between(t, [r["S_low"] for r in iterations], [r["S_high"] for r in iterations], color=BLUE, alpha=0.2,
+                    label="95% CI")
+    ax.set_xlabel("iteration t")
+    ax.set_ylabel("S(C)")
+    ax2 = ax.twinx()
+    ax2.plot(t, [r["K"] for r in iterations], "s--", color=ORANGE, label="K")
+    ax2.set_ylabel("K (codes)")
+    ax.set_xticks(t)
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [h.get_label() for h in lines], fontsize=8, loc="best", frameon=False)
+    ax.set_title("codebook score and size per iteration", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,233 @@
+"""The alignment score of a project (Sec. 3.3, App. E.4, F.3): every human group against every
+source, with the debiased UOT of ``workbench.alignment``; what ``workbench score`` and the build
+graph's ``score_alignment`` node call.
+
+Documents are mapped to code posteriors q(z|x, C) with Eq. 15 exactly as the codebook loop does
+(σ = the mean within-code spread of the version's members), so a score is computed in the same
+value space the codebook was learned in.
+
+Which documents form what:
+
+- a **group** (row) is a culture's human documents: ``source = 'human'`` and ``group_name = G``;
+- a **source** (column) is a set of documents to score against every group: each human group
+  ``G`` itself, and each model. A model's documents are labelled ``θ`` when their group is
+  ``control`` (unprimed; what ``workbench generate`` writes without ``--persona``), and ``θ@G``
+  otherwise (written as, or for, group G: a persona-primed run, or imported documents of G);
+- with ``halves``, each group's documents are split at random (seeded by the alignment seed)
+  into ``G/half1`` and ``G/half2``, added as sources, and the two halves are also scored
+  against each other (row ``G/half1``, column ``G/half2``): the score a perfectly aligned
+  "model" reaches given this much data.
+
+Only documents with value expressions are scored; the result names how many were left out.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .alignment.config import AlignmentConfig
+from .alignment.cost import cost_matrix
+from .alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_flows
+from .alignment.uot import uot_plan
+from .codebook.assignment import code_spread, document_posteriors_chunked
+from .corpus import load_corpus
+from .errors import WorkbenchError
+from .llm.gateway import Gateway
+from .models import Codebook, Corpus
+from .store import Store
+
+METHOD = "dove"
+HUMAN = "human"
+CONTROL = "control"
+
+
+def source_label(source: str, group: str) -> str:
+    """The column name of a (source, group) document set (see the module docstring)."""
+    if source == HUMAN:
+        return group
+    return source if group == CONTROL else f"{source}@{group}"
+
+
+def member_labels(corpus: Corpus, codebook: Codebook) -> np.ndarray:
+    """Code index of every corpus expression under ``codebook``; −1 for non-members (n,)."""
+    lookup = dict(zip(codebook.expression_ids.tolist(), codebook.labels.tolist()))
+    return np.array([lookup.get(int(e), -1) for e in corpus.expr_ids], dtype=np.int64)
+
+
+def code_posteriors(corpus: Corpus, codebook: Codebook) -> tuple[np.ndarray, np.ndarray, float]:
+    """q(z | x, C) for every corpus document (Eq. 15), as in the codebook loop.
+
+    Returns (q_docs (N, K), has_expressions (N,), σ). σ comes from the codebook's member
+    expressions only, so documents added after the build (e.g. a model's) are mapped with the
+    geometry the codebook was learned with.
+    """
+    if codebook.K == 0:
+        raise WorkbenchError(f"codebook version {codebook.version} has no codes: run 'workbench build' again")
+    centroids = codebook.centroids
+    sigma = code_spread(corpus.expr_emb, member_labels(corpus, codebook), centroids)
+    q_docs, has = document_posteriors_chunked(corpus.expr_emb, corpus.expr_doc, len(corpus.doc_ids), centroids, sigma)
+    return q_docs, has, sigma
+
+
+@dataclass
+class ProjectPosteriors:
+    """A codebook version with the posteriors of every document that has expressions."""
+
+    codebook: Codebook
+    corpus: Corpus
+    q_docs: np.ndarray  # (N, K)
+    sigma: float
+    embedder: str
+
+    def labels(self) -> list[str]:
+        """Source label of every document (aligned with ``corpus.doc_ids``)."""
+        return [source_label(s, g) for s, g in zip(self.corpus.doc_sources, self.corpus.doc_groups)]
+
+    def human_groups(self) -> list[str]:
+        return sorted({g for g, s in zip(self.corpus.doc_groups, self.corpus.doc_sources) if s == HUMAN})
+
+
+def load_posteriors(store: Store, version: int | None = None, gateway: Gateway | None = None,
+                    show_progress: bool = True, corpus: Corpus | None = None) -> ProjectPosteriors:
+    """Load a codebook version (default: the latest) and map every extracted document onto it
+    (``corpus``: an already loaded corpus of the project, e.g. the build graph's)."""
+    codebook = store.load_codebook(version)
+    gateway = gateway or Gateway(store, store.config())
+    corpus = corpus or load_corpus(store, gateway, show_progress)
+    q_docs, _, sigma = code_posteriors(corpus, codebook)
+    return ProjectPosteriors(codebook, corpus, q_docs, sigma, gateway.embedder_id)
+
+
+def split_halves(n: int, seed: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint random halves of range(n) (sizes ⌈n/2⌉, ⌊n/2⌋), seeded by (seed, name)."""
+    digest = hashlib.sha256(f"halves\x00{name}".encode()).digest()
+    perm = np.random.default_rng([seed, int.from_bytes(digest[:8], "little")]).permutation(n)
+    cut = (n + 1) // 2
+    return np.sort(perm[:cut]), np.sort(perm[cut:])
+
+
+@dataclass
+class ScoreResult:
+    """A scored table: rows in (group, source) order, the settings, and what was left out."""
+
+    version: int
+    rows: list[ScoreRow]
+    config: AlignmentConfig
+    K: int
+    sigma: float
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dicts(self) -> list[dict]:
+        return [{"codebook_version": self.version, **r.as_dict()} for r in self.rows]
+
+
+def document_sets(post: ProjectPosteriors, halves: bool = False, seed: int = 0,
+                  groups: list[str] | None = None, sources: list[str] | None = None
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[tuple[str, str]]]:
+    """Row indices of each group and each source (see the module docstring).
+
+    Returns (groups, sources, half_pairs); ``half_pairs`` lists ("G/half1", "G/half2") pairs to
+    score against each other. Unknown names raise a :class:`WorkbenchError` listing the known ones.
+    """
+    labels = np.array(post.labels(), dtype=object)
+    human = post.human_groups()
+    if not human:
+        raise WorkbenchError("no human documents with value expressions: import human documents "
+                             "(source 'human') and run 'workbench extract'")
+    all_groups = {g: np.flatnonzero(labels == g) for g in human}
+    all_sources = {label: np.flatnonzero(labels == label) for label in dict.fromkeys(sorted(set(labels.tolist()),
+                   key=lambda x: (x not in all_groups, x)))}
+    half_pairs: list[tuple[str, str]] = []
+    if halves:
+        for g in human:
+            rows = all_groups[g]
+            if rows.size < 2:
+                continue
+            first, second = split_halves(rows.size, seed, g)
+            all_sources[f"{g}/half1"], all_sources[f"{g}/half2"] = rows[first], rows[second]
+            half_pairs.append((f"{g}/half1", f"{g}/half2"))
+    chosen_groups = _choose(all_groups, groups, "group")
+    chosen_sources = _choose(all_sources, sources, "source")
+    if groups is not None:
+        half_pairs = [p for p in half_pairs if p[0].rsplit("/", 1)[0] in chosen_groups]
+    return chosen_groups, chosen_sources, half_pairs
+
+
+def _choose(available: dict[str, np.ndarray], wanted: list[str] | None, what: str) -> dict[str, np.ndarray]:
+    if wanted is None:
+        return available
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        raise WorkbenchError(f"unknown {what}(s) {unknown}: the project has {what}s {sorted(available)}")
+    return {w: available[w] for w in wanted}
+
+
+def score_posteriors(post: ProjectPosteriors, config: AlignmentConfig | None = None,
+                     groups: list[str] | None = None, sources: list[str] | None = None,
+                     halves: bool = False) -> ScoreResult:
+    """The score table of already-mapped documents (no I/O)."""
+    cfg = config or AlignmentConfig()
+    started = time.perf_counter()
+    g_rows, s_rows, half_pairs = document_sets(post, halves, cfg.seed, groups, sources)
+    emb = post.codebook.centroids
+    q = post.q_docs
+    rows = score_table({g: q[i] for g, i in g_rows.items()}, {s: q[i] for s, i in s_rows.items()}, emb, cfg)
+    for first, second in half_pairs:
+        rows += score_table({first: q[s_rows[first]]}, {second: q[s_rows[second]]}, emb, cfg)
+    return ScoreResult(post.codebook.version, rows, cfg, post.codebook.K, post.sigma,
+                       seconds=time.perf_counter() - started)
+
+
+def score_project(store: Store, version: int | None = None, config: AlignmentConfig | None = None,
+                  groups: list[str] | None = None, sources: list[str] | None = None, halves: bool = False,
+                  show_progress: bool = True, save: bool = True, corpus: Corpus | None = None) -> ScoreResult:
+    """Score every human group against every source on a codebook version; store the rows.
+
+    ``config`` defaults to the project's ``alignment`` settings. ``groups``/``sources`` restrict
+    the table to those names (default: all). Rows are stored as method ``dove`` for the version,
+    replacing earlier rows of the same cells. Same inputs and settings give the same table.
+    """
+    cfg = config or store.config().alignment
+    post = load_posteriors(store, version, show_progress=show_progress, corpus=corpus)
+    result = score_posteriors(post, cfg, groups, sources, halves)
+    result.notes += _left_out(store, post)
+    if save:
+        store.save_scores(METHOD, result.version, [
+            {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "ci_low": r.ci_low,
+             "ci_high": r.ci_high, "n_group": r.n_group_docs, "n_source": r.n_source_docs} for r in result.rows
+        ], {**cfg.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma, "embedder": post.embedder})
+    return result
+
+
+def _left_out(store: Store, post: ProjectPosteriors) -> list[str]:
+    have: dict[str, int] = {}
+    for label in post.labels():
+        have[label] = have.get(label, 0) + 1
+    notes = []
+    for group, source, n in store.document_counts():
+        label = source_label(source, group)
+        missing = n - have.get(label, 0)
+        if missing:
+            notes.append(f"{label}: {missing:,} of {n:,} documents have no value expressions and are not scored "
+                         f"(run 'workbench extract {store.path}' to extract the rest)")
+    return notes
+
+
+def transport_flows(post: ProjectPosteriors, group: str, source: str, config: AlignmentConfig | None = None,
+                    k: int = 8, halves: bool = False) -> list[Flow]:
+    """The ``k`` largest off-diagonal flows of the UOT plan from ``group``'s codes to ``source``'s:
+    which human values the source's mass is moved from, and to which of its values (Sec. 3.3)."""
+    cfg = config or AlignmentConfig()
+    g_rows, s_rows, _ = document_sets(post, halves, cfg.seed)
+    if group not in g_rows or source not in s_rows:
+        raise WorkbenchError(f"no documents for group {group!r} or source {source!r}")
+    human = np.concatenate(list(g_rows.values())) if cfg.cost_from == "pooled" else g_rows[group]
+    D = cost_matrix(post.codebook.centroids, post.q_docs[human], cfg.eps2)
+    a, b = mean_posterior(post.q_docs[g_rows[group]]), mean_posterior(post.q_docs[s_rows[source]])
+    plan = uot_plan(a, b, D, cfg.eps, cfg.tau, max_iter=cfg.max_iter, tol=cfg.tol)
+    names = [c.name or f"code {c.idx}" for c in post.codebook.codes]
+    return top_flows(plan, names, k, include_diagonal=False)
