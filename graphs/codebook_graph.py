@@ -1,13 +1,15 @@
 """DOVE's codebook loop (Sec. 3.2, Algorithm 1) as a LangGraph state machine:
 
 extract → embed → init_codebook → name_codes →
-    [recognize → reconstruct → score → propose → review → apply → name_codes]* → finalize
+    [recognize → reconstruct → score → propose → review → apply → name_codes]* → finalize →
+    score_alignment (Sec. 3.3: the group × source alignment table of the final codebook)
 """
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
 from . import nodes
+from .scoring_node import score_alignment
 from .context import BuildContext
 from .state import BuildState
 
@@ -25,7 +27,8 @@ def build_graph() -> StateGraph:
     for name, fn in [("extract", nodes.extract), ("embed", nodes.embed), ("init_codebook", nodes.init_codebook),
                      ("name_codes", nodes.name_codes), ("recognize", nodes.recognize),
                      ("reconstruct", nodes.reconstruct), ("score", nodes.score_codebook), ("propose", nodes.propose),
-                     ("review", nodes.review), ("apply", nodes.apply), ("finalize", nodes.finalize)]:
+                     ("review", nodes.review), ("apply", nodes.apply), ("finalize", nodes.finalize),
+                     ("score_alignment", score_alignment)]:
         g.add_node(name, fn)
     g.add_edge(START, "extract")
     g.add_edge("extract", "embed")
@@ -38,7 +41,8 @@ def build_graph() -> StateGraph:
     g.add_conditional_edges("propose", _after_propose, ["review", "finalize"])
     g.add_edge("review", "apply")
     g.add_edge("apply", "name_codes")
-    g.add_edge("finalize", END)
+    g.add_edge("finalize", "score_alignment")
+    g.add_edge("score_alignment", END)
     return g
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.codebook.assignment import code_spread, document_posteriors, soft_assign
+from workbench.codebook.assignment import code_spread, document_posteriors_chunked
 from workbench.config import WorkbenchConfig
 from workbench.corpus import load_corpus
 from workbench.llm.gateway import Gateway
@@ -45,7 +45,7 @@ class BuildContext:
             corpus = self.corpus()
             centroids = codebook.centroids
             sigma = code_spread(corpus.expr_emb, self.member_labels(codebook), centroids)
-            q_expr = soft_assign(corpus.expr_emb, centroids, sigma)
-            q_docs, _ = document_posteriors(q_expr, corpus.expr_doc, len(corpus.doc_ids))
+            q_docs, _ = document_posteriors_chunked(corpus.expr_emb, corpus.expr_doc, len(corpus.doc_ids),
+                                                    centroids, sigma)
             self._posteriors[codebook.version] = (q_docs, sigma)
         return self._posteriors[codebook.version]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class BuildStatus:
     stop_reason: str | None = None
     version: int | None = None
     llm: dict[str, Any] = field(default_factory=dict)
+    alignment: dict[str, Any] = field(default_factory=dict)  # the final score table, once finished
 
 
 def open_checkpointer(store: Store) -> SqliteSaver:
@@ -46,16 +48,25 @@ def current_thread(store: Store) -> str:
     return store.get_meta(THREAD_KEY) or "build-1"
 
 
+@contextmanager
 def _compiled(store: Store):
-    return build_graph().compile(checkpointer=open_checkpointer(store))
+    """The build graph with the project's checkpointer; its connection is closed on exit."""
+    saver = open_checkpointer(store)
+    try:
+        yield build_graph().compile(checkpointer=saver)
+    finally:
+        saver.conn.close()
 
 
 def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> BuildStatus:
+    """A step whose nodes all wrote their results but whose next checkpoint was never saved (a kill
+    in between) has no ``next`` yet still has ``tasks``: it is "running", and resuming applies
+    those writes and goes on."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     values = snapshot.values or {}
     if not snapshot.values and not snapshot.next:
         state = "new"
-    elif not snapshot.next:
+    elif not snapshot.next and not snapshot.tasks:
         state = "finished"
     elif snapshot.interrupts:
         state = "paused"
@@ -64,12 +75,14 @@ def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> Bui
     ids = list(values.get("proposal_ids", [])) if state == "paused" else []
     decided = store.latest_decisions(ids)
     return BuildStatus(thread_id, state, list(snapshot.next), ids, [i for i in ids if i not in decided],
-                       values.get("history", []), values.get("stop_reason"), values.get("version"), llm or {})
+                       values.get("history", []), values.get("stop_reason"), values.get("version"), llm or {},
+                       values.get("alignment", {}))
 
 
 def build_status(store: Store) -> BuildStatus:
     """Where the project's build is, without running anything."""
-    return _status(_compiled(store), store, current_thread(store))
+    with _compiled(store) as graph:
+        return _status(graph, store, current_thread(store))
 
 
 def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
@@ -85,8 +98,13 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
     if iterations is not None:
         config = config.with_settings({"em.iterations": str(iterations)})
         store.save_config(config)
+    with _compiled(store) as graph:
+        return _run(graph, store, config, auto_approve, restart, show_progress, on_update, resume)
+
+
+def _run(graph, store: Store, config, auto_approve: bool, restart: bool, show_progress: bool,
+         on_update: Callable[[str, dict], None] | None, resume: dict[str, dict] | None) -> BuildStatus:
     thread_id = current_thread(store)
-    graph = _compiled(store)
     if restart and _status(graph, store, thread_id).state != "new":
         thread_id = f"build-{int(thread_id.rsplit('-', 1)[-1]) + 1}"
     store.set_meta(THREAD_KEY, thread_id)

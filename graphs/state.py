@@ -24,3 +24,4 @@ class BuildState(TypedDict, total=False):
     n_expressions: int
     extract_report: dict[str, Any]
     summary: dict[str, Any]
+    alignment: dict[str, Any]  # final score table (score_alignment node)

@@ -62,9 +62,10 @@ def built_project_template(tmp_path_factory):
     store = create_project(directory / "built.db")
     import_demo_corpus(store, directory)
     extract(store, show_progress=False)
-    store.save_config(store.config().with_settings({"em.tau1": "100"}))  # keep iterating to T
+    store.save_config(store.config().with_settings({"em.tau1": "100",  # keep iterating to T
+                                                     "alignment.n_boot": "10"}))
     status = run_build(store, auto_approve=True, iterations=3, show_progress=False)
-    assert status.state == "finished"
+    assert status.state == "finished" and status.alignment["n_rows"] > 0  # scored by the final node
     store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return directory / "built.db"

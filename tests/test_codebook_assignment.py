@@ -86,3 +86,15 @@ def test_document_posteriors_average_and_mask():
 def test_document_posteriors_rejects_out_of_range_index():
     with pytest.raises(ValueError):
         document_posteriors(np.ones((2, 2)) / 2, np.array([0, 3]), n_docs=3)
+
+
+def test_chunked_document_posteriors_equal_the_direct_ones():
+    from workbench.codebook.assignment import document_posteriors, document_posteriors_chunked, soft_assign
+
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(50, 8))
+    cents = rng.normal(size=(4, 8))
+    doc = rng.integers(0, 12, size=50)
+    direct, has = document_posteriors(soft_assign(emb, cents, 0.3), doc, 13)
+    chunked, has_c = document_posteriors_chunked(emb, doc, 13, cents, 0.3, chunk=7)
+    assert np.allclose(direct, chunked) and (has == has_c).all() and not has[12]

@@ -1,6 +1,8 @@
 """The LLM namer and the LLM reconstruction decoder against a loopback fake server."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import prompts
@@ -46,12 +48,12 @@ def test_llm_namer_failure_falls_back_to_offline_name_and_says_so(project, fake_
 
 def test_llm_decoder_prompts_samples_and_distortion_from_embeddings(project, fake_openai):
     use_llm(project, fake_openai.base_url, roles=("decoder", "embedder"), model="dec")
-    replies = {}
+    replies, counter = {}, itertools.count()
 
-    def chat(body):
-        text = f"reconstruction {len(replies)}"
-        replies[len(replies)] = body
-        return text
+    def chat(body):  # the fake server answers from several threads: next() on a count is atomic
+        i = next(counter)
+        replies[i] = body
+        return f"reconstruction {i}"
 
     fake_openai.chat = chat
     doc_text = "We should look after our parents."
@@ -69,9 +71,11 @@ def test_llm_decoder_prompts_samples_and_distortion_from_embeddings(project, fak
 
     bodies = [r["body"] for r in fake_openai.chat_requests()]
     assert len(bodies) == 2 * cfg.n1 * cfg.n2  # 2·N1 candidate sets, N2 samples each
-    first = bodies[0]["messages"][0]["content"]
-    assert "[Topic]\nfamily duty" in first and "- Filial Care [0.60]" in first
-    assert first.startswith("Task: Generate a response based on the prompt below.")
+    prompts = [b["messages"][0]["content"] for b in bodies]
+    assert all(p.startswith("Task: Generate a response based on the prompt below.") for p in prompts)
+    assert all("[Topic]\nfamily duty" in p for p in prompts)
+    # a sampled set lists each code with its posterior; the most probable code is in most sets
+    assert any("- Filial Care [0.60]" in p for p in prompts)
     # distortion of each set = −mean cos(e_x, e_x̂) over its N2 samples; the best set is kept
     doc = np.array(hashed_embedding(doc_text))
     per_set = {}

@@ -28,6 +28,8 @@ _NODE_LINES = {
     "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
     "apply": lambda v: f"apply: codebook version {v['version']}",
     "finalize": lambda v: f"finalize: final version {v['summary']['final_version']}",
+    "score_alignment": lambda v: f"score_alignment: {v['alignment']['n_rows']} group × source scores "
+                                 f"on version {v['alignment']['version']}",
 }
 
 

@@ -133,3 +133,24 @@ def document_posteriors(
     q_docs = np.zeros_like(sums)
     q_docs[has] = sums[has] / counts[has, None]
     return q_docs, has
+
+
+def document_posteriors_chunked(
+    expr_emb: np.ndarray, doc_index: np.ndarray, n_docs: int, centroids: np.ndarray, sigma: float,
+    chunk: int = 8192,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`document_posteriors(soft_assign(...))` (Eq. 15) without holding the (n, K) expression
+    posteriors at once: expressions are assigned ``chunk`` rows at a time, so memory stays
+    O(chunk·K + N·K) at paper scale (120,000 expressions × 1,300 initial codes).
+
+    Returns the same (q_docs (N, K), has_expressions (N,)) as `document_posteriors`.
+    """
+    doc_index = np.asarray(doc_index)
+    sums = np.zeros((n_docs, np.asarray(centroids).shape[0]))
+    for start in range(0, doc_index.size, chunk):
+        np.add.at(sums, doc_index[start:start + chunk], soft_assign(expr_emb[start:start + chunk], centroids, sigma))
+    counts = np.bincount(doc_index, minlength=n_docs).astype(np.float64)
+    has = counts > 0
+    q_docs = np.zeros_like(sums)
+    q_docs[has] = sums[has] / counts[has, None]
+    return q_docs, has
