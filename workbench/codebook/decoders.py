@@ -49,14 +49,14 @@ def latent_distortion(
     Returns:
         Distortion in [-1, 1], unitless.
     """
-    q_row = np.asarray(q_row, dtype=np.float64)
     set_idx = np.asarray(set_idx, dtype=int)
-    w = np.zeros_like(q_row)
-    w[set_idx] = q_row[set_idx]
+    w = np.asarray(q_row, dtype=np.float64)[set_idx]
     if w.sum() <= 0:
         # A set of codes all at q = 0 still reconstructs something: weigh them equally.
-        w[set_idx] = 1.0
-    x_hat = latent_reconstruction(code_emb, w)
+        w = np.ones_like(w)
+    # Only the set's rows: normalising all K code embeddings per call made the offline
+    # decoder the slowest node of a paper-scale build.
+    x_hat = latent_reconstruction(np.asarray(code_emb)[set_idx], w)
     return float(-(unit_rows(doc_emb, "doc_emb", allow_zero=False) @ x_hat))
 
 
