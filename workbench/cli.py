@@ -115,12 +115,13 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
 def extract(project: str, limit: int | None, quiet: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
     from .extract import extract as run_extract
+    from .report_text import llm_counts
 
     report = run_extract(open_project(project), limit=limit, show_progress=not quiet)
     s = report.stats
-    click.echo(f"extract: {report.documents:,} documents, {report.expressions:,} expressions, {report.failed} failed "
-               f"[{report.mode}]; LLM calls {s['calls']} (cache hits {s['cache_hits']}, invalid outputs "
-               f"{s['invalid_outputs']}, HTTP retries {s['http_retries']}), tokens {s['tokens_in']}+{s['tokens_out']}, "
+    dropped = f", {report.injections_dropped} dropped as prompt injection" if report.injections_dropped else ""
+    click.echo(f"extract: {report.documents:,} documents, {report.expressions:,} expressions{dropped}, "
+               f"{report.failed} failed [{report.mode}]; {llm_counts(s)}, "
                f"embeddings computed {s['embeddings_computed']} (cached {s['embeddings_cached']}), "
                f"wall {s['wall_s']:.1f} s")
 

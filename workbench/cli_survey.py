@@ -7,6 +7,7 @@ import math
 import click
 
 from .cli import main, open_project, user_errors
+from .report_text import llm_counts
 
 
 @main.group()
@@ -66,9 +67,7 @@ def run(project, model, base_url, countries, respondents, survey_ref, no_persona
     report = run_survey(store, survey_ref, model=model, countries=countries, respondents=respondents,
                         def_config=cfg, run_name=run_name, show_progress=not quiet, base_url=base_url)
     s = report.stats
-    calls = (f"; LLM calls {s['calls']} (cache hits {s['cache_hits']}, failures {s['failures']}, HTTP retries "
-             f"{s['http_retries']}), tokens {s['tokens_in']}+{s['tokens_out']}, wall {s['wall_s']:.1f} s") if s else \
-        "; nothing left to ask"
+    calls = f"; {llm_counts(s)}, wall {s['wall_s']:.1f} s" if s else "; nothing left to ask"
     click.echo(f"survey run {report.run_name!r}: {len(report.countries)} countries × {report.respondents} "
                f"respondents × {report.questions} questions; {report.answered} answers this run (valid "
                f"{report.valid}, unparseable {report.unparseable}), failed calls {report.failed}, "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import prompts
 
 from .llm.gateway import CallResult, Gateway
+from .llm.injection import injected, is_instruction
 from .llm.offline import ExtractiveRecognizer
 from .llm.parsing import ValueCode, parse_value_codes
 from .progress import progress_bar
@@ -28,6 +29,7 @@ class ExtractReport:
     failed: int
     strategy: str
     stats: dict
+    injections_dropped: int = 0  # LLM-extracted values taken from text addressed to the model
 
     @property
     def mode(self) -> str:
@@ -41,18 +43,19 @@ def extract(store: Store, limit: int | None = None, show_progress: bool = True) 
     gateway = Gateway(store, config, run_id)
     docs = store.documents_without_extraction(limit)
     if gateway.is_offline("extractor"):
-        strategy, expressions, failed = _extract_offline(store, gateway, docs, show_progress)
+        strategy, counts = _extract_offline(store, gateway, docs, show_progress)
     else:
-        strategy, expressions, failed = asyncio.run(_extract_llm(store, gateway, docs, show_progress))
+        strategy, counts = asyncio.run(_extract_llm(store, gateway, docs, show_progress))
     stats = gateway.stats.as_dict()
-    store.finish_run(run_id, {**stats, "documents": len(docs), "expressions": expressions, "failed": failed,
-                              "strategy": strategy})
-    return ExtractReport(len(docs), expressions, failed, strategy, stats)
+    store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy})
+    return ExtractReport(len(docs), counts["expressions"], counts["failed"], strategy, stats,
+                         counts["injections_dropped"])
 
 
-def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, int, int]:
+def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, dict]:
     cfg = store.config().extraction
-    recognizer = ExtractiveRecognizer(gateway.embed, cfg.max_expressions, cfg.max_sentence_chars)
+    recognizer = ExtractiveRecognizer(gateway.embed, cfg.max_expressions, cfg.max_sentence_chars,
+                                      exclude=is_instruction)
     strategy = f"{recognizer.strategy}+{gateway.embedder_id}"
     total = 0
     with progress_bar("extract (offline extractive)", len(docs), show) as advance:
@@ -63,13 +66,14 @@ def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], sh
                                       [(e.text, e.code_name, e.score) for e in found])
                 total += len(found)
             advance(len(batch))
-    return strategy, total, 0
+    return strategy, {"expressions": total, "failed": 0, "injections_dropped": 0}
 
 
-async def _extract_llm(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, int, int]:
+async def _extract_llm(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, dict]:
     strategy = gateway.role("extractor").strategy_label("")
     version = prompts.version("value_identifier")
-    counts = {"expressions": 0, "failed": 0}
+    counts = {"expressions": 0, "failed": 0, "injections_dropped": 0}
+    descriptions: list[str] = []
     with progress_bar(f"extract ({strategy})", len(docs), show) as advance:
 
         def done(i: int, result: CallResult[list[ValueCode]]) -> None:
@@ -78,12 +82,17 @@ async def _extract_llm(store: Store, gateway: Gateway, docs: list[DocumentRow], 
                 store.save_extraction(doc.id, strategy, version, [], error=result.error)
                 counts["failed"] += 1
             else:
-                codes = result.value
-                gateway.embed([c.description for c in codes])
+                codes = [c for c in result.value
+                         if not (injected(c.code_name, doc.text) or injected(c.description, doc.text))]
+                counts["injections_dropped"] += len(result.value) - len(codes)
                 store.save_extraction(doc.id, strategy, version, [(c.description, c.code_name, None) for c in codes])
                 counts["expressions"] += len(codes)
+                descriptions.extend(c.description for c in codes)
             advance(1)
 
         await gateway.complete_many("extractor", "value_identifier", [{"document": d.text} for d in docs],
                                     parse_value_codes, on_done=done)
-    return strategy, counts["expressions"], counts["failed"]
+    # Embedded after the calls, in batches: embedding inside the callback would stall the event
+    # loop (and every call in flight) for each document.
+    gateway.embed(descriptions)
+    return strategy, counts

@@ -33,6 +33,13 @@ _NODE_LINES = {
 }
 
 
+def llm_counts(s: dict) -> str:
+    """The LLM accounting of a run, as one clause of a summary line."""
+    return (f"LLM calls {s['calls']} (cache hits {s['cache_hits']}, failures {s['failures']}: invalid outputs "
+            f"{s['invalid_outputs']}, refusals {s.get('refusals', 0)}, timeouts {s.get('timeouts', 0)}; HTTP retries "
+            f"{s['http_retries']}), tokens {s['tokens_in']}+{s['tokens_out']}")
+
+
 def print_node_update(node: str, values: dict) -> None:
     line = _NODE_LINES.get(node)
     console.print(f"[dim]▸[/dim] {line(values) if line else node}")
@@ -71,6 +78,8 @@ def print_build_status(store: Store, status) -> None:
                       f"changes {info.get('changes', {})}")
     else:
         console.print(f"build interrupted before {status.next_nodes}: run 'workbench build {store.path}' to continue")
+    if status.llm.get("calls") or status.llm.get("failures"):
+        console.print(f"this run: {llm_counts(status.llm)}")
 
 
 def print_codebook(store: Store, version: int | None, top: int) -> None:

