@@ -71,3 +71,30 @@ def test_review_serve_binds_to_loopback_and_warns_that_there_is_no_login(project
     out = CliRunner().invoke(main, ["review", str(project.path), "--annotator", "ann", "--serve",
                                     "--host", "0.0.0.0"])
     assert "ANYONE who can reach 0.0.0.0:8000" in out.stderr and served[-1].host == "0.0.0.0"
+
+
+def test_labels_round_trip_through_export_and_import(built_project, built_project_template, tmp_path):
+    import shutil
+
+    from workbench.store import open_project
+
+    for i, (a, b) in enumerate(zip(ANN, BOB)):
+        A.record(built_project, "mapping", f"d{i}::u", "appropriate", a, "ann", 1)
+        A.record(built_project, "mapping", f"d{i}::u", "appropriate", b, "bob", 1)
+    A.record(built_project, "mapping", "d7::u", "appropriate", "yes", "ann", 1, round=A.CONSENSUS, note="agreed")
+    exported = tmp_path / "labels.csv"
+    assert "exported 21 label rows" in run("labels", built_project.path, "--export", exported).output
+
+    again = run("labels", built_project.path, "--import", exported).output
+    assert again.startswith("imported 0 labels") and "(21 already in the project" in again
+    assert built_project.count("labels") == 21
+
+    shutil.copy(built_project_template, tmp_path / "fresh.db")
+    fresh = open_project(tmp_path / "fresh.db")
+    out = run("labels", fresh.path, "--import", exported).output
+    assert out.startswith("imported 21 labels"), out
+    key = "select task, item_id, criterion, label, annotator, round, codebook_version, note, cast(created as int) " \
+          "from labels order by id"
+    assert fresh.db.execute(key).fetchall() == built_project.db.execute(key).fetchall()
+    figures = [run("agreement", p, "--task", "mapping", "--json").output for p in (fresh.path, built_project.path)]
+    assert figures[0] == figures[1] and '"pairwise_kappa"' in figures[0]

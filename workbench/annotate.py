@@ -14,6 +14,7 @@ discussion, with a note) and ``model`` (the recognizer's own Yes/No, one more ra
 """
 from __future__ import annotations
 
+import calendar
 import csv
 import json
 import math
@@ -32,6 +33,7 @@ from annotations.protocols import AnnotationProtocol, available_protocols, load_
 from .errors import WorkbenchError
 from .store import Store
 from .store.annotations import LABEL_COLUMNS
+from .tabular import read_rows
 
 TASKS = ("proposals", "code_quality", "mapping")
 RECOGNIZER = DEFAULT_MODEL_NAME
@@ -306,9 +308,9 @@ def review_queue(store: Store):
 # -------------------------------------------------------------------------------- labels
 
 
-def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
-           codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
-    """Validate a label against the task's protocol and append it with its provenance."""
+def label_row(task: str, item_id: str, criterion: str, label: Any, annotator: str, codebook_version: int | None,
+              round: str = FIRST, note: str | None = None) -> dict[str, Any]:
+    """A label checked against the task's protocol, with its provenance, ready to append."""
     protocol = task_protocol(task)
     annotator = check_annotator(annotator)
     if round not in (FIRST, REANNOTATION, CONSENSUS):
@@ -326,9 +328,16 @@ def record(store: Store, task: str, item_id: str, criterion: str, label: Any, an
             raise WorkbenchError(f"{text!r} is not a label of {task}.{criterion}: use one of {', '.join(allowed)}")
     if round == CONSENSUS and not (note or "").strip():
         raise WorkbenchError("a consensus label needs a note saying how the discussion settled it")
-    return store.record_label(task=task, item_id=str(item_id), criterion=criterion, label=text, annotator=annotator,
-                              codebook_version=codebook_version, protocol_id=protocol.id,
-                              protocol_version=protocol.version, round=round, note=note)
+    return {"task": task, "item_id": str(item_id), "criterion": criterion, "label": text, "annotator": annotator,
+            "codebook_version": codebook_version, "protocol_id": protocol.id, "protocol_version": protocol.version,
+            "round": round, "note": note}
+
+
+def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
+           codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
+    """Validate a label against the task's protocol and append it with its provenance."""
+    return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
+                                          note)])[0]
 
 
 def my_labels(store: Store, task: str, annotator: str, codebook_version: int | None = None,
@@ -590,6 +599,80 @@ def export_labels(store: Store, path: str | Path) -> int:
             writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
             n += 1
     return n
+
+
+IMPORT_COLUMNS = ("task", "item_id", "criterion", "label", "annotator")  # round, codebook_version, note,
+# protocol_version and created_utc are read when present (an export of this workbench has them all)
+
+
+@dataclass
+class LabelImport:
+    imported: int
+    already_present: int
+    recognizer_rows: int  # round "model": the recognizer's own labels, recomputed here, not imported
+
+
+def import_labels(store: Store, path: str | Path) -> LabelImport:
+    """Append the labels of a CSV/TSV/JSON file (the columns ``workbench labels --export`` writes).
+
+    The whole file is checked first — task, criterion and label against the protocols, annotator
+    names, rounds, codebook versions, times, repeated rows — and then written in one transaction;
+    a bad row raises an error naming the file, the line and the fix, and nothing is written. Rows
+    already in the project (same label, annotator, round, version and time) are skipped, so
+    importing a file twice adds nothing the second time.
+    """
+    path = Path(path)
+    versions = {v["version"] for v in store.versions()}
+    existing = store.label_keys()
+    rows, seen, recognizer_rows = [], {}, 0
+    for line, raw in read_rows(path, IMPORT_COLUMNS, "labels"):
+        if str(raw.get("round") or "").strip() == MODEL:
+            recognizer_rows += 1
+            continue
+        try:
+            version = _optional_int(raw.get("codebook_version"), "codebook_version")
+            if version is not None and version not in versions:
+                raise WorkbenchError(f"codebook version {version} is not in this project (it has "
+                                     f"{', '.join(map(str, sorted(versions))) or 'none'})")
+            row = label_row(str(raw["task"] or "").strip(), str(raw["item_id"] or "").strip(),
+                            str(raw["criterion"] or "").strip(), raw["label"], str(raw["annotator"] or ""), version,
+                            str(raw.get("round") or FIRST).strip(), (raw.get("note") or None))
+            if not row["item_id"]:
+                raise WorkbenchError("item_id is empty: fill it in")
+            row["protocol_version"] = str(raw.get("protocol_version") or row["protocol_version"])
+            row["created"] = _utc(raw.get("created_utc")) or time.time()
+        except WorkbenchError as exc:
+            raise WorkbenchError(f"{path}, line {line}: {exc}") from None
+        key = (row["task"], row["item_id"], row["criterion"], row["label"], row["annotator"], row["round"],
+               row["codebook_version"], int(row["created"]))
+        if key in seen:
+            raise WorkbenchError(f"{path}, line {line}: repeats line {seen[key]}: remove one of them")
+        seen[key] = line
+        if key not in existing:
+            rows.append(row)
+    store.record_labels(rows)
+    return LabelImport(len(rows), len(seen) - len(rows), recognizer_rows)
+
+
+def _optional_int(value: Any, column: str) -> int | None:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise WorkbenchError(f"{column} {text!r} is not a whole number: write e.g. 3, or leave it empty") from None
+
+
+def _utc(value: Any) -> float | None:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    try:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        raise WorkbenchError(f"created_utc {text!r} is not a UTC time like 2026-11-23T14:05:00Z: fix it or leave "
+                             "it empty (then the import time is used)") from None
 
 
 def item_titles(store: Store, task: str, codebook_version: int | None, item_ids: Sequence[str]) -> dict[str, str]:

@@ -79,12 +79,20 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), help="write every label to this CSV file")
+@click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True),
+              help="append the labels of a CSV/TSV/JSON file with the columns --export writes")
 @user_errors
-def labels(project: str, export_path: str | None) -> None:
-    """Count the labels per task, round and annotator, or export every label row to CSV."""
-    from .annotate import export_labels
+def labels(project: str, export_path: str | None, import_path: str | None) -> None:
+    """Count the labels per task, round and annotator, export every label row to CSV, or import labels."""
+    from .annotate import export_labels, import_labels
 
     store = open_project(project)
+    if import_path:
+        done = import_labels(store, import_path)
+        skipped = f"; {done.recognizer_rows} recognizer rows left to the workbench" if done.recognizer_rows else ""
+        click.echo(f"imported {done.imported:,} labels from {import_path} ({done.already_present:,} already in the "
+                   f"project{skipped})")
+        return
     if export_path:
         n = export_labels(store, export_path)
         click.echo(f"exported {n:,} label rows to {export_path}")

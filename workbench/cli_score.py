@@ -104,11 +104,9 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
     from .validity import io
     from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
 
-    scores, primed_rows = [], []
+    scores, primed_rows, used = [], [], None
     if project:
         scores, primed_rows, used = project_scores(open_project(project), version)
-        if not as_json:
-            click.echo(f"dove scores from {project}, codebook version {used}")
     for path in score_files:
         rows = io.read_scores(path)
         clash = {r.method for r in rows} & {r.method for r in scores}
@@ -130,6 +128,8 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         io.parse_pairs(similar) if similar else SIMILAR_PAIRS,
         io.parse_pairs(contrasting) if contrasting else CONTRASTING_PAIRS,
         models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower))
+    if used is not None and not as_json:  # said once every input has been read without error
+        click.echo(f"dove scores from {project}, codebook version {used}")
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:

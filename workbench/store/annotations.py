@@ -74,8 +74,14 @@ class AnnotationsStoreMixin:
                      "label": str(row["label"]), "annotator": row["annotator"], "round": row.get("round", "first"),
                      "codebook_version": row.get("codebook_version"), "protocol_id": row["protocol_id"],
                      "protocol_version": row["protocol_version"], "note": row.get("note"),
-                     "created": now}).last_pk)
+                     "created": row.get("created") or now}).last_pk)
         return ids
+
+    def label_keys(self) -> set[tuple]:
+        """(task, item, criterion, label, annotator, round, version, created to the second) of
+        every label row: what an import compares against so that re-importing adds nothing."""
+        return {(*r[:7], int(r[7])) for r in self.db.execute(
+            "select task, item_id, criterion, label, annotator, round, codebook_version, created from labels")}
 
     def labels(self, task: str | None = None, *, viewer: str | None, adjudication: bool = False,
                codebook_version: int | None = None, rounds: Sequence[str] | None = None,

@@ -244,6 +244,8 @@ def load_survey(path: str | Path, *, tolerance: float = SUM_TOLERANCE) -> tuple[
         raise SurveyFormatError(
             f"{name}: not UTF-8 text (byte {e.start}) — save the file as UTF-8"
         ) from None
+    if not text.strip():
+        raise SurveyFormatError(f"{name}: the file is empty — give a survey (see the README's survey format)")
     if suffix == ".json":
         return _load_json(name, text, tolerance)
     return _load_csv(name, text, tolerance)

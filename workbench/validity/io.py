@@ -15,14 +15,12 @@ An empty value is a missing score (NaN), e.g. a model a method could not score.
 """
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils.utils import rows_from_file
-
 from ..errors import WorkbenchError
+from ..tabular import read_rows
 
 SCORE_COLUMNS = ("method", "group", "source", "value")
 DOWNSTREAM_COLUMNS = ("benchmark", "group", "source", "performance")
@@ -70,27 +68,6 @@ class ReliabilityRecord:
     value: float
 
 
-def _rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise WorkbenchError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
-    if not raw.strip():
-        raise WorkbenchError(f"{path}: the {what} file is empty: give a header row ({', '.join(columns)}) and rows")
-    try:
-        rows, _ = rows_from_file(io.BytesIO(raw.decode("utf-8-sig").encode()))
-        rows = list(rows)
-    except Exception as exc:  # rows_from_file raises several types for malformed input
-        raise WorkbenchError(f"{path}: cannot parse the {what} file ({exc}): give CSV, TSV or JSON") from None
-    if not rows:
-        raise WorkbenchError(f"{path}: the {what} file has no rows")
-    missing = [c for c in columns if c not in rows[0]]
-    if missing:
-        raise WorkbenchError(f"{path}: the {what} file lacks column(s) {missing} (it has {list(rows[0])}): "
-                             f"the columns are {', '.join(columns)}")
-    return [(i + 2, row) for i, row in enumerate(rows)]  # line 1 is the header
-
-
 def _number(value: object, path: Path, line: int, column: str) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         return math.nan
@@ -112,7 +89,7 @@ def read_scores(path: str | Path) -> list[ScoreRecord]:
     path = Path(path)
     return [ScoreRecord(_text(r["method"], path, n, "method"), _text(r["group"], path, n, "group"),
                         _text(r["source"], path, n, "source"), _number(r["value"], path, n, "value"))
-            for n, r in _rows(path, SCORE_COLUMNS, "scores")]
+            for n, r in read_rows(path, SCORE_COLUMNS, "scores")]
 
 
 def read_downstream(path: str | Path) -> list[DownstreamRecord]:
@@ -120,7 +97,7 @@ def read_downstream(path: str | Path) -> list[DownstreamRecord]:
     return [DownstreamRecord(_text(r["benchmark"], path, n, "benchmark"), _text(r["group"], path, n, "group"),
                              _text(r["source"], path, n, "source"),
                              _number(r["performance"], path, n, "performance"))
-            for n, r in _rows(path, DOWNSTREAM_COLUMNS, "downstream")]
+            for n, r in read_rows(path, DOWNSTREAM_COLUMNS, "downstream")]
 
 
 def read_primed(path: str | Path) -> list[PrimedRecord]:
@@ -129,7 +106,7 @@ def read_primed(path: str | Path) -> list[PrimedRecord]:
                          _text(r["persona"], path, n, "persona", allow_empty=True) or "control",
                          _text(r["group"], path, n, "group"), _text(r["source"], path, n, "source"),
                          _number(r["value"], path, n, "value"))
-            for n, r in _rows(path, PRIMED_COLUMNS, "primed scores")]
+            for n, r in read_rows(path, PRIMED_COLUMNS, "primed scores")]
 
 
 def read_reliability(path: str | Path) -> list[ReliabilityRecord]:
@@ -137,7 +114,7 @@ def read_reliability(path: str | Path) -> list[ReliabilityRecord]:
     return [ReliabilityRecord(_text(r["method"], path, n, "method"), _text(r["kind"], path, n, "kind"),
                               _text(r["item"], path, n, "item"), _text(r["group"], path, n, "group"),
                               _text(r["source"], path, n, "source"), _number(r["value"], path, n, "value"))
-            for n, r in _rows(path, RELIABILITY_COLUMNS, "reliability")]
+            for n, r in read_rows(path, RELIABILITY_COLUMNS, "reliability")]
 
 
 def parse_pairs(specs: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
