@@ -80,7 +80,7 @@ class AdjudicationScreen(WorkbenchScreen):
         self.show_detail(table.current_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show_detail(event.row_key.value)
+        self.show_detail(getattr(event.row_key, "value", None))  # None: an emptied table
 
     def show_detail(self, key: str | None) -> None:
         body = self.query_one("#adj-detail-body", Static)

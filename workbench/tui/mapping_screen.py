@@ -107,7 +107,7 @@ class MappingScreen(WorkbenchScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "doc-table":
-            self.show_document(event.row_key.value)
+            self.show_document(getattr(event.row_key, "value", None))
 
     def show_document(self, doc_id: str | None, code_row: int = 0) -> None:
         item = self.items.get(doc_id or "")

@@ -119,7 +119,7 @@ class ReviewScreen(WorkbenchScreen):
         self.show_evidence(table.current_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show_evidence(event.row_key.value)
+        self.show_evidence(getattr(event.row_key, "value", None))
 
     def show_evidence(self, key: str | None) -> None:
         body = self.query_one("#evidence-body", Static)

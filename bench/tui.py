@@ -1,0 +1,112 @@
+"""TUI benchmark on a paper-scale project: time to first screen, and keypress-to-render latency
+of every screen's keys, through Textual's Pilot (headless).
+
+The project is bench/paper_scale.py's synthetic corpus (15,213 documents, ~120,000 expressions,
+4 groups, 12 model sources) with a build paused at its first review (K ≈ 370 codes, a full set of
+proposals), kept at --project so that reruns skip the ~2 minutes of building.
+Targets: first screen ≤ 1 s, keypress ≤ 50 ms (median and p95 printed; the target is on p95).
+A press through Pilot also pays the harness's own round trip (posting the key event, waiting for
+idle, a refresh); it is measured with a key no screen binds ("z") and printed beside, and the
+target is checked on the latency net of it.
+
+    .venv/bin/python bench/tui.py [--project /tmp/dove-bench-tui.db] [--scale 1.0] [--presses 30]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import summary  # noqa: E402
+from bench.paper_scale import make_project  # noqa: E402
+
+# keys per screen: navigation, labelling and paging, as an annotator uses them
+KEYS = {
+    "review": ["down", "a", "down", "r", "up", "]", "["],
+    "audit": ["down", "y", "n", "down", "]", "["],
+    "mapping": ["down", "y", "n", "full_stop", "comma", "d", "u"],
+    "agreement": ["down", "up", "r"],
+    "adjudication": ["down", "up", "t"],
+}
+SCREEN_KEY = {"review": "1", "audit": "2", "mapping": "3", "agreement": "4", "adjudication": "5"}
+
+
+def ensure_project(path: Path, scale: float) -> None:
+    from graphs.runner import run_build
+
+    if path.exists():
+        return
+    store, _ = make_project(path, scale, np.random.default_rng(0))
+    status = run_build(store, auto_approve=False, show_progress=False)
+    assert status.state == "paused", status.state
+    store.close()
+
+
+async def measure(path: Path, presses: int) -> dict[str, object]:
+    from workbench.tui import WorkbenchApp
+
+    start = time.perf_counter()
+    app = WorkbenchApp(path, "bench-annotator")
+    latencies: dict[str, list[float]] = {}
+    opened: dict[str, float] = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        while not getattr(app.screen.paged(), "rows_data", None):
+            await pilot.pause()
+        first = time.perf_counter() - start
+        for screen, keys in KEYS.items():
+            t0 = time.perf_counter()
+            await pilot.press(SCREEN_KEY[screen])
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            opened[screen] = time.perf_counter() - t0
+            times = latencies.setdefault(screen, [])
+            idle = latencies.setdefault("unbound key (harness)", [])
+            for _ in range(max(3, presses // 3)):
+                t0 = time.perf_counter()
+                await pilot.press("z")
+                await pilot.pause()
+                idle.append(time.perf_counter() - t0)
+            for n in range(presses):
+                key = keys[n % len(keys)]
+                t0 = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()
+                times.append(time.perf_counter() - t0)
+    return {"first": first, "opened": opened, "latencies": latencies}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project", type=Path, default=Path("/tmp/dove-bench-tui.db"))
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the paper's corpus size")
+    parser.add_argument("--presses", type=int, default=30, help="key presses per screen")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    ensure_project(args.project, args.scale)
+    built = time.perf_counter() - start
+    result = asyncio.run(measure(args.project, args.presses))
+    harness = statistics.median(result["latencies"].pop("unbound key (harness)"))
+    all_times = [t for ts in result["latencies"].values() for t in ts]
+    p95 = float(np.percentile(all_times, 95))
+    net_p95 = p95 - harness
+    figures = {"project": f"{args.project} (set-up {built:.0f} s)",
+               "time to first screen (s)": f"{result['first']:.3f}"}
+    for screen, ts in result["latencies"].items():
+        figures[f"{screen}: open (s), keypress median / p95 (ms)"] = (
+            f"{result['opened'][screen]:.3f}, {1000 * statistics.median(ts):.1f} / "
+            f"{1000 * float(np.percentile(ts, 95)):.1f}")
+    figures["all keys: median / p95 (ms)"] = f"{1000 * statistics.median(all_times):.1f} / {1000 * p95:.1f}"
+    figures["Pilot round trip of an unbound key, median (ms)"] = f"{1000 * harness:.1f}"
+    figures["all keys net of the harness: p95 (ms)"] = f"{1000 * net_p95:.1f}"
+    summary("bench tui", figures, {"first screen ≤ 1 s": result["first"] <= 1.0,
+                                   "keypress p95 (net) ≤ 50 ms": net_p95 <= 0.05})
+
+
+if __name__ == "__main__":
+    main()
