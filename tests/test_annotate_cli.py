@@ -78,10 +78,13 @@ def test_labels_round_trip_through_export_and_import(built_project, built_projec
 
     from workbench.store import open_project
 
-    for i, (a, b) in enumerate(zip(ANN, BOB)):
-        A.record(built_project, "mapping", f"d{i}::u", "appropriate", a, "ann", 1)
-        A.record(built_project, "mapping", f"d{i}::u", "appropriate", b, "bob", 1)
-    A.record(built_project, "mapping", "d7::u", "appropriate", "yes", "ann", 1, round=A.CONSENSUS, note="agreed")
+    uid = built_project.load_codebook(1).codes[0].uid
+    docs = [r[0] for r in built_project.db.execute("select id from documents order by id limit 10")]
+    for doc, a, b in zip(docs, ANN, BOB):
+        A.record(built_project, "mapping", A.pair_id(doc, uid), "appropriate", a, "ann", 1)
+        A.record(built_project, "mapping", A.pair_id(doc, uid), "appropriate", b, "bob", 1)
+    A.record(built_project, "mapping", A.pair_id(docs[7], uid), "appropriate", "yes", "ann", 1, round=A.CONSENSUS,
+             note="agreed")
     exported = tmp_path / "labels.csv"
     assert "exported 21 label rows" in run("labels", built_project.path, "--export", exported).output
 
@@ -98,3 +101,23 @@ def test_labels_round_trip_through_export_and_import(built_project, built_projec
     assert fresh.db.execute(key).fetchall() == built_project.db.execute(key).fetchall()
     figures = [run("agreement", p, "--task", "mapping", "--json").output for p in (fresh.path, built_project.path)]
     assert figures[0] == figures[1] and '"pairwise_kappa"' in figures[0]
+
+
+def test_labels_import_without_times_twice_adds_nothing_the_second_time(built_project, tmp_path):
+    uid = built_project.load_codebook(1).codes[0].uid
+    doc = built_project.db.execute("select id from documents order by id limit 1").fetchone()[0]
+    proposal = built_project.proposals()[0]
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("task\titem_id\tcriterion\tlabel\tannotator\tcodebook_version\tround\n"
+                     f"mapping\t{A.pair_id(doc, uid)}\tappropriate\tyes\tcho\t1\t\n"
+                     f"code_quality\t{uid}\tmeaningful\t1\tcho\t1\tfirst\n"
+                     f"proposals\t{proposal['id']}\tdecision\treject\tcho\t\t\n"
+                     f"mapping\t{A.pair_id(doc, uid)}\tappropriate\tno\t{A.RECOGNIZER}\t1\tmodel\n", encoding="utf-8")
+    first = run("labels", built_project.path, "--import", sheet).output
+    assert first.startswith("imported 3 labels") and "1 recognizer rows left to the workbench" in first, first
+    rows = {r["task"]: r for r in built_project.labels(viewer="cho")}
+    assert rows["proposals"]["codebook_version"] == proposal["version"]  # taken from the proposal
+    assert rows["mapping"]["round"] == "first" and rows["mapping"]["protocol_version"] == "1.0.0"
+    again = run("labels", built_project.path, "--import", sheet).output
+    assert again.startswith("imported 0 labels") and "(3 already in the project" in again, again
+    assert built_project.count("labels") == 3

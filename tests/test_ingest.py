@@ -19,7 +19,8 @@ def _nothing_imported(store):
     assert store.count("groups") == 0
 
 
-@pytest.mark.parametrize("name, line, words", [
+# (fixture under BAD, where the error must point, words it must say); test_bad_input.py reuses them
+BAD_FILES = [
     ("not_utf8.csv", "line 2", "not UTF-8"),
     ("empty.csv", "empty.csv", "empty"),
     ("missing_column.csv", "line 2", "--text-col"),
@@ -27,7 +28,10 @@ def _nothing_imported(store):
     ("duplicate_id.csv", "line 4", "duplicate id '1'"),
     ("wrong_types.json", "item 2", "must be a string"),
     ("wrong_types.jsonl", "line 2", "must be a string"),
-])
+]
+
+
+@pytest.mark.parametrize("name, line, words", BAD_FILES)
 def test_bad_file_is_rejected_whole_with_one_line(project, name, line, words):
     with pytest.raises(WorkbenchError) as err:
         ingest_file(project, BAD / name, IngestOptions(group="G"))

@@ -8,20 +8,16 @@ longer ones are rejected unless ``truncate=True`` cuts them (and marks them ``tr
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlite_utils.utils import Format, RowError, rows_from_file
-
 from .errors import WorkbenchError
 from .language import detect_language
 from .store import DocumentRow, Store
+from .tabular import TabularFile, open_tabular
 
 MAX_DOCUMENT_CHARS = 100_000
-FORMATS = {".csv": Format.CSV, ".tsv": Format.TSV, ".json": Format.JSON, ".jsonl": Format.NL, ".ndjson": Format.NL}
 
 
 @dataclass
@@ -43,60 +39,6 @@ class IngestResult:
     gold_labels: int
     by_group: dict[str, int] = field(default_factory=dict)
     truncated: int = 0
-
-
-class _Reader:
-    """Turns a file into rows with the line each row starts on, so errors can name the line."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise WorkbenchError(f"{path}: cannot read the file ({exc.strerror})") from None
-        if not raw.strip():
-            raise WorkbenchError(f"{path}: the file is empty: give a file with a header row and at least one document")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise WorkbenchError(
-                f"{path}, line {line}: the file is not UTF-8 (byte 0x{raw[exc.start]:02x}): "
-                f"re-save it as UTF-8, e.g. iconv -f cp949 -t utf-8 {path.name} > fixed.{path.suffix.lstrip('.')}"
-            ) from None
-        self.sha256 = hashlib.sha256(raw).hexdigest()
-        self.text = text
-        self.format = FORMATS.get(path.suffix.lower())
-
-    def rows(self) -> list[tuple[int, dict]]:
-        data = self.text.encode("utf-8")
-        try:
-            rows, fmt = rows_from_file(io.BytesIO(data), format=self.format)
-            rows = list(rows)
-        except (RowError, json.JSONDecodeError, ValueError) as exc:
-            raise WorkbenchError(f"{self.path}: cannot parse the file as {self._fmt_name()} ({exc}): "
-                                 "check the file's format or its extension (.csv, .tsv, .json, .jsonl)") from None
-        if fmt in (Format.CSV, Format.TSV):
-            return list(zip(self._csv_lines(rows), rows))
-        if fmt is Format.NL:
-            lines = [i + 1 for i, line in enumerate(self.text.splitlines()) if line.strip()]
-            return list(zip(lines, rows))
-        return [(i + 1, row) for i, row in enumerate(rows)]
-
-    def _fmt_name(self) -> str:
-        return self.format.name if self.format else "CSV/TSV/JSON"
-
-    @staticmethod
-    def _csv_lines(rows: list[dict]) -> list[int]:
-        # Line of each data row: header is line 1; quoted fields may span lines.
-        lines, line = [], 2
-        for row in rows:
-            lines.append(line)
-            line += 1 + sum(str(v).count("\n") for v in row.values() if v is not None)
-        return lines
-
-    def where(self, line: int, is_json_array: bool = False) -> str:
-        return f"{self.path}, {'item' if is_json_array else 'line'} {line}"
 
 
 def _as_text(value: object, column: str, where: str) -> str:
@@ -125,16 +67,15 @@ def ingest_file(store: Store, path: str | Path, options: IngestOptions) -> Inges
         _check_group(options.group, str(path))
     if not options.source or not options.source.strip():
         raise WorkbenchError(f"{path}: --source is empty: use 'human' or the model's name")
-    reader = _Reader(path)
+    reader = open_tabular(path, empty_fix="give a file with a header row and at least one document")
     rows = reader.rows()
     if not rows:
         raise WorkbenchError(f"{path}: the file has no rows: give a header row and at least one document")
-    json_array = reader.format is Format.JSON or (reader.format is None and reader.text.lstrip().startswith("["))
     if options.preset == "valueeval":
-        docs = [_valueeval_row(reader, line, row, options, json_array) for line, row in rows]
+        docs = [_valueeval_row(reader, line, row, options) for line, row in rows]
     else:
-        docs = [_generic_row(reader, line, row, options, json_array) for line, row in rows]
-    _check_duplicates(store, reader, rows, docs, json_array)
+        docs = [_generic_row(reader, line, row, options) for line, row in rows]
+    _check_duplicates(store, reader, rows, docs)
     gold = _valueeval_gold(path, {d.id for d in docs}) if options.preset == "valueeval" else []
     store.import_documents(str(path), reader.sha256, options.__dict__ | {"text_cols": list(options.text_cols)},
                            docs, gold)
@@ -165,8 +106,8 @@ def _finish_text(text: str, where: str, options: IngestOptions) -> tuple[str, bo
     return text, False
 
 
-def _generic_row(reader: _Reader, line: int, row: dict, options: IngestOptions, json_array: bool) -> DocumentRow:
-    where = reader.where(line, json_array)
+def _generic_row(reader: TabularFile, line: int, row: dict, options: IngestOptions) -> DocumentRow:
+    where = reader.where(line)
     if not isinstance(row, dict):
         raise WorkbenchError(f"{where}: expected an object with columns, got {type(row).__name__}: "
                              "give one JSON object per document")
@@ -188,11 +129,11 @@ def _generic_row(reader: _Reader, line: int, row: dict, options: IngestOptions, 
 VALUEEVAL_COLUMNS = ("Argument ID", "Conclusion", "Stance", "Premise")
 
 
-def _valueeval_row(reader: _Reader, line: int, row: dict, options: IngestOptions, json_array: bool) -> DocumentRow:
+def _valueeval_row(reader: TabularFile, line: int, row: dict, options: IngestOptions) -> DocumentRow:
     """Touché23-ValueEval: text = Conclusion + Stance + Premise, topic = Conclusion,
     group = first letter of the Argument ID (A = IBM-ArgQ/USA, D = Group Discussion Ideas/India,
     E = Conference on the Future of Europe) unless ``--group`` is given."""
-    where = reader.where(line, json_array)
+    where = reader.where(line)
     values = {c: _as_text(_require(row, c, where, "--preset valueeval (a Touché23-ValueEval arguments-*.tsv)"),
                           c, where).strip() for c in VALUEEVAL_COLUMNS}
     doc_id = values["Argument ID"]
@@ -209,7 +150,7 @@ def _valueeval_gold(arguments: Path, ids: set[str]) -> list[tuple[str, str, int]
     labels = arguments.with_name(arguments.name.replace("arguments-", "labels-", 1))
     if labels == arguments or not labels.exists():
         return []
-    reader = _Reader(labels)
+    reader = open_tabular(labels)
     gold = []
     for line, row in reader.rows():
         doc_id = str(row.get("Argument ID", "")).strip()
@@ -225,17 +166,16 @@ def _valueeval_gold(arguments: Path, ids: set[str]) -> list[tuple[str, str, int]
     return gold
 
 
-def _check_duplicates(store: Store, reader: _Reader, rows: list[tuple[int, dict]], docs: list[DocumentRow],
-                      json_array: bool) -> None:
+def _check_duplicates(store: Store, reader: TabularFile, rows: list[tuple[int, dict]], docs: list[DocumentRow]) -> None:
     seen: dict[str, int] = {}
     for (line, _), doc in zip(rows, docs):
         if doc.id in seen:
-            raise WorkbenchError(f"{reader.where(line, json_array)}: duplicate id {doc.id!r} (first at line "
+            raise WorkbenchError(f"{reader.where(line)}: duplicate id {doc.id!r} (first at line "
                                  f"{seen[doc.id]}): give each document a unique id")
         seen[doc.id] = line
     clash = store.existing_document_ids(seen)
     if clash:
         first = min(clash, key=lambda i: seen[i])
         raise WorkbenchError(
-            f"{reader.where(seen[first], json_array)}: id {first!r} is already in the project "
+            f"{reader.where(seen[first])}: id {first!r} is already in the project "
             f"({len(clash)} ids clash): this file may have been imported already; rename the ids to import it again")

@@ -15,6 +15,7 @@ from sqlite_utils.utils import Format, rows_from_file
 
 from .errors import WorkbenchError
 
+_EXTRAS = "\x00extras"  # the key rows_from_file puts a CSV row's surplus fields under
 FORMATS = {".csv": Format.CSV, ".tsv": Format.TSV, ".json": Format.JSON, ".jsonl": Format.NL, ".ndjson": Format.NL}
 
 
@@ -45,7 +46,8 @@ class TabularFile:
     def rows(self) -> list[tuple[int, dict]]:
         """(line the row starts on, row) for every row; CSV's header is line 1."""
         try:
-            rows, fmt = rows_from_file(io.BytesIO(self.text.encode("utf-8")), format=self.format)
+            rows, fmt = rows_from_file(io.BytesIO(self.text.encode("utf-8")), format=self.format,
+                                       extras_key=_EXTRAS)  # reported below with their line
             rows = list(rows)
         except Exception as exc:  # rows_from_file raises several types for malformed input
             name = self.format.name if self.format else "CSV/TSV/JSON"
@@ -54,6 +56,9 @@ class TabularFile:
         if fmt in (Format.CSV, Format.TSV):
             lines, line = [], 2
             for row in rows:  # quoted fields may span lines
+                if _EXTRAS in row:
+                    raise WorkbenchError(f"{self.where(line)}: the row has more fields than the header row: quote "
+                                         "values that contain the separator, or add the missing column names")
                 lines.append(line)
                 line += 1 + sum(str(v).count("\n") for v in row.values() if v is not None)
             return list(zip(lines, rows))
@@ -96,8 +101,6 @@ def read_rows(path: str | Path, columns: tuple[str, ...], what: str) -> list[tup
                                  "give one JSON object per row")
     missing = [c for c in columns if c not in rows[0][1]]
     if missing:
-        header = f"{table.path}, line 1" if table.format in (Format.CSV, Format.TSV, None) and not table.text.lstrip(
-            ).startswith(("[", "{")) else table.where(rows[0][0])
-        raise WorkbenchError(f"{header}: the {what} file lacks column(s) {missing} (it has "
+        raise WorkbenchError(f"{table.where(1)}: the {what} file lacks column(s) {missing} (it has "
                              f"{[c for c in rows[0][1] if c is not None]}): the columns are {', '.join(columns)}")
     return rows

@@ -83,6 +83,14 @@ class AnnotationsStoreMixin:
         return {(*r[:7], int(r[7])) for r in self.db.execute(
             "select task, item_id, criterion, label, annotator, round, codebook_version, created from labels")}
 
+    def label_targets(self) -> tuple[dict[int, set[str]], dict[int, int]]:
+        """({codebook version: code uids}, {proposal id: its codebook version}): what a label's
+        item may name, for checking imported labels."""
+        uids: dict[int, set[str]] = {v: set() for (v,) in self.db.execute("select version from codebook_versions")}
+        for version, uid in self.db.execute("select version, uid from codes"):
+            uids.setdefault(version, set()).add(uid)
+        return uids, dict(self.db.execute("select id, version from proposals").fetchall())
+
     def labels(self, task: str | None = None, *, viewer: str | None, adjudication: bool = False,
                codebook_version: int | None = None, rounds: Sequence[str] | None = None,
                item_ids: Sequence[str] | None = None, criteria: Sequence[str] | None = None) -> list[dict]:
