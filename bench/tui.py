@@ -5,9 +5,12 @@ The project is bench/paper_scale.py's synthetic corpus (15,213 documents, ~120,0
 4 groups, 12 model sources) with a build paused at its first review (K ≈ 370 codes, a full set of
 proposals), kept at --project so that reruns skip the ~2 minutes of building.
 Targets: first screen ≤ 1 s, keypress ≤ 50 ms (median and p95 printed; the target is on p95).
-A press through Pilot also pays the harness's own round trip (posting the key event, waiting for
-idle, a refresh); it is measured with a key no screen binds ("z") and printed beside, and the
-target is checked on the latency net of it.
+A keypress is timed from posting the key until the screen and all its widgets have processed
+every message it caused (``Pilot.press`` waits for that; one more wait catches messages those
+handlers posted). ``Pilot.pause()`` is not used: it also sleeps until the process looks idle,
+which measures the machine's load, not the app. Pilot's press itself sleeps twice for ≥ 20 ms
+(Textual's ``wait_for_idle`` in ``App._press_keys``), so a key no screen binds ("z") is timed the
+same way; that floor is printed and subtracted, and the target is checked on each screen's net p95.
 
     .venv/bin/python bench/tui.py [--project /tmp/dove-bench-tui.db] [--scale 1.0] [--presses 30]
 """
@@ -48,6 +51,13 @@ def ensure_project(path: Path, scale: float) -> None:
     store.close()
 
 
+async def timed_press(pilot, key: str) -> float:
+    start = time.perf_counter()
+    await pilot.press(key)
+    await pilot._wait_for_screen()  # messages posted by the key's handlers
+    return time.perf_counter() - start
+
+
 async def measure(path: Path, presses: int) -> dict[str, object]:
     from workbench.tui import WorkbenchApp
 
@@ -57,27 +67,21 @@ async def measure(path: Path, presses: int) -> dict[str, object]:
     opened: dict[str, float] = {}
     async with app.run_test(size=(160, 48)) as pilot:
         while not getattr(app.screen.paged(), "rows_data", None):
-            await pilot.pause()
+            await pilot._wait_for_screen()
+            await asyncio.sleep(0.001)
         first = time.perf_counter() - start
         for screen, keys in KEYS.items():
             t0 = time.perf_counter()
             await pilot.press(SCREEN_KEY[screen])
             await app.workers.wait_for_complete()
-            await pilot.pause()
+            await pilot._wait_for_screen()  # the loaded data shown
             opened[screen] = time.perf_counter() - t0
             times = latencies.setdefault(screen, [])
             idle = latencies.setdefault("unbound key (harness)", [])
             for _ in range(max(3, presses // 3)):
-                t0 = time.perf_counter()
-                await pilot.press("z")
-                await pilot.pause()
-                idle.append(time.perf_counter() - t0)
+                idle.append(await timed_press(pilot, "z"))
             for n in range(presses):
-                key = keys[n % len(keys)]
-                t0 = time.perf_counter()
-                await pilot.press(key)
-                await pilot.pause()
-                times.append(time.perf_counter() - t0)
+                times.append(await timed_press(pilot, keys[n % len(keys)]))
     return {"first": first, "opened": opened, "latencies": latencies}
 
 
@@ -94,7 +98,6 @@ def main() -> None:
     harness = statistics.median(result["latencies"].pop("unbound key (harness)"))
     all_times = [t for ts in result["latencies"].values() for t in ts]
     p95 = float(np.percentile(all_times, 95))
-    net_p95 = p95 - harness
     figures = {"project": f"{args.project} (set-up {built:.0f} s)",
                "time to first screen (s)": f"{result['first']:.3f}"}
     for screen, ts in result["latencies"].items():
@@ -102,10 +105,12 @@ def main() -> None:
             f"{result['opened'][screen]:.3f}, {1000 * statistics.median(ts):.1f} / "
             f"{1000 * float(np.percentile(ts, 95)):.1f}")
     figures["all keys: median / p95 (ms)"] = f"{1000 * statistics.median(all_times):.1f} / {1000 * p95:.1f}"
-    figures["Pilot round trip of an unbound key, median (ms)"] = f"{1000 * harness:.1f}"
-    figures["all keys net of the harness: p95 (ms)"] = f"{1000 * net_p95:.1f}"
+    figures["Pilot's own floor (an unbound key), median (ms)"] = f"{1000 * harness:.1f}"
+    net = {screen: float(np.percentile(ts, 95)) - harness for screen, ts in result["latencies"].items()}
+    figures["net of the floor: p95 per screen (ms)"] = ", ".join(f"{k} {1000 * v:.0f}" for k, v in net.items())
+    figures["net of the floor: p95 of all keys (ms)"] = f"{1000 * (p95 - harness):.1f}"
     summary("bench tui", figures, {"first screen ≤ 1 s": result["first"] <= 1.0,
-                                   "keypress p95 (net) ≤ 50 ms": net_p95 <= 0.05})
+                                   "keypress p95 (net) ≤ 50 ms on every screen": max(net.values()) <= 0.05})
 
 
 if __name__ == "__main__":
