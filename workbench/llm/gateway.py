@@ -24,6 +24,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
@@ -286,6 +287,9 @@ class Gateway:
         found = self.store.cached_embeddings(self.embedder_id, list(unique))
         self.stats.embeddings_cached += len(found)
         missing = [h for h in unique if h not in found]
+        copies = Counter(hashes)  # ``on_batch`` counts texts, repeated ones included, cached ones at once
+        if on_batch and found:
+            on_batch(sum(copies[h] for h in found))
         backend = self._embed_backend() if missing else None
         for start in range(0, len(missing), EMBED_BATCH):
             batch = missing[start:start + EMBED_BATCH]
@@ -296,5 +300,5 @@ class Gateway:
             found.update(zip(batch, vectors))
             self.stats.embeddings_computed += len(batch)
             if on_batch:
-                on_batch(len(batch))
+                on_batch(sum(copies[h] for h in batch))
         return np.stack([found[h] for h in hashes]).astype(np.float32)
