@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ..annotate import (CONSENSUS, REANNOTATION, TASKS, AdjudicationItem, adjudication_items, code_views,
                         default_version, item_titles, record, split_pair, task_protocol)
-from .base import PAGE_BINDINGS, WorkbenchScreen
+from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
 
@@ -76,7 +76,7 @@ class AdjudicationScreen(WorkbenchScreen):
 
     def page_changed(self) -> None:
         table = self.paged()
-        self.query_one("#adj-page", Static).update(table.page_label())
+        update_static(self.query_one("#adj-page", Static), table.page_label())
         self.show_detail(table.current_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -111,7 +111,7 @@ class AdjudicationScreen(WorkbenchScreen):
         elif item.status == "discuss":
             text.append("\nStill evenly split: discuss it, then record the consensus label (y/n) with a note.\n",
                         style="yellow")
-        body.update(text)
+        update_static(body, text)
 
     def _content(self, item: AdjudicationItem) -> str:
         """What the item is: the document and code, the code and its expressions, or the proposal."""

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from ..annotate import (CodeView, apply_renames, code_quality_sample, code_views, my_labels, record,
                         task_protocol)
-from .base import PAGE_BINDINGS, WorkbenchScreen
+from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
 
@@ -101,7 +101,7 @@ class AuditScreen(WorkbenchScreen):
     def page_changed(self) -> None:
         table = self.paged()
         done = sum(1 for uid in self.codes if all((uid, c) in self.labels for c in self.criteria))
-        self.query_one("#audit-page", Static).update(f"{table.page_label()} · {done} fully labelled by you")
+        update_static(self.query_one("#audit-page", Static), f"{table.page_label()} · {done} fully labelled by you")
         self.show_detail(table.current_key())
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
@@ -111,7 +111,7 @@ class AuditScreen(WorkbenchScreen):
         view = self.codes.get(uid or "")
         body = self.query_one("#code-detail-body", Static)
         if view is None:
-            body.update(Text("No code selected.", style="dim"))
+            update_static(body, Text("No code selected.", style="dim"))
             return
         text = Text()
         text.append(f"#{view.idx} {view.name or '(unnamed)'}\n", style="bold")
@@ -129,7 +129,7 @@ class AuditScreen(WorkbenchScreen):
         better = self.labels.get((view.uid, "better_name"))
         if better:
             text.append(f"your better name: {better}\n", style="green")
-        body.update(text)
+        update_static(body, text)
 
     # -- actions ------------------------------------------------------------------------------
     def _refresh_row(self, uid: str) -> None:

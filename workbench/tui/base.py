@@ -6,12 +6,29 @@ import sqlite3
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.visual import VisualType
+from textual.widgets import Static
 
 from ..errors import WorkbenchError
 from ..store import Store
 from .paged_table import PagedTable
 
 PAGE_BINDINGS = [Binding("]", "next_page", "Next page"), Binding("[", "previous_page", "Prev page")]
+
+
+def update_static(widget: Static, content: VisualType) -> None:
+    """``Static.update`` that lays the screen out again only when the widget's height changes.
+
+    A layout re-renders every widget on the screen (about half of a keypress on the review and
+    audit screens at paper scale, bench/tui.py); a detail panel or status line that keeps its
+    height only needs itself repainted.
+    """
+    widget.update(content, layout=False)
+    width = widget.content_size.width
+    container = widget.parent.size if isinstance(widget.parent, Widget) else widget.app.size
+    if not width or widget.get_content_height(container, widget.app.size, width) != widget.content_size.height:
+        widget.refresh(layout=True)
 
 
 class WorkbenchScreen(Screen):

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..annotate import ProposalView, decide, fmt, resume_payload, resume_review, review_queue
 from ..errors import WorkbenchError
-from .base import PAGE_BINDINGS, WorkbenchScreen
+from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
 
@@ -115,7 +115,7 @@ class ReviewScreen(WorkbenchScreen):
 
     def page_changed(self) -> None:
         table = self.paged()
-        self.query_one("#review-page", Static).update(table.page_label())
+        update_static(self.query_one("#review-page", Static), table.page_label())
         self.show_evidence(table.current_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -124,8 +124,8 @@ class ReviewScreen(WorkbenchScreen):
     def show_evidence(self, key: str | None) -> None:
         body = self.query_one("#evidence-body", Static)
         view = self.views.get(key or "")
-        body.update(evidence_text(view, self.mine.get(view.id) if view else None) if view else
-                    Text("No proposal selected.", style="dim"))
+        update_static(body, evidence_text(view, self.mine.get(view.id) if view else None) if view else
+                      Text("No proposal selected.", style="dim"))
 
     # -- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -139,7 +139,7 @@ class ReviewScreen(WorkbenchScreen):
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in self.views.values()])
         table = self.paged()
         table.update_row(key, self._cells(self.views[key]))
-        self.query_one("#build-state", Static).update(self._state_line())
+        update_static(self.query_one("#build-state", Static), self._state_line())
         if table.step(1) is None:
             self.show_evidence(key)
 
