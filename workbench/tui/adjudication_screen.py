@@ -111,7 +111,7 @@ class AdjudicationScreen(WorkbenchScreen):
         elif item.status == "discuss":
             text.append("\nStill evenly split: discuss it, then record the consensus label (y/n) with a note.\n",
                         style="yellow")
-        update_static(body, text)
+        update_static(body, text, keep_height=True)
 
     def _content(self, item: AdjudicationItem) -> str:
         """What the item is: the document and code, the code and its expressions, or the proposal."""

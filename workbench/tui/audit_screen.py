@@ -129,7 +129,7 @@ class AuditScreen(WorkbenchScreen):
         better = self.labels.get((view.uid, "better_name"))
         if better:
             text.append(f"your better name: {better}\n", style="green")
-        update_static(body, text)
+        update_static(body, text, keep_height=True)
 
     # -- actions ------------------------------------------------------------------------------
     def _refresh_row(self, uid: str) -> None:

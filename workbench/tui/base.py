@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
@@ -17,17 +18,27 @@ from .paged_table import PagedTable
 PAGE_BINDINGS = [Binding("]", "next_page", "Next page"), Binding("[", "previous_page", "Prev page")]
 
 
-def update_static(widget: Static, content: VisualType) -> None:
+def update_static(widget: Static, content: VisualType, keep_height: bool = False) -> None:
     """``Static.update`` that lays the screen out again only when the widget's height changes.
 
     A layout re-renders every widget on the screen (about half of a keypress on the review and
-    audit screens at paper scale, bench/tui.py); a detail panel or status line that keeps its
-    height only needs itself repainted.
+    audit screens at paper scale, bench/tui.py); a panel that keeps its height only needs itself
+    repainted. ``keep_height`` (detail panels in a scroll view): shorter content is padded with
+    blank lines to the panel's current height, so moving between items of different lengths does
+    not re-lay out the screen; the panel only grows.
     """
     widget.update(content, layout=False)
     width = widget.content_size.width
+    if not width:
+        widget.refresh(layout=True)
+        return
     container = widget.parent.size if isinstance(widget.parent, Widget) else widget.app.size
-    if not width or widget.get_content_height(container, widget.app.size, width) != widget.content_size.height:
+    height, current = widget.get_content_height(container, widget.app.size, width), widget.content_size.height
+    if keep_height and height < current and isinstance(content, (str, Text)):
+        padded = content + "\n" * (current - height) if isinstance(content, str) else \
+            Text.assemble(content, "\n" * (current - height))
+        widget.update(padded, layout=False)
+    elif height != current:
         widget.refresh(layout=True)
 
 

@@ -125,7 +125,7 @@ class ReviewScreen(WorkbenchScreen):
         body = self.query_one("#evidence-body", Static)
         view = self.views.get(key or "")
         update_static(body, evidence_text(view, self.mine.get(view.id) if view else None) if view else
-                      Text("No proposal selected.", style="dim"))
+                      Text("No proposal selected.", style="dim"), keep_height=True)
 
     # -- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
