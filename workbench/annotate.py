@@ -73,7 +73,9 @@ def working_version(store: Store, version: int | None = None) -> int:
     """The codebook version annotators work on: the one asked for, else the latest."""
     if version is None:
         version = store.latest_version()
-    store.load_codebook(version)  # raises the user-facing error when absent
+    if version is None:
+        store.load_codebook(version)  # raises the user-facing "no codebook yet"
+    store.codes_of(version)  # raises the user-facing error when absent
     return int(version)
 
 
@@ -198,7 +200,7 @@ def code_quality_sample(store: Store, version: int | None = None, size: int | No
     if existing:
         return existing
     protocol = task_protocol("code_quality")
-    codes = store.load_codebook(version).codes
+    codes = store.codes_of(version)
     size = size or protocol.sample.size or len(codes)
     if len(codes) <= size:
         chosen = codes
@@ -239,12 +241,12 @@ def code_views(store: Store, version: int, uids: Sequence[str] | None = None, n_
     from .llm.gateway import Gateway
     from .naming import central_texts
 
-    codebook = store.load_codebook(version)
-    by_uid = codebook.by_uid()
-    wanted = [by_uid[u] for u in (uids if uids is not None else [c.uid for c in codebook.codes]) if u in by_uid]
+    codes = store.codes_of(version)  # memberships only of the codes wanted, and only for n_central
+    by_uid = {c.uid: c for c in codes}
+    wanted = [by_uid[u] for u in (uids if uids is not None else [c.uid for c in codes]) if u in by_uid]
     central: dict[int, list[str]] = {}
     if n_central:
-        members = {c.idx: codebook.expression_ids[codebook.labels == c.idx] for c in wanted}
+        members = store.code_member_ids(version, [c.idx for c in wanted])
         texts = store.expression_texts([int(e) for ids in members.values() for e in ids])
         own = {c.idx: [texts[int(e)] for e in members[c.idx] if int(e) in texts] for c in wanted}
         everything = [t for c in wanted for t in own[c.idx]]
@@ -541,7 +543,7 @@ def accepted_renames(store: Store, version: int) -> list[Rename]:
     better: dict[str, dict[str, dict]] = defaultdict(dict)
     for row in rows:
         (fit if row["criterion"] == "name_fit" else better)[row["item_id"]][row["annotator"]] = row
-    by_uid = store.load_codebook(version).by_uid()
+    by_uid = {c.uid: c for c in store.codes_of(version)}
     renames = []
     for uid, proposals in better.items():
         votes = fit.get(uid, {})
@@ -734,7 +736,7 @@ def item_titles(store: Store, task: str, codebook_version: int | None, item_ids:
             titles[str(p["id"])] = f"#{p['id']} {p['kind']} '{json.loads(p['evidence'] or '{}').get('name')}'"
         return titles
     try:
-        by_uid = store.load_codebook(codebook_version).by_uid() if codebook_version is not None else {}
+        by_uid = {c.uid: c for c in store.codes_of(codebook_version)} if codebook_version is not None else {}
     except WorkbenchError:  # labels of a version that is not in this project: show the raw ids
         return titles
     for item in item_ids:

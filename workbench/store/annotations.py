@@ -12,9 +12,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from ..errors import WorkbenchError
+from ..models import Code
 
 LABEL_COLUMNS = ("id", "task", "item_id", "criterion", "label", "annotator", "round", "codebook_version",
                  "protocol_id", "protocol_version", "note", "created")
@@ -203,4 +205,26 @@ class AnnotationsStoreMixin:
             chunk = ids[start:start + 500]
             found.update(self.db.execute(
                 f"select id, text from expressions where id in ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return found
+
+    def codes_of(self, version: int) -> list[Code]:
+        """The codes of a version without their memberships: what the annotation screens show.
+        ``load_codebook`` also reads every expression's membership (≈ 60 ms at paper scale), which
+        titles and names do not need."""
+        if not self.db.execute("select 1 from codebook_versions where version = ?", [version]).fetchone():
+            raise WorkbenchError(f"no codebook version {version}: 'workbench status PROJECT' lists the versions")
+        return [Code(r["idx"], r["uid"], r["name"], r["name_source"], r["description"], r["size"],
+                     np.frombuffer(r["centroid"], dtype=np.float32))
+                for r in self.db.query("select * from codes where version = ? order by idx", [version])]
+
+    def code_member_ids(self, version: int, idxs: Sequence[int]) -> dict[int, list[int]]:
+        """{code index: its expression ids, ascending} for some codes of a version."""
+        found: dict[int, list[int]] = {int(k): [] for k in idxs}
+        idxs = list(found)
+        for start in range(0, len(idxs), 500):
+            chunk = idxs[start:start + 500]
+            for expression_id, idx in self.db.execute(
+                    "select expression_id, idx from code_members where version = ? "
+                    f"and idx in ({','.join('?' * len(chunk))}) order by expression_id", [version, *chunk]):
+                found[idx].append(expression_id)
         return found

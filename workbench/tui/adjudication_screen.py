@@ -66,9 +66,17 @@ class AdjudicationScreen(WorkbenchScreen):
         self.titles = item_titles(self.store, self.task_name, self.adjudicated, [i.item_id for i in items])
         version = f"codebook v{self.adjudicated}" if self.adjudicated is not None else "all versions"
         todo = sum(1 for i in items if i.status in ("re-label", "discuss"))
-        self.query_one("#adj-title", Static).update(
-            f"Adjudication · task {self.task_name} · {version} · {len(items)} item(s) in disagreement, {todo} need you")
-        self.paged().set_rows([(key, self._cells(i)) for key, i in self.items.items()])
+        update_static(self.query_one("#adj-title", Static),
+                      f"Adjudication · task {self.task_name} · {version} · {len(items)} item(s) in disagreement, "
+                      f"{todo} need you")
+        table = self.paged()
+        if list(self.items) == [key for key, _ in table.rows_data]:
+            # After a label the same items remain: change only their cells; rebuilding the table
+            # lays the screen out again (≈ 100–200 ms at paper scale, bench/tui.py).
+            for key, item in self.items.items():
+                table.update_row(key, self._cells(item))
+        else:
+            table.set_rows([(key, self._cells(i)) for key, i in self.items.items()])
         self.page_changed()
 
     def _cells(self, item: AdjudicationItem) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,6 +19,7 @@ from .paged_table import PagedTable
 
 TASK = "code_quality"
 FIRST_CRITERION_COLUMN = 2  # after # and name
+CENTRAL_CHUNK = 5  # codes whose central expressions are read at a time (≈ 0.1 s)
 HEADERS = {"meaningful": "meaningful", "redundant": "redundant", "name_fit": "name fits"}
 
 
@@ -40,6 +42,8 @@ class AuditScreen(WorkbenchScreen):
         self.codes: dict[str, CodeView] = {}
         self.all_codes: dict[int, CodeView] = {}
         self.labels: dict[tuple[str, str], str] = {}
+        self._central: set[str] = set()  # codes whose central expressions are loaded
+        self._showing: str | None = None  # the code in the detail panel (the loader reads it first)
 
     def compose(self) -> ComposeResult:
         columns = [("#", "idx"), ("name", "name")] + [(HEADERS.get(c, c), c) for c in self.criteria]
@@ -66,15 +70,24 @@ class AuditScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def load(self) -> None:
-        """Draw (or read) the sample and each code's central expressions in a worker."""
+        """Draw (or read) the sample in a worker; then each code's central expressions, a few codes
+        at a time and the one on screen first: they need the embeddings of every member (≈ 2 s for
+        a 100-code sample at paper scale), and the table is usable without them."""
+        worker = get_current_worker()
         store = self.app.open_store()
         try:
             uids = code_quality_sample(store, self.version)
-            views = code_views(store, self.version, uids)
             everything = code_views(store, self.version, n_central=0)
+            by_uid = {v.uid: v for v in everything}
+            self.app.call_from_thread(self._loaded, [by_uid[u] for u in uids if u in by_uid], everything)
+            todo = [u for u in uids if u in by_uid]
+            while todo and not worker.is_cancelled:
+                wanted = self._showing if self._showing in todo else None
+                chunk = [wanted] if wanted else todo[:CENTRAL_CHUNK]
+                todo = [u for u in todo if u not in chunk]
+                self.app.call_from_thread(self._central_loaded, code_views(store, self.version, chunk))
         finally:
             store.close()
-        self.app.call_from_thread(self._loaded, views, everything)
 
     def _loaded(self, views: list[CodeView], everything: list[CodeView]) -> None:
         self.codes = {v.uid: v for v in views}
@@ -85,6 +98,13 @@ class AuditScreen(WorkbenchScreen):
         table.move_cursor(row=0, column=FIRST_CRITERION_COLUMN, animate=False)
         table.focus()
         self.page_changed()
+
+    def _central_loaded(self, views: list[CodeView]) -> None:
+        for view in views:
+            self.codes[view.uid] = view
+            self._central.add(view.uid)
+        if self._showing in {v.uid for v in views}:
+            self.show_detail(self._showing)
 
     def _partner(self, uid: str) -> str:
         partner = self.labels.get((uid, "redundant_with"))
@@ -108,6 +128,7 @@ class AuditScreen(WorkbenchScreen):
         self.show_detail(event.cell_key.row_key.value)
 
     def show_detail(self, uid: str | None) -> None:
+        self._showing = uid
         view = self.codes.get(uid or "")
         body = self.query_one("#code-detail-body", Static)
         if view is None:
@@ -119,6 +140,8 @@ class AuditScreen(WorkbenchScreen):
         if view.description:
             text.append(f"description: {view.description}\n")
         text.append("\nmost central expressions\n", style="bold cyan")
+        if view.uid not in self._central:
+            text.append("  reading them…\n", style="dim")
         for sentence in view.central:
             text.append(f"  • {sentence}\n")
         text.append("\n")
