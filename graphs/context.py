@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.codebook.assignment import code_spread, document_posteriors_chunked
 from workbench.config import WorkbenchConfig
-from workbench.corpus import load_corpus
+from workbench.corpus import load_corpus, training_corpus
 from workbench.llm.gateway import Gateway
 from workbench.models import Codebook, Corpus
+from workbench.posteriors import build_sigma, code_posteriors, member_labels
 from workbench.store import Store
 
 
@@ -25,27 +25,30 @@ class BuildContext:
     thread_id: str
     auto_approve: bool = False
     show_progress: bool = True
+    _all: Corpus | None = field(default=None, repr=False)
     _corpus: Corpus | None = field(default=None, repr=False)
     _posteriors: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict, repr=False)
 
+    def all_documents(self) -> Corpus:
+        """Every extracted document of the project: what the final score table maps."""
+        if self._all is None:
+            self._all = load_corpus(self.store, self.gateway, self.show_progress)
+        return self._all
+
     def corpus(self) -> Corpus:
+        """The documents that shape the codebook: those of ``em.train_sources`` (default: human)."""
         if self._corpus is None:
-            self._corpus = load_corpus(self.store, self.gateway, self.show_progress)
+            self._corpus = training_corpus(self.all_documents(), self.config.em.train_sources, self.store.path)
         return self._corpus
 
     def member_labels(self, codebook: Codebook) -> np.ndarray:
-        """Code index of every corpus expression (aligned with ``corpus().expr_ids``)."""
-        corpus = self.corpus()
-        lookup = dict(zip(codebook.expression_ids.tolist(), codebook.labels.tolist()))
-        return np.array([lookup.get(int(e), -1) for e in corpus.expr_ids], dtype=np.int64)
+        """Code index of every training expression (aligned with ``corpus().expr_ids``)."""
+        return member_labels(self.corpus(), codebook)
 
     def posteriors(self, codebook: Codebook) -> tuple[np.ndarray, float]:
-        """q(z|x, C) per document (Eq. 15) and σ for a codebook version (deterministic, cached)."""
+        """q(z|x, C) per training document (Eq. 15) and the build's σ (deterministic, cached)."""
         if codebook.version not in self._posteriors:
-            corpus = self.corpus()
-            centroids = codebook.centroids
-            sigma = code_spread(corpus.expr_emb, self.member_labels(codebook), centroids)
-            q_docs, _ = document_posteriors_chunked(corpus.expr_emb, corpus.expr_doc, len(corpus.doc_ids),
-                                                    centroids, sigma)
+            sigma = build_sigma(self.store, self.corpus(), codebook, self.config.em.sigma_mode)
+            q_docs, _ = code_posteriors(self.corpus(), codebook, sigma)
             self._posteriors[codebook.version] = (q_docs, sigma)
         return self._posteriors[codebook.version]

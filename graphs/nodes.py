@@ -15,8 +15,9 @@ from langgraph.types import interrupt
 
 from workbench.codebook.changes import apply_changes
 from workbench.codebook.clustering import centroids as code_centroids
+from workbench.codebook.assignment import code_spread
 from workbench.codebook.clustering import initial_codes
-from workbench.codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, usage_zscores
+from workbench.codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
 from workbench.codebook.refine import propose_changes, split_members
 from workbench.extract import extract as run_extract
 from workbench.models import Code
@@ -49,18 +50,25 @@ def embed(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
 
 
 def init_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes."""
+    """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes,
+    on the training sources' expressions only; records σ of Eq. 15 for the whole build."""
     ctx = runtime.context
     existing = ctx.store.version_for(ctx.thread_id, 0, "init")
     if existing is None:
         corpus, em = ctx.corpus(), ctx.config.em
-        labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed)
+        merge = {"merge_threshold": em.merge_cosine} if em.merge_threshold_mode == "paper" else {
+            "merge_value": em.merge_cosine}
+        labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
         K = int(labels.max()) + 1
         cents = code_centroids(corpus.expr_emb, labels, K)
         codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int((labels == k).sum()), cents[k])
                  for k in range(K)]
+        record = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode},
+                  "sigma": code_spread(corpus.expr_emb, labels, cents),
+                  "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
+                  "document_input": ctx.gateway.document_input}
         existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,
-                                           {"init": info}, ctx.config.digest(), ctx.gateway.embedder_id)
+                                           record, ctx.config.digest(), ctx.gateway.embedder_id)
     return {"version": existing, "iteration": 1, "distortion_history": {}}
 
 
@@ -79,7 +87,7 @@ def name_codes(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
 
 
 def recognize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    """q(z|x, C) by Eq. 15 for every document; σ as App. F (mean within-code spread)."""
+    """q(z|x, C) by Eq. 15 for every training document; σ as App. F.1, fixed on C⁰ for the build."""
     codebook = runtime.context.store.load_codebook(state["version"])
     q_docs, sigma = runtime.context.posteriors(codebook)
     return {"sigma": float(sigma), "K": codebook.K}
@@ -125,14 +133,13 @@ def score_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
     record = {"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
               "K": codebook.K, "S": parts.score, "S_low": ci.low, "S_high": ci.high, "distortion": parts.distortion,
               "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
-              "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code)}
+              "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code),
+              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term}
     ctx.store.save_iteration(record)
-    stop = None
-    if parts.score > em.tau1:
-        stop = f"S(C) = {parts.score:.3f} > τ1 = {em.tau1}"
-    elif state["iteration"] >= em.iterations:
-        stop = f"reached T = {em.iterations} iterations"
-    summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high")}
+    scores = [h["S"] for h in state.get("history", []) if h["iteration"] < state["iteration"]] + [parts.score]
+    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience)
+    summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high", "distortion",
+                                      "beta1_term", "beta2_term")}
     return {"history": [summary], "distortion_history": history, "stop_reason": stop}
 
 
@@ -145,7 +152,7 @@ def propose(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
     q_docs, _ = ctx.posteriors(codebook)
     history = state.get("distortion_history", {})
     found = propose_changes(code_usage(q_docs), [history.get(c.uid, []) for c in codebook.codes],
-                            codebook.centroids, em.z_split, em.z_merge)
+                            codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance)
     corpus = ctx.corpus()
     labels = ctx.member_labels(codebook)
     rows = []

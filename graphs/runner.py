@@ -2,8 +2,9 @@
 review pause, Ctrl-C or ``kill -9``. ``run_build`` is what ``workbench build`` calls."""
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from workbench.errors import WorkbenchError
 from workbench.llm.gateway import Gateway
+from workbench.scoring import HUMAN
 from workbench.store import BUSY_TIMEOUT_MS, Store
 
 from .codebook_graph import build_graph
@@ -79,6 +82,14 @@ def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> Bui
                        values.get("alignment", {}))
 
 
+def _check_same_training(store: Store, config, restart: bool) -> None:
+    record = None if restart else store.build_record(current_thread(store))
+    started = None if record is None else record.get("train_sources", [HUMAN])
+    if started is not None and started != list(config.em.train_sources):
+        raise WorkbenchError(f"this build's codebook is trained on {started}; to train on "
+                             f"{list(config.em.train_sources)} start a new build with --restart")
+
+
 def build_status(store: Store) -> BuildStatus:
     """Where the project's build is, without running anything."""
     with _compiled(store) as graph:
@@ -87,16 +98,30 @@ def build_status(store: Store) -> BuildStatus:
 
 def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
               show_progress: bool = True, on_update: Callable[[str, dict], None] | None = None,
-              resume: dict[str, dict] | None = None) -> BuildStatus:
+              resume: dict[str, dict] | None = None, train_sources: Sequence[str] = ()) -> BuildStatus:
     """Run the codebook graph until the next review pause or the end.
 
     A paused build continues with the decisions recorded in the project (or ``resume``, a
     ``Command(resume=...)`` payload {proposal id: {"decision", "decider", "names"?}}); a build
     that was interrupted any other way continues from its last checkpoint.
+
+    Only human documents and those of ``train_sources`` (kept in ``em.train_sources``) shape the
+    codebook; every other source is mapped onto it when scored.
     """
     config = store.config()
+    settings = {}
     if iterations is not None:
-        config = config.with_settings({"em.iterations": str(iterations)})
+        settings["em.iterations"] = str(iterations)
+    if train_sources:
+        present = {source for _, source, _ in store.document_counts()}
+        unknown = sorted(set(train_sources) - present)
+        if unknown:
+            raise WorkbenchError(f"--train-source {', '.join(unknown)}: no such source in {store.path} "
+                                 f"(sources: {', '.join(sorted(present))})")
+        settings["em.train_sources"] = json.dumps(list(dict.fromkeys([HUMAN, *train_sources])))
+    if settings:
+        config = config.with_settings(settings)
+        _check_same_training(store, config, restart)
         store.save_config(config)
     with _compiled(store) as graph:
         return _run(graph, store, config, auto_approve, restart, show_progress, on_update, resume)

@@ -15,10 +15,11 @@ from .state import BuildState
 
 
 def score_alignment(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    """Score every human group against every source on the final codebook version and store it."""
+    """Score every human group against every source on the final codebook version and store it
+    (every document is mapped, not only the training sources')."""
     ctx = runtime.context
     result = score_project(ctx.store, state.get("version"), ctx.config.alignment, show_progress=ctx.show_progress,
-                           corpus=ctx.corpus())
+                           corpus=ctx.all_documents())
     return {"alignment": {"version": result.version, "K": result.K, "n_rows": len(result.rows),
                           "rows": [{"group": r.group, "source": r.source, "r": r.r, "D": r.D,
                                     "ci": [r.ci_low, r.ci_high]} for r in result.rows],

@@ -52,7 +52,7 @@ def use_llm(store, base_url: str, roles=("extractor", "namer", "decoder", "gener
 @pytest.fixture(scope="session")
 def built_project_template(tmp_path_factory):
     """A project built once per test session: the demo corpus, extracted and built offline with
-    auto-approve for 3 iterations (UMAP compiles once per process, ~40 s). Tests copy it."""
+    auto-approve for T = 3 refinements (UMAP compiles once per process, ~40 s). Tests copy it."""
     from graphs.runner import run_build
     from workbench.demo import import_demo_corpus
     from workbench.extract import extract
@@ -62,7 +62,7 @@ def built_project_template(tmp_path_factory):
     store = create_project(directory / "built.db")
     import_demo_corpus(store, directory)
     extract(store, show_progress=False)
-    store.save_config(store.config().with_settings({"em.tau1": "100",  # keep iterating to T
+    store.save_config(store.config().with_settings({"em.tau1": "100", "em.min_rel_improvement": "0",  # to T
                                                      "alignment.n_boot": "10"}))
     status = run_build(store, auto_approve=True, iterations=3, show_progress=False)
     assert status.state == "finished" and status.alignment["n_rows"] > 0  # scored by the final node

@@ -14,12 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_auto_approved_build_keeps_every_version_iteration_and_decision(built_project):
     store = built_project
     iterations = store.iterations()
-    assert [r["iteration"] for r in iterations] == [1, 2, 3]
+    assert [r["iteration"] for r in iterations] == [1, 2, 3, 4]  # T = 3 refinements, then C^3 is scored
     assert all(r["decoder"] == "offline-latent-v1" and r["S_low"] <= r["S"] <= r["S_high"] for r in iterations)
     versions = store.versions()
     assert versions[0]["reason"] == "init"
     applied = [v for v in versions if v["reason"] == "apply"]
-    assert len(applied) == 2  # after iterations 1 and 2; iteration 3 reaches T
+    assert len(applied) == 3  # T = 3 means three refinements
     for v in applied:
         diff = json.loads(v["diff"])
         assert v["parent"] == v["version"] - 1 and diff["K_after"] == v["K"]
@@ -30,7 +30,7 @@ def test_auto_approved_build_keeps_every_version_iteration_and_decision(built_pr
     assert {d["decider"] for d in decisions.values()} == {"auto"}
     summary = json.loads(store.db.execute("select summary from build_summaries").fetchone()[0])
     assert summary["final_version"] == store.latest_version()
-    assert summary["stop_reason"] == "reached T = 3 iterations"
+    assert summary["stop_reason"] == "made T = 3 refinements"
     assert [h["K"] for h in summary["iterations"]] == [r["K"] for r in iterations]
     # every code of every version is named, with its provenance
     assert store.count("codes", "name is null or name_source is null") == 0

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.scoring import code_posteriors, load_posteriors, score_posteriors, score_project, split_halves
+from workbench.posteriors import build_sigma, code_posteriors
+from workbench.scoring import load_posteriors, score_posteriors, score_project, split_halves
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
 
@@ -81,8 +82,10 @@ def test_halves(posteriors):
     assert np.array_equal(split_halves(9, 0, "G")[0], first)
 
 
-def test_posteriors_match_the_codebook_loop(posteriors):
-    q, has, sigma = code_posteriors(posteriors.corpus, posteriors.codebook)
+def test_posteriors_match_the_codebook_loop(posteriors, built_project):
+    sigma = build_sigma(built_project, posteriors.corpus, posteriors.codebook)
+    assert sigma == built_project.build_record("build-1")["sigma"]  # the build's σ, fixed on C⁰
+    q, has = code_posteriors(posteriors.corpus, posteriors.codebook, sigma)
     assert has.all() and np.allclose(q.sum(axis=1), 1.0) and sigma == posteriors.sigma > 0
 
 

@@ -76,6 +76,8 @@ def config(project: str, key: str | None, value: str | None) -> None:
         cfg = cfg.with_settings({key: value})
         store.save_config(cfg)
         click.echo(f"set {key} = {value}")
+        for warning in cfg.warnings():
+            click.echo(f"warning: {warning}", err=True)
         return
     click.echo(json.dumps(cfg.model_dump(), indent=2))
 
@@ -131,17 +133,23 @@ def extract(project: str, limit: int | None, quiet: bool) -> None:
 @click.option("--auto-approve", is_flag=True, help="approve every proposal without pausing (decider 'auto')")
 @click.option("--iterations", type=click.IntRange(min=1), help="T, the maximum number of EM iterations")
 @click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
+@click.option("--train-source", "train_sources", multiple=True, metavar="NAME",
+              help="a model source whose documents also shape the codebook (repeatable; human always does)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @user_errors
-def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, quiet: bool) -> None:
-    """Learn the codebook (Algorithm 1); stops at each review pause, continues where it stopped."""
+def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
+          quiet: bool) -> None:
+    """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
+    review pause, continues where it stopped."""
     from graphs.runner import run_build
 
     from .report_text import print_build_status, print_node_update
 
     store = open_project(project)
+    for warning in store.config().warnings():
+        click.echo(f"warning: {warning}", err=True)
     status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
-                       show_progress=not quiet, on_update=print_node_update)
+                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources)
     print_build_status(store, status)
 
 

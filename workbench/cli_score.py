@@ -32,7 +32,7 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
     from .generate import read_topics
 
     store = open_project(project)
-    if samples > 1 and store.config().role("generator").temperature == 0:
+    if samples > 1 and store.config().role("generator").sampling_temperature("generator") == 0:
         click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
                    f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)
     report = run_generate(store, model, read_topics(topics_file) if topics_file else None, persona, samples, group,

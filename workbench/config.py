@@ -16,6 +16,11 @@ from .errors import WorkbenchError
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
+# Default sampling temperature per role. The decoder samples N2 reconstructions whose mean is the
+# expectation of App. E.4 ("gpt-4.1-nano ... with a temperature of 1.0"); at 0 they are near-copies.
+# Every other role keeps 0 (extraction and naming are deterministic tasks; the generator's samples
+# are varied with `generate --samples` and its own setting).
+ROLE_TEMPERATURE = {"decoder": 1.0}
 
 
 class RoleConfig(BaseModel):
@@ -32,18 +37,26 @@ class RoleConfig(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float | None = Field(None, ge=0.0, le=2.0,
+                                      description="None: the role's default (ROLE_TEMPERATURE)")
     max_tokens: int = Field(1024, ge=1)
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     concurrency: int = Field(8, ge=1, le=256)
     validation_retries: int = Field(1, ge=0, le=5)
+    max_input_tokens: int | None = Field(
+        None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
+                                 "embedder's own window, 512 for e5 and 8191 for OpenAI's)")
 
     @model_validator(mode="after")
     def _needs_model(self) -> "RoleConfig":
         if self.provider == "openai" and not self.model:
             raise ValueError("provider 'openai' needs a model name")
         return self
+
+    def sampling_temperature(self, role: str) -> float:
+        """The temperature sent for ``role``: the one set, else the role's default."""
+        return ROLE_TEMPERATURE.get(role, 0.0) if self.temperature is None else self.temperature
 
     def strategy_label(self, offline_label: str) -> str:
         """What produced an output of this role, as stored beside it."""
@@ -65,16 +78,33 @@ class EMConfig(BaseModel):
     n1: int = Field(3, ge=1, description="N1: code sets kept per document")
     n2: int = Field(3, ge=1, description="N2: reconstructions per code set")
     m: int = Field(3, ge=1, description="M: codes per sampled set")
-    iterations: int = Field(10, ge=1, description="T: maximum iterations")
+    iterations: int = Field(10, ge=1, description="T: maximum refinement iterations (split/merge rounds)")
     beta1: float = 0.3
     beta2: float = 0.08
     tau1: float = 1.0
     z_merge: float = -0.5
     z_split: float = 1.0
+    sigma_mode: Literal["initial", "per-version"] = Field(
+        "initial", description="σ of Eq. 15: measured on C0 and held for the whole build ('initial'), or "
+                               "re-measured on every version ('per-version', lets S rise by flattening alone)")
+    min_rel_improvement: float = Field(
+        0.005, ge=0.0, description="stop when S(C) improves by less than this fraction of |S| for `patience` "
+                                   "iterations in a row (0 turns the rule off; ours, not the paper's)")
+    patience: int = Field(2, ge=1, description="iterations of too little improvement before stopping")
+    split_tolerance: float = Field(
+        0.01, ge=0.0, description="a split candidate's distortion counts as falling only when it dropped by "
+                                  "more than this fraction (App. E.4: ~1 %)")
+    merge_threshold_mode: Literal["calibrated", "paper"] = Field(
+        "calibrated", description="near-duplicate merge of C0: 'paper' = cosine >= merge_cosine verbatim "
+                                  "(for text-embedding-3-large); 'calibrated' = merge_cosine on this corpus' scale")
+    merge_cosine: float = Field(0.9, gt=-1.0, le=1.0, description="App. E.4: 0.9")
     min_cluster_size: int = Field(5, ge=2)
     umap_dims: int = Field(5, ge=2)
     min_code_p: float = 0.01
     doc_budget: int = Field(300, ge=1, description="documents reconstructed per iteration (stratified)")
+    train_sources: list[str] = Field(
+        default_factory=lambda: ["human"], min_length=1,
+        description="sources whose documents shape the codebook; every other source is only mapped onto it")
     seed: int = 0
 
 
@@ -95,6 +125,15 @@ class WorkbenchConfig(BaseModel):
 
     def role(self, name: Role) -> RoleConfig:
         return self.roles[name]
+
+    def warnings(self) -> list[str]:
+        """Settings that make a figure mean something other than the paper's (printed, not refused)."""
+        found = []
+        decoder = self.role("decoder")
+        if decoder.provider == "openai" and decoder.sampling_temperature("decoder") == 0:
+            found.append("roles.decoder.temperature is 0: the N2 reconstructions of a code set are near-copies, so "
+                         "their mean is not the expectation of App. E.4 (the paper samples at 1.0)")
+        return found
 
     def digest(self) -> str:
         """A short hash that tags everything a run produces."""

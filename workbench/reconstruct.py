@@ -111,7 +111,7 @@ async def _llm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarra
         for j, s in enumerate(sets):
             for n in range(cfg.n2):
                 jobs.append((i, j))
-                params.append({"sample": n, "temperature": gateway.role("decoder").temperature})
+                params.append({"sample": n, "temperature": gateway.role("decoder").sampling_temperature("decoder")})
     items = [{"values": _values_list([names[k] for k in candidates[i][j]], q_docs[i][candidates[i][j]]),
               "topic": corpus.doc_topics[i] or "(no topic)"} for i, j in jobs]
     with progress_bar("reconstruct (LLM decoder)", len(items), show) as advance:
@@ -119,7 +119,7 @@ async def _llm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarra
                                               on_done=lambda _i, _r: advance(1))
     texts = [r.value for r in results]
     ok = [t for t in texts if t]
-    emb = dict(zip(ok, gateway.embed(ok))) if ok else {}
+    emb = dict(zip(ok, gateway.embed_documents(ok))) if ok else {}
     samples: dict[tuple[int, int], list[np.ndarray]] = {}
     for (i, j), text in zip(jobs, texts):
         if text:

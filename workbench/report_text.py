@@ -7,6 +7,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from .annotate import fmt
 from .naming import central_texts
 from .store import Store
 
@@ -45,20 +46,31 @@ def print_node_update(node: str, values: dict) -> None:
     console.print(f"[dim]▸[/dim] {line(values) if line else node}")
 
 
+def score_terms(row: dict) -> list[str]:
+    """An iteration's S(C) as its three terms and σ, formatted (NaN/absent before schema v6)."""
+    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"), row.get("sigma")]
+    return [fmt(v, 4) for v in terms]
+
+
 def print_build_status(store: Store, status) -> None:
     if status.state == "new":
         console.print("build: not started (run 'workbench build PROJECT')")
         return
     rows = [r for r in store.iterations(status.thread_id)]
     if rows:
-        table = Table(title=f"build {status.thread_id}: S(C) and K per iteration")
-        for col in ("t", "version", "K", "S(C)", "95% CI", "distortion", "H(z|x)", "Ĥ(z|C)", "decoder"):
+        table = Table(title=f"build {status.thread_id}: S(C) = −d̄ + β1·M·H(z|x) − β2·M·Ĥ(z|C) per iteration")
+        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "σ", "decoder"):
             table.add_column(col)
         for r in rows:
             table.add_row(str(r["iteration"]), str(r["version"]), str(r["K"]), f"{r['S']:.4f}",
-                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", f"{r['distortion']:.4f}",
-                          f"{r['doc_entropy']:.3f}", f"{r['usage_entropy']:.3f}", r["decoder"])
+                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), r["decoder"])
         console.print(table)
+    record = store.build_record(status.thread_id)
+    if record is not None:
+        console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
+                      f"({record.get('n_train_documents', '?')} documents); every other source is only mapped onto "
+                      f"it · σ of Eq. 15 fixed at {fmt(record.get('sigma'), 4)} for the build · documents embedded "
+                      f"from their {record.get('document_input', 'first 2,000 characters')}")
     if status.state == "paused":
         waiting = len(status.proposal_ids)
         console.print(f"[bold]paused for review:[/bold] {waiting} proposal(s) wait, {len(status.undecided)} undecided. "

@@ -3,8 +3,9 @@ source, with the debiased UOT of ``workbench.alignment``; what ``workbench score
 graph's ``score_alignment`` node call.
 
 Documents are mapped to code posteriors q(z|x, C) with Eq. 15 exactly as the codebook loop does
-(σ = the mean within-code spread of the version's members), so a score is computed in the same
-value space the codebook was learned in.
+(:mod:`workbench.posteriors`: σ as the build measured it on its C⁰), so a score is computed in the
+same value space the codebook was learned in. Every document is mapped, whether or not its source
+trained the codebook (``em.train_sources``).
 
 Which documents form what:
 
@@ -32,11 +33,11 @@ from .alignment.config import AlignmentConfig
 from .alignment.cost import cost_matrix
 from .alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_flows
 from .alignment.uot import uot_plan
-from .codebook.assignment import code_spread, document_posteriors_chunked
 from .corpus import load_corpus
 from .errors import WorkbenchError
 from .llm.gateway import Gateway
 from .models import Codebook, Corpus
+from .posteriors import build_sigma, code_posteriors
 from .store import Store
 
 METHOD = "dove"
@@ -49,27 +50,6 @@ def source_label(source: str, group: str) -> str:
     if source == HUMAN:
         return group
     return source if group == CONTROL else f"{source}@{group}"
-
-
-def member_labels(corpus: Corpus, codebook: Codebook) -> np.ndarray:
-    """Code index of every corpus expression under ``codebook``; −1 for non-members (n,)."""
-    lookup = dict(zip(codebook.expression_ids.tolist(), codebook.labels.tolist()))
-    return np.array([lookup.get(int(e), -1) for e in corpus.expr_ids], dtype=np.int64)
-
-
-def code_posteriors(corpus: Corpus, codebook: Codebook) -> tuple[np.ndarray, np.ndarray, float]:
-    """q(z | x, C) for every corpus document (Eq. 15), as in the codebook loop.
-
-    Returns (q_docs (N, K), has_expressions (N,), σ). σ comes from the codebook's member
-    expressions only, so documents added after the build (e.g. a model's) are mapped with the
-    geometry the codebook was learned with.
-    """
-    if codebook.K == 0:
-        raise WorkbenchError(f"codebook version {codebook.version} has no codes: run 'workbench build' again")
-    centroids = codebook.centroids
-    sigma = code_spread(corpus.expr_emb, member_labels(corpus, codebook), centroids)
-    q_docs, has = document_posteriors_chunked(corpus.expr_emb, corpus.expr_doc, len(corpus.doc_ids), centroids, sigma)
-    return q_docs, has, sigma
 
 
 @dataclass
@@ -97,7 +77,8 @@ def load_posteriors(store: Store, version: int | None = None, gateway: Gateway |
     codebook = store.load_codebook(version)
     gateway = gateway or Gateway(store, store.config())
     corpus = corpus or load_corpus(store, gateway, show_progress)
-    q_docs, _, sigma = code_posteriors(corpus, codebook)
+    sigma = build_sigma(store, corpus, codebook, store.config().em.sigma_mode)
+    q_docs, _ = code_posteriors(corpus, codebook, sigma)
     return ProjectPosteriors(codebook, corpus, q_docs, sigma, gateway.embedder_id)
 
 

@@ -201,6 +201,7 @@ def initial_codes(
     seed: int = 0,
     n_neighbors: int = 15,
     new_code_value: float = 0.0,
+    merge_value: float = PAPER_MERGE_COSINE,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Initial codes C^0 (App. E.4, App. F.1 "Initialization").
 
@@ -209,7 +210,9 @@ def initial_codes(
     `merge_similar_codes`.
 
     Thresholds left as None are calibrated on this data (`calibrate_threshold`):
-      * merge: the paper's 0.9 on the centroid-pair scale;
+      * merge: `merge_value` (the paper's 0.9) on the centroid-pair scale. Pass
+        merge_threshold=0.9 for the paper's cosine verbatim (``em.merge_threshold_mode = "paper"``,
+        meant for text-embedding-3-large, whose unrelated pairs sit near 0);
       * new code (tau1): the paper gives no value and E.4 assigns every noise
         point; we use `new_code_value` = 0 on the member-to-other-centroid scale,
         i.e. a noise point becomes its own code only when its best cluster is no
@@ -267,7 +270,7 @@ def initial_codes(
     info["n_codes_before_merge"] = int(labels.max()) + 1
 
     if merge_threshold is None:
-        merge_threshold = calibrate_threshold(emb, labels, PAPER_MERGE_COSINE, reference="centroids")
+        merge_threshold = calibrate_threshold(emb, labels, merge_value, reference="centroids")
     labels = merge_similar_codes(emb, labels, merge_threshold)
     info["merge_threshold"] = None if np.isnan(merge_threshold) else float(merge_threshold)
     info["n_codes"] = int(labels.max()) + 1

@@ -147,6 +147,9 @@ class ScoreParts:
     loss: distortion - beta1 M doc_entropy + beta2 M usage_entropy.
     score: S(C) = -loss.
     n_docs: number of documents in the per-document mean.
+    beta1_term, beta2_term: the entropy terms as they enter S, so that
+        S = -distortion + beta1_term + beta2_term  (beta1_term = +beta1 M H(z|x) >= 0,
+        beta2_term = -beta2 M H^(z|C) <= 0). Printed beside S to show *why* it moved.
     """
 
     distortion: float
@@ -155,6 +158,8 @@ class ScoreParts:
     loss: float
     score: float
     n_docs: int
+    beta1_term: float = 0.0
+    beta2_term: float = 0.0
 
 
 def score(
@@ -197,7 +202,8 @@ def score(
     distortion = float(d[mask].mean())
     doc_entropy = float(h_docs.mean())
     h_usage = usage_entropy(code_usage(q_docs))
-    loss = distortion - beta1 * M * doc_entropy + beta2 * M * h_usage
+    beta1_term, beta2_term = beta1 * M * doc_entropy, -beta2 * M * h_usage
+    loss = distortion - beta1_term - beta2_term
     return ScoreParts(
         distortion=distortion,
         doc_entropy=doc_entropy,
@@ -205,7 +211,38 @@ def score(
         loss=float(loss),
         score=float(-loss),
         n_docs=int(mask.sum()),
+        beta1_term=float(beta1_term),
+        beta2_term=float(beta2_term),
     )
+
+
+def stop_reason(scores: Sequence[float], iterations: int, tau1: float, min_rel_improvement: float = 0.0,
+                patience: int = 2) -> str | None:
+    """Why Algorithm 1 stops after scoring iteration t = len(scores), or None to refine again.
+
+    ``scores`` are S(C^0), ..., S(C^{t-1}), one per iteration so far (iteration t scores C^{t-1}).
+    Stop when, in this order:
+      * S(C^{t-1}) > tau1 (Alg. 1 line 8, the paper's rule);
+      * t - 1 = T refinements have been made (``iterations`` = T of Alg. 1: T refinements, so the
+        loop scores T + 1 codebooks, C^T being scored for the record);
+      * the relative improvement (S_t - S_{t-1}) / |S_{t-1}| stayed below ``min_rel_improvement``
+        for ``patience`` iterations in a row (ours: tau1 = 1.0 is on the scale of the paper's
+        embedder and decoder, which another embedder's S may never reach; 0 turns it off).
+    """
+    t = len(scores)
+    if t == 0:
+        return None
+    if scores[-1] > tau1:
+        return f"S(C) = {scores[-1]:.4f} > τ1 = {tau1}"
+    if t - 1 >= iterations:
+        return f"made T = {iterations} refinements"
+    if min_rel_improvement > 0 and t > patience:
+        recent = [(b - a) / abs(a) if a else np.inf for a, b in zip(scores[-patience - 1:-1], scores[-patience:])]
+        if all(r < min_rel_improvement for r in recent):
+            shown = ", ".join(f"{100 * r:+.2f} %" for r in recent)
+            return (f"S(C) improved by less than {100 * min_rel_improvement:g} % for {patience} iterations "
+                    f"({shown})")
+    return None
 
 
 @dataclass(frozen=True)

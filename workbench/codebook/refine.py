@@ -52,7 +52,7 @@ def propose_changes(
     z_merge: float = -0.5,
     max_splits: int | None = None,
     max_merges: int | None = None,
-    tolerance: float = 0.0,
+    rel_tolerance: float = 0.0,
 ) -> list[Proposal]:
     """Propose splits of over-used, badly reconstructed codes and merges of under-used ones.
 
@@ -60,7 +60,8 @@ def propose_changes(
       * z_k > z_split, z the usage z-score of Eq. 16 (App. E.4: 1.0);
       * its latest distortion d^{t-1}(c_k) is above the median latest distortion
         over the codes that have one ("high d(c_k)");
-      * it is not falling: d^{t-1} >= d^{t-2} - tolerance. With a single observed
+      * it is not falling: d^{t-1} >= d^{t-2} - rel_tolerance |d^{t-2}|, i.e. it did not drop
+        by more than rel_tolerance (App. E.4: ~1 %, ``em.split_tolerance``). With a single observed
         value there is no trend; we treat it as not falling, which given the
         previous condition means "at least the median". A code with no observed
         distortion is never split (no evidence of poor reconstruction).
@@ -84,7 +85,7 @@ def propose_changes(
         centroids: (K, d) code embeddings.
         z_split, z_merge: z-score thresholds.
         max_splits, max_merges: caps per iteration; None means max(1, K // 10).
-        tolerance: allowed drop of distortion that still counts as "not falling".
+        rel_tolerance: allowed relative drop of distortion that still counts as "not falling".
 
     Returns:
         Proposals, splits first.
@@ -115,7 +116,7 @@ def propose_changes(
         if not z[k] > z_split or not np.isfinite(latest[k]) or not latest[k] > median:
             continue
         h = hist[k]
-        not_falling = h[-1] >= h[-2] - tolerance if len(h) >= 2 else True
+        not_falling = h[-1] >= h[-2] - rel_tolerance * abs(h[-2]) if len(h) >= 2 else True
         if not not_falling:
             continue
         busy.add(k)

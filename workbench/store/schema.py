@@ -153,4 +153,10 @@ def _m5(db: sqlite_utils.Database) -> None:
     db["scores"].create_index(["method", "codebook_version"])
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]
+def _m6(db: sqlite_utils.Database) -> None:
+    """S(C) as its three terms, and the σ of Eq. 15 each iteration used (fixed per build since #11)."""
+    for column in ("sigma", "beta1_term", "beta2_term"):
+        db["em_iterations"].add_column(column, float)
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
