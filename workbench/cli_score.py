@@ -91,10 +91,16 @@ def score(project, version, halves, groups, sources, as_json, as_csv, quiet) -> 
 @click.option("--lower-is-better", "lower", multiple=True,
               help="a method whose scores are distances, negated before the analyses (repeatable; "
                    "survey-KL and survey-JS always are)")
+@click.option("--pooling", type=click.Choice(["benchmark", "cell"]), default="benchmark", show_default=True,
+              help="predictive r: one per benchmark over all its model × culture rows (reproduces Table 1), "
+                   "or one per (benchmark, culture)")
+@click.option("--undefined-r", "undefined", type=click.Choice(["zero", "skip"]), default="zero", show_default=True,
+              help="a benchmark's undefined predictive r (a culture a method has no scores for) counts as 0 in "
+                   "the average (reproduces Table 1) or is left out")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @user_errors
 def validate(project, score_files, downstream, primed, reliability, version, similar, contrasting, models, groups,
-             lower, as_json) -> None:
+             lower, pooling, undefined, as_json) -> None:
     """Validity checks: MTMM A and B, predictive r, priming Δ, reliability α and CV (App E.3).
 
     DOVE's scores come from PROJECT (if given), other methods' from --scores files."""
@@ -127,7 +133,8 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         io.read_reliability(reliability) if reliability else [],
         io.parse_pairs(similar) if similar else SIMILAR_PAIRS,
         io.parse_pairs(contrasting) if contrasting else CONTRASTING_PAIRS,
-        models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower))
+        models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower),
+        pooling=pooling, undefined=undefined)
     if used is not None and not as_json:  # said once every input has been read without error
         click.echo(f"dove scores from {project}, codebook version {used}")
     if as_json:

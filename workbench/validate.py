@@ -6,7 +6,9 @@ format of :mod:`workbench.validity.io`. What can be computed is computed:
 
 - MTMM convergent A (Eq. 5, two or more methods) and discriminant B (Eq. 6, when the similar and
   contrasting culture pairs name the traits present);
-- predictive validity (Pearson r with downstream performance, per benchmark, per group, averaged);
+- predictive validity: one Pearson r with downstream performance per benchmark (over all of its
+  model × culture rows), averaged over the benchmarks, which reproduces Table 1 from Tables 8 and
+  11 (see :mod:`workbench.validity.predictive` for the readings, both selectable);
 - value priming Δ_tar, Δ_rel, Δ_conf per method and model (primed scores and a control);
 - reliability: Cronbach's α and the mean CV per method and kind (topic split, run, template),
   per group and averaged over groups.
@@ -35,7 +37,7 @@ from .validity.correlation import nanmean
 from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS, Pair
 from .validity.io import DownstreamRecord, PrimedRecord, ReliabilityRecord, ScoreRecord
 from .validity.mtmm import convergent_validity, discriminant_validity
-from .validity.predictive import predictive_validity
+from .validity.predictive import Pooling, Undefined, predictive_validity
 from .validity.priming import priming_validity
 from .validity.reliability import cronbach_alpha, mean_coefficient_of_variation
 
@@ -85,7 +87,7 @@ class ValidityReport:
     models: list[str]
     convergent: dict[str, float] | None = None
     discriminant: dict[str, float] | None = None
-    predictive: dict | None = None  # {"per_benchmark": {...}, "per_group": {...}, "average": {...}}
+    predictive: dict | None = None  # {"per_benchmark", "points", "average", "pooling", "undefined"}
     priming: list[dict] = field(default_factory=list)  # one row per (method, model)
     reliability: list[dict] = field(default_factory=list)  # one row per (method, kind, group|"mean")
     notes: list[str] = field(default_factory=list)
@@ -123,9 +125,12 @@ def validate(scores: Sequence[ScoreRecord], downstream: Sequence[DownstreamRecor
              primed: Sequence[PrimedRecord] = (), reliability: Sequence[ReliabilityRecord] = (),
              similar_pairs: Sequence[Pair] = SIMILAR_PAIRS, contrasting_pairs: Sequence[Pair] = CONTRASTING_PAIRS,
              models: list[str] | None = None, traits: list[str] | None = None,
-             lower_is_better: frozenset[str] | set[str] = LOWER_IS_BETTER) -> ValidityReport:
+             lower_is_better: frozenset[str] | set[str] = LOWER_IS_BETTER,
+             pooling: Pooling = "benchmark", undefined: Undefined = "zero") -> ValidityReport:
     """Every validity statistic the inputs allow (see the module docstring); methods in
-    ``lower_is_better`` are negated first."""
+    ``lower_is_better`` are negated first. ``pooling`` and ``undefined`` choose the reading of
+    predictive validity (:func:`workbench.validity.predictive.predictive_validity`); the defaults
+    reproduce the paper's Table 1."""
     flip = set(lower_is_better)
     scores = [ScoreRecord(r.method, r.group, r.source, -r.value) if r.method in flip else r for r in scores]
     primed = [PrimedRecord(r.method, r.persona, r.group, r.source, -r.value) if r.method in flip else r
@@ -159,7 +164,7 @@ def validate(scores: Sequence[ScoreRecord], downstream: Sequence[DownstreamRecor
             report.notes.append(f"discriminant validity (Eq. 6) skipped: {exc}; give pairs of the traits "
                                 f"{report.traits} with --similar A:B and --contrasting A:B")
         if downstream:
-            _predictive(report, X, downstream)
+            _predictive(report, X, downstream, pooling, undefined)
     elif methods:
         report.notes.append("no culture and model scored by every method: MTMM and predictive validity skipped")
     if primed:
@@ -169,7 +174,8 @@ def validate(scores: Sequence[ScoreRecord], downstream: Sequence[DownstreamRecor
     return report
 
 
-def _predictive(report: ValidityReport, X: np.ndarray, downstream: Sequence[DownstreamRecord]) -> None:
+def _predictive(report: ValidityReport, X: np.ndarray, downstream: Sequence[DownstreamRecord],
+                pooling: Pooling, undefined: Undefined) -> None:
     si = {s: k for k, s in enumerate(report.models)}
     performance: dict[tuple[str, str], np.ndarray] = {}
     skipped = set()
@@ -184,13 +190,21 @@ def _predictive(report: ValidityReport, X: np.ndarray, downstream: Sequence[Down
         report.notes.append(f"downstream {sorted(skipped)} name groups no method scored: left out")
     if not performance:
         return
-    pv = predictive_validity(X, report.traits, performance)
+    pv = predictive_validity(X, report.traits, performance, pooling, undefined)
     methods = report.methods
     report.predictive = {
-        "per_benchmark": {f"{b}/{g}": dict(zip(methods, r.tolist())) for (b, g), r in pv.per_benchmark.items()},
-        "per_group": {g: dict(zip(methods, r.tolist())) for g, r in pv.per_group.items()},
+        "per_benchmark": {key: dict(zip(methods, r.tolist())) for key, r in pv.per_benchmark.items()},
+        "points": pv.points,
         "average": dict(zip(methods, pv.average.tolist())),
+        "pooling": pooling,
+        "undefined": undefined,
     }
+    for j, method in enumerate(methods):
+        lacking = [key for key, r in pv.per_benchmark.items() if math.isnan(r[j])]
+        if lacking and not math.isnan(pv.average[j]):
+            how = "counted as r = 0 in its average" if undefined == "zero" else "left out of its average"
+            report.notes.append(f"predictive validity of {method}: r undefined for {', '.join(lacking)} "
+                                f"(no or constant scores), {how}")
 
 
 def _priming(report: ValidityReport, primed: Sequence[PrimedRecord], scores: Sequence[ScoreRecord],

@@ -28,6 +28,11 @@ def _f(x: float | None, digits: int = 4) -> str:
     return f"{0.0 if abs(x) < 0.5 * 10 ** -digits else x:.{digits}f}"  # no "-0.0000" for a rounding residue
 
 
+def _pct(x: float | None) -> str:
+    """A ratio as a percentage with two decimals, as the paper's Table 1 prints it (0.3156 → 31.56 %)."""
+    return _f(None if x is None else 100 * x, 2) + ("" if x is None or math.isnan(x) else " %")
+
+
 def scores_csv(result: ScoreResult) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=SCORE_FIELDS, lineterminator="\n")
@@ -87,24 +92,26 @@ def print_validity(report: ValidityReport) -> None:
             table.add_row(m, _f((report.convergent or {}).get(m)), _f((report.discriminant or {}).get(m)))
         console.print(table)
     if report.predictive:
-        table = Table(title="predictive validity: Pearson r with downstream performance")
-        table.add_column("benchmark / group")
+        pv = report.predictive
+        undefined = "undefined r counted as 0" if pv["undefined"] == "zero" else "undefined r left out"
+        table = Table(title=f"predictive validity: Pearson r (%) with downstream performance, one per "
+                            f"{pv['pooling']}; average over them, {undefined}")
+        table.add_column("benchmark")
+        table.add_column("rows", justify="right")
         for m in report.methods:
             table.add_column(m, justify="right")
-        for key, by_method in report.predictive["per_benchmark"].items():
-            table.add_row(key, *[_f(by_method.get(m)) for m in report.methods])
+        for key, by_method in pv["per_benchmark"].items():
+            table.add_row(key, str(pv["points"][key]), *[_pct(by_method.get(m)) for m in report.methods])
         table.add_section()
-        for g, by_method in report.predictive["per_group"].items():
-            table.add_row(f"mean {g}", *[_f(by_method.get(m)) for m in report.methods])
-        table.add_row("average", *[_f(report.predictive["average"].get(m)) for m in report.methods])
+        table.add_row("average", "", *[_pct(pv["average"].get(m)) for m in report.methods])
         console.print(table)
     if report.priming:
-        table = Table(title="value priming: change ratios Δ vs control")
+        table = Table(title="value priming: change ratios Δ (%) vs control")
         for col in ("method", "model", "Δ_tar", "Δ_rel", "Δ_conf"):
             table.add_column(col, justify="right" if col.startswith("Δ") else "left")
         for p in report.priming:
-            table.add_row(p["method"], p["model"], _f(p["delta_target"]), _f(p["delta_relevant"]),
-                          _f(p["delta_conflicting"]))
+            table.add_row(p["method"], p["model"], _pct(p["delta_target"]), _pct(p["delta_relevant"]),
+                          _pct(p["delta_conflicting"]))
         console.print(table)
     if report.reliability:
         table = Table(title="reliability: Cronbach's α and mean CV over models")
