@@ -74,11 +74,11 @@ class RunScores:
     def zero_diversity_countries(self) -> list[str]:
         """Countries where at least one question had two or more valid answers and every such
         question got a single distinct answer from all respondents."""
-        by_country: dict[str, list[int]] = {}
+        distinct: dict[str, set[int]] = {}
         for q in self.questions:
-            if q.n >= 2:
-                by_country.setdefault(q.country, []).append(q.distinct)
-        return [c for c, distinct in by_country.items() if max(distinct) == 1]
+            if q.n >= 2:  # a single answer has no diversity to measure
+                distinct.setdefault(q.country, set()).add(q.distinct)
+        return [c.country for c in self.countries if distinct.get(c.country) == {1}]
 
     def warnings(self) -> list[str]:
         """One sentence per problem a reader of the scores must know about."""
