@@ -3,6 +3,8 @@
 It serves ``/v1/chat/completions`` and ``/v1/embeddings`` on 127.0.0.1 with behaviour scripted by
 the test: ``server.chat = lambda request: reply`` where a reply is a text, or a ``Reply`` with a
 status code, headers and a delay. Every request is recorded (path, headers, JSON body).
+A scripted model that samples should draw from :func:`request_rng`, which honours the request's
+``seed`` the way a seed-honouring server does.
 """
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ def hashed_embedding(text: str, dim: int = 16) -> list[float]:
     seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
     vec = np.random.default_rng(seed).normal(size=dim)
     return (vec / np.linalg.norm(vec)).tolist()
+
+
+def request_rng(body: dict) -> np.random.Generator:
+    """The sampler of a seed-honouring server for one chat request: with a ``seed``, a generator
+    fixed by the seed and the request (messages, temperature, top_p), so the same seed and prompt
+    give the same answer; without one, a freshly seeded generator, so every call is a new sample."""
+    if body.get("seed") is None:
+        return np.random.default_rng()
+    key = json.dumps([body["seed"], body.get("messages"), body.get("temperature"), body.get("top_p")],
+                     sort_keys=True)
+    return np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
 
 
 class FakeOpenAI:

@@ -13,6 +13,7 @@ from workbench.survey.metrics import (
     entropy,
     js_distance,
     kl_divergence,
+    kl_label,
     score_questions,
     score_rows,
     smooth,
@@ -48,6 +49,11 @@ def test_kl_smoothing_of_a_model_zero():
     assert kl_divergence([0.5, 0.5, 0], [1, 0, 0], epsilon=0) == math.inf
     # KL is not symmetric
     assert kl_divergence([1, 0, 0], [0.5, 0.5, 0], epsilon=0) == pytest.approx(math.log(2))
+
+
+def test_kl_label_names_the_smoothing_constant():
+    assert kl_label() == "KL (ε = 1e-6)"  # the default, KL_EPSILON
+    assert kl_label(0.01) == "KL (ε = 0.01)" and kl_label(2.5e-7) == "KL (ε = 2.5e-7)" and kl_label(0) == "KL (ε = 0)"
 
 
 def test_js_distance_hand_computed():

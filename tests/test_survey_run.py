@@ -3,14 +3,13 @@ and memory reach the requests and can each be switched off; answers are stored, 
 per country, diversity) and a re-run makes no new calls.
 
 The fake respondent answers from a FIXED distribution per country (read from the prompt), drawing
-with a generator seeded by the whole request — like a seeded sampling API, an identical request
-gets the identical answer. So with DEF on (distinct requests) the answers are draws from the
-country's distribution and the expected KL is known; with DEF off every respondent sends the same
-request and gets the same answer.
+with the fake server's ``request_rng`` — like a seed-honouring sampling API: a request with a seed
+gets the same answer for the same seed and prompt, one without a seed a fresh sample. So the
+answers are draws from the country's distribution and the expected KL is known, with DEF on or
+off; only a server that ignores sampling (or one seed sent by everyone) gives zero diversity.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -20,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import use_llm
-from fake_openai import Reply
+from fake_openai import Reply, request_rng
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.survey.config import DefConfig
@@ -29,7 +28,7 @@ from workbench.survey.memory import ConversationMemory
 from workbench.survey.metrics import js_distance, kl_divergence
 from workbench.survey.personas import cities_for
 from workbench.survey.run_scores import bootstrap_mean_ci, diversity_table, score_run
-from workbench.survey.simulate import respondent_rngs, run_survey
+from workbench.survey.simulate import respondent_rngs, respondent_seed, run_survey
 
 PROMPT_RE = re.compile(r"citizen from (?P<country>.+?), living in (?P<city>.+?)\. You should .*?"
                        r"Request: (?P<question>[^\n]*)", re.S)
@@ -63,8 +62,7 @@ class FixedDistributionRespondent:
 
     def __call__(self, body: dict) -> str:
         m = PROMPT_RE.search(body["messages"][-1]["content"])
-        key = json.dumps([body["messages"], body.get("seed"), body.get("temperature"), body.get("top_p")])
-        rng = np.random.default_rng(int(hashlib.sha256(key.encode()).hexdigest()[:16], 16))
+        rng = request_rng(body)
         if m["question"] in self.invalid:
             return "I would rather not say."
         i = rng.choice(3, p=self.dists[m["country"]])
@@ -128,12 +126,13 @@ def test_sampled_generation_parameters_reach_the_requests(sim, fake_openai):
 
     bodies = requests_of(fake_openai)
     assert len(bodies) == 20
-    sent = {(b["temperature"], b["top_p"], b["seed"]) for b in bodies}
+    assert not any("seed" in b for b in bodies)  # no seed unless the user gives one
+    sent = {(b["temperature"], b["top_p"]) for b in bodies}
     assert len(sent) == 20  # every request has its own draw
     cfg = DefConfig()
-    assert all(cfg.temperature_range[0] <= t <= cfg.temperature_range[1] for t, _, _ in sent)
-    assert all(cfg.top_p_range[0] <= p <= cfg.top_p_range[1] for _, p, _ in sent)
-    stored = {(p["temperature"], p["top_p"], p["seed"])
+    assert all(cfg.temperature_range[0] <= t <= cfg.temperature_range[1] <= 1.0 for t, _ in sent)
+    assert all(cfg.top_p_range[0] <= p <= cfg.top_p_range[1] for _, p in sent)
+    stored = {(p["temperature"], p["top_p"])
               for p in (json.loads(r[0]) for r in sim.db.execute("select params from survey_responses"))}
     assert stored == sent
 
@@ -166,14 +165,15 @@ def test_memory_is_bounded_forgets_at_random_and_drops_invalid_answers(project, 
     # the forgetting is exactly the seeded memory of each respondent replayed
     rows = project.db.execute("select respondent, question_id, valid, prompt, parsed, params from survey_responses "
                               "order by respondent, question_id").fetchall()
-    sent = {b["seed"]: b["messages"][:-1] for b in bodies}  # every request has its own sampled seed
+    sent = {(b["temperature"], b["top_p"]): b["messages"][:-1] for b in bodies}  # each request its own draw
     for k in range(10):
         memory = ConversationMemory(cfg.max_memory, respondent_rngs(cfg, "United States", k)[2])
         mine = [r for r in rows if r[0] == k]
         assert len(mine) == 7
         for _, qid, valid, prompt, parsed, params in mine:
             expected = [{"content": text, "role": role} for role, text in memory.messages()]
-            assert sent[json.loads(params)["seed"]] == expected
+            params = json.loads(params)
+            assert sent[params["temperature"], params["top_p"]] == expected
             memory.add(prompt, "Answer: " + ", ".join(json.loads(parsed)["options"] or []), bool(valid))
         assert len(memory.forgotten) == 6 - 2  # six valid answers, two remembered at the end
 
@@ -188,7 +188,7 @@ def test_each_def_component_can_be_switched_off(sim, fake_openai, switch):
                                "fake-model/DEF-no-config", "memory": "fake-model/DEF-no-memory"}[switch]
     bodies = requests_of(fake_openai)
     cities = {b["_city"] for b in bodies}
-    params = {(b["temperature"], b["top_p"], b["seed"]) for b in bodies}
+    params = {(b["temperature"], b["top_p"], b.get("seed")) for b in bodies}
     longest = max(len(b["messages"]) for b in bodies)
     if switch == "persona":
         assert cities == {"United States"}  # "living in United States": no city
@@ -196,13 +196,88 @@ def test_each_def_component_can_be_switched_off(sim, fake_openai, switch):
     else:
         assert len(cities) > 1
     if switch == "sample_generation_config":
-        assert params == {(1.0, 1.0, 0)}
+        assert params == {(1.0, 1.0, None)}
     else:
         assert len(params) == len(bodies)
     if switch == "memory":
         assert longest == 1
     else:
         assert longest == 2 * 3 + 1  # three remembered pairs before the fourth question
+
+
+# -- seeds and answer diversity -------------------------------------------------------------------
+
+
+def test_the_fake_server_honours_seeds():
+    body = {"messages": [{"role": "user", "content": "Request: q1"}], "temperature": 1.0, "top_p": 1.0}
+    draw = lambda b: int(request_rng(b).integers(2**62))  # noqa: E731
+    assert len({draw({**body, "seed": 3}) for _ in range(5)}) == 1  # same seed and prompt: same answer
+    assert draw({**body, "seed": 4}) != draw({**body, "seed": 3})
+    assert draw({**body, "seed": 3, "messages": [{"role": "user", "content": "Request: q2"}]}) != draw({**body, "seed": 3})
+    assert len({draw(body) for _ in range(5)}) == 5  # no seed: sampled
+
+
+def _answers_by_question(store, run_name: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for qid, parsed in store.db.execute("select question_id, parsed from survey_responses where run_name = ? "
+                                        "order by respondent", [run_name]):
+        out.setdefault(qid, []).append(json.loads(parsed)["options"][0])
+    return out
+
+
+def test_without_def_respondents_differ_on_a_seed_honouring_server(sim, fake_openai):
+    report = run(sim, countries=["CN"], respondents=12, def_config=DefConfig.baseline())
+
+    bodies = requests_of(fake_openai)
+    assert len(bodies) == 48 and len({json.dumps(b["messages"]) for b in bodies}) == 4  # everyone asks alike
+    assert not any("seed" in b for b in bodies) and {b["temperature"] for b in bodies} == {1.0}
+    answers = _answers_by_question(sim, report.run_name)
+    assert all(len(set(a)) > 1 for a in answers.values())  # China: uniform over 3 options, 12 draws
+    assert report.scores.warnings() == [] and report.scores.zero_diversity_countries == []
+
+    # with a user seed each respondent sends its own seed on each of its requests
+    cfg = DefConfig.baseline(seed=7)
+    seeded = run(sim, countries=["CN"], respondents=12, def_config=cfg)
+    assert seeded.run_name == "fake-model/no-DEF-seed7"
+    sent = {b["seed"] for b in requests_of(fake_openai)[48:]}
+    stored = {}
+    for respondent, params in sim.db.execute("select respondent, params from survey_responses where run_name = ?",
+                                             [seeded.run_name]):
+        stored.setdefault(respondent, set()).add(json.loads(params)["seed"])
+    assert stored == {k: {respondent_seed(cfg, "China", k)} for k in range(12)}
+    assert sent == {seed for seeds in stored.values() for seed in seeds} and len(sent) == 12
+    assert all(len(set(a)) > 1 for a in _answers_by_question(sim, seeded.run_name).values())
+    assert respondent_seed(DefConfig.baseline(seed=8), "China", 0) != respondent_seed(cfg, "China", 0)
+    assert respondent_seed(DefConfig.baseline(), "China", 0) is None
+
+
+def test_a_run_without_answer_diversity_prints_a_warning(sim, fake_openai):
+    sampled = FixedDistributionRespondent()
+    # a server that ignores sampling for Japan: every Japanese respondent gets the same answer
+    fake_openai.chat = lambda body: ("Answer: A\nExplanation: always." if "citizen from Japan" in
+                                     body["messages"][-1]["content"] else sampled(body))
+    runner = CliRunner()
+    args = ["survey", "run", str(sim.path), "--country", "CN", "--country", "JP", "--no-persona",
+            "--no-config-sampling", "--no-memory", "--quiet"]
+
+    result = runner.invoke(main, [*args, "--respondents", "6"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("warning: run 'fake-model/no-DEF' has zero answer diversity in Japan: every "
+                                    "respondent gave the same answer to each question, so its KL (ε = 1e-6) "
+                                    "compares one answer")
+    assert "KL (ε = 1e-6)" in result.stdout and "China" not in result.stderr
+    data = json.loads(runner.invoke(main, ["survey", "scores", str(sim.path), "--json"]).stdout)
+    (only,) = data["runs"]
+    assert only["kl_label"] == "KL (ε = 1e-6)" and only["epsilon"] == 1e-6
+    assert len(only["warnings"]) == 1 and "Japan" in only["warnings"][0]
+    again = runner.invoke(main, ["survey", "scores", str(sim.path)])
+    assert again.stderr == result.stderr
+
+    # one respondent per country has no diversity to measure: no warning
+    single = runner.invoke(main, [*args, "--respondents", "1", "--run-name", "single"])
+    assert single.exit_code == 0 and single.stderr == ""
 
 
 # -- scores ---------------------------------------------------------------------------------------
@@ -246,28 +321,30 @@ def test_kl_per_country_with_and_without_def_matches_the_fixed_distributions(sim
             p = chisquare(counts, np.array(dist) * counts.sum()).pvalue
             assert (p > 0.001) if other == country else (p < 0.001), (country, other, p)
 
-    # without DEF every respondent sends the same request, so gets the same answer: KL is that of
-    # the one answer against the humans, with the model side smoothed (epsilon 1e-6, k = 3)
+    # without DEF every respondent sends the same request but no seed, so the seed-honouring server
+    # samples: respondents differ, and KL is that of their answer shares against the humans, with
+    # the model side smoothed (epsilon 1e-6, k = 3)
     eps = 1e-6
+    assert not any("seed" in r["body"] for r in fake_openai.chat_requests())
     for c in without.scores.countries:
-        answers = {}
+        counts = {}
         for qid, parsed in sim.db.execute("select question_id, parsed from survey_responses where run_name = ? "
                                           "and country = ?", [without.run_name, c.country]):
-            answers.setdefault(qid, set()).add(json.loads(parsed)["options"][0])
-        assert all(len(a) == 1 for a in answers.values())
+            counts.setdefault(qid, np.zeros(3))[OPTIONS.index(json.loads(parsed)["options"][0])] += 1
         kls = []
-        for qid, (answer,) in sorted(answers.items()):
+        for qid, n_chosen in sorted(counts.items()):
             h = HUMAN[c.country][int(qid[1:]) - 1]
-            m = [((1.0 if o == answer else 0.0) + eps) / (1 + 3 * eps) for o in OPTIONS]
+            m = [(x / n_chosen.sum() + eps) / (1 + 3 * eps) for x in n_chosen]
             kls.append(sum(hi * math.log(hi / mi) for hi, mi in zip(h, m)))
         assert c.kl == pytest.approx(np.mean(kls), rel=1e-12)
-        assert c.entropy == 0 and c.distinct == 1
+        assert c.entropy > 0 and c.distinct > 1
+    assert without.scores.warnings() == [] and with_def.scores.warnings() == []
 
-    # the diversity ablation: DEF gives more distinct answers than no DEF
+    # the diversity ablation compares each run with the run without DEF; this fake ignores cities
+    # and temperatures, so both runs are draws from the same distributions
     table = {row.run_name: row for row in diversity_table([with_def.scores, without.scores])}
-    assert table["fake-model/no-DEF"].distinct == 1 and table["fake-model/no-DEF"].entropy == 0
-    assert table["fake-model/DEF"].distinct > 2.5 and table["fake-model/DEF"].entropy_gain > 1
-    assert table["fake-model/DEF"].distinct_gain > 1.5
+    assert table["fake-model/DEF"].baseline == "fake-model/no-DEF"
+    assert table["fake-model/no-DEF"].distinct > 1.5 and table["fake-model/DEF"].distinct > 2.5
 
     # the scores table holds both runs in DOVE's format: the DEF run as the model, the ablation under
     # its run name, one row per (method, country, source)
@@ -276,6 +353,8 @@ def test_kl_per_country_with_and_without_def_matches_the_fixed_distributions(sim
     assert len(rows) == 8
     stored = {(r[2], r[1]): r for r in rows}
     assert {json.loads(r[6])["run"] for r in rows} == {"fake-model/DEF", "fake-model/no-DEF"}
+    assert {(json.loads(r[6])["epsilon"], json.loads(r[6])["kl"]) for r in rows} == {
+        (1e-6, "KL (ε = 1e-6): KL(human || smoothed model), nats")}
     us = stored[("fake-model", "United States")]
     assert json.loads(us[6])["run"] == "fake-model/DEF"
     assert us[3] == pytest.approx(scores["United States"].kl) and us[4] == 4 and us[5] == 4 * n
@@ -412,7 +491,7 @@ def test_bad_requests_are_one_line_errors_and_leave_no_run_behind(sim, monkeypat
     with pytest.raises(WorkbenchError, match="no human answers for country 'France'"):
         run(sim, countries=["France"])
     run(sim, respondents=1)
-    with pytest.raises(WorkbenchError, match="made with def.seed 0, not 1 — give this run another --run-name"):
+    with pytest.raises(WorkbenchError, match="made with def.seed null, not 1 — give this run another --run-name"):
         run(sim, respondents=1, def_config=DefConfig(seed=1), run_name="fake-model/DEF")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     sim.save_config(sim.config().with_settings({"roles.generator.base_url": "null"}))

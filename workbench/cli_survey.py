@@ -47,11 +47,13 @@ def import_(project: str, file: str, fmt: str, name: str | None) -> None:
 @click.option("--survey", "survey_ref", help="survey id or name (default: the latest import)")
 @click.option("--no-persona", is_flag=True, help="DEF off: no random city in the prompt")
 @click.option("--no-config-sampling", is_flag=True,
-              help="DEF off: temperature 1, top_p 1 and the run's seed on every request")
+              help="DEF off: the paper's temperature 1 and top_p 1 on every request")
 @click.option("--no-memory", is_flag=True, help="DEF off: every question in a fresh conversation")
 @click.option("--max-memory", type=click.IntRange(min=0), default=15, show_default=True,
               help="question-answer pairs the memory keeps")
-@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1),
+              help="make the run reproducible: each respondent sends its own request seed derived from this "
+                   "(default: no seed is sent, the server samples)")
 @click.option("--run-name", help="name of the run (default: MODEL/DEF, MODEL/no-DEF, MODEL/DEF-no-memory …)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
@@ -108,14 +110,16 @@ def _print_run(run) -> None:
     if d.get("memory"):
         switches += f" (max {d.get('max_memory')})"
     click.echo(f"\n{run.run_name}  model {run.model}, survey #{run.survey_id} {run.survey!r}; DEF: {switches}")
-    click.echo(f"  {'country':<16} {'KL':>7} {'95% CI':>17} {'JS':>7} {'n q':>4} {'resp':>5} {'valid':>6} "
+    click.echo(f"  {'country':<16} {run.kl_label:>13} {'95% CI':>17} {'JS':>7} {'n q':>4} {'resp':>5} {'valid':>6} "
                f"{'unparse':>7} {'failed':>6} {'H bits':>7} {'distinct':>8}")
     for c in run.countries:
         ci = f"[{_f(c.kl_ci[0])}, {_f(c.kl_ci[1])}]"
-        click.echo(f"  {c.country:<16} {_f(c.kl):>7} {ci:>17} {_f(c.js):>7} {c.questions:>4} {c.respondents:>5} "
+        click.echo(f"  {c.country:<16} {_f(c.kl):>13} {ci:>17} {_f(c.js):>7} {c.questions:>4} {c.respondents:>5} "
                    f"{c.valid:>6} {c.unparseable:>7} {c.failed:>6} {_f(c.entropy, 2):>7} {_f(c.distinct, 2):>8}")
     for dim, s in sorted(run.dimensions.items()):
-        click.echo(f"  dimension {dim:<6} KL {_f(s.kl)}  JS {_f(s.js)}  ({s.n} question(s))")
+        click.echo(f"  dimension {dim:<6} {run.kl_label} {_f(s.kl)}  JS {_f(s.js)}  ({s.n} question(s))")
+    for warning in run.warnings():
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _print_diversity(rows) -> None:

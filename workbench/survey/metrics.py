@@ -7,9 +7,12 @@ report response diversity. Here:
 - ``kl_divergence(h, m) = sum_i h_i ln(h_i / m~_i)`` in nats, KL(human || model): the human
   distribution is the reference. A model that never chose an option a human chose would give an
   infinite KL, so the *model* distribution is smoothed additively over the k options:
-  ``m~_i = (m_i + epsilon) / (1 + k * epsilon)`` with ``epsilon = 1e-6`` by default. The human side
-  is not smoothed; its zero shares contribute 0 (0 ln 0 = 0). With 1e-6, an option the model never
-  chose but humans did with share h costs about h ln(h / 1e-6) nats (h = 0.1: 0.1 ln 1e5 = 1.15).
+  ``m~_i = (m_i + epsilon) / (1 + k * epsilon)`` with ``epsilon = KL_EPSILON`` (1e-6,
+  :mod:`workbench.survey.config`) by default. The human side is not smoothed; its zero shares
+  contribute 0 (0 ln 0 = 0). With 1e-6, an option the model never chose but humans did with share
+  h costs about h ln(h / 1e-6) nats (h = 0.1: 0.1 ln 1e5 = 1.15), so a run with no answer
+  diversity has a KL dominated by epsilon; every KL is therefore labelled with its epsilon
+  (:func:`kl_label`).
 - ``js_distance``: the Jensen-Shannon distance (square root of the JS divergence) with base-2
   logarithms, so it lies in [0, 1] and needs no smoothing.
 - diversity: the Shannon entropy (bits) of the model's answer distribution and the number of
@@ -30,9 +33,9 @@ import numpy as np
 from scipy.spatial.distance import jensenshannon
 
 from workbench.survey.answers import ParsedAnswer
+from workbench.survey.config import KL_EPSILON
 from workbench.survey.schema import Survey
 
-DEFAULT_EPSILON = 1e-6
 SURVEY_METHODS = {"kl": "survey-KL", "js": "survey-JS"}
 
 
@@ -48,7 +51,7 @@ def _distribution(p: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
     return a / total
 
 
-def smooth(p: Sequence[float] | np.ndarray, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+def smooth(p: Sequence[float] | np.ndarray, epsilon: float = KL_EPSILON) -> np.ndarray:
     """Additive smoothing ``(p_i + epsilon) / (1 + k epsilon)`` of a normalised distribution."""
     if epsilon < 0:
         raise ValueError(f"epsilon must be >= 0, got {epsilon}")
@@ -56,8 +59,14 @@ def smooth(p: Sequence[float] | np.ndarray, epsilon: float = DEFAULT_EPSILON) ->
     return (a + epsilon) / (1.0 + a.size * epsilon)
 
 
+def kl_label(epsilon: float = KL_EPSILON) -> str:
+    """The name a KL value is shown and stored under, with its smoothing: ``KL (ε = 1e-6)``."""
+    mantissa, _, exponent = f"{epsilon:g}".partition("e")
+    return f"KL (ε = {mantissa}e{int(exponent)})" if exponent else f"KL (ε = {mantissa})"
+
+
 def kl_divergence(human: Sequence[float] | np.ndarray, model: Sequence[float] | np.ndarray,
-                  epsilon: float = DEFAULT_EPSILON) -> float:
+                  epsilon: float = KL_EPSILON) -> float:
     """KL(human || smoothed model) in nats; shapes (k,) and (k,)."""
     h = _distribution(human, "human")
     m = smooth(model, epsilon)
@@ -144,7 +153,7 @@ def score_questions(
     model_answers: Mapping[str, Mapping[str, Sequence[ParsedAnswer]]],
     *,
     group: str | None = None,
-    epsilon: float = DEFAULT_EPSILON,
+    epsilon: float = KL_EPSILON,
 ) -> list[QuestionScore]:
     """Compare ``model_answers[country][question_id]`` with the survey's human distributions.
 

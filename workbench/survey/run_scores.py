@@ -1,9 +1,11 @@
 """Scores of a simulated survey run, from its stored responses.
 
 Per country x question: KL(human || smoothed model) and the Jensen-Shannon distance
-(:mod:`workbench.survey.metrics`, smoothing epsilon = 1e-6 on the model side), the answer entropy
-(bits) and the number of distinct answers; averaged per country and per value dimension (Liu et
-al. 2025). The per-country means go to the ``scores`` table in DOVE's format, so that the validity
+(:mod:`workbench.survey.metrics`, smoothing epsilon = ``KL_EPSILON`` on the model side, named in
+the KL label), the answer entropy (bits) and the number of distinct answers; averaged per country
+and per value dimension (Liu et al. 2025). A country whose respondents all gave the same answer to
+every question (zero diversity) is flagged: its KL measures one answer, mostly through epsilon, not
+a distribution. The per-country means go to the ``scores`` table in DOVE's format, so that the validity
 checks treat the baseline as one more method:
 
     method = survey-KL | survey-JS, group_name = country, source = the model (for a run with all
@@ -27,8 +29,9 @@ from ..errors import WorkbenchError
 from ..store import Store
 from .answers import ParsedAnswer
 from .importer import load_stored_survey
-from .metrics import (DEFAULT_EPSILON, SURVEY_METHODS, QuestionScore, ScoreSummary, average_scores,
-                      js_distance, kl_divergence, score_questions)
+from .config import KL_EPSILON
+from .metrics import (SURVEY_METHODS, QuestionScore, ScoreSummary, average_scores, js_distance, kl_divergence,
+                      kl_label, score_questions)
 from .schema import Survey
 
 N_BOOT = 200
@@ -61,6 +64,30 @@ class RunScores:
     countries: list[CountryScore]
     dimensions: dict[str, ScoreSummary]
     questions: list[QuestionScore] = field(default_factory=list)
+    epsilon: float = KL_EPSILON  # the KL smoothing the scores were computed with
+
+    @property
+    def kl_label(self) -> str:
+        return kl_label(self.epsilon)
+
+    @property
+    def zero_diversity_countries(self) -> list[str]:
+        """Countries where at least one question had two or more valid answers and every such
+        question got a single distinct answer from all respondents."""
+        distinct: dict[str, set[int]] = {}
+        for q in self.questions:
+            if q.n >= 2:  # a single answer has no diversity to measure
+                distinct.setdefault(q.country, set()).add(q.distinct)
+        return [c.country for c in self.countries if distinct.get(c.country) == {1}]
+
+    def warnings(self) -> list[str]:
+        """One sentence per problem a reader of the scores must know about."""
+        zero = self.zero_diversity_countries
+        if not zero:
+            return []
+        return [f"run {self.run_name!r} has zero answer diversity in {', '.join(zero)}: every respondent gave "
+                f"the same answer to each question, so its {self.kl_label} compares one answer with the human "
+                "distribution (is the server deterministic, or did every request carry the same seed?)"]
 
     @property
     def diversity(self) -> dict[str, float]:
@@ -76,7 +103,8 @@ class RunScores:
             "countries": {c.country: {k: v for k, v in asdict(c).items() if k != "country"} for c in self.countries},
             "dimensions": {d: asdict(s) for d, s in self.dimensions.items()},
             "questions": [asdict(q) for q in self.questions],
-            "diversity": self.diversity,
+            "diversity": self.diversity, "epsilon": self.epsilon, "kl_label": self.kl_label,
+            "warnings": self.warnings(),
         })
 
 
@@ -140,7 +168,7 @@ def _parsed(row: dict) -> ParsedAnswer:
     return ParsedAnswer(data.get("options"), bool(row["valid"]), data.get("reason", ""))
 
 
-def score_run(store: Store, run_name: str, *, epsilon: float = DEFAULT_EPSILON, n_boot: int = N_BOOT,
+def score_run(store: Store, run_name: str, *, epsilon: float = KL_EPSILON, n_boot: int = N_BOOT,
               save: bool = True) -> RunScores:
     """Score one run from its stored responses; with ``save`` replace its rows in ``scores``."""
     settings = store.survey_run_settings(run_name)
@@ -185,9 +213,9 @@ def score_run(store: Store, run_name: str, *, epsilon: float = DEFAULT_EPSILON, 
         ))
     result = RunScores(run_name=run_name, model=model, survey_id=survey_id, survey=survey.name, settings=settings,
                        countries=countries, dimensions=average_scores(question_scores, "dimension"),
-                       questions=question_scores)
+                       questions=question_scores, epsilon=epsilon)
     if save:
-        store.replace_survey_scores(run_name, score_table_rows(result, epsilon))
+        store.replace_survey_scores(run_name, score_table_rows(result))
     return result
 
 
@@ -219,11 +247,12 @@ def score_source(scores: RunScores) -> str:
     return scores.model if full else scores.run_name
 
 
-def score_table_rows(scores: RunScores, epsilon: float = DEFAULT_EPSILON) -> list[dict]:
+def score_table_rows(scores: RunScores) -> list[dict]:
     """The run's per-country rows for the ``scores`` table (methods survey-KL and survey-JS)."""
     config = {"run": scores.run_name, "survey_id": scores.survey_id, "survey": scores.survey,
               "def": scores.settings.get("def", {}), "base_url": scores.settings.get("base_url", ""),
-              "epsilon": epsilon, "kl": "KL(human || smoothed model), nats", "js": "Jensen-Shannon distance, base 2",
+              "epsilon": scores.epsilon, "kl": f"{scores.kl_label}: KL(human || smoothed model), nats",
+              "js": "Jensen-Shannon distance, base 2", "zero_diversity": scores.zero_diversity_countries,
               "ci": f"{CI_LEVEL:.0%} percentile bootstrap over respondents, {N_BOOT} resamples",
               "n_group": "questions compared", "n_source": "valid answers"}
     rows = []

@@ -7,18 +7,21 @@ concurrently; within one respondent the questions are sequential because the mem
 the earlier answers. The three DEF modifications are switched by :class:`DefConfig`:
 
 - persona: the prompt places the respondent in a city of the country drawn at random;
-- configuration: temperature, top_p and seed sampled per request (beam search is not available
-  through OpenAI-compatible chat APIs, see :mod:`workbench.survey.config`);
+- configuration: temperature and top_p sampled per request, never above the paper's 1.0 (beam
+  search is not available through OpenAI-compatible chat APIs, see :mod:`workbench.survey.config`);
 - memory: earlier (request, answer) pairs replayed as chat history, at most ``max_memory``, a
   random one forgotten when full, turns without a valid answer dropped. The remembered answer is
   the chosen option(s) as ``Answer: <option>``: the paper keeps "only request queries and model
   answers", so explanations are not replayed.
 
 Randomness: respondent k of country c draws its city, its generation parameters and its memory
-deletions from three independent streams of ``SeedSequence([seed, crc32(c), k])``, so switching
-one modification off leaves the other two draws unchanged (a clean ablation) and a resumed run
-replays the same conversation. Every request also carries ``sample = k`` in its cache key, so
-respondents whose requests are identical (DEF off) are still separate calls.
+deletions from three independent streams of ``SeedSequence([seed or 0, crc32(c), k])``, so
+switching one modification off leaves the other two draws unchanged (a clean ablation) and a
+resumed run replays the same conversation. Requests carry no ``seed`` unless the user set one;
+then respondent k sends its own seed, from a fourth stream, on each of its requests: one seed for
+every respondent would make a seed-honouring server give all of them the same answer. Every
+request also carries ``sample = k`` in its cache key, so respondents whose requests are identical
+(DEF off) are still separate calls.
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ from ..llm.gateway import Gateway
 from ..progress import progress_bar
 from ..store import Store
 from .answers import ParsedAnswer, parse_answer_for
-from .config import DefConfig, sample_generation_params
+from .config import SEED_BOUND, DefConfig, sample_generation_params
 from .importer import load_stored_survey
 from .memory import ConversationMemory
 from .personas import UnknownCountryError, canonical_country, pick_city
@@ -85,7 +88,7 @@ def default_run_name(model: str, cfg: DefConfig) -> str:
     tag = "DEF" if not off else "no-DEF" if len(off) == 3 else "DEF-" + "-".join(f"no-{o}" for o in off)
     if cfg.memory and cfg.max_memory != DefConfig().max_memory:
         tag += f"-mem{cfg.max_memory}"
-    if cfg.seed:
+    if cfg.seed is not None:
         tag += f"-seed{cfg.seed}"
     return f"{model}/{tag}"
 
@@ -118,10 +121,23 @@ def resolve_countries(survey: Survey, requested: Sequence[str]) -> list[str]:
     return out
 
 
+def _respondent_streams(cfg: DefConfig, country: str, index: int) -> list[np.random.SeedSequence]:
+    """(persona, configuration, memory, request seed) streams of one respondent."""
+    seq = np.random.SeedSequence([cfg.seed or 0, zlib.crc32(country.encode("utf-8")), index])
+    return seq.spawn(4)
+
+
 def respondent_rngs(cfg: DefConfig, country: str, index: int) -> tuple[np.random.Generator, ...]:
     """(persona, configuration, memory) generators of one respondent, independent of each other."""
-    seq = np.random.SeedSequence([cfg.seed, zlib.crc32(country.encode("utf-8")), index])
-    return tuple(np.random.default_rng(s) for s in seq.spawn(3))
+    return tuple(np.random.default_rng(s) for s in _respondent_streams(cfg, country, index)[:3])
+
+
+def respondent_seed(cfg: DefConfig, country: str, index: int) -> int | None:
+    """The ``seed`` respondent ``index`` of ``country`` sends with each request: ``None`` (no seed
+    sent, the server samples) unless the user set ``cfg.seed``."""
+    if cfg.seed is None:
+        return None
+    return int(np.random.default_rng(_respondent_streams(cfg, country, index)[3]).integers(0, SEED_BOUND))
 
 
 def remembered_answer(parsed: ParsedAnswer) -> str:
@@ -238,10 +254,13 @@ async def _simulate(store: Store, gateway: Gateway, survey_id: int, survey: Surv
         async def respond(who: Respondent) -> None:
             _, config_rng, memory_rng = respondent_rngs(cfg, who.country, who.index)
             memory = ConversationMemory(cfg.max_memory, memory_rng, enabled=cfg.memory)
+            seed = respondent_seed(cfg, who.country, who.index)
             for question in survey.questions:
                 fields = respondent_prompt_fields(question, who.country, who.city)
                 prompt = prompts.render(PROMPT, **fields)
                 params = {**sample_generation_params(cfg, config_rng), "sample": who.index}
+                if seed is not None:
+                    params["seed"] = seed
                 history = memory.messages()
                 result = await gateway.complete(ROLE, PROMPT, fields, parse=str, params=params, history=history)
                 if result.text is None:
