@@ -126,6 +126,9 @@ async def test_pause_review_resume_reaches_the_next_pause(paused):
         assert sorted(int(k) for k, _ in app.screen.paged().rows_data) == sorted(second.proposal_ids)
         assert "resuming build" in log and "apply: codebook version" in log and "paused again" in log
         assert "paused for review" in text_of(app, "#build-state")
+        latest = store.iterations(second.thread_id)[-1]  # S(C) shown as its three terms
+        assert f"= −d̄ {-latest['distortion']:.4f} + β1·M·H(z|x) {latest['beta1_term']:.4f}" in text_of(app, "#build-state")
+        assert "score: iteration" in log and "β1 term" in log
 
     statuses = {p["id"]: p["status"] for p in store.proposals(first.proposal_ids)}
     assert statuses == {pid: "applied" if d == "edit" else "rejected" for pid, d in decisions.items()}

@@ -29,7 +29,9 @@ def progress_line(node: str, values: dict) -> str:
     """One line per finished graph node, for the progress log."""
     if node == "score" and values.get("history"):
         h = values["history"][-1]
-        line = f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f}, K = {h['K']}"
+        line = (f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f} = −d̄ {-h['distortion']:.4f} "
+                f"+ β1 term {h['beta1_term']:.4f} + β2 term {h['beta2_term']:.4f}, K = {h['K']}"
+                if "beta1_term" in h else f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f}, K = {h['K']}")
         return line + (f" — stop: {values['stop_reason']}" if values.get("stop_reason") else "")
     if node == "propose":
         return f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
@@ -93,12 +95,22 @@ class ReviewScreen(WorkbenchScreen):
         if s.state == "paused":
             left = sum(1 for v in self.views.values() if v.id not in self.mine)
             return (f"build {s.thread_id} paused for review: {len(self.views)} proposal(s), {left} undecided by you; "
-                    "'s' records your decisions and resumes the build")
+                    "'s' records your decisions and resumes the build" + self._score_line())
         if s.state == "finished":
             return f"build {s.thread_id} finished: codebook version {s.version} ({s.stop_reason}); nothing to review"
         if s.state == "new":
             return "build not started: run 'workbench build PROJECT' (it pauses here for review)"
         return f"build {s.thread_id} stopped before {s.next_nodes}: continue it with 'workbench build PROJECT'"
+
+    def _score_line(self) -> str:
+        """The latest S(C) as its three terms: why it moved, not only how much."""
+        rows = self.store.iterations(self.status.thread_id)
+        if not rows:
+            return ""
+        r = rows[-1]
+        return (f"\nS(C) at iteration {r['iteration']} = {fmt(r['S'], 4)} = −d̄ {fmt(-r['distortion'], 4)} "
+                f"+ β1·M·H(z|x) {fmt(r.get('beta1_term'), 4)} − β2·M·Ĥ(z|C) {fmt(abs(r['beta2_term']) if r.get('beta2_term') is not None else None, 4)}"
+                f" · σ {fmt(r.get('sigma'), 4)} (fixed for the build)")
 
     def _cells(self, v: ProposalView) -> list:
         code = short(v.evidence.get("name") or "?")
