@@ -37,14 +37,18 @@ def test_table_rows_for_groups_by_sources(built_project):
     for g in groups:
         same = cells[(g, g)]
         assert abs(same.D) < 1e-9 and same.r == pytest.approx(1.0, abs=1e-8)
-        assert same.ci_low <= same.ci_high <= 1.0 + 1e-9
+        # the basic interval reflects the replicates (all ≤ 1) about r = 1, so its top may pass 1
+        assert same.ci_low <= same.r <= same.ci_high
     for r in result.rows:
         assert r.r == pytest.approx((0.1 - r.D) * 10)
-        assert r.ci_low is not None and r.n_group_docs == 48
+        assert r.ci_low <= r.r <= r.ci_high and r.n_group_docs == 48
+        assert r.D_bias is not None and r.ceiling is not None and r.r_over_ceiling == pytest.approx(r.r / r.ceiling)
+        assert r.ceiling_n == min(r.n_source_docs, 24)  # 48 documents: at most 24 a half
     assert cells[("Harbourside", "example-llm@Harbourside")].n_source_docs == 24
     # the model's documents are further from either human group than the other human group is
     assert cells[("Harbourside", "example-llm@Harbourside")].r < cells[("Harbourside", "Hillvale")].r
-    assert result.notes == []  # every demo document has expressions
+    # every demo document has expressions; the only notes are the ceilings capped at 24 a half
+    assert len(result.notes) == 4 and all(n.startswith("ceiling of ") for n in result.notes)
 
 
 def test_deterministic_and_stored_per_version(built_project):
@@ -57,8 +61,10 @@ def test_deterministic_and_stored_per_version(built_project):
     assert built_project.scored_versions() == [versions[0], versions[-1]]
     stored = built_project.load_scores("dove", versions[-1])
     assert len(stored) == len(latest.rows)  # re-scoring replaced the cells, it did not add rows
-    assert [(s["group_name"], s["source"], s["value"], s["raw"], s["ci_low"]) for s in stored] == \
-        [(r.group, r.source, r.r, r.D, r.ci_low) for r in latest.rows]
+    assert [(s["group_name"], s["source"], s["value"], s["raw"], s["ci_low"], s["raw_bias"], s["ci_method"],
+             s["ceiling"], s["ceiling_n"], s["value_over_ceiling"]) for s in stored] == \
+        [(r.group, r.source, r.r, r.D, r.ci_low, r.D_bias, r.ci_method, r.ceiling, r.ceiling_n, r.r_over_ceiling)
+         for r in latest.rows]
     assert json.loads(stored[0]["config"])["n_boot"] == 10
     assert len(built_project.load_scores("dove", versions[0])) == len(first.rows)
     # another seed moves the intervals, not the point estimates
@@ -102,7 +108,14 @@ def test_unknown_names_and_cli(built_project):
     table = CliRunner().invoke(main, ["score", str(built_project.path), "--quiet"])
     assert table.exit_code == 0 and "example-llm@Harbourside" in table.output
     csv_out = CliRunner().invoke(main, ["score", str(built_project.path), "--csv"])
-    assert csv_out.output.splitlines()[0] == "codebook_version,group,source,D,r,ci_low,ci_high,n_group_docs,n_source_docs"
+    assert csv_out.output.splitlines()[0] == ("codebook_version,group,source,D,D_bias,r,ci_low,ci_high,ci_method,ceiling,"
+                                              "ceiling_n,r_over_ceiling,n_group_docs,n_source_docs")
+    assert "r/ceiling" in table.output and "bias" in table.output
+    equal = CliRunner().invoke(main, ["score", str(built_project.path), "--equal-n", "min", "--json"])
+    assert equal.exit_code == 0, equal.output
+    assert {r["n_source_docs"] for r in json.loads(equal.output)["rows"]} == {24}
+    too_many = CliRunner().invoke(main, ["score", str(built_project.path), "--equal-n", "25"])
+    assert too_many.exit_code != 0 and "--equal-n min" in too_many.output and "Traceback" not in too_many.output
 
 
 def test_graph_node_scores_the_final_version(built_project):

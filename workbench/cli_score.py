@@ -49,22 +49,26 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
 @click.option("--halves", is_flag=True, help="also score random halves of each group (G/half1, G/half2)")
 @click.option("--groups", help="comma-separated human groups to score (default: all)")
 @click.option("--sources", help="comma-separated sources to score against (default: all)")
+@click.option("--equal-n", "equal_n", metavar="N|min",
+              help="subsample every source to N documents (min: the smallest source's), repeated and averaged")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 @click.option("--csv", "as_csv", is_flag=True, help="print the table as CSV")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @user_errors
-def score(project, version, halves, groups, sources, as_json, as_csv, quiet) -> None:
+def score(project, version, halves, groups, sources, equal_n, as_json, as_csv, quiet) -> None:
     """Score every human group against every source: debiased UOT and r with bootstrap intervals.
 
-    D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4). Settings are the project's: see them with
-    'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2, alignment.n_boot)."""
+    D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4); each row also shows D's bootstrap bias and
+    the ceiling (the group's split-half r at the source's size) with r/ceiling. Settings are the
+    project's: see them with 'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2,
+    alignment.n_boot, alignment.ci_method, alignment.ceiling_splits, alignment.equal_n_repeats)."""
     from .report.terminal import print_scores, scores_csv, scores_json
     from .scoring import score_project
 
     if as_json and as_csv:
         raise WorkbenchError("choose one of --json and --csv")
     result = score_project(open_project(project), version, groups=_names(groups), sources=_names(sources),
-                           halves=halves, show_progress=not (quiet or as_json or as_csv))
+                           halves=halves, show_progress=not (quiet or as_json or as_csv), equal_n=equal_n)
     if as_json:
         click.echo(scores_json(result), nl=False)
     elif as_csv:

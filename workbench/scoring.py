@@ -149,38 +149,69 @@ def _choose(available: dict[str, np.ndarray], wanted: list[str] | None, what: st
 
 def score_posteriors(post: ProjectPosteriors, config: AlignmentConfig | None = None,
                      groups: list[str] | None = None, sources: list[str] | None = None,
-                     halves: bool = False) -> ScoreResult:
-    """The score table of already-mapped documents (no I/O)."""
+                     halves: bool = False, equal_n: int | str | None = None) -> ScoreResult:
+    """The score table of already-mapped documents (no I/O).
+
+    ``equal_n``: subsample every source to this many documents (``"min"``: the smallest
+    source's count), ``config.equal_n_repeats`` times, and average (default: ``config.equal_n``).
+    """
     cfg = config or AlignmentConfig()
     started = time.perf_counter()
     g_rows, s_rows, half_pairs = document_sets(post, halves, cfg.seed, groups, sources)
+    if equal_n is not None:
+        cfg = cfg.model_copy(update={"equal_n": _equal_n(equal_n, s_rows)})
+    if cfg.equal_n is not None:
+        small = {s: len(i) for s, i in s_rows.items() if len(i) < cfg.equal_n}
+        if small:
+            raise WorkbenchError(f"--equal-n {cfg.equal_n} is more documents than source(s) {small} have: "
+                                 f"use at most {min(small.values())} or --equal-n min")
     emb = post.codebook.centroids
     q = post.q_docs
     rows = score_table({g: q[i] for g, i in g_rows.items()}, {s: q[i] for s, i in s_rows.items()}, emb, cfg)
     for first, second in half_pairs:
         rows += score_table({first: q[s_rows[first]]}, {second: q[s_rows[second]]}, emb, cfg)
-    return ScoreResult(post.codebook.version, rows, cfg, post.codebook.K, post.sigma,
+    notes = [f"ceiling of {r.group} × {r.source} uses {r.ceiling_n} documents per half, not {r.n_source_docs}: "
+             f"{r.group} has {r.n_group_docs} documents, fewer than twice the source's"
+             for r in rows if r.ceiling_n is not None and r.ceiling_n < r.n_source_docs]
+    return ScoreResult(post.codebook.version, rows, cfg, post.codebook.K, post.sigma, notes,
                        seconds=time.perf_counter() - started)
+
+
+def _equal_n(value: int | str, s_rows: dict[str, np.ndarray]) -> int:
+    if value == "min":
+        return min(len(i) for i in s_rows.values())
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise WorkbenchError(f"--equal-n must be a document count ≥ 2 or 'min', not {value!r}")
+    return n
 
 
 def score_project(store: Store, version: int | None = None, config: AlignmentConfig | None = None,
                   groups: list[str] | None = None, sources: list[str] | None = None, halves: bool = False,
-                  show_progress: bool = True, save: bool = True, corpus: Corpus | None = None) -> ScoreResult:
+                  show_progress: bool = True, save: bool = True, corpus: Corpus | None = None,
+                  equal_n: int | str | None = None) -> ScoreResult:
     """Score every human group against every source on a codebook version; store the rows.
 
     ``config`` defaults to the project's ``alignment`` settings. ``groups``/``sources`` restrict
-    the table to those names (default: all). Rows are stored as method ``dove`` for the version,
-    replacing earlier rows of the same cells. Same inputs and settings give the same table.
+    the table to those names (default: all); ``equal_n`` as in :func:`score_posteriors`. Rows
+    are stored as method ``dove`` for the version, replacing earlier rows of the same cells.
+    Same inputs and settings give the same table.
     """
     cfg = config or store.config().alignment
     post = load_posteriors(store, version, show_progress=show_progress, corpus=corpus)
-    result = score_posteriors(post, cfg, groups, sources, halves)
+    result = score_posteriors(post, cfg, groups, sources, halves, equal_n)
     result.notes += _left_out(store, post)
     if save:
         store.save_scores(METHOD, result.version, [
-            {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "ci_low": r.ci_low,
-             "ci_high": r.ci_high, "n_group": r.n_group_docs, "n_source": r.n_source_docs} for r in result.rows
-        ], {**cfg.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma, "embedder": post.embedder})
+            {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "raw_bias": r.D_bias,
+             "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method, "ceiling": r.ceiling,
+             "ceiling_n": r.ceiling_n, "value_over_ceiling": r.r_over_ceiling, "n_group": r.n_group_docs,
+             "n_source": r.n_source_docs} for r in result.rows
+        ], {**result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
+            "embedder": post.embedder})
     return result
 
 

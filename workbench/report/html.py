@@ -2,7 +2,7 @@
 run history, with its figures as PNG files beside it (templates/report.html, Jinja2).
 
 What it shows: the codebook map (Fig. 4), each group's and source's top codes, the score table
-with bootstrap intervals, the largest off-diagonal transport flows (which human values a source's
+with bootstrap intervals, biases and ceilings, the largest off-diagonal transport flows (which human values a source's
 mass moves from, and to which of its values), documents with their codes (Fig. 6), and the history
 of the build — S(C) and K per iteration, changes approved / rejected, annotators' agreement.
 """
@@ -196,7 +196,8 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
     changes, change_totals = _changes(store)
 
     if scores:
-        fields = ["group_name", "source", "value", "raw", "ci_low", "ci_high", "n_group", "n_source"]
+        fields = ["group_name", "source", "value", "raw", "raw_bias", "ci_low", "ci_high", "ci_method", "ceiling",
+                  "ceiling_n", "value_over_ceiling", "n_group", "n_source"]
         with open(out / "scores.csv", "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=["codebook_version", *fields], lineterminator="\n")
             writer.writeheader()

@@ -159,4 +159,14 @@ def _m6(db: sqlite_utils.Database) -> None:
         db["em_iterations"].add_column(column, float)
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
+def _m7(db: sqlite_utils.Database) -> None:
+    """Scores: the bootstrap bias of raw, the interval method, and the split-half ceiling of
+    value (with the documents per half it used) and value / ceiling."""
+    db["scores"].add_column("raw_bias", float)
+    db["scores"].add_column("ci_method", str)
+    db["scores"].add_column("ceiling", float)
+    db["scores"].add_column("ceiling_n", int)
+    db["scores"].add_column("value_over_ceiling", float)
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+OPTIONAL_COLUMNS = ("raw", "raw_bias", "ci_low", "ci_high", "ci_method", "ceiling", "ceiling_n", "value_over_ceiling",
+                    "n_group", "n_source")
+
 
 class ScoresStoreMixin:
     db: sqlite_utils.Database
@@ -20,8 +23,9 @@ class ScoresStoreMixin:
     def save_scores(self, method: str, codebook_version: int | None, rows: Sequence[dict], config: dict) -> int:
         """Store score cells in one transaction, replacing earlier rows of the same cells.
 
-        ``rows``: dicts with group_name, source, value, raw, ci_low, ci_high, n_group, n_source
-        (raw, CI and counts may be None). Returns the number of rows written.
+        ``rows``: dicts with group_name, source, value and optionally raw, raw_bias, ci_low,
+        ci_high, ci_method, ceiling, ceiling_n, value_over_ceiling, n_group, n_source (None when
+        absent). Returns the number of rows written.
         """
         now = time.time()
         config_text = json.dumps(config, sort_keys=True)
@@ -32,8 +36,7 @@ class ScoresStoreMixin:
                     [method, codebook_version, row["group_name"], row["source"]])
             self.db["scores"].insert_all(
                 ({"method": method, "codebook_version": codebook_version, "group_name": r["group_name"],
-                  "source": r["source"], "value": r["value"], "raw": r.get("raw"), "ci_low": r.get("ci_low"),
-                  "ci_high": r.get("ci_high"), "n_group": r.get("n_group"), "n_source": r.get("n_source"),
+                  "source": r["source"], "value": r["value"], **{k: r.get(k) for k in OPTIONAL_COLUMNS},
                   "config": config_text, "created": now} for r in rows),
                 batch_size=500)
         return len(rows)
