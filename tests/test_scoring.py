@@ -47,8 +47,10 @@ def test_table_rows_for_groups_by_sources(built_project):
     assert cells[("Harbourside", "example-llm@Harbourside")].n_source_docs == 24
     # the model's documents are further from either human group than the other human group is
     assert cells[("Harbourside", "example-llm@Harbourside")].r < cells[("Harbourside", "Hillvale")].r
-    # every demo document has expressions; the only notes are the ceilings capped at 24 a half
-    assert len(result.notes) == 4 and all(n.startswith("ceiling of ") for n in result.notes)
+    # the provenance of the codebook first; every demo document has expressions, so the other
+    # notes are the ceilings capped at 24 a half
+    assert result.notes[0].startswith(f"codebook v{result.version} trained on source(s) human;")
+    assert len(result.notes) == 5 and all(n.startswith("ceiling of ") for n in result.notes[1:])
 
 
 def test_deterministic_and_stored_per_version(built_project):

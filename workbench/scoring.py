@@ -203,6 +203,9 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     cfg = config or store.config().alignment
     post = load_posteriors(store, version, show_progress=show_progress, corpus=corpus)
     result = score_posteriors(post, cfg, groups, sources, halves, equal_n)
+    trained = store.initial_version_of(result.version)[1].get("train_sources", [HUMAN])
+    result.notes.insert(0, f"codebook v{result.version} trained on source(s) {', '.join(trained)}; every other "
+                           "source is only mapped onto it")
     result.notes += _left_out(store, post)
     if save:
         store.save_scores(METHOD, result.version, [
@@ -211,7 +214,7 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
              "ceiling_n": r.ceiling_n, "value_over_ceiling": r.r_over_ceiling, "n_group": r.n_group_docs,
              "n_source": r.n_source_docs} for r in result.rows
         ], {**result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
-            "embedder": post.embedder})
+            "embedder": post.embedder, "train_sources": trained})
     return result
 
 

@@ -211,6 +211,7 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
     offline = config.role("extractor").provider == "offline"
     page = env.get_template("report.html").render(
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
+        trained_on=store.initial_version_of(codebook.version)[1].get("train_sources", ["human"]),
         created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=post.embedder,
         n_docs=len(post.corpus.doc_ids), n_expr=len(post.corpus.expr_ids), alignment=config.alignment,
         scores=scores, score_config=json.loads(scores[0]["config"]) if scores else None,
