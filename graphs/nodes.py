@@ -18,14 +18,15 @@ from workbench.codebook.clustering import centroids as code_centroids
 from workbench.codebook.assignment import code_spread
 from workbench.codebook.clustering import initial_codes
 from workbench.codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
-from workbench.codebook.refine import propose_changes, split_members
+from workbench.codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
+from workbench.errors import WorkbenchError
 from workbench.extract import extract as run_extract
 from workbench.models import Code
 from workbench.naming import name_groups
 from workbench.reconstruct import reconstruct as run_reconstruct
 
 from .context import BuildContext
-from .decisions import resume_decisions
+from .decisions import as_payload, decision_problem, resume_decisions
 from .state import BuildState
 
 UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
@@ -146,39 +147,85 @@ def score_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
 def propose(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
     """App. E.4: split over-used codes whose distortion is high and not falling (K-means k = 2,
     two named codes); merge under-used codes into their nearest neighbour. Each proposal carries
-    its evidence. Caps: at most max(1, K // 10) splits and as many merges per iteration."""
+    its evidence. Caps: at most max(1, K // 10) splits and as many merges per iteration.
+
+    Held back, with the reason in ``held_back`` (the next candidates take their places): a split of
+    a code whose members are all one sentence, and a change the annotators rejected in this build
+    for the same codes while its evidence has not changed (a re-proposal says what changed)."""
     ctx, em = runtime.context, runtime.context.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
     history = state.get("distortion_history", {})
-    found = propose_changes(code_usage(q_docs), [history.get(c.uid, []) for c in codebook.codes],
-                            codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance)
     corpus = ctx.corpus()
     labels = ctx.member_labels(codebook)
+    members = [np.flatnonzero(labels == c.idx) for c in codebook.codes]
+    rejected = {}
+    for p in ctx.store.proposals(status="rejected"):
+        if p["thread_id"] == ctx.thread_id:
+            rejected[(p["kind"], p["code_uid"], p["target_uid"])] = p  # ordered by id: the latest wins
+    excluded: set[tuple[int, int | None]] = set()
+    held_back: list[str] = []
+    while True:
+        found = propose_changes(code_usage(q_docs), [history.get(c.uid, []) for c in codebook.codes],
+                                codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance,
+                                excluded=excluded)
+        evidence = {(p.code, p.target): _evidence(p, codebook, members) for p in found}
+        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected)
+                   for key, ev in evidence.items()}
+        reasons = {key: why for key, why in reasons.items() if why}
+        if not reasons:
+            break
+        excluded |= set(reasons)
+        held_back += reasons.values()
     rows = []
     for p in found:
-        code = codebook.codes[p.code]
-        members = np.flatnonzero(labels == p.code)
-        evidence: dict[str, Any] = {**p.evidence, "name": code.name, "size": int(members.size)}
+        code, mine = codebook.codes[p.code], members[p.code]
+        ev = evidence[(p.code, p.target)]
         names, source = [], None
         if p.kind == "split":
-            halves = split_members(corpus.expr_emb[members], seed=em.seed)
-            groups = [([corpus.expr_texts[i] for i in members[halves == h]], corpus.expr_emb[members[halves == h]],
-                       code_centroids(corpus.expr_emb[members], halves, 2)[h]) for h in (0, 1)]
+            halves = split_members(corpus.expr_emb[mine], seed=em.seed)
+            groups = [([corpus.expr_texts[i] for i in mine[halves == h]], corpus.expr_emb[mine[halves == h]],
+                       code_centroids(corpus.expr_emb[mine], halves, 2)[h]) for h in (0, 1)]
             named = name_groups(ctx.gateway, groups)
             names, source = [named[0][0], named[1][0]], named[0][1]
-            evidence["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups]
+            ev["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups]
         else:
-            target = codebook.codes[p.target]
-            evidence["samples"] = [[corpus.expr_texts[i] for i in members[:SAMPLE_MEMBERS]],
-                                   [corpus.expr_texts[i] for i in np.flatnonzero(labels == p.target)[:SAMPLE_MEMBERS]]]
-            evidence["target_name"] = target.name
+            ev["samples"] = [[corpus.expr_texts[i] for i in mine[:SAMPLE_MEMBERS]],
+                             [corpus.expr_texts[i] for i in members[p.target][:SAMPLE_MEMBERS]]]
         rows.append({"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
                      "kind": p.kind, "code_uid": code.uid,
                      "target_uid": codebook.codes[p.target].uid if p.target is not None else None,
-                     "names": json.dumps(names), "names_source": source, "evidence": json.dumps(evidence)})
+                     "names": json.dumps(names), "names_source": source, "evidence": json.dumps(ev)})
     ids = ctx.store.save_proposals(rows)
-    return {"proposal_ids": ids, "stop_reason": None if ids else "no split or merge proposed: converged"}
+    return {"proposal_ids": ids, "held_back": held_back,
+            "stop_reason": None if ids else "no split or merge proposed: converged"}
+
+
+def _evidence(p, codebook, members: list[np.ndarray]) -> dict[str, Any]:
+    """A proposal's evidence: the rule's figures with the names and sizes of the codes it touches."""
+    evidence: dict[str, Any] = {**p.evidence, "name": codebook.codes[p.code].name, "size": int(members[p.code].size)}
+    if p.target is not None:
+        evidence |= {"target_name": codebook.codes[p.target].name, "target_size": int(members[p.target].size)}
+    return evidence
+
+
+def _held_back(key: tuple[int, int | None], codebook, evidence: dict, member_emb: np.ndarray,
+               rejected: dict[tuple, dict]) -> str | None:
+    """Why a change found by the rules is not proposed, or None (then a re-proposal of a rejected
+    change records what changed in ``evidence["changed_since_rejection"]``)."""
+    code, target = key
+    kind = "split" if target is None else "merge"
+    what = f"{kind} of '{evidence['name']}'" + (f" into '{evidence['target_name']}'" if target is not None else "")
+    if kind == "split" and distinct_members(member_emb) < 2:
+        return f"{what} held back: its {evidence['size']} expressions are all the same sentence"
+    before = rejected.get((kind, codebook.codes[code].uid, None if target is None else codebook.codes[target].uid))
+    if before is None:
+        return None
+    changes = evidence_changes(json.loads(before["evidence"]), evidence)
+    if not changes:
+        return f"{what} held back: rejected as #{before['id']} and its evidence has not changed"
+    evidence["changed_since_rejection"] = {"proposal": before["id"], **changes}
+    return None
 
 
 def review(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
@@ -207,11 +254,12 @@ def apply(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
     ctx = runtime.context
     t = state["iteration"]
     existing = ctx.store.version_for(ctx.thread_id, t, "apply")
+    proposals = ctx.store.proposals(state["proposal_ids"])
+    decisions = _applicable(ctx, proposals, state["decisions"])
+    approved = [p for p in proposals if decisions[str(p["id"])]["decision"] in ("approve", "edit")]
     if existing is None:
         codebook = ctx.store.load_codebook(state["version"])
         by_uid = {c.uid: c.idx for c in codebook.codes}
-        proposals = ctx.store.proposals(state["proposal_ids"])
-        approved = [p for p in proposals if state["decisions"][str(p["id"])]["decision"] in ("approve", "edit")]
         splits = [p for p in approved if p["kind"] == "split"]
         merges = [p for p in approved if p["kind"] == "merge"]
         corpus = ctx.corpus()
@@ -222,8 +270,8 @@ def apply(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
                                             ctx.config.em.seed)
         K = len(origins)
         cents = code_centroids(corpus.expr_emb, new_labels, K)
-        split_names = {by_uid[p["code_uid"]]: (state["decisions"][str(p["id"])].get("names") or json.loads(p["names"]),
-                                               p["names_source"], state["decisions"][str(p["id"])]) for p in splits}
+        split_names = {by_uid[p["code_uid"]]: (decisions[str(p["id"])].get("names") or json.loads(p["names"]),
+                                               p["names_source"], decisions[str(p["id"])]) for p in splits}
         codes = []
         for k, origin in enumerate(origins):
             old = codebook.codes[origin.code]
@@ -245,9 +293,31 @@ def apply(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
         existing = ctx.store.save_codebook(ctx.thread_id, t, "apply", codebook.version, codes,
                                            corpus.expr_ids[valid], new_labels[valid], diff, ctx.config.digest(),
                                            ctx.gateway.embedder_id)
-    ctx.store.set_proposal_status([p for p in state["proposal_ids"]
-                                   if state["decisions"][str(p)]["decision"] in ("approve", "edit")], "applied")
+    ctx.store.set_proposal_status([p["id"] for p in approved], "applied")
+    ctx.store.set_proposal_status([p["id"] for p in proposals if p not in approved], "rejected")
     return {"version": existing, "iteration": t + 1, "proposal_ids": [], "decisions": {}}
+
+
+def _applicable(ctx: BuildContext, proposals: list[dict], decisions: dict[str, dict]) -> dict[str, dict]:
+    """The decisions ``apply`` uses. One that cannot be applied (stored before every decision was
+    checked, e.g. a split renamed with one name) gives way to a later valid decision on the same
+    proposal; without one the build stops with a line saying how to re-decide, never a traceback."""
+    usable = dict(decisions)
+    for p in proposals:
+        d = decisions[str(p["id"])]
+        problem = decision_problem(p, d["decision"], d.get("names"))
+        if problem is None:
+            continue
+        latest = ctx.store.latest_decisions([p["id"]]).get(p["id"])
+        if latest is not None and decision_problem(p, latest["decision"], as_payload(latest)["names"]) is None:
+            usable[str(p["id"])] = as_payload(latest)
+            continue
+        path, pid = ctx.store.path, p["id"]
+        rename = f", or --rename {pid} 'first|second'" if p["kind"] == "split" else ""
+        raise WorkbenchError(f"proposal #{pid} ({p['kind']}): the decision by {d.get('decider')} cannot be applied: "
+                             f"{problem}; re-decide it with 'workbench decide {path} --reject {pid} --by NAME' "
+                             f"(or --approve {pid}{rename}), then run 'workbench build {path}'")
+    return usable
 
 
 def finalize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:

@@ -3,7 +3,10 @@ review pause, Ctrl-C or ``kill -9``. ``run_build`` is what ``workbench build`` c
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ THREAD_KEY = "build_thread"
 @dataclass
 class BuildStatus:
     thread_id: str
-    state: str  # "new", "running", "paused", "finished"
+    state: str  # "new", "running" (a live process holds it), "interrupted", "paused", "finished"
     next_nodes: list[str] = field(default_factory=list)
     proposal_ids: list[int] = field(default_factory=list)
     undecided: list[int] = field(default_factory=list)
@@ -36,6 +39,30 @@ class BuildStatus:
     version: int | None = None
     llm: dict[str, Any] = field(default_factory=dict)
     alignment: dict[str, Any] = field(default_factory=dict)  # the final score table, once finished
+    holder: dict[str, Any] | None = None  # the running build's pid, node, start (state "running")
+
+    @property
+    def running_line(self) -> str:
+        return describe_holder(self.holder) if self.holder else self.state
+
+
+def holder_alive(holder: dict) -> bool:
+    """Whether the process that recorded ``holder`` still exists: a build killed with ``kill -9``
+    leaves its lock behind, and a dead pid must never block the resume."""
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def describe_holder(holder: dict) -> str:
+    """'running (pid 4242, node reconstruct, started 2025-01-01 12:03:04, by dana)'."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder["started"]))
+    by = f", by {holder['by']}" if holder.get("by") else ""
+    return f"running (pid {holder['pid']}, node {holder.get('node') or 'starting'}, started {started}{by})"
 
 
 def open_checkpointer(store: Store) -> SqliteSaver:
@@ -63,8 +90,9 @@ def _compiled(store: Store):
 
 def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> BuildStatus:
     """A step whose nodes all wrote their results but whose next checkpoint was never saved (a kill
-    in between) has no ``next`` yet still has ``tasks``: it is "running", and resuming applies
-    those writes and goes on."""
+    in between) has no ``next`` yet still has ``tasks``: it is "interrupted", and resuming applies
+    those writes and goes on. The proposals are listed while paused, and while stopped before
+    ``apply`` (a decision that cannot be applied is re-decided there)."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     values = snapshot.values or {}
     if not snapshot.values and not snapshot.next:
@@ -74,8 +102,9 @@ def _status(graph, store: Store, thread_id: str, llm: dict | None = None) -> Bui
     elif snapshot.interrupts:
         state = "paused"
     else:
-        state = "running"
-    ids = list(values.get("proposal_ids", [])) if state == "paused" else []
+        state = "interrupted"
+    redecide = state == "paused" or list(snapshot.next) == ["apply"]
+    ids = list(values.get("proposal_ids", [])) if redecide else []
     decided = store.latest_decisions(ids)
     return BuildStatus(thread_id, state, list(snapshot.next), ids, [i for i in ids if i not in decided],
                        values.get("history", []), values.get("stop_reason"), values.get("version"), llm or {},
@@ -91,14 +120,32 @@ def _check_same_training(store: Store, config, restart: bool) -> None:
 
 
 def build_status(store: Store) -> BuildStatus:
-    """Where the project's build is, without running anything."""
+    """Where the project's build is, without running anything; "running" while a live process
+    holds the build (whatever its last checkpoint says)."""
     with _compiled(store) as graph:
-        return _status(graph, store, current_thread(store))
+        status = _status(graph, store, current_thread(store))
+    holder = store.build_lock()
+    if holder is not None and holder_alive(holder):
+        status.state, status.holder = "running", holder
+    return status
+
+
+def _claim(store: Store, by: str | None) -> str:
+    """Take the project's build lock or refuse with who holds it; returns the lock's token."""
+    token = uuid.uuid4().hex
+    holder = {"pid": os.getpid(), "token": token, "node": None, "started": time.time(), "beat": time.time(),
+              "by": by}
+    current = store.claim_build_lock(holder, holder_alive)
+    if current is not None:
+        raise WorkbenchError(f"the build of {store.path} is {describe_holder(current)}: wait for it to finish, "
+                             "then run 'workbench build' again")
+    return token
 
 
 def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
               show_progress: bool = True, on_update: Callable[[str, dict], None] | None = None,
-              resume: dict[str, dict] | None = None, train_sources: Sequence[str] = ()) -> BuildStatus:
+              resume: dict[str, dict] | None = None, train_sources: Sequence[str] = (),
+              by: str | None = None) -> BuildStatus:
     """Run the codebook graph until the next review pause or the end.
 
     A paused build continues with the decisions recorded in the project (or ``resume``, a
@@ -107,7 +154,21 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
 
     Only human documents and those of ``train_sources`` (kept in ``em.train_sources``) shape the
     codebook; every other source is mapped onto it when scored.
+
+    One build runs per project: its pid, node and start are recorded (``by``: who resumed it) and
+    a second ``run_build`` refuses while that process lives.
     """
+    token = _claim(store, by)
+    try:
+        return _locked_build(store, token, auto_approve, iterations, restart, show_progress, on_update, resume,
+                             train_sources)
+    finally:
+        store.release_build_lock(token)
+
+
+def _locked_build(store: Store, token: str, auto_approve: bool, iterations: int | None, restart: bool,
+                  show_progress: bool, on_update: Callable[[str, dict], None] | None,
+                  resume: dict[str, dict] | None, train_sources: Sequence[str]) -> BuildStatus:
     config = store.config()
     settings = {}
     if iterations is not None:
@@ -124,10 +185,10 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
         _check_same_training(store, config, restart)
         store.save_config(config)
     with _compiled(store) as graph:
-        return _run(graph, store, config, auto_approve, restart, show_progress, on_update, resume)
+        return _run(graph, store, token, config, auto_approve, restart, show_progress, on_update, resume)
 
 
-def _run(graph, store: Store, config, auto_approve: bool, restart: bool, show_progress: bool,
+def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: bool, show_progress: bool,
          on_update: Callable[[str, dict], None] | None, resume: dict[str, dict] | None) -> BuildStatus:
     thread_id = current_thread(store)
     if restart and _status(graph, store, thread_id).state != "new":
@@ -136,7 +197,7 @@ def _run(graph, store: Store, config, auto_approve: bool, restart: bool, show_pr
     status = _status(graph, store, thread_id)
     if status.state == "finished":
         return status
-    graph_input: Any = None if status.state == "running" else {}
+    graph_input: Any = None if status.state == "interrupted" else {}
     if status.state == "paused":
         decisions = resume if resume is not None else resume_decisions(store, status.proposal_ids, auto_approve)
         if decisions is None:
@@ -146,9 +207,13 @@ def _run(graph, store: Store, config, auto_approve: bool, restart: bool, show_pr
     gateway = Gateway(store, config, run_id)
     context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress)
     try:
-        for update in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,
-                                   stream_mode="updates", durability="sync"):
-            for node, values in update.items():
+        for mode, chunk in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,
+                                        stream_mode=["tasks", "updates"], durability="sync"):
+            if mode == "tasks":
+                if "input" in chunk:  # a node starts: the heartbeat names it
+                    store.touch_build_lock(token, chunk["name"])
+                continue
+            for node, values in chunk.items():
                 if on_update and node != "__interrupt__":
                     on_update(node, values or {})
             store.finish_run(run_id, gateway.stats.as_dict())  # kept current: a killed run still counts

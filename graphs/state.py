@@ -15,6 +15,7 @@ class BuildState(TypedDict, total=False):
     distortion_history: dict[str, list[float]]  # code uid -> d(c_k) per iteration
     reconstruction: dict[str, Any]
     proposal_ids: list[int]
+    held_back: list[str]  # changes the rules found but propose did not put forward, with why
     decisions: dict[str, dict[str, Any]]
     stop_reason: str | None
     sigma: float

@@ -249,21 +249,26 @@ def test_no_accepted_rename_writes_no_version(built_project):
 
 
 def test_decide_records_the_decision_and_a_proposals_label(built_project):
+    from graphs.runner import run_build
+
     store = built_project
-    split = next(p for p in store.proposals() if p["kind"] == "split")
-    merge = next(p for p in store.proposals() if p["kind"] == "merge")
-    A.decide(store, split["id"], "edit", "ann", ["a", "b"])
+    waiting = run_build(store, restart=True, show_progress=False).proposal_ids
+    split = next(p for p in store.proposals(waiting) if p["kind"] == "split")
+    merge = next(p for p in store.proposals(waiting) if p["kind"] == "merge")
+    A.decide(store, "ann", rename=[(split["id"], ["a", "b"])])
     with pytest.raises(WorkbenchError, match="merged code"):
-        A.decide(store, merge["id"], "edit", "ann", ["x"])
-    with pytest.raises(WorkbenchError, match="two|2 names"):
-        A.decide(store, split["id"], "edit", "ann", ["only one"])
+        A.decide(store, "ann", rename=[(merge["id"], ["x"])])
+    with pytest.raises(WorkbenchError, match="two non-blank names"):
+        A.decide(store, "ann", rename=[(split["id"], ["only one"])])
+    with pytest.raises(WorkbenchError, match="not waiting"):
+        A.decide(store, "ann", approve=[store.proposals()[0]["id"]])  # of the finished build
     assert store.decisions_by("ann", [split["id"], merge["id"]])[split["id"]]["names"] == '["a", "b"]'
     labels = store.labels("proposals", viewer="ann")
     assert [(r["item_id"], r["label"], r["codebook_version"]) for r in labels] == [
         (str(split["id"]), "approve", split["version"])]
     with pytest.raises(WorkbenchError, match="undecided"):
         A.resume_payload(store, "ann", [split["id"], merge["id"]])
-    A.decide(store, merge["id"], "reject", "ann")
+    A.decide(store, "ann", reject=[merge["id"]])
     payload = A.resume_payload(store, "ann", [split["id"], merge["id"]])
     assert payload[str(merge["id"])]["decision"] == "reject" and payload[str(split["id"])]["names"] == ["a", "b"]
 

@@ -45,7 +45,6 @@ PAIR = "::"  # mapping item id: "<document id>::<code uid>" (a uid never contain
 # Free-text companions of the code-quality criteria; stored as labels, not part of agreement.
 EXTRA_CRITERIA: dict[str, tuple[str, ...]] = {"code_quality": ("redundant_with", "better_name"),
                                               "mapping": (), "proposals": ()}
-DECISIONS = ("approve", "reject", "edit")
 
 
 # ----------------------------------------------------------------------------- checks
@@ -349,54 +348,105 @@ def my_labels(store: Store, task: str, annotator: str, codebook_version: int | N
     return {(r["item_id"], r["criterion"]): r["label"] for r in rows}
 
 
-def decide(store: Store, proposal_id: int, decision: str, annotator: str, names: Sequence[str] | None = None,
-           note: str | None = None) -> int:
-    """Record an annotator's decision on a proposal of the paused build (the row the graph resumes
-    with) and the same judgement as a ``proposals`` label for agreement; both or neither."""
+@dataclass
+class Decided:
+    """What ``decide`` recorded: the decision rows, and the waiting proposals still undecided."""
+
+    ids: list[int]
+    undecided: list[int]
+
+
+def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Sequence[int] = (),
+           rename: Sequence[tuple[int, Sequence[str]]] = (), approve_all: bool = False,
+           note: str | None = None) -> Decided:
+    """Record decisions on the proposals the build waits for: the one path of ``workbench decide``
+    and the review screen's keys. ``rename`` approves a split with new names (two, different, not
+    blank). Every decision is checked before any is written (one decision per proposal per call,
+    only waiting proposals); each is stored with the same judgement as a ``proposals`` label."""
+    from graphs.decisions import decision_problem
+    from graphs.runner import build_status
+
     annotator = check_annotator(annotator)
-    if decision not in DECISIONS:
-        raise WorkbenchError(f"unknown decision {decision!r}: use approve, reject or edit")
-    names = [n.strip() for n in names or [] if n.strip()]
-    proposal = store.proposals([proposal_id])
-    if not proposal:
-        raise WorkbenchError(f"no proposal {proposal_id}")
-    if decision == "edit":
-        wanted = 2 if proposal[0]["kind"] == "split" else 1
-        if proposal[0]["kind"] != "split":
-            raise WorkbenchError("only a split's names can be edited: a merged code is named after the merge")
-        if len(names) != wanted:
-            raise WorkbenchError(f"a split needs {wanted} names, separated by '|'")
+    status = build_status(store)
+    waiting = status.proposal_ids if status.state != "running" else []
+    if not waiting:
+        raise WorkbenchError(f"the build is {status.running_line}, not waiting for review: nothing to decide")
+    chosen: dict[int, tuple[str, list[str] | None]] = {}
+    given = [*((i, "approve", None) for i in approve), *((i, "reject", None) for i in reject),
+             *((i, "edit", list(names)) for i, names in rename)]
+    for pid, decision, names in given:
+        if int(pid) in chosen:
+            raise WorkbenchError(f"proposal #{pid} is given two decisions ({chosen[int(pid)][0]} and {decision}): "
+                                 "give one")
+        chosen[int(pid)] = (decision, names)
+    if approve_all:
+        chosen = {pid: chosen.get(pid, ("approve", None)) for pid in waiting}
+    unknown = sorted(set(chosen) - set(waiting))
+    if unknown:
+        raise WorkbenchError(f"proposal(s) {unknown} are not waiting; waiting: {sorted(waiting)}")
+    proposals = {p["id"]: p for p in store.proposals(sorted(chosen))}
+    for pid, (decision, names) in chosen.items():
+        problem = decision_problem(proposals[pid], decision, names)
+        if problem:
+            raise WorkbenchError(f"proposal #{pid}: {problem}")
     protocol = task_protocol("proposals")
+    ids = []
     with store.transaction():
-        decision_id = store.record_decision(proposal_id, decision, annotator, names or None, note)
-        store.record_label(task="proposals", item_id=str(proposal_id), criterion=protocol.criteria[0].id,
-                           label="reject" if decision == "reject" else "approve", annotator=annotator,
-                           codebook_version=proposal[0]["version"], protocol_id=protocol.id,
-                           protocol_version=protocol.version,
-                           note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
-    return decision_id
+        for pid, (decision, names) in sorted(chosen.items()):
+            names = [n.strip() for n in names] if names else None
+            decision_id = store.record_decision(pid, decision, annotator, names, note)
+            store.record_label(task="proposals", item_id=str(pid), criterion=protocol.criteria[0].id,
+                               label="reject" if decision == "reject" else "approve", annotator=annotator,
+                               codebook_version=proposals[pid]["version"], protocol_id=protocol.id,
+                               protocol_version=protocol.version,
+                               note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
+            ids.append(decision_id)
+    decided = store.latest_decisions(waiting)
+    return Decided(ids, [pid for pid in waiting if pid not in decided])
 
 
 def resume_payload(store: Store, annotator: str, proposal_ids: Sequence[int]) -> dict[str, dict]:
     """The review node's resume value made of this annotator's own latest decisions."""
+    from graphs.decisions import as_payload
+
     mine = store.decisions_by(annotator, list(proposal_ids))
     undecided = [p for p in proposal_ids if p not in mine]
     if undecided:
         raise WorkbenchError(f"decide every proposal first: {', '.join(f'#{p}' for p in undecided)} undecided")
-    return {str(pid): {"decision": row["decision"], "decider": row["decider"], "decision_id": row["id"],
-                       "names": json.loads(row["names"]) if row["names"] else None}
-            for pid, row in mine.items()}
+    return {str(pid): as_payload(row) for pid, row in mine.items()}
 
 
-def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict], None] | None = None):
-    """Resume a paused build with this annotator's decisions; runs until the next pause or the end."""
+def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict], None] | None = None,
+                  reviewed: Sequence[int] | None = None):
+    """Resume a paused build with this annotator's decisions; runs until the next pause or the end.
+
+    ``reviewed``: the proposals the annotator was shown. When someone else resumed the build
+    first (or is resuming it now), nothing runs and the error says which of this annotator's
+    recorded decisions were not applied and where they differ from what was."""
     from graphs.runner import build_status, run_build
 
     status = build_status(store)
-    if status.state != "paused":
-        raise WorkbenchError(f"the build is {status.state}, not waiting for review")
+    shown = list(reviewed) if reviewed is not None else status.proposal_ids
+    if status.state != "paused" or sorted(shown) != sorted(status.proposal_ids):
+        raise WorkbenchError(_not_applied(store, annotator, shown, status))
     payload = resume_payload(store, annotator, status.proposal_ids)
-    return run_build(store, show_progress=False, on_update=on_update, resume=payload)
+    return run_build(store, show_progress=False, on_update=on_update, resume=payload, by=annotator)
+
+
+def _not_applied(store: Store, annotator: str, shown: Sequence[int], status) -> str:
+    """The message for a submit that came too late: the build moved on without these decisions."""
+    where = f"the build is {status.running_line}" if status.state == "running" else (
+        f"the build has moved on (now {status.state})")
+    mine = store.decisions_by(annotator, list(shown))
+    if not mine:
+        return f"{where}, not waiting for these proposals: nothing of yours to resume with"
+    outcome = {p["id"]: p["status"] for p in store.proposals(sorted(mine))}
+    conflicts = [f"#{pid} you {row['decision']}, build {outcome[pid]}" for pid, row in sorted(mine.items())
+                 if outcome[pid] in ("approved", "applied", "rejected")
+                 and (row["decision"] == "reject") != (outcome[pid] == "rejected")]
+    return (f"{where}: your {len(mine)} decision(s) on {', '.join(f'#{p}' for p in sorted(mine))} are recorded "
+            f"(for agreement and adjudication) but were not applied"
+            + (f"; conflicts: {'; '.join(conflicts)}" if conflicts else "; none conflicts with what was applied"))
 
 
 # ------------------------------------------------------------------------------ agreement

@@ -157,31 +157,20 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
 @click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")
-@click.option("--rename", nargs=2, multiple=True, metavar="ID NAMES",
+@click.option("--rename", type=(int, str), multiple=True, metavar="ID NAMES",
               help="approve proposal ID with new names, 'first|second' for a split")
 @click.option("--approve-all", is_flag=True, help="approve every proposal still waiting")
 @click.option("--by", "decider", required=True, help="who decides (stored with each decision)")
 @user_errors
 def decide(project, approve, reject, rename, approve_all, decider) -> None:
     """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
-    from graphs.runner import build_status
+    from .annotate import decide as record_decisions
 
     store = open_project(project)
-    status = build_status(store)
-    if status.state != "paused":
-        raise WorkbenchError(f"the build is {status.state}, not waiting for review: nothing to decide")
-    waiting = set(status.proposal_ids)
-    chosen = {**{i: ("approve", None) for i in approve}, **{i: ("reject", None) for i in reject},
-              **{int(i): ("edit", names.split("|")) for i, names in rename}}
-    if approve_all:
-        chosen = {i: chosen.get(i, ("approve", None)) for i in waiting}
-    unknown = sorted(set(chosen) - waiting)
-    if unknown:
-        raise WorkbenchError(f"proposal(s) {unknown} are not waiting; waiting: {sorted(waiting)}")
-    for pid, (decision, names) in sorted(chosen.items()):
-        store.record_decision(pid, decision, decider, names)
-    left = len(waiting - set(store.latest_decisions(sorted(waiting))))
-    click.echo(f"recorded {len(chosen)} decision(s) by {decider}; {left} still undecided"
+    done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
+                            rename=[(pid, names.split("|")) for pid, names in rename])
+    left = len(done.undecided)
+    click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
                + ("" if left else f"; continue with: workbench build {project}"))
 
 

@@ -25,13 +25,20 @@ _NODE_LINES = {
     "score": lambda v: "score: " + ", ".join(f"S(C) = {h['S']:.4f} [{h['S_low']:.4f}, {h['S_high']:.4f}], "
                                              f"K = {h['K']}" for h in v["history"])
                        + (f" — stop: {v['stop_reason']}" if v.get("stop_reason") else ""),
-    "propose": lambda v: f"propose: {len(v['proposal_ids'])} proposals",
+    "propose": lambda v: proposed_line(v),
     "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
     "apply": lambda v: f"apply: codebook version {v['version']}",
     "finalize": lambda v: f"finalize: final version {v['summary']['final_version']}",
     "score_alignment": lambda v: f"score_alignment: {v['alignment']['n_rows']} group × source scores "
                                  f"on version {v['alignment']['version']}",
 }
+
+
+def proposed_line(values: dict) -> str:
+    """What ``propose`` put forward and what it held back, with why."""
+    held = values.get("held_back") or []
+    return (f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
+            + (f"; {len(held)} held back: " + "; ".join(held) if held else ""))
 
 
 def llm_counts(s: dict) -> str:
@@ -88,6 +95,8 @@ def print_build_status(store: Store, status) -> None:
         info = json.loads(summary[0]) if summary else {}
         console.print(f"build finished: codebook version {status.version}, {status.stop_reason}; "
                       f"changes {info.get('changes', {})}")
+    elif status.state == "running":
+        console.print(f"build {status.running_line}")
     else:
         console.print(f"build interrupted before {status.next_nodes}: run 'workbench build {store.path}' to continue")
     if status.llm.get("calls") or status.llm.get("failures"):

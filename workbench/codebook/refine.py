@@ -7,13 +7,17 @@ The rules only *propose*; producing the new codes (names, centroids) is the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
 from workbench.codebook.objective import usage_zscores
 from workbench.codebook.vectors import unit_rows
 
+# Relative change of a usage or distortion figure that counts as new evidence for a change the
+# annotators rejected (code sizes count on any change): day-to-day drift of n_k as other codes
+# move stays well under it, so a rejected change is not put back on every iteration.
+EVIDENCE_CHANGE = 0.10
 
 @dataclass(frozen=True)
 class Proposal:
@@ -53,6 +57,7 @@ def propose_changes(
     max_splits: int | None = None,
     max_merges: int | None = None,
     rel_tolerance: float = 0.0,
+    excluded: Collection[tuple[int, int | None]] = (),
 ) -> list[Proposal]:
     """Propose splits of over-used, badly reconstructed codes and merges of under-used ones.
 
@@ -86,6 +91,9 @@ def propose_changes(
         z_split, z_merge: z-score thresholds.
         max_splits, max_merges: caps per iteration; None means max(1, K // 10).
         rel_tolerance: allowed relative drop of distortion that still counts as "not falling".
+        excluded: changes not to propose, as (code, None) for a split and (code, target) for a
+            merge (a code that cannot be split, a change already rejected on the same evidence);
+            the next candidates take their places under the caps.
 
     Returns:
         Proposals, splits first.
@@ -113,7 +121,7 @@ def propose_changes(
     for k in split_order:
         if len([p for p in proposals if p.kind == "split"]) >= max_splits:
             break
-        if not z[k] > z_split or not np.isfinite(latest[k]) or not latest[k] > median:
+        if not z[k] > z_split or not np.isfinite(latest[k]) or not latest[k] > median or (k, None) in excluded:
             continue
         h = hist[k]
         not_falling = h[-1] >= h[-2] - rel_tolerance * abs(h[-2]) if len(h) >= 2 else True
@@ -147,7 +155,7 @@ def propose_changes(
             continue
         s = np.where(cand, sims[k], -np.inf)
         target = int(np.argmax(s))
-        if target in busy:
+        if target in busy or (k, target) in excluded:
             continue
         busy.update((k, target))
         n_merges += 1
@@ -186,9 +194,35 @@ def split_members(member_emb: np.ndarray, seed: int = 0, n_init: int = 10) -> np
     from sklearn.cluster import KMeans
 
     x = unit_rows(np.atleast_2d(np.asarray(member_emb, dtype=np.float64)))
-    if np.unique(np.round(x, 12), axis=0).shape[0] < 2:
+    if distinct_members(x) < 2:
         raise ValueError("a code needs at least two distinct members to be split")
     labels = KMeans(n_clusters=2, n_init=n_init, random_state=seed).fit_predict(x)
     if labels[0] == 1:
         labels = 1 - labels
     return labels.astype(int)
+
+
+def distinct_members(member_emb: np.ndarray) -> int:
+    """How many different directions a code's (m, d) member embeddings hold: a code whose members
+    are all one sentence (a restated topic) has 1 and cannot be split in two."""
+    x = unit_rows(np.atleast_2d(np.asarray(member_emb, dtype=np.float64)))
+    return int(np.unique(np.round(x, 12), axis=0).shape[0]) if x.size else 0
+
+
+def evidence_changes(rejected: dict[str, Any], now: dict[str, Any],
+                     rel_tolerance: float = EVIDENCE_CHANGE) -> dict[str, list[float]]:
+    """What changed in a proposal's evidence since the same change was rejected: {figure: [then,
+    now]} for the code sizes (any change), and usage n_k, the target's usage and the latest
+    distortion d(c_k) when they moved by more than ``rel_tolerance`` of their earlier value.
+    Empty: the same evidence, so the change is not proposed again."""
+    changed: dict[str, list[float]] = {}
+    then_d, now_d = rejected.get("distortion_history") or [], now.get("distortion_history") or []
+    figures = {k: (rejected.get(k), now.get(k)) for k in ("size", "target_size", "n_k", "target_n_k")}
+    figures["distortion"] = (then_d[-1] if then_d else None, now_d[-1] if now_d else None)
+    for key, (a, b) in figures.items():
+        if a is None or b is None:
+            continue
+        exact = key in ("size", "target_size")
+        if (a != b) if exact else abs(b - a) > rel_tolerance * abs(a):
+            changed[key] = [a, b]
+    return changed

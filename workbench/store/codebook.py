@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sqlite_utils
 
 from ..errors import WorkbenchError
 from ..models import Code, Codebook
+
+BUILD_LOCK = "build_lock"  # meta key: the running build's holder (pid, node, started, heartbeat)
 
 
 class CodebookStoreMixin:
@@ -145,6 +147,35 @@ class CodebookStoreMixin:
         with self.transaction():
             for pid in ids:
                 self.db.execute("update proposals set status = ? where id = ?", [status, pid])
+
+    def build_lock(self) -> dict | None:
+        """The holder recorded by the last build that started and has not finished (maybe dead)."""
+        text = self.get_meta(BUILD_LOCK)  # type: ignore[attr-defined]
+        return json.loads(text) if text else None
+
+    def claim_build_lock(self, holder: dict, alive: Callable[[dict], bool]) -> dict | None:
+        """Record ``holder`` as the running build unless a live one holds the project: then return
+        that one and write nothing. Check and write are one transaction, so two builds never both win."""
+        with self.transaction():
+            current = self.build_lock()
+            if current is not None and alive(current):
+                return current
+            self.db["meta"].upsert({"key": BUILD_LOCK, "value": json.dumps(holder)}, pk="key")
+        return None
+
+    def touch_build_lock(self, token: str, node: str) -> None:
+        """Heartbeat: the node the holder with ``token`` is running now."""
+        with self.transaction():
+            current = self.build_lock()
+            if current is not None and current.get("token") == token:
+                self.db["meta"].upsert({"key": BUILD_LOCK, "value": json.dumps(
+                    {**current, "node": node, "beat": time.time()})}, pk="key")
+
+    def release_build_lock(self, token: str) -> None:
+        with self.transaction():
+            current = self.build_lock()
+            if current is not None and current.get("token") == token:
+                self.db.execute("delete from meta where key = ?", [BUILD_LOCK])
 
     def save_summary(self, thread_id: str, version: int, summary: dict) -> None:
         with self.transaction():

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..annotate import ProposalView, decide, fmt, resume_payload, resume_review, review_queue
 from ..errors import WorkbenchError
+from ..report_text import proposed_line
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
@@ -34,7 +35,7 @@ def progress_line(node: str, values: dict) -> str:
                 if "beta1_term" in h else f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f}, K = {h['K']}")
         return line + (f" — stop: {values['stop_reason']}" if values.get("stop_reason") else "")
     if node == "propose":
-        return f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
+        return proposed_line(values)
     if node == "apply":
         return f"apply: codebook version {values.get('version')}"
     if node == "name_codes":
@@ -100,6 +101,8 @@ class ReviewScreen(WorkbenchScreen):
             return f"build {s.thread_id} finished: codebook version {s.version} ({s.stop_reason}); nothing to review"
         if s.state == "new":
             return "build not started: run 'workbench build PROJECT' (it pauses here for review)"
+        if s.state == "running":
+            return f"build {s.thread_id} {s.running_line}: its next pause shows here"
         return f"build {s.thread_id} stopped before {s.next_nodes}: continue it with 'workbench build PROJECT'"
 
     def _score_line(self) -> str:
@@ -146,7 +149,9 @@ class ReviewScreen(WorkbenchScreen):
         return True
 
     def _record(self, key: str, decision: str, names: list[str] | None = None) -> None:
-        if self.guarded(decide, self.store, int(key), decision, self.annotator, names) is None:
+        given = {"approve": {"approve": [int(key)]}, "reject": {"reject": [int(key)]},
+                 "edit": {"rename": [(int(key), names or [])]}}[decision]
+        if self.guarded(decide, self.store, self.annotator, **given) is None:
             return
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in self.views.values()])
         table = self.paged()
@@ -198,7 +203,7 @@ class ReviewScreen(WorkbenchScreen):
         """Run the graph in this thread with its own Store until it pauses again or ends."""
         store = self.app.open_store()
         try:
-            status = resume_review(store, self.annotator,
+            status = resume_review(store, self.annotator, reviewed=self.status.proposal_ids,
                                    on_update=lambda node, values: self.app.call_from_thread(self._progress, node, values))
             self.app.call_from_thread(self._build_done, status, None)
         except Exception as exc:  # noqa: BLE001 — shown to the annotator; their decisions are stored already
