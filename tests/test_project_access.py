@@ -107,3 +107,48 @@ async def test_a_screen_whose_loading_fails_shows_why(template, tmp_path, monkey
         await pilot.pause()
         status = str(app.screen.query_one(line, Static).render())
     assert status.startswith(f"could not load: {project}: cannot write the project (attempt to write a readonly")
+
+
+def _checkout_with_stub_venv(tmp_path: Path) -> Path:
+    """A copy of ./run beside a set-up stamp and a stub .venv whose ``workbench`` prints the
+    directory it runs in and its arguments: ./run without installing anything."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    for name in ("run", "requirements.lock", "pyproject.toml"):
+        shutil.copy2(ROOT / name, checkout / name)
+    stamp = subprocess.run("cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1", shell=True,
+                           cwd=checkout, capture_output=True, text=True, check=True).stdout.strip()
+    (checkout / ".venv" / ".installed").write_text(stamp + "\n")
+    for name in ("python", "workbench"):
+        stub = checkout / ".venv" / "bin" / name
+        stub.write_text('#!/bin/sh\necho "cwd=$(pwd)"\necho "args=$*"\n')
+        stub.chmod(0o755)
+    return checkout
+
+
+@pytest.mark.parametrize("argv, command", [(["workbench", "init", "cultures.db"], "init cultures.db"),
+                                           (["demo", "--dir", "out"], "demo --dir out")])
+def test_run_resolves_paths_against_the_callers_directory(tmp_path, argv, command):
+    checkout = _checkout_with_stub_venv(tmp_path)
+    caller = tmp_path / "elsewhere"
+    caller.mkdir()
+    result = subprocess.run([str(checkout / "run"), *argv], cwd=caller, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"cwd={caller}", f"args={command}"]
+
+
+def test_run_test_still_runs_in_the_checkout(tmp_path):
+    checkout = _checkout_with_stub_venv(tmp_path)
+    result = subprocess.run([str(checkout / "run"), "test", "-k", "x"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.stdout.splitlines() == [f"cwd={checkout}", "args=-m pytest -q -k x"]
+
+
+def test_cannot_read_names_the_full_path(template, tmp_path, monkeypatch):  # noqa: F811
+    project = tmp_path / "p.db"
+    project.write_bytes(template.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["ingest", "p.db", "missing.csv", "--group", "G"])
+    assert result.exit_code != 0
+    assert result.output == f"Error: {tmp_path / 'missing.csv'}: cannot read the file (No such file or directory)\n"
+    result = CliRunner().invoke(main, ["status", "nope.db"])
+    assert result.output.startswith(f"Error: no project at {tmp_path / 'nope.db'}: create it with")

@@ -76,7 +76,7 @@ def open_tabular(path: str | Path, what: str = "file",
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise WorkbenchError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+        raise WorkbenchError(f"{path.resolve()}: cannot read the {what} ({exc.strerror})") from None
     if not raw.strip():
         raise WorkbenchError(f"{path}: the {what} is empty: {empty_fix}")
     try:
