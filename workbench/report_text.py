@@ -79,8 +79,9 @@ def print_build_status(store: Store, status) -> None:
         summary = store.db.execute("select summary from build_summaries where thread_id = ?",
                                    [status.thread_id]).fetchone()
         info = json.loads(summary[0]) if summary else {}
+        changes = ", ".join(f"{n} {state}" for state, n in info.get("changes", {}).items()) or "none"
         console.print(f"build finished: codebook version {status.version}, {status.stop_reason}; "
-                      f"changes {info.get('changes', {})}")
+                      f"changes: {changes}")
     else:
         console.print(f"build interrupted before {status.next_nodes}: run 'workbench build {store.path}' to continue")
     if status.llm.get("calls") or status.llm.get("failures"):

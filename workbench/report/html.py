@@ -36,6 +36,7 @@ class ReportFiles:
     directory: Path
     files: list[Path]
     version: int
+    font_note: str | None = None  # characters of code names the figures cannot draw, and the fix
 
     @property
     def index(self) -> Path:
@@ -130,7 +131,7 @@ def _agreement(store: Store) -> list[dict]:
         for criterion, rep in result.reports.items():
             if rep.n_items:
                 out.append({"task": task, "criterion": criterion, "version": result.codebook_version,
-                            "items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
+                            "n_items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
                             "fleiss": rep.fleiss_kappa.kappa, "alpha": rep.krippendorff_alpha,
                             "agreement": rep.percent_agreement})
     return out
@@ -205,6 +206,7 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
         files += [out / "scores.csv", out / "scores.json"]
 
+    font_note = plots.missing_font_note(names)
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
     env.filters["fmt"] = _fmt
     offline = config.role("extractor").provider == "offline"
@@ -216,8 +218,8 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         codes=sorted(({"name": names[k], "usage": float(usage[k]), "size": codebook.codes[k].size,
                        "named_by": codebook.codes[k].name_source or "—"} for k in range(codebook.K)),
                      key=lambda c: -c["usage"]),
-        panels=list(panels), flows=flows, views=views, iterations=iterations, changes=changes,
+        panels=list(panels), top_codes=min(top_codes, codebook.K), font_note=font_note, flows=flows, views=views, iterations=iterations, changes=changes,
         change_totals=change_totals, agreement=_agreement(store), has_pair=len(views) >= 2,
         files=[f.name for f in files], title=store.path.stem)
     (out / "index.html").write_text(page, encoding="utf-8")
-    return ReportFiles(out, [out / "index.html", *files], codebook.version)
+    return ReportFiles(out, [out / "index.html", *files], codebook.version, font_note)
