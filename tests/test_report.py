@@ -6,15 +6,17 @@ import re
 import shutil
 import subprocess
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from matplotlib.ft2font import FT2Font
 
 from workbench import annotate as A
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
-from workbench.report import plots
+from workbench.report import fonts, plots
 from workbench.scoring import score_project
 
 PYTHON_REPR = re.compile(r"<built-in method|<bound method|object at 0x|\{'|\[\(|np\.float")
@@ -90,22 +92,19 @@ def test_distribution_panels_share_one_x_scale(tmp_path, monkeypatch):
 
 
 def test_missing_cjk_font_is_one_note_naming_the_package(monkeypatch):
-    monkeypatch.setattr(plots, "CJK_FONT_PATH", None)
-    plots._covered.cache_clear()
-    try:
-        note = plots.missing_font_note(["가족 부양", "filial duty", "孝"])
-        assert note.startswith("5 characters of the code names (") and "가" in note and "孝" in note
-        assert f"pip install {plots.CJK_FONT_PACKAGE}" in note
-        assert plots.missing_font_note(["filial duty", "Ünïcödé — fine"]) is None
-    finally:
-        plots._covered.cache_clear()
+    monkeypatch.setattr(fonts, "CJK_FONT_PATH", None)
+    note = fonts.missing_font_note(["가족 부양", "filial duty", "孝"])
+    assert note.startswith("5 characters of code names (") and "가" in note and "孝" in note
+    assert f"pip install {fonts.CJK_FONT_PACKAGE}" in note
+    assert fonts.missing_font_note(["filial duty", "Ünïcödé — fine"]) is None
+    assert not fonts.write_cjk_subset("가족 부양", Path("never-written.otf"))
 
 
 def test_korean_names_are_drawn_with_the_cjk_font(tmp_path):
-    if plots.CJK_FONT_PATH is None:
-        pytest.skip(f"the CJK font package is not installed (pip install {plots.CJK_FONT_PACKAGE})")
+    if fonts.CJK_FONT_PATH is None:
+        pytest.skip(f"the CJK font package is not installed (pip install {fonts.CJK_FONT_PACKAGE})")
     names = ["가족 부양 의무", "孝道と家族", "honesty"]
-    assert plots.missing_font_note(names) is None
+    assert fonts.missing_font_note(names) is None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig, ax = plots.plt.subplots()
@@ -114,6 +113,12 @@ def test_korean_names_are_drawn_with_the_cjk_font(tmp_path):
         fig.savefig(tmp_path / "ko.png")
         plots.plt.close(fig)
     assert not [w for w in caught if "missing from font" in str(w.message)]
+    # the HTML's font: only the characters the page uses
+    assert fonts.write_cjk_subset("<p>가족 부양 honesty 孝</p>", tmp_path / "cjk.otf")
+    charmap = FT2Font(str(tmp_path / "cjk.otf")).get_charmap()
+    assert {ord(c) for c in "가족부양孝"} <= set(charmap) and ord("의") not in charmap
+    assert (tmp_path / "cjk.otf").stat().st_size < 100_000
+    assert not fonts.write_cjk_subset("<p>honesty</p>", tmp_path / "none.otf")
 
 
 def test_report_in_headless_chromium_has_no_python_reprs(built_project, tmp_path):

@@ -2,15 +2,13 @@
 distributions per group and source, a document pair in the codebook space (as Fig. 6) and the
 run's history. Each function takes arrays, writes one PNG and returns its path.
 
-Code names in Korean, Chinese or Japanese need a CJK font: Noto Sans CJK from the
-``cvttf-NotoSansCJK-Regular`` package (PyPI) is registered when installed, as a per-glyph fallback
-after DejaVu Sans; without it :func:`missing_font_note` says which characters show as boxes.
+Code names in Korean, Chinese or Japanese are drawn with the CJK font of :mod:`.fonts`, when
+installed, as a per-glyph fallback after DejaVu Sans.
 """
 from __future__ import annotations
 
-import functools
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -19,45 +17,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
+
+from .fonts import CJK_FONT_PATH  # noqa: E402
 
 MAP_MAX_POINTS = 6000  # expressions drawn on the map; UMAP cost grows with n
 GRAY, BLUE, ORANGE, GREEN = "#b8b8b8", "#2f6db5", "#e08a1e", "#2e9b4f"
-CJK_FONT_PACKAGE = "cvttf-NotoSansCJK-Regular==1.0"
-
-
-def _cjk_font_path() -> str | None:
-    try:
-        from cvttf_NotoSansCJK_Regular import get_TTF_path
-    except ImportError:
-        return None
-    return get_TTF_path()
-
-
-CJK_FONT_PATH = _cjk_font_path()
 if CJK_FONT_PATH:
     font_manager.fontManager.addfont(CJK_FONT_PATH)
     # matplotlib ≥ 3.6 falls back glyph by glyph along this list: Latin from DejaVu, Hangul/Han/Kana from Noto.
     matplotlib.rcParams["font.family"] = ["DejaVu Sans", font_manager.FontProperties(fname=CJK_FONT_PATH).get_name()]
-
-
-@functools.cache
-def _covered() -> frozenset[int]:
-    """Code points some font of the figures has a glyph for."""
-    fonts = [font_manager.findfont("DejaVu Sans"), *([CJK_FONT_PATH] if CJK_FONT_PATH else [])]
-    return frozenset().union(*(FT2Font(f).get_charmap() for f in fonts))
-
-
-def missing_font_note(texts: Iterable[str]) -> str | None:
-    """A sentence for the reader when characters of ``texts`` (code names) have no glyph in the
-    figures' fonts and would show as boxes; None when every character can be drawn."""
-    missing = sorted({ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in _covered()})
-    if not missing:
-        return None
-    fix = ("no installed font has them" if CJK_FONT_PATH else
-           f"install a CJK font for the figures with 'pip install {CJK_FONT_PACKAGE}' and write the report again")
-    return (f"{len(missing)} characters of the code names ({''.join(missing[:12])}{'…' if len(missing) > 12 else ''}) "
-            f"have no glyph in the figures' fonts and show as boxes in the PNGs (the HTML text is unaffected): {fix}")
 
 
 def codebook_layout(expr_emb: np.ndarray, centroids: np.ndarray, seed: int = 0,
@@ -87,7 +55,7 @@ def _short(text: str, width: int) -> str:
 
 def _save(fig, path: Path) -> Path:
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*missing from font.*")  # said once, by missing_font_note
+        warnings.filterwarnings("ignore", message=".*missing from font.*")  # said once, by fonts.missing_font_note
         fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
