@@ -2,6 +2,8 @@
 imports nothing."""
 from __future__ import annotations
 
+import csv
+
 import pytest
 from click.testing import CliRunner
 
@@ -61,6 +63,19 @@ def test_five_megabyte_document_is_rejected_or_truncated_explicitly(project, tmp
     assert result.documents == 2 and result.truncated == 1
     length, truncated = project.db.execute("select length(text), truncated from documents where id = 'big'").fetchone()
     assert length == MAX_DOCUMENT_CHARS and truncated == 1
+
+
+def test_csv_document_over_the_csv_field_limit_follows_the_length_rule(project, tmp_path):
+    """A CSV field over Python's default limit (131,072 characters) is read; then the documented
+    rule applies: rejected naming --truncate, or cut at the limit with --truncate."""
+    csv.field_size_limit(131_072)  # the default, whatever an earlier test in this process set
+    big = tmp_path / "big.csv"
+    big.write_text('id,text\nok,Fairness matters.\nbig,"%s"\n' % ("Freedom matters. " * 10_000))
+    with pytest.raises(WorkbenchError, match=r"big.csv, line 3: .*over the limit of 100,000: .*--truncate"):
+        ingest_file(project, big, IngestOptions(group="G"))
+    csv.field_size_limit(131_072)
+    result = ingest_file(project, big, IngestOptions(group="G", truncate=True))
+    assert result.documents == 2 and result.truncated == 1
 
 
 def test_duplicate_against_project_imports_nothing_more(project):

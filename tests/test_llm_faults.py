@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 
 from click.testing import CliRunner
 
@@ -75,9 +76,15 @@ def test_faults_are_retried_or_recorded_and_counted_in_the_summary(project, fake
 
     result = CliRunner().invoke(main, ["extract", str(project.path), "--quiet"])
 
-    assert result.exit_code == 0, result.output
-    line = result.output.strip()
-    assert "\n" not in line and "Traceback" not in line
+    assert result.exit_code == 0, result.output  # some documents were extracted
+    # stdout only: the fake server's own thread may print a broken pipe on stderr
+    line, *error_lines = result.stdout.strip().splitlines()
+    assert "Traceback" not in result.stdout
+    # one line per kind of failure: its count and its first error
+    assert len(error_lines) == 3, result.output
+    assert any(e.startswith("  1 × ") and "Timeout" in e for e in error_lines), result.output
+    assert any(e.startswith("  1 × refusal: I'm sorry") for e in error_lines), result.output
+    assert any(e.startswith("  1 × invalid output after 2 attempt(s)") for e in error_lines), result.output
     # retried and recovered: 429 (after its Retry-After), 500 twice, truncated output once
     status = dict(project.db.execute("select document_id, status from extractions").fetchall())
     assert {d for d, s in status.items() if s == "ok"} == {"rate-limited", "flaky", "truncated-once", "injected"}
@@ -114,3 +121,23 @@ def test_offline_extractor_never_keeps_text_addressed_to_a_model(project, tmp_pa
     texts = [r[0] for r in project.db.execute("select text from expressions")]
     assert report.failed == 0 and texts and not any("PWNED" in t or "Ignore" in t for t in texts)
     assert project.count("expressions", "document_id = 'only-injection'") == 0
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_endpoint_says_why_counts_the_retries_and_fails(project, tmp_path):
+    use_llm(project, f"http://127.0.0.1:{_closed_port()}/v1", roles=("extractor",), max_retries=1, timeout=2)
+    _project_with_docs(project, tmp_path, {"a": DOCS["flaky"], "b": DOCS["slow"], "c": DOCS["refused"]})
+
+    result = CliRunner().invoke(main, ["extract", str(project.path), "--quiet"])
+
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    summary, reason, error = result.output.strip().splitlines()
+    assert "3 failed" in summary and re.search(r"HTTP retries [3-9]", summary), summary
+    assert reason.startswith("  3 × ") and "Connect" in reason and "refused" in reason.lower(), reason
+    assert error.startswith("Error: every one of the 3 extraction calls failed"), error
+    assert project.count("extractions", "status = 'failed'") == 3  # re-run retries them

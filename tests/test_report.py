@@ -2,11 +2,24 @@
 score table, the flows, the documents' codes and the run's history."""
 from __future__ import annotations
 
-from click.testing import CliRunner
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
 
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.ft2font import FT2Font
+
+from workbench import annotate as A
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
+from workbench.report import fonts, plots
 from workbench.scoring import score_project
+
+PYTHON_REPR = re.compile(r"<built-in method|<bound method|object at 0x|\{'|\[\(|np\.float")
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -41,3 +54,85 @@ def test_report_without_scores_says_so(built_project, tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "r" / "index.html").read_text("utf-8")
     assert "No alignment scores" in page and not (tmp_path / "r" / "scores.csv").exists()
+
+
+def _label_two_annotators(store) -> None:
+    version = store.latest_version()
+    for uid, (ana, bob) in zip([c.uid for c in store.load_codebook(version).codes], [(1, 1), (0, 1), (1, 1)]):
+        A.record(store, "code_quality", uid, "meaningful", ana, "ana", version)
+        A.record(store, "code_quality", uid, "meaningful", bob, "bob", version)
+
+
+def test_report_reads_without_python_reprs(built_project, tmp_path):
+    """The agreement table shows its numbers (``a.items`` was dict.items), the distributions
+    note names the number of codes drawn, and the build summary is words."""
+    _label_two_annotators(built_project)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text("utf-8")
+    assert not PYTHON_REPR.search(page), PYTHON_REPR.search(page)
+    row = re.search(r"<tr><td>code_quality</td><td>meaningful</td>.*?</tr>", page, re.S).group(0)
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[:3] == [str(built_project.latest_version()), "3", "2"]
+    K = built_project.load_codebook().K
+    assert f"its {min(8, K)} largest codes shown" in page
+
+    status = CliRunner().invoke(main, ["status", str(built_project.path)])
+    assert re.search(r"changes: \d+\s+applied,\s+\d+\s+rejected,\s+\d+\s+pending", status.output), status.output
+    assert not PYTHON_REPR.search(status.output), status.output
+
+
+def test_distribution_panels_share_one_x_scale(tmp_path, monkeypatch):
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: (drawn.append(fig), save(fig, path))[1])
+    histograms = {"KR": np.array([0.6, 0.3, 0.1]), "US": np.array([0.2, 0.3, 0.5])}
+    plots.distributions(tmp_path / "d.png", histograms, ["a", "b", "c"], top=8)
+    limits = {ax.get_xlim() for ax in drawn[0].axes if ax.has_data()}
+    assert len(limits) == 1 and limits.pop()[1] >= 0.6
+
+
+def test_missing_cjk_font_is_one_note_naming_the_package(monkeypatch):
+    monkeypatch.setattr(fonts, "CJK_FONT_PATH", None)
+    note = fonts.missing_font_note(["가족 부양", "filial duty", "孝"])
+    assert note.startswith("5 characters of code names (") and "가" in note and "孝" in note
+    assert f"pip install {fonts.CJK_FONT_PACKAGE}" in note
+    assert fonts.missing_font_note(["filial duty", "Ünïcödé — fine"]) is None
+    assert not fonts.write_cjk_subset("가족 부양", Path("never-written.otf"))
+
+
+def test_korean_names_are_drawn_with_the_cjk_font(tmp_path):
+    if fonts.CJK_FONT_PATH is None:
+        pytest.skip(f"the CJK font package is not installed (pip install {fonts.CJK_FONT_PACKAGE})")
+    names = ["가족 부양 의무", "孝道と家族", "honesty"]
+    assert fonts.missing_font_note(names) is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = plots.plt.subplots()
+        ax.barh(range(3), [1, 2, 3])
+        ax.set_yticks(range(3), names)
+        fig.savefig(tmp_path / "ko.png")
+        plots.plt.close(fig)
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    # the HTML's font: only the characters the page uses
+    assert fonts.write_cjk_subset("<p>가족 부양 honesty 孝</p>", tmp_path / "cjk.otf")
+    charmap = FT2Font(str(tmp_path / "cjk.otf")).get_charmap()
+    assert {ord(c) for c in "가족부양孝"} <= set(charmap) and ord("의") not in charmap
+    assert (tmp_path / "cjk.otf").stat().st_size < 100_000
+    assert not fonts.write_cjk_subset("<p>honesty</p>", tmp_path / "none.otf")
+
+
+def test_report_in_headless_chromium_has_no_python_reprs(built_project, tmp_path):
+    """The page as a browser lays it out (the DOM after rendering), not just the file."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("needs chromium (apt-get install chromium) for the headless browser check")
+    _label_two_annotators(built_project)
+    out = tmp_path / "report"
+    CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(out), "--quiet"])
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync", "--no-first-run",
+                          f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", (out / "index.html").as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "Annotators' agreement" in dom and "code_quality" in dom
+    assert not PYTHON_REPR.search(dom), PYTHON_REPR.search(dom)

@@ -117,7 +117,7 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
 def extract(project: str, limit: int | None, quiet: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
     from .extract import extract as run_extract
-    from .report_text import llm_counts
+    from .report_text import llm_counts, llm_errors
 
     report = run_extract(open_project(project), limit=limit, show_progress=not quiet)
     s = report.stats
@@ -126,6 +126,12 @@ def extract(project: str, limit: int | None, quiet: bool) -> None:
                f"{report.failed} failed [{report.mode}]; {llm_counts(s)}, "
                f"embeddings computed {s['embeddings_computed']} (cached {s['embeddings_cached']}), "
                f"wall {s['wall_s']:.1f} s")
+    for line in llm_errors(s):
+        click.echo(line)
+    if report.documents and report.failed == report.documents:
+        raise WorkbenchError(f"every one of the {report.failed} extraction calls failed (first error above): "
+                             "check the extractor's endpoint and model ('workbench config PROJECT'), then re-run "
+                             "'workbench extract', which retries the failed documents")
 
 
 @main.command()

@@ -28,11 +28,15 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
         working_version(store, codebook_version)
     store.close()
     if serve:
-        from .tui.serve import no_login_warning, review_server
+        from .tui.serve import check_port, no_login_warning, port_error, review_server
 
+        check_port(host, port)
         click.echo(no_login_warning(host, port, annotator), err=True)
         click.echo(f"serving the workbench for {annotator} on http://{host}:{port} (Ctrl-C stops)", err=True)
-        review_server(project, annotator, codebook_version, host, port).serve()
+        try:
+            review_server(project, annotator, codebook_version, host, port).serve()
+        except OSError as exc:  # taken between the check and the bind
+            raise port_error(host, port, exc) from None
         return
     from .tui import WorkbenchApp
 

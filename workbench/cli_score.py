@@ -158,6 +158,8 @@ def report(project, out, version, quiet) -> None:
     from .report.html import write_report
 
     files = write_report(open_project(project), out, version, show_progress=not quiet)
+    if files.font_note:
+        click.echo(f"warning: {files.font_note}", err=True)
     click.echo(f"report of codebook version {files.version}: {files.index}")
     for f in files.files:
         click.echo(f"  {f.name:<22} {f.stat().st_size:>9,} bytes")

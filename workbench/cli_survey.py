@@ -7,7 +7,7 @@ import math
 import click
 
 from .cli import main, open_project, user_errors
-from .report_text import llm_counts
+from .report_text import llm_counts, llm_errors
 
 
 @main.group()
@@ -74,6 +74,8 @@ def run(project, model, base_url, countries, respondents, survey_ref, no_persona
                f"respondents × {report.questions} questions; {report.answered} answers this run (valid "
                f"{report.valid}, unparseable {report.unparseable}), failed calls {report.failed}, "
                f"{report.skipped_respondents} respondents already complete{calls}")
+    for line in llm_errors(s or {}):
+        click.echo(line)
     _print_run(report.scores)
 
 

@@ -52,7 +52,7 @@ def read_topics(path: str | Path) -> list[str]:
     try:
         lines = path.read_text("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise WorkbenchError(f"{path}: cannot read the topics file ({exc}): give a UTF-8 text file, "
+        raise WorkbenchError(f"{path.resolve()}: cannot read the topics file ({exc}): give a UTF-8 text file, "
                              "one topic per line") from None
     topics = list(dict.fromkeys(line.strip() for line in lines if line.strip()))
     if not topics:

@@ -48,6 +48,11 @@ def llm_counts(s: dict) -> str:
             f"{s['http_retries']}), tokens {s['tokens_in']}+{s['tokens_out']}")
 
 
+def llm_errors(s: dict) -> list[str]:
+    """One line per kind of failed LLM call: how many, and the first error of that kind (the reason)."""
+    return [f"  {e['count']} × {e['first']}" for e in s.get("errors", {}).values()]
+
+
 def print_node_update(node: str, values: dict) -> None:
     line = _NODE_LINES.get(node)
     console.print(f"[dim]▸[/dim] {line(values) if line else node}")
@@ -93,14 +98,17 @@ def print_build_status(store: Store, status) -> None:
         summary = store.db.execute("select summary from build_summaries where thread_id = ?",
                                    [status.thread_id]).fetchone()
         info = json.loads(summary[0]) if summary else {}
+        changes = ", ".join(f"{n} {state}" for state, n in info.get("changes", {}).items()) or "none"
         console.print(f"build finished: codebook version {status.version}, {status.stop_reason}; "
-                      f"changes {info.get('changes', {})}")
+                      f"changes: {changes}")
     elif status.state == "running":
         console.print(f"build {status.running_line}")
     else:
         console.print(f"build interrupted before {status.next_nodes}: run 'workbench build {store.path}' to continue")
     if status.llm.get("calls") or status.llm.get("failures"):
         console.print(f"this run: {llm_counts(status.llm)}")
+        for line in llm_errors(status.llm):
+            console.print(line, markup=False, highlight=False)
 
 
 def print_codebook(store: Store, version: int | None, top: int) -> None:

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils.utils import Format, rows_from_file
+from sqlite_utils.utils import Format, maximize_csv_field_size_limit, rows_from_file
 
 from .errors import WorkbenchError
 
@@ -45,6 +45,8 @@ class TabularFile:
 
     def rows(self) -> list[tuple[int, dict]]:
         """(line the row starts on, row) for every row; CSV's header is line 1."""
+        # Python's csv module stops at 131,072 characters a field; documents have their own limit.
+        maximize_csv_field_size_limit()
         try:
             rows, fmt = rows_from_file(io.BytesIO(self.text.encode("utf-8")), format=self.format,
                                        extras_key=_EXTRAS)  # reported below with their line
@@ -74,7 +76,7 @@ def open_tabular(path: str | Path, what: str = "file",
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise WorkbenchError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+        raise WorkbenchError(f"{path.resolve()}: cannot read the {what} ({exc.strerror})") from None
     if not raw.strip():
         raise WorkbenchError(f"{path}: the {what} is empty: {empty_fix}")
     try:

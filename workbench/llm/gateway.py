@@ -7,12 +7,13 @@ run needs around them:
 
 - a cache in the project keyed by (role, model, endpoint, messages, parameters): re-running a step
   makes zero new calls;
-- retries with backoff on 429 / 5xx / timeouts (the OpenAI SDK's, which honours ``Retry-After``),
-  counted through an httpx response hook;
+- retries with backoff on 429 / 5xx / timeouts / refused connections (the OpenAI SDK's, which
+  honours ``Retry-After``), each failed attempt counted by the httpx transport;
 - a concurrency limit per role, so N calls take about N × latency ÷ concurrency;
 - structured output: a reply that fails validation is sent back once with the error (prompt
   ``json_retry``), then recorded as a failure and skipped;
-- per-run accounting (calls, cache hits, tokens, failures, retries, wall time).
+- per-run accounting (calls, cache hits, tokens, failures, retries, wall time), and for each kind
+  of failure its count and first error, so that a run that failed says why.
 
 API keys are read from the environment variable a role names and never stored or logged.
 """
@@ -64,7 +65,13 @@ class RunStats:
     tokens_out: int = 0
     embeddings_computed: int = 0
     embeddings_cached: int = 0
+    errors: dict[str, dict] = field(default_factory=dict)  # kind -> {"count", "first"}
     started: float = field(default_factory=time.perf_counter)
+
+    def record_failure(self, kind: str, error: str) -> None:
+        self.failures += 1
+        seen = self.errors.setdefault(kind, {"count": 0, "first": error})
+        seen["count"] += 1
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -78,6 +85,32 @@ class CallResult(Generic[T]):
     text: str | None
     error: str | None = None
     cached: bool = False
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message``, with the root cause when the SDK's message hides it ("Connection error.")."""
+    root, chain = exc, {id(exc)}
+    while (cause := root.__cause__ or root.__context__) is not None and id(cause) not in chain:
+        root = cause
+        chain.add(id(root))
+    text = f"{type(exc).__name__}: {exc}"
+    return text if root is exc or str(root) in text else f"{text} ({type(root).__name__}: {root})"
+
+
+class _CountingTransport(httpx.AsyncHTTPTransport):
+    """Counts attempts that got no response (refused connection, DNS, timeout): the SDK retries them
+    like a 5xx, and a run against a dead endpoint should say so."""
+
+    def __init__(self, on_error: Callable[[], None], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._on_error = on_error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.TransportError:
+            self._on_error()
+            raise
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -139,7 +172,10 @@ class Gateway:
                 max_retries=cfg.max_retries,
                 # Servers that ignore max_completion_tokens (older vLLM, llama.cpp) still stop.
                 extra_body={"max_tokens": cfg.max_tokens},
-                http_async_client=httpx.AsyncClient(event_hooks={"response": [hook]}, timeout=cfg.timeout),
+                http_async_client=httpx.AsyncClient(
+                    event_hooks={"response": [hook]}, timeout=cfg.timeout,
+                    transport=_CountingTransport(lambda: setattr(self.stats, "http_retries",
+                                                                 self.stats.http_retries + 1))),
             )
             self._chat_models[key] = (model, asyncio.Semaphore(cfg.concurrency))
         return self._chat_models[key]
@@ -172,10 +208,10 @@ class Gateway:
             try:
                 text, cached = await self._call(role, cfg, prompt_name, messages, params or {})
             except Exception as exc:  # the SDK already retried; record and go on
-                self.stats.failures += 1
                 if "Timeout" in type(exc).__name__:  # httpx.*Timeout, openai.APITimeoutError, TimeoutError
                     self.stats.timeouts += 1
-                error = _scrub(f"{type(exc).__name__}: {exc}", [self._api_key(cfg)])
+                error = _scrub(_describe(exc), [self._api_key(cfg)])
+                self.stats.record_failure(type(exc).__name__, error)
                 self._log(role, cfg, prompt_name, messages, params or {}, None, error=error)
                 return CallResult(None, None, error=error)
             try:
@@ -183,14 +219,14 @@ class Gateway:
             except (OutputError, ValueError) as exc:
                 if is_refusal(text):
                     self.stats.refusals += 1
-                    error = f"refusal: {text.strip()[:200]}"
+                    error, kind = f"refusal: {text.strip()[:200]}", "refusal"
                     break
                 self.stats.invalid_outputs += 1
                 if attempt < cfg.validation_retries:
                     messages = [*messages, ("assistant", text), ("user", prompts.render("json_retry", error=str(exc)))]
                     continue
-                error = f"invalid output after {attempt + 1} attempt(s): {exc}"
-        self.stats.failures += 1
+                error, kind = f"invalid output after {attempt + 1} attempt(s): {exc}", "invalid output"
+        self.stats.record_failure(kind, error)
         self._log(role, cfg, prompt_name, messages, params or {}, None, error=error, response=text)
         return CallResult(None, text, error=error)
 

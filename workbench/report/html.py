@@ -24,11 +24,12 @@ from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
 from ..scoring import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..store import Store
-from . import plots
+from . import fonts, plots
 
 DOC_CHARS = 1500
 MAX_PANELS = 12
 MAX_DOCS = 6
+CJK_FONT_FILE = "cjk-font.otf"
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ReportFiles:
     directory: Path
     files: list[Path]
     version: int
+    font_note: str | None = None  # characters of code names the figures cannot draw, and the fix
 
     @property
     def index(self) -> Path:
@@ -130,7 +132,7 @@ def _agreement(store: Store) -> list[dict]:
         for criterion, rep in result.reports.items():
             if rep.n_items:
                 out.append({"task": task, "criterion": criterion, "version": result.codebook_version,
-                            "items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
+                            "n_items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
                             "fleiss": rep.fleiss_kappa.kappa, "alpha": rep.krippendorff_alpha,
                             "agreement": rep.percent_agreement})
     return out
@@ -206,10 +208,11 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
         files += [out / "scores.csv", out / "scores.json"]
 
+    font_note = fonts.missing_font_note(names)
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
     env.filters["fmt"] = _fmt
     offline = config.role("extractor").provider == "offline"
-    page = env.get_template("report.html").render(
+    context = dict(
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
         trained_on=store.initial_version_of(codebook.version)[1].get("train_sources", ["human"]),
         created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=post.embedder,
@@ -218,8 +221,14 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         codes=sorted(({"name": names[k], "usage": float(usage[k]), "size": codebook.codes[k].size,
                        "named_by": codebook.codes[k].name_source or "—"} for k in range(codebook.K)),
                      key=lambda c: -c["usage"]),
-        panels=list(panels), flows=flows, views=views, iterations=iterations, changes=changes,
-        change_totals=change_totals, agreement=_agreement(store), has_pair=len(views) >= 2,
-        files=[f.name for f in files], title=store.path.stem)
+        panels=list(panels), top_codes=min(top_codes, codebook.K), font_note=font_note, flows=flows, views=views,
+        iterations=iterations, changes=changes, change_totals=change_totals, agreement=_agreement(store),
+        has_pair=len(views) >= 2, title=store.path.stem)
+    template = env.get_template("report.html")
+    page = template.render(**context, files=[f.name for f in files], cjk_font=None)
+    # Browsers without a CJK font show boxes: the page carries the characters it uses.
+    if fonts.write_cjk_subset(page, out / CJK_FONT_FILE):
+        files.append(out / CJK_FONT_FILE)
+        page = template.render(**context, files=[f.name for f in files], cjk_font=CJK_FONT_FILE)
     (out / "index.html").write_text(page, encoding="utf-8")
-    return ReportFiles(out, [out / "index.html", *files], codebook.version)
+    return ReportFiles(out, [out / "index.html", *files], codebook.version, font_note)

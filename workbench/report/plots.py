@@ -1,6 +1,9 @@
 """The report's figures (matplotlib, Agg backend): the codebook map (as Fig. 4), value
 distributions per group and source, a document pair in the codebook space (as Fig. 6) and the
 run's history. Each function takes arrays, writes one PNG and returns its path.
+
+Code names in Korean, Chinese or Japanese are drawn with the CJK font of :mod:`.fonts`, when
+installed, as a per-glyph fallback after DejaVu Sans.
 """
 from __future__ import annotations
 
@@ -13,9 +16,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+from .fonts import CJK_FONT_PATH  # noqa: E402
 
 MAP_MAX_POINTS = 6000  # expressions drawn on the map; UMAP cost grows with n
 GRAY, BLUE, ORANGE, GREEN = "#b8b8b8", "#2f6db5", "#e08a1e", "#2e9b4f"
+if CJK_FONT_PATH:
+    font_manager.fontManager.addfont(CJK_FONT_PATH)
+    # matplotlib ≥ 3.6 falls back glyph by glyph along this list: Latin from DejaVu, Hangul/Han/Kana from Noto.
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", font_manager.FontProperties(fname=CJK_FONT_PATH).get_name()]
 
 
 def codebook_layout(expr_emb: np.ndarray, centroids: np.ndarray, seed: int = 0,
@@ -45,7 +55,7 @@ def _short(text: str, width: int) -> str:
 
 def _save(fig, path: Path) -> Path:
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*missing from font.*")  # CJK names in DejaVu
+        warnings.filterwarnings("ignore", message=".*missing from font.*")  # said once, by fonts.missing_font_note
         fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -84,8 +94,11 @@ def codebook_map(path: Path, expr_xy: np.ndarray, code_xy: np.ndarray, usage: np
 
 
 def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence[str], top: int = 8) -> Path:
-    """One panel per group/source: its ``top`` codes by share of the value distribution a (Sec. 3.3)."""
+    """One panel per group/source: its ``top`` codes by share of the value distribution a (Sec. 3.3),
+    every panel on the same x-scale so that bars compare across panels."""
     labels = list(histograms)
+    top = min(top, len(names))
+    xmax = max(float(np.max(a)) for a in histograms.values()) * 1.05 or 1.0
     ncols = min(3, len(labels))
     nrows = int(np.ceil(len(labels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 0.32 * top * nrows + 1.2 * nrows), squeeze=False)
@@ -95,6 +108,7 @@ def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence
         ax.barh(range(len(order)), a[order], color=BLUE)
         ax.set_yticks(range(len(order)), [_short(names[k], 34) for k in order], fontsize=8)
         ax.set_title(label, fontsize=10)
+        ax.set_xlim(0, xmax)
         ax.set_xlabel("share of value mass", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     for ax in axes.ravel()[len(labels):]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -239,14 +240,36 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
             self.db["runs"].update(run_id, {"finished": time.time(), "stats": json.dumps(stats)})
 
 
+def storage_error(path: Path, exc: sqlite3.OperationalError) -> WorkbenchError:
+    """The one line a user reads when SQLite cannot write or open a project."""
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return WorkbenchError(f"{path.resolve()}: cannot write the project ({text}): make the file and its folder "
+                              "writable (SQLite keeps -wal and -shm files beside it), or copy the project to a "
+                              "folder you can write")
+    return WorkbenchError(f"{path.resolve()}: the project file is busy or damaged ({text}): try again; if it "
+                          "persists, check that no other program holds it open")
+
+
+def _check_writable(path: Path) -> None:
+    """Every command writes (migrations, runs, labels); say so before SQLite fails half-way."""
+    for target, what in ((path, "file"), (path.parent, "folder")):
+        if not os.access(target, os.W_OK):
+            raise WorkbenchError(f"{path.resolve()}: the project {what} {target.resolve()} is read-only: make it "
+                                 "writable (chmod u+w), or copy the project to a folder you can write")
+
+
 def create_project(path: str | Path) -> Store:
     path = Path(path)
     if path.exists():
         raise WorkbenchError(f"{path} already exists: choose another name, or use the existing project")
     if not path.parent.exists():
-        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
-    store = Store(path)
-    store.migrate()
+        raise WorkbenchError(f"folder {path.parent.resolve()} does not exist: create it first")
+    try:
+        store = Store(path)
+        store.migrate()
+    except sqlite3.OperationalError as exc:
+        raise storage_error(path, exc) from None
     store.save_config(WorkbenchConfig())
     return store
 
@@ -254,10 +277,13 @@ def create_project(path: str | Path) -> Store:
 def open_project(path: str | Path) -> Store:
     path = Path(path)
     if not path.is_file():
-        raise WorkbenchError(f"no project at {path}: create it with 'workbench init {path}'")
+        raise WorkbenchError(f"no project at {path.resolve()}: create it with 'workbench init {path}'")
+    _check_writable(path)
     try:
         store = Store(path)
         store.db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise storage_error(path, exc) from None
     except sqlite3.DatabaseError as exc:
         raise WorkbenchError(f"{path} is not a workbench project ({exc})") from None
     if not store.db["meta"].exists():

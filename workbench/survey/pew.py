@@ -64,7 +64,7 @@ def load_pew_global_morality(
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise SurveyFormatError(f"{path}: file not found — check the path") from None
+        raise SurveyFormatError(f"{path.resolve()}: file not found — check the path") from None
 
     def fail_at(line: int | str):
         def fail(problem: str, fix: str):

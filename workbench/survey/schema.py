@@ -239,7 +239,7 @@ def load_survey(path: str | Path, *, tolerance: float = SUM_TOLERANCE) -> tuple[
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise SurveyFormatError(f"{path}: file not found — check the path") from None
+        raise SurveyFormatError(f"{path.resolve()}: file not found — check the path") from None
     except UnicodeDecodeError as e:
         raise SurveyFormatError(
             f"{name}: not UTF-8 text (byte {e.start}) — save the file as UTF-8"

@@ -24,6 +24,7 @@ def percent(value: float) -> str:
 class AgreementScreen(WorkbenchScreen):
     CSS_PATH = "agreement_screen.tcss"
     PAGED_TABLE = "#disagreements"
+    STATUS_LINE = "#agreement-title"
     BINDINGS = [
         Binding("t", "next_task", "Task"),
         Binding("r", "toggle_round", "Round"),

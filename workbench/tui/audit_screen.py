@@ -26,6 +26,7 @@ HEADERS = {"meaningful": "meaningful", "redundant": "redundant", "name_fit": "na
 class AuditScreen(WorkbenchScreen):
     CSS_PATH = "audit_screen.tcss"
     PAGED_TABLE = "#audit-table"
+    STATUS_LINE = "#audit-page"
     BINDINGS = [
         Binding("y", "label('1')", "Yes/1"),
         Binding("n", "label('0')", "No/0"),

@@ -10,9 +10,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.visual import VisualType
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from ..errors import WorkbenchError
-from ..store import Store
+from ..store import Store, storage_error
 from .paged_table import PagedTable
 
 PAGE_BINDINGS = [Binding("]", "next_page", "Next page"), Binding("[", "previous_page", "Prev page")]
@@ -44,6 +45,7 @@ def update_static(widget: Static, content: VisualType, keep_height: bool = False
 
 class WorkbenchScreen(Screen):
     PAGED_TABLE = "PagedTable"  # selector of the table the page keys turn
+    STATUS_LINE = ""  # selector of the Static that says "loading…" while a worker loads the screen
 
     @property
     def store(self) -> Store:
@@ -71,6 +73,18 @@ class WorkbenchScreen(Screen):
     def page_changed(self) -> None:
         """Called after the page turned (screens refresh their detail panel here)."""
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed (read-only or busy project, a bug) says so where "loading…" was."""
+        if event.state is not WorkerState.ERROR:
+            return
+        exc = event.worker.error
+        if isinstance(exc, sqlite3.OperationalError):
+            exc = storage_error(self.app.project, exc)
+        message = str(exc) if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
+        if self.STATUS_LINE:
+            self.query_one(self.STATUS_LINE, Static).update(Text(f"could not load: {message}", style="bold red"))
+        self.fail(WorkbenchError(message))
+
     def fail(self, exc: Exception) -> None:
         """A mistake the annotator can fix is a notification, never a crash."""
         self.notify(str(exc), severity="error", timeout=6)
@@ -82,6 +96,6 @@ class WorkbenchScreen(Screen):
         except WorkbenchError as exc:
             self.fail(exc)
         except sqlite3.OperationalError as exc:
-            # Only after the 60 s busy timeout: say plainly that this one label was not saved.
-            self.fail(WorkbenchError(f"the project file is busy ({exc}); this was NOT saved: press the key again"))
+            # Read-only, or still locked after the 60 s busy timeout: say plainly that it was not saved.
+            self.fail(WorkbenchError(f"{storage_error(self.app.project, exc)}; this was NOT saved"))
         return None

@@ -19,6 +19,7 @@ TASK = "mapping"
 class MappingScreen(WorkbenchScreen):
     CSS_PATH = "mapping_screen.tcss"
     PAGED_TABLE = "#doc-table"
+    STATUS_LINE = "#mapping-page"
     AUTO_FOCUS = "#code-table"
     BINDINGS = [
         Binding("y", "label(0)", "Yes"),
