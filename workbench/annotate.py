@@ -178,16 +178,17 @@ def mapping_sample(store: Store, version: int | None = None, size: int | None = 
 
 
 def _posteriors_by_document(store: Store, version: int) -> dict[str, np.ndarray]:
-    """q(z|x, C) per document, computed exactly as the build's recognize node does (cached
-    embeddings; nothing is embedded again unless expressions were added since)."""
-    from graphs.context import BuildContext
-
+    """q(z|x, C) of every extracted document (any source: models' documents are mapped onto the
+    codebook too), with the build's σ (workbench.posteriors; cached embeddings)."""
+    from .corpus import load_corpus
     from .llm.gateway import Gateway
+    from .posteriors import build_sigma, code_posteriors
 
     config = store.config()
-    context = BuildContext(store, Gateway(store, config), config, thread_id="annotate", show_progress=False)
-    q_docs, _ = context.posteriors(store.load_codebook(version))
-    return dict(zip(context.corpus().doc_ids, q_docs))
+    corpus = load_corpus(store, Gateway(store, config), show_progress=False)
+    codebook = store.load_codebook(version)
+    q_docs, _ = code_posteriors(corpus, codebook, build_sigma(store, corpus, codebook, config.em.sigma_mode))
+    return dict(zip(corpus.doc_ids, q_docs))
 
 
 def code_quality_sample(store: Store, version: int | None = None, size: int | None = None,
