@@ -83,3 +83,24 @@ def built_project(built_project_template, tmp_path):
     store = open_project(path)
     yield store
     store.close()
+
+
+def label_a_paused_version(store, size: int = 6):
+    """Two annotators label every pair of a mapping sample drawn on an earlier version of the built
+    project (one whose codes the final version partly split or merged away), as annotators do while
+    a build is paused. Returns (paused version, final version, sampled documents, {pair item id:
+    ann's label}, pair item ids whose code the final version keeps)."""
+    from workbench import annotate as A
+
+    final = store.latest_version()
+    paused = next(v for v in store.version_lineage(final)[1:] if store.code_uids(v) - store.code_uids(final))
+    ids = A.mapping_sample(store, paused, size=size)
+    pairs = [A.pair_id(item.document_id, code.uid) for item in A.mapping_items(store, paused, ids)
+             for code in item.codes]
+    labels = {}
+    for n, pair in enumerate(pairs):
+        labels[pair] = "yes" if n % 2 else "no"
+        A.record(store, "mapping", pair, "appropriate", labels[pair], "ann", paused)
+        A.record(store, "mapping", pair, "appropriate", labels[pair] if n % 3 else "yes", "bob", paused)
+    kept = {pair for pair in pairs if A.split_pair(pair)[1] in store.code_uids(final)}
+    return paused, final, ids, labels, kept

@@ -2,8 +2,11 @@
 score table, the flows, the documents' codes and the run's history."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
+from conftest import label_a_paused_version
+from workbench import annotate as A
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.scoring import score_project
@@ -40,3 +43,26 @@ def test_report_without_scores_says_so(built_project, tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "r" / "index.html").read_text("utf-8")
     assert "No alignment scores" in page and not (tmp_path / "r" / "scores.csv").exists()
+
+
+@pytest.mark.slow
+def test_report_labels_every_section_with_its_codebook_version_and_says_when_agreement_is_on_another(
+        built_project, tmp_path):
+    paused, final, _, _, kept = label_a_paused_version(built_project)
+    result = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "r"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r" / "index.html").read_text("utf-8")
+    for section in ("Codebook map", "Value distributions", "Alignment scores", "Largest transport flows",
+                    "Documents and their codes"):
+        assert f"{section} · codebook v{final}</h2>" in page, section
+    assert f"Agreement below is on codebook v{paused},\n  not on v{final} of the scores" in page
+    assert f'<td class="num">v{paused}</td>' in page  # the mapping rows of the agreement table
+
+    # labelled on the final version too: agreement there counts the carried labels and says so
+    pair = sorted(kept)[0]
+    A.record(built_project, "mapping", pair, "appropriate", "yes", "ann", final)
+    assert CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "s"),
+                                     "--quiet"]).exit_code == 0
+    page = (tmp_path / "s" / "index.html").read_text("utf-8")
+    assert "Agreement below is on codebook" not in page
+    assert f'<td class="num">v{final} ({2 * len(kept) - 1} labels carried from v{paused})</td>' in page

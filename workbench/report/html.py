@@ -130,6 +130,7 @@ def _agreement(store: Store) -> list[dict]:
         for criterion, rep in result.reports.items():
             if rep.n_items:
                 out.append({"task": task, "criterion": criterion, "version": result.codebook_version,
+                            "carried": result.carried_text(),
                             "items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
                             "fleiss": rep.fleiss_kappa.kappa, "alpha": rep.krippendorff_alpha,
                             "agreement": rep.percent_agreement})
@@ -205,6 +206,7 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
         files += [out / "scores.csv", out / "scores.json"]
 
+    agreement = _agreement(store)
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
     env.filters["fmt"] = _fmt
     offline = config.role("extractor").provider == "offline"
@@ -217,7 +219,8 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
                        "named_by": codebook.codes[k].name_source or "—"} for k in range(codebook.K)),
                      key=lambda c: -c["usage"]),
         panels=list(panels), flows=flows, views=views, iterations=iterations, changes=changes,
-        change_totals=change_totals, agreement=_agreement(store), has_pair=len(views) >= 2,
+        change_totals=change_totals, agreement=agreement, has_pair=len(views) >= 2,
+        other_versions=sorted({a["version"] for a in agreement if a["version"] not in (None, codebook.version)}),
         files=[f.name for f in files], title=store.path.stem)
     (out / "index.html").write_text(page, encoding="utf-8")
     return ReportFiles(out, [out / "index.html", *files], codebook.version)
