@@ -283,7 +283,6 @@ def test_export_writes_every_label_row(project, tmp_path):
                             "protocol_version", "created_utc"}
 
 
-@pytest.mark.slow
 def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept_codes(built_project):
     store = built_project
     paused, final, ids, labels, kept = label_a_paused_version(store)

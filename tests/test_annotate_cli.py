@@ -124,7 +124,6 @@ def test_labels_import_without_times_twice_adds_nothing_the_second_time(built_pr
     assert built_project.count("labels") == 3
 
 
-@pytest.mark.slow
 def test_labels_and_agreement_show_labels_carried_from_the_paused_version(built_project):
     paused, final, _, _, kept = label_a_paused_version(built_project)
     summary = run("labels", built_project.path).output

@@ -2,7 +2,6 @@
 score table, the flows, the documents' codes and the run's history."""
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from conftest import label_a_paused_version
@@ -45,7 +44,6 @@ def test_report_without_scores_says_so(built_project, tmp_path):
     assert "No alignment scores" in page and not (tmp_path / "r" / "scores.csv").exists()
 
 
-@pytest.mark.slow
 def test_report_labels_every_section_with_its_codebook_version_and_says_when_agreement_is_on_another(
         built_project, tmp_path):
     paused, final, _, _, kept = label_a_paused_version(built_project)

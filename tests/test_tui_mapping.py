@@ -2,7 +2,6 @@
 code of the document (App. C mapping capability) and move on by themselves."""
 from __future__ import annotations
 
-import pytest
 from textual.widgets import DataTable, Static
 
 from conftest import label_a_paused_version
@@ -51,7 +50,6 @@ async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_pr
         ("appropriate", version, "1.0.0", "first")}
 
 
-@pytest.mark.slow
 async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the_final_one(built_project):
     store = built_project
     paused, final, ids, labels, kept = label_a_paused_version(store)
