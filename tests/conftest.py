@@ -22,6 +22,51 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+SLOW_FIXTURE = "built_project_template"  # the session's build runs UMAP (tens of seconds per process)
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that uses the session's built project, directly or through another fixture, is
+    ``slow``: the first of them in a process runs the build and its UMAP. Marked here rather than
+    on each test so that a new test of the built project cannot forget it."""
+    for item in items:
+        if SLOW_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def slow_tests_are_marked(request, monkeypatch):
+    """Fail a test that runs UMAP (a codebook build, a report's map) or starts a Python subprocess
+    without the ``slow`` mark, so that ``pytest -m "not slow"`` stays a quick run."""
+    import subprocess
+    import sys
+
+    from workbench.codebook import clustering
+    from workbench.report import plots
+
+    ran: list[str] = []
+
+    def watch(name, function):
+        def watched(*args, **kwargs):
+            ran.append(name)
+            return function(*args, **kwargs)
+        return watched
+
+    monkeypatch.setattr(clustering, "_umap_hdbscan", watch("UMAP (initial codes)", clustering._umap_hdbscan))
+    monkeypatch.setattr(plots, "codebook_layout", watch("UMAP (codebook map)", plots.codebook_layout))
+    popen_init = subprocess.Popen.__init__
+
+    def popen(self, args, *rest, **kwargs):
+        if isinstance(args, (list, tuple)) and args and str(args[0]) == sys.executable:
+            ran.append("a Python subprocess")
+        popen_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+    yield
+    if ran and request.node.get_closest_marker("slow") is None:
+        pytest.fail(f"{request.node.nodeid} runs {ran[0]}: mark it @pytest.mark.slow")
+
+
 @pytest.fixture
 def fake_openai():
     with FakeOpenAI() as server:
@@ -83,3 +128,24 @@ def built_project(built_project_template, tmp_path):
     store = open_project(path)
     yield store
     store.close()
+
+
+def label_a_paused_version(store, size: int = 6):
+    """Two annotators label every pair of a mapping sample drawn on an earlier version of the built
+    project (one whose codes the final version partly split or merged away), as annotators do while
+    a build is paused. Returns (paused version, final version, sampled documents, {pair item id:
+    ann's label}, pair item ids whose code the final version keeps)."""
+    from workbench import annotate as A
+
+    final = store.latest_version()
+    paused = next(v for v in store.version_lineage(final)[1:] if store.code_uids(v) - store.code_uids(final))
+    ids = A.mapping_sample(store, paused, size=size)
+    pairs = [A.pair_id(item.document_id, code.uid) for item in A.mapping_items(store, paused, ids)
+             for code in item.codes]
+    labels = {}
+    for n, pair in enumerate(pairs):
+        labels[pair] = "yes" if n % 2 else "no"
+        A.record(store, "mapping", pair, "appropriate", labels[pair], "ann", paused)
+        A.record(store, "mapping", pair, "appropriate", labels[pair] if n % 3 else "yes", "bob", paused)
+    kept = {pair for pair in pairs if A.split_pair(pair)[1] in store.code_uids(final)}
+    return paused, final, ids, labels, kept

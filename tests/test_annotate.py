@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from conftest import label_a_paused_version
 from workbench import annotate as A
 from workbench.errors import WorkbenchError
 
@@ -285,3 +286,39 @@ def test_export_writes_every_label_row(project, tmp_path):
     assert len(rows) == 21 and rows[-1]["label"] == "no" and rows[-1]["annotator"] == "ann"
     assert set(rows[0]) >= {"task", "item_id", "criterion", "label", "annotator", "round", "codebook_version",
                             "protocol_version", "created_utc"}
+
+
+def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept_codes(built_project):
+    store = built_project
+    paused, final, ids, labels, kept = label_a_paused_version(store)
+    assert kept and set(labels) - kept  # some codes kept their uid, others were split or merged away
+    humans_before = store.count("labels", "round != 'model'")
+    mine = A.my_label_rows(store, "mapping", "ann", final)
+    assert {item for item, _ in mine} == kept  # the labels of codes split/merged away do not carry
+    assert all(r["carried_from"] == paused and r["codebook_version"] == paused for r in mine.values())
+    assert A.my_labels(store, "mapping", "ann", final) == {(p, "appropriate"): labels[p] for p in kept}
+
+    # the final version's sample reuses the paused one's documents and shows the kept pairs
+    assert A.mapping_sample(store, final, size=len(ids)) == ids
+    shown = {A.pair_id(item.document_id, code.uid) for item in A.mapping_items(store, final, ids) for code in item.codes}
+    assert kept <= shown
+    done = [item for item in A.mapping_items(store, final, ids)
+            if all((A.pair_id(item.document_id, c.uid), "appropriate") in mine for c in item.codes)]
+    assert done  # documents whose every shown code kept its uid are done without relabelling
+
+    result = A.agreement(store, "mapping", final)
+    assert result.carried == {paused: 2 * len(kept)}
+    assert result.reports["appropriate"].n_items == len(kept)
+    assert result.as_dict()["carried_from"] == {str(paused): 2 * len(kept)}
+
+    # read-time view: nothing was copied (only the recognizer's rows of the final sample were added)
+    assert store.count("labels", "round != 'model'") == humans_before
+    assert store.labels("mapping", viewer="ann", codebook_version=final) == []
+
+    # a label made on the final version replaces the carried one
+    item = sorted(kept)[0]
+    other = "no" if labels[item] == "yes" else "yes"
+    A.record(store, "mapping", item, "appropriate", other, "ann", final)
+    row = A.my_label_rows(store, "mapping", "ann", final)[(item, "appropriate")]
+    assert (row["label"], row["carried_from"], row["codebook_version"]) == (other, None, final)
+    assert A.agreement(store, "mapping", final).carried == {paused: 2 * len(kept) - 1}

@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from conftest import label_a_paused_version
 from workbench import annotate as A
 from workbench.cli import main
 
@@ -121,3 +122,16 @@ def test_labels_import_without_times_twice_adds_nothing_the_second_time(built_pr
     again = run("labels", built_project.path, "--import", sheet).output
     assert again.startswith("imported 0 labels") and "(3 already in the project" in again, again
     assert built_project.count("labels") == 3
+
+
+def test_labels_and_agreement_show_labels_carried_from_the_paused_version(built_project):
+    paused, final, _, _, kept = label_a_paused_version(built_project)
+    summary = run("labels", built_project.path).output
+    assert f"v{final}  first         ann              {len(kept):>6,} labels on {len(kept):,} items carried " \
+           f"from v{paused}" in summary
+    text = run("agreement", built_project.path, "--task", "mapping", "--codebook-version", final).output
+    assert f"mapping (codebook v{final}, round final, protocol 1.0.0, {2 * len(kept)} labels carried from " \
+           f"v{paused})" in text
+    assert f"{len(kept)} items, {2 * len(kept)} ratings by 2 annotators" in text
+    own = run("agreement", built_project.path, "--task", "mapping", "--codebook-version", paused).output
+    assert "carried" not in own

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from matplotlib.ft2font import FT2Font
 
+from conftest import label_a_paused_version
 from workbench import annotate as A
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
@@ -73,7 +74,8 @@ def test_report_reads_without_python_reprs(built_project, tmp_path):
     page = (out / "index.html").read_text("utf-8")
     assert not PYTHON_REPR.search(page), PYTHON_REPR.search(page)
     row = re.search(r"<tr><td>code_quality</td><td>meaningful</td>.*?</tr>", page, re.S).group(0)
-    assert re.findall(r'<td class="num">(\d+)</td>', row)[:3] == [str(built_project.latest_version()), "3", "2"]
+    assert f'<td class="num">v{built_project.latest_version()}</td>' in row
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[:2] == ["3", "2"]
     K = built_project.load_codebook().K
     assert f"its {min(8, K)} largest codes shown" in page
 
@@ -136,3 +138,25 @@ def test_report_in_headless_chromium_has_no_python_reprs(built_project, tmp_path
                          capture_output=True, text=True, timeout=120).stdout
     assert "Annotators' agreement" in dom and "code_quality" in dom
     assert not PYTHON_REPR.search(dom), PYTHON_REPR.search(dom)
+
+
+def test_report_labels_every_section_with_its_codebook_version_and_says_when_agreement_is_on_another(
+        built_project, tmp_path):
+    paused, final, _, _, kept = label_a_paused_version(built_project)
+    result = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "r"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r" / "index.html").read_text("utf-8")
+    for section in ("Codebook map", "Value distributions", "Alignment scores", "Largest transport flows",
+                    "Documents and their codes"):
+        assert f"{section} · codebook v{final}</h2>" in page, section
+    assert f"Agreement below is on codebook v{paused},\n  not on v{final} of the scores" in page
+    assert f'<td class="num">v{paused}</td>' in page  # the mapping rows of the agreement table
+
+    # labelled on the final version too: agreement there counts the carried labels and says so
+    pair = sorted(kept)[0]
+    A.record(built_project, "mapping", pair, "appropriate", "yes", "ann", final)
+    assert CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "s"),
+                                     "--quiet"]).exit_code == 0
+    page = (tmp_path / "s" / "index.html").read_text("utf-8")
+    assert "Agreement below is on codebook" not in page
+    assert f'<td class="num">v{final} ({2 * len(kept) - 1} labels carried from v{paused})</td>' in page

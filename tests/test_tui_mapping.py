@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Static
 
+from conftest import label_a_paused_version
 from workbench import annotate as A
 from workbench.tui import WorkbenchApp
 
@@ -47,3 +48,28 @@ async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_pr
     assert [(r["item_id"], r["label"]) for r in rows] == expected
     assert {(r["criterion"], r["codebook_version"], r["protocol_version"], r["round"]) for r in rows} == {
         ("appropriate", version, "1.0.0", "first")}
+
+
+async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the_final_one(built_project):
+    store = built_project
+    paused, final, ids, labels, kept = label_a_paused_version(store)
+    app = WorkbenchApp(store.path, "ann")  # the latest version: the final one
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        docs = screen.paged()
+        keys = [k for k, _ in docs.rows_data]
+        assert keys[:len(ids)] == ids  # the paused version's documents first
+        page = str(screen.query_one("#mapping-page", Static).render())
+        items = A.mapping_items(store, final, keys)
+        done = [i for i in items if all(A.pair_id(i.document_id, c.uid) in kept for c in i.codes)]
+        assert done and f"{len(done)}/{len(keys)} documents done by you ({len(kept)} labels carried from v{paused})" in page
+        first = items[0]
+        codes = screen.query_one("#code-table", DataTable)
+        for code in first.codes:
+            pair = A.pair_id(first.document_id, code.uid)
+            expected = f"{labels[pair]} (v{paused})" if pair in kept else "·"
+            assert str(codes.get_cell(code.uid, "answer")) == expected

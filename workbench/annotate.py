@@ -11,6 +11,12 @@ quality") and ``mapping`` (Yes/No per document–code pair; App. C "mapping capa
 Rounds of a label: ``first`` (blind), ``reannotation`` (items the panel disagreed on, relabelled
 with the protocol's detailed instruction, still blind), ``consensus`` (an even split settled in
 discussion, with a note) and ``model`` (the recognizer's own Yes/No, one more rater on mapping).
+
+Carried labels: a label row belongs to the codebook version it was made on and is never copied.
+Mapping labels count on later versions at read time (:func:`version_labels`): a label made on an
+ancestor of version V (its parent chain through applies and renames) on a code whose uid V keeps
+counts on V, marked ``carried_from`` its version, so labels made on a paused version are not redone
+on the final one; labels of codes split or merged away (new uids) do not carry.
 """
 from __future__ import annotations
 
@@ -45,6 +51,11 @@ PAIR = "::"  # mapping item id: "<document id>::<code uid>" (a uid never contain
 # Free-text companions of the code-quality criteria; stored as labels, not part of agreement.
 EXTRA_CRITERIA: dict[str, tuple[str, ...]] = {"code_quality": ("redundant_with", "better_name"),
                                               "mapping": (), "proposals": ()}
+HUMAN_ROUNDS = (FIRST, REANNOTATION, CONSENSUS)
+# Only mapping labels carry: "does this code apply to this document" judges the document against a
+# code that keeps its uid (and meaning). A code-quality label judges the code's members and name,
+# which every 'apply' re-clusters and a 'rename' changes, so it stays with its version.
+CARRIED_TASKS = ("mapping",)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -143,7 +154,12 @@ def mapping_sample(store: Store, version: int | None = None, size: int | None = 
                    seed: int | None = None) -> list[str]:
     """The stratified document sample of the mapping task for a codebook version (default: the
     protocol's 50, by group and source), drawn once and stored with the recognizer's assigned
-    codes; later calls, from any process, return the stored sample."""
+    codes; later calls, from any process, return the stored sample.
+
+    A version whose ancestor has a mapping sample reuses it: the ancestor's documents come first
+    (the rest of the size is drawn as usual), and each of them also shows the ancestor's pairs on
+    codes this version keeps, after its own top-M codes, so labels carried from the ancestor
+    (:func:`version_labels`) count as done."""
     version = working_version(store, version)
     existing = store.sample_items("mapping", version)
     if existing and _recognizer_rows(store, version):
@@ -155,26 +171,50 @@ def mapping_sample(store: Store, version: int | None = None, size: int | None = 
     strata: dict[tuple[str, str], list[str]] = defaultdict(list)
     for doc_id, group, source, _topic, _text in docs:
         strata[(group, source)].append(doc_id)
-    drawn = stratified_sample(strata, size or protocol.sample.size or len(docs),
-                              protocol.sample.seed if seed is None else seed)
+    size = size or protocol.sample.size or len(docs)
+    carried_from, carried = _carried_pairs(store, version)
+    drawn = list(carried)[:size]
+    reused = set(drawn)
+    drawn += [d for d in stratified_sample(strata, size, protocol.sample.seed if seed is None else seed)
+              if d not in reused][:size - len(drawn)]
     q_by_doc = _posteriors_by_document(store, version)
     em = store.config().em
-    by_idx = {c.idx: c for c in store.load_codebook(version).codes}
+    codes = store.load_codebook(version).codes
+    by_idx, by_uid = {c.idx: c for c in codes}, {c.uid: c for c in codes}
+    rule = f"top M={em.m} of q(z|x) with q >= {em.min_code_p}; yes iff q >= 1/M"
     with store.transaction():
         ids = store.create_sample("mapping", version, protocol.version, drawn)
         if not _recognizer_rows(store, version):
             rows = []
             for doc_id in (d for d in ids if d in q_by_doc):
-                for rank, (k, q) in enumerate(assigned_codes(q_by_doc[doc_id], em.m, em.min_code_p), start=1):
+                shown = [(k, q, {}) for k, q in assigned_codes(q_by_doc[doc_id], em.m, em.min_code_p)]
+                shown += [(by_uid[uid].idx, float(q_by_doc[doc_id][by_uid[uid].idx]), {"carried_from": carried_from})
+                          for uid in carried.get(doc_id, []) if by_uid[uid].idx not in {k for k, _, _ in shown}]
+                for rank, (k, q, extra) in enumerate(shown, start=1):
                     rows.append({"task": "mapping", "item_id": pair_id(doc_id, by_idx[k].uid),
                                  "criterion": protocol.criteria[0].id, "label": recognizer_label(q, em.m),
                                  "annotator": RECOGNIZER, "round": MODEL, "codebook_version": version,
                                  "protocol_id": protocol.id, "protocol_version": protocol.version,
-                                 "note": json.dumps({"q": round(q, 6), "rank": rank, "code_idx": k,
-                                                     "rule": f"top M={em.m} of q(z|x) with q >= {em.min_code_p}; "
-                                                             f"yes iff q >= 1/M"})})
+                                 "note": json.dumps({"q": round(q, 6), "rank": rank, "code_idx": k, "rule": rule,
+                                                     **extra})})
             store.record_labels(rows)
     return ids
+
+
+def _carried_pairs(store: Store, version: int) -> tuple[int | None, dict[str, list[str]]]:
+    """(the nearest ancestor with a mapping sample, {its document: uids of its shown pairs that
+    ``version`` keeps}, in its sample order); (None, {}) when no ancestor has one."""
+    kept = store.code_uids(version)
+    for ancestor in store.version_lineage(version)[1:]:
+        sample = store.sample_items("mapping", ancestor)
+        if sample:
+            pairs: dict[str, list[str]] = {doc: [] for doc in sample}
+            for row in _recognizer_rows(store, ancestor):
+                doc_id, uid = split_pair(row["item_id"])
+                if doc_id in pairs and uid in kept:
+                    pairs[doc_id].append(uid)
+            return ancestor, pairs
+    return None, {}
 
 
 def _posteriors_by_document(store: Store, version: int) -> dict[str, np.ndarray]:
@@ -342,11 +382,36 @@ def record(store: Store, task: str, item_id: str, criterion: str, label: Any, an
                                           note)])[0]
 
 
+def version_labels(store: Store, task: str, codebook_version: int | None, *, viewer: str | None,
+                   rounds: Sequence[str], criteria: Sequence[str] | None = None) -> list[dict]:
+    """The label rows that count on a codebook version: its own and, on mapping, those carried
+    from its ancestors on codes it keeps (each row's ``carried_from`` is the version it was made
+    on, None for its own). Ordered so that the latest label counts: carried rows first (older
+    versions first), then the version's own, each in the order written."""
+    if codebook_version is None or task not in CARRIED_TASKS:
+        rows = store.labels(task, viewer=viewer, codebook_version=codebook_version, rounds=rounds, criteria=criteria)
+        return [{**r, "carried_from": None} for r in rows]
+    rows = store.labels(task, viewer=viewer, codebook_versions=store.version_lineage(codebook_version),
+                        rounds=rounds, criteria=criteria)
+    kept = store.code_uids(codebook_version)
+    counted = [{**r, "carried_from": None if r["codebook_version"] == codebook_version else r["codebook_version"]}
+               for r in rows if r["codebook_version"] == codebook_version
+               or (PAIR in r["item_id"] and split_pair(r["item_id"])[1] in kept)]
+    return sorted(counted, key=lambda r: (r["carried_from"] is None, r["codebook_version"], r["id"]))
+
+
+def my_label_rows(store: Store, task: str, annotator: str, codebook_version: int | None = None,
+                  round: str = FIRST) -> dict[tuple[str, str], dict]:
+    """This annotator's current label rows {(item, criterion): row} of one round (blind view),
+    carried ones included (``row["carried_from"]``)."""
+    rows = version_labels(store, task, codebook_version, viewer=annotator, rounds=[round])
+    return {(r["item_id"], r["criterion"]): r for r in rows}
+
+
 def my_labels(store: Store, task: str, annotator: str, codebook_version: int | None = None,
               round: str = FIRST) -> dict[tuple[str, str], str]:
     """This annotator's current labels {(item, criterion): label} of one round (blind view)."""
-    rows = store.labels(task, viewer=annotator, codebook_version=codebook_version, rounds=[round])
-    return {(r["item_id"], r["criterion"]): r["label"] for r in rows}
+    return {key: r["label"] for key, r in my_label_rows(store, task, annotator, codebook_version, round).items()}
 
 
 @dataclass
@@ -460,11 +525,34 @@ class TaskAgreement:
     round: str
     reports: dict[str, AgreementReport]  # criterion -> report
     protocol_version: str
+    carried: dict[int, int] = field(default_factory=dict)  # version made on -> labels counted from it
+
+    def carried_text(self) -> str:
+        """'12 labels carried from v4' (empty when none is carried)."""
+        return ", ".join(f"{n} labels carried from v{v}" for v, n in sorted(self.carried.items()))
 
     def as_dict(self) -> dict[str, Any]:
         return {"task": self.task, "codebook_version": self.codebook_version, "round": self.round,
-                "protocol_version": self.protocol_version,
+                "protocol_version": self.protocol_version, "carried_from": {str(v): n for v, n in self.carried.items()},
                 "criteria": {c: json.loads(r.model_dump_json()) for c, r in self.reports.items()}}
+
+
+def carried_summary(store: Store) -> list[dict]:
+    """Labels carried forward, per (task, version they count on, version made on, round,
+    annotator): n rows on so many items. Shown for every version with a sample of the task and
+    for the latest version."""
+    latest = store.latest_version()
+    out = []
+    for task in CARRIED_TASKS:
+        for version in sorted(set(store.sampled_versions(task)) | ({latest} if latest is not None else set())):
+            rows: dict[tuple, list[str]] = defaultdict(list)
+            for r in version_labels(store, task, version, viewer=None, rounds=HUMAN_ROUNDS):
+                if r["carried_from"] is not None:
+                    rows[(r["carried_from"], r["round"], r["annotator"])].append(r["item_id"])
+            out += [{"task": task, "codebook_version": version, "carried_from": made_on, "round": round_,
+                     "annotator": annotator, "n": len(items), "items": len(set(items))}
+                    for (made_on, round_, annotator), items in sorted(rows.items())]
+    return out
 
 
 def default_version(store: Store, task: str) -> int | None:
@@ -475,14 +563,22 @@ def default_version(store: Store, task: str) -> int | None:
     return versions[-1] if versions else None
 
 
+def _counted_rows(store: Store, task: str, criterion: str, codebook_version: int | None,
+                  round: str = "final") -> list[dict]:
+    """The one row per (item, annotator) that counts; ``final``: a re-annotation replaces the
+    first-round label, and a version's own label replaces one carried from an ancestor."""
+    rounds = [FIRST] if round == FIRST else [FIRST, REANNOTATION]
+    rows = version_labels(store, task, codebook_version, viewer=None, rounds=rounds, criteria=[criterion])
+    rank = {FIRST: 0, REANNOTATION: 1}
+    rows.sort(key=lambda r: rank[r["round"]])  # stable: keeps version_labels' order within a round
+    return list({(r["item_id"], r["annotator"]): r for r in rows}.values())
+
+
 def ratings(store: Store, task: str, criterion: str, codebook_version: int | None,
             round: str = "final") -> dict[Hashable, dict[Hashable, Hashable]]:
     """{item: {annotator: label}}; ``final``: a re-annotation replaces the first-round label."""
-    rounds = [FIRST] if round == FIRST else [FIRST, REANNOTATION]
-    rows = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=rounds, criteria=[criterion])
-    rank = {FIRST: 0, REANNOTATION: 1}
-    rows.sort(key=lambda r: (rank[r["round"]], r["id"]))
-    return table_from_rows((r["item_id"], r["annotator"], r["label"]) for r in rows)
+    return table_from_rows((r["item_id"], r["annotator"], r["label"])
+                           for r in _counted_rows(store, task, criterion, codebook_version, round))
 
 
 def agreement(store: Store, task: str, codebook_version: int | None = None, round: str = "final") -> TaskAgreement:
@@ -495,14 +591,17 @@ def agreement(store: Store, task: str, codebook_version: int | None = None, roun
     if codebook_version is None:
         codebook_version = default_version(store, task)
     reports = {}
+    carried: Counter = Counter()
     for criterion in protocol.criteria:
-        table = ratings(store, task, criterion.id, codebook_version, round)
+        rows = _counted_rows(store, task, criterion.id, codebook_version, round)
+        carried.update(r["carried_from"] for r in rows if r["carried_from"] is not None)
+        table = table_from_rows((r["item_id"], r["annotator"], r["label"]) for r in rows)
         model = None
         if task == "mapping":
             model = {r["item_id"]: r["label"] for r in _recognizer_rows(store, codebook_version)} \
                 if codebook_version is not None else {}
         reports[criterion.id] = agreement_report(table, model)
-    return TaskAgreement(task, codebook_version, round, reports, protocol.version)
+    return TaskAgreement(task, codebook_version, round, reports, protocol.version, dict(carried))
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -536,14 +635,14 @@ def adjudication_items(store: Store, task: str, annotator: str, codebook_version
     protocol = task_protocol(task)
     if codebook_version is None:
         codebook_version = default_version(store, task)
-    consensus_rows = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=[CONSENSUS])
+    consensus_rows = version_labels(store, task, codebook_version, viewer=None, rounds=[CONSENSUS])
     consensus = {(r["item_id"], r["criterion"]): r for r in consensus_rows}
     items = []
     for criterion in protocol.criteria:
         first = ratings(store, task, criterion.id, codebook_version, FIRST)
         final = ratings(store, task, criterion.id, codebook_version, "final")
-        rean = store.labels(task, viewer=None, codebook_version=codebook_version, rounds=[REANNOTATION],
-                            criteria=[criterion.id])
+        rean = version_labels(store, task, codebook_version, viewer=None, rounds=[REANNOTATION],
+                              criteria=[criterion.id])
         relabelled: dict[str, dict[str, str]] = defaultdict(dict)
         for row in rean:
             relabelled[row["item_id"]][row["annotator"]] = row["label"]

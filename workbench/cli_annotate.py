@@ -63,7 +63,8 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
         return
     for result in results:
         version = f"codebook v{result.codebook_version}" if result.codebook_version is not None else "all versions"
-        click.echo(f"{result.task} ({version}, round {result.round}, protocol {result.protocol_version})")
+        carried = f", {result.carried_text()}" if result.carried else ""
+        click.echo(f"{result.task} ({version}, round {result.round}, protocol {result.protocol_version}{carried})")
         for criterion, r in result.reports.items():
             if not r.n_items:
                 click.echo(f"  {criterion}: no labels yet")
@@ -88,7 +89,7 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
 @user_errors
 def labels(project: str, export_path: str | None, import_path: str | None) -> None:
     """Count the labels per task, round and annotator, export every label row to CSV, or import labels."""
-    from .annotate import export_labels, import_labels
+    from .annotate import carried_summary, export_labels, import_labels
 
     store = open_project(project)
     if import_path:
@@ -104,6 +105,7 @@ def labels(project: str, export_path: str | None, import_path: str | None) -> No
     rows = store.label_summary()
     if not rows:
         click.echo("no labels yet: label with 'workbench review PROJECT --annotator NAME'")
-    for r in rows:
+    carried = [(r, f" carried from v{r['carried_from']}") for r in carried_summary(store)]
+    for r, origin in [*((r, "") for r in rows), *carried]:
         click.echo(f"  {r['task']:<13} v{r['codebook_version']}  {r['round']:<13} {r['annotator']:<16} "
-                   f"{r['n']:>6,} labels on {r['items']:,} items")
+                   f"{r['n']:>6,} labels on {r['items']:,} items{origin}")

@@ -132,6 +132,7 @@ def _agreement(store: Store) -> list[dict]:
         for criterion, rep in result.reports.items():
             if rep.n_items:
                 out.append({"task": task, "criterion": criterion, "version": result.codebook_version,
+                            "carried": result.carried_text(),
                             "n_items": rep.n_items, "raters": len(rep.raters), "kappa": rep.pairwise_kappa.mean,
                             "fleiss": rep.fleiss_kappa.kappa, "alpha": rep.krippendorff_alpha,
                             "agreement": rep.percent_agreement})
@@ -209,6 +210,7 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         files += [out / "scores.csv", out / "scores.json"]
 
     font_note = fonts.missing_font_note(names)
+    agreement = _agreement(store)
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
     env.filters["fmt"] = _fmt
     offline = config.role("extractor").provider == "offline"
@@ -222,8 +224,9 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
                        "named_by": codebook.codes[k].name_source or "—"} for k in range(codebook.K)),
                      key=lambda c: -c["usage"]),
         panels=list(panels), top_codes=min(top_codes, codebook.K), font_note=font_note, flows=flows, views=views,
-        iterations=iterations, changes=changes, change_totals=change_totals, agreement=_agreement(store),
-        has_pair=len(views) >= 2, title=store.path.stem)
+        iterations=iterations, changes=changes, change_totals=change_totals, agreement=agreement,
+        has_pair=len(views) >= 2, title=store.path.stem,
+        other_versions=sorted({a["version"] for a in agreement if a["version"] not in (None, codebook.version)}))
     template = env.get_template("report.html")
     page = template.render(**context, files=[f.name for f in files], cjk_font=None)
     # Browsers without a CJK font show boxes: the page carries the characters it uses.

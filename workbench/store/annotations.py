@@ -94,14 +94,15 @@ class AnnotationsStoreMixin:
         return uids, dict(self.db.execute("select id, version from proposals").fetchall())
 
     def labels(self, task: str | None = None, *, viewer: str | None, adjudication: bool = False,
-               codebook_version: int | None = None, rounds: Sequence[str] | None = None,
-               item_ids: Sequence[str] | None = None, criteria: Sequence[str] | None = None) -> list[dict]:
+               codebook_version: int | None = None, codebook_versions: Sequence[int] | None = None,
+               rounds: Sequence[str] | None = None, item_ids: Sequence[str] | None = None, criteria: Sequence[str] | None = None) -> list[dict]:
         """Label rows in the order they were written (oldest first).
 
         Blinding: with ``viewer`` set, only that annotator's own rows are returned unless
         ``adjudication`` is true (the discussion of even splits, where the panel sees every label).
         ``viewer=None`` is the unblinded view for agreement figures and exports, never for showing
-        one annotator another's labels.
+        one annotator another's labels. ``codebook_versions`` selects rows of several versions at
+        once (the read-time view that carries labels forward, ``annotate.version_labels``).
         """
         where, params = [], []
         if task is not None:
@@ -113,13 +114,14 @@ class AnnotationsStoreMixin:
         if codebook_version is not None:
             where.append("codebook_version = ?")
             params.append(codebook_version)
-        for column, values in (("round", rounds), ("item_id", item_ids), ("criterion", criteria)):
+        for column, values in (("round", rounds), ("item_id", item_ids), ("criterion", criteria),
+                               ("codebook_version", codebook_versions)):
             if values is not None:
                 values = list(values)
                 if not values:
                     return []
                 where.append(f"{column} in ({','.join('?' * len(values))})")
-                params += [str(v) for v in values]
+                params += [v if column == "codebook_version" else str(v) for v in values]
         sql = "select * from labels" + (" where " + " and ".join(where) if where else "") + " order by id"
         return list(self.db.query(sql, params))
 
@@ -128,6 +130,11 @@ class AnnotationsStoreMixin:
         return [r[0] for r in self.db.execute(
             "select distinct codebook_version from labels where task = ? and round != 'model' "
             "and codebook_version is not null order by 1", [task])]
+
+    def sampled_versions(self, task: str) -> list[int]:
+        """Codebook versions that have a stored sample of a task."""
+        return [r[0] for r in self.db.execute(
+            "select distinct codebook_version from annotation_samples where task = ? order by 1", [task])]
 
     def label_summary(self) -> list[dict]:
         """Rows per (task, codebook version, round, annotator)."""

@@ -70,6 +70,20 @@ class CodebookStoreMixin:
                 self.db.execute("update codes set name = ?, name_source = ?, description = coalesce(?, description) "
                                 "where version = ? and idx = ?", [name, source, description, version, idx])
 
+    def version_lineage(self, version: int) -> list[int]:
+        """``version`` and its ancestors through their parents (applies and renames), newest first;
+        ``[version]`` alone when the project has no such version."""
+        rows = self.db.execute(
+            "with recursive lineage(version, parent, depth) as ("
+            "select version, parent, 0 from codebook_versions where version = ? union all "
+            "select v.version, v.parent, l.depth + 1 from codebook_versions v join lineage l on v.version = l.parent "
+            "where l.depth < 10000) select version from lineage order by depth", [version]).fetchall()
+        return [r[0] for r in rows] or [version]
+
+    def code_uids(self, version: int) -> set[str]:
+        """Uids of the codes of a version (empty when there is no such version)."""
+        return {r[0] for r in self.db.execute("select uid from codes where version = ?", [version])}
+
     def initial_version_of(self, version: int) -> tuple[int, dict]:
         """The initial codebook C⁰ that ``version`` descends from (through applies and renames), with
         its info: what the build recorded when it started (σ, training sources, clustering counts)."""

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..annotate import MappingItem, mapping_items, mapping_sample, my_labels, pair_id, record, task_protocol
+from ..annotate import MappingItem, mapping_items, mapping_sample, my_label_rows, pair_id, record, task_protocol
 from .base import PAGE_BINDINGS, WorkbenchScreen
 from .paged_table import PagedTable
 
@@ -39,6 +39,7 @@ class MappingScreen(WorkbenchScreen):
         self.items: dict[str, MappingItem] = {}
         self.position: dict[str, int] = {}
         self.labels: dict[tuple[str, str], str] = {}
+        self.carried: dict[tuple[str, str], int] = {}  # labels made on an earlier version: its number
         self.current: MappingItem | None = None
 
     def compose(self) -> ComposeResult:
@@ -86,7 +87,9 @@ class MappingScreen(WorkbenchScreen):
     def _loaded(self, items: list[MappingItem]) -> None:
         self.items = {item.document_id: item for item in items}
         self.position = {item.document_id: n for n, item in enumerate(items, 1)}
-        self.labels = my_labels(self.store, TASK, self.annotator, self.version)
+        rows = my_label_rows(self.store, TASK, self.annotator, self.version)
+        self.labels = {key: r["label"] for key, r in rows.items()}
+        self.carried = {key: r["carried_from"] for key, r in rows.items() if r["carried_from"] is not None}
         self.paged().set_rows([(item.document_id, self._doc_cells(n, item)) for n, item in enumerate(items, 1)])
         self.page_changed()
         self.query_one("#code-table").focus()
@@ -102,8 +105,10 @@ class MappingScreen(WorkbenchScreen):
         table = self.paged()
         done = sum(1 for item in self.items.values()
                    if all(self._answer(item, c.uid) is not None for c in item.codes))
+        carried = sorted(set(self.carried.values()))
+        origin = f" ({len(self.carried)} labels carried from {', '.join(f'v{v}' for v in carried)})" if carried else ""
         self.query_one("#mapping-page", Static).update(
-            f"{table.page_label()} · {done}/{len(self.items)} documents done by you")
+            f"{table.page_label()} · {done}/{len(self.items)} documents done by you{origin}")
         self.show_document(table.current_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -136,7 +141,9 @@ class MappingScreen(WorkbenchScreen):
         answer = self._answer(item, uid)
         if answer is None:
             return Text("·", style="dim")
-        return Text(answer, style="bold green" if answer == self.criterion.values[0] else "bold red")
+        made_on = self.carried.get((pair_id(item.document_id, uid), self.criterion.id))
+        return Text(answer + (f" (v{made_on})" if made_on is not None else ""),
+                    style="bold green" if answer == self.criterion.values[0] else "bold red")
 
     # -- actions ------------------------------------------------------------------------------
     def action_label(self, option: int) -> None:
@@ -150,6 +157,7 @@ class MappingScreen(WorkbenchScreen):
                         self.annotator, self.version) is None:
             return
         self.labels[(pair_id(item.document_id, code.uid), self.criterion.id)] = str(value)
+        self.carried.pop((pair_id(item.document_id, code.uid), self.criterion.id), None)
         codes.update_cell(code.uid, "answer", self._answer_cell(item, code.uid))
         self.paged().update_row(item.document_id, self._doc_cells(self.position[item.document_id], item))
         if codes.cursor_row + 1 < codes.row_count:
