@@ -51,30 +51,40 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
 @click.option("--sources", help="comma-separated sources to score against (default: all)")
 @click.option("--equal-n", "equal_n", metavar="N|min",
               help="subsample every source to N documents (min: the smallest source's), repeated and averaged")
+@click.option("--ablation", "ablations", multiple=True,
+              type=click.Choice(["no-codebook", "no-uot", "no-refinement", "all"]),
+              help="also score an ablation (Sec. 4.4), shown and stored beside DOVE (repeatable; all = the three)")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 @click.option("--csv", "as_csv", is_flag=True, help="print the table as CSV")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @user_errors
-def score(project, version, halves, groups, sources, equal_n, as_json, as_csv, quiet) -> None:
+def score(project, version, halves, groups, sources, equal_n, ablations, as_json, as_csv, quiet) -> None:
     """Score every human group against every source: debiased UOT and r with bootstrap intervals.
 
     D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4); each row also shows D's bootstrap bias and
     the ceiling (the group's split-half r at the source's size) with r/ceiling. Settings are the
     project's: see them with 'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2,
     alignment.n_boot, alignment.ci_method, alignment.ceiling_splits, alignment.equal_n_repeats)."""
-    from .report.terminal import print_scores, scores_csv, scores_json
+    from .ablations import ABLATIONS, score_ablations
+    from .report.terminal import print_ablations, print_scores, scores_csv, scores_json
     from .scoring import score_project
 
     if as_json and as_csv:
         raise WorkbenchError("choose one of --json and --csv")
-    result = score_project(open_project(project), version, groups=_names(groups), sources=_names(sources),
+    store = open_project(project)
+    result = score_project(store, version, groups=_names(groups), sources=_names(sources),
                            halves=halves, show_progress=not (quiet or as_json or as_csv), equal_n=equal_n)
+    names = list(ABLATIONS) if "all" in ablations else list(ablations)
+    extra = score_ablations(store, names, result.version, groups=_names(groups), sources=_names(sources),
+                            show_progress=False) if names else []
     if as_json:
-        click.echo(scores_json(result), nl=False)
+        click.echo(scores_json(result, extra), nl=False)
     elif as_csv:
-        click.echo(scores_csv(result), nl=False)
+        click.echo(scores_csv(result, extra), nl=False)
     else:
         print_scores(result)
+        if extra:
+            print_ablations(result, extra)
 
 
 @main.command()

@@ -91,11 +91,16 @@ def bootstrap_interval(estimate: float, replicates: np.ndarray, level: float = 0
 def score_table(
     groups: Mapping[str, np.ndarray],
     sources: Mapping[str, np.ndarray],
-    code_emb: np.ndarray,
+    code_emb: np.ndarray | None,
     config: AlignmentConfig | None = None,
+    cost: np.ndarray | None = None,
     **overrides: Any,
 ) -> list[ScoreRow]:
     """Debiased UOT and r for every (group, source) pair, with bootstrap CIs and ceilings.
+
+    ``cost``: a fixed (K, K) ground cost used for every group instead of one built from
+    ``code_emb`` (which may then be None) — e.g. the no-codebook ablation, whose "codes" are
+    the documents themselves and whose cost is their cosine distance.
 
     ``groups``: name → (N_g, K) posteriors of the human group's documents, which give both the
     reference histogram a^g and the cost matrix (``cost_from='group'``: that group's documents;
@@ -124,7 +129,7 @@ def score_table(
     Rows come in ``groups`` × ``sources`` order.
     """
     cfg = _resolve_config(config, overrides)
-    emb = np.asarray(code_emb, dtype=np.float64)
+    emb = np.asarray(code_emb if cost is None else np.zeros((len(cost), 1)), dtype=np.float64)
     if emb.ndim != 2:
         raise ValueError(f"code embeddings must be (K, d), got shape {emb.shape}")
     K = emb.shape[0]
@@ -138,7 +143,10 @@ def score_table(
 
     # One cost matrix per group, or one shared by all; source self-terms D̂(b, b) depend only
     # on (source, cost matrix), so they are solved once per matrix.
-    if cfg.cost_from == "pooled":
+    if cost is not None:
+        cost_of = {g: "fixed" for g in G}
+        costs = {"fixed": np.asarray(cost, dtype=np.float64)}
+    elif cfg.cost_from == "pooled":
         cost_of = {g: "pooled" for g in G}
         costs = {"pooled": cost_matrix(emb, np.concatenate(list(G.values())), cfg.eps2)}
     else:

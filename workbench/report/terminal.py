@@ -9,6 +9,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from ..ablations import AblationResult
 from ..scoring import ScoreResult
 from ..validate import ValidityReport
 
@@ -34,18 +35,45 @@ def _pct(x: float | None) -> str:
     return _f(None if x is None else 100 * x, 2) + ("" if x is None or math.isnan(x) else " %")
 
 
-def scores_csv(result: ScoreResult) -> str:
+def _ablation_dicts(ablations: list[AblationResult]) -> list[dict]:
+    return [{"method": f"dove:{a.name}", "measure": a.measure, "codebook_version": a.version, "group": r.group,
+             "source": r.source, "value": r.value, "raw": r.raw, "ci_low": r.ci_low, "ci_high": r.ci_high,
+             **r.extra, "n_group_docs": r.n_group_docs, "n_source_docs": r.n_source_docs}
+            for a in ablations for r in a.rows]
+
+
+def scores_csv(result: ScoreResult, ablations: list[AblationResult] = ()) -> str:
+    """DOVE's rows (method ``dove``), then each ablation's (method ``dove:<name>``, its ``value``
+    in the ``r`` column and its raw D or KL in ``D``)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=SCORE_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=["method", *SCORE_FIELDS], lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(result.as_dicts())
+    writer.writerows({"method": "dove", **row} for row in result.as_dicts())
+    writer.writerows({**row, "r": row["value"], "D": row["raw"]} for row in _ablation_dicts(ablations))
     return out.getvalue()
 
 
-def scores_json(result: ScoreResult) -> str:
+def scores_json(result: ScoreResult, ablations: list[AblationResult] = ()) -> str:
     return json.dumps({"codebook_version": result.version, "K": result.K, "sigma": result.sigma,
-                       "config": result.config.model_dump(), "rows": result.as_dicts(), "notes": result.notes},
-                      indent=2) + "\n"
+                       "config": result.config.model_dump(), "rows": result.as_dicts(), "notes": result.notes,
+                       "ablations": _ablation_dicts(ablations)}, indent=2) + "\n"
+
+
+def print_ablations(result: ScoreResult, ablations: list[AblationResult]) -> None:
+    """DOVE beside each ablation, one row per (group, source) cell."""
+    console = _console()
+    cells = {(a.name, r.group, r.source): r for a in ablations for r in a.rows}
+    table = Table(title=f"DOVE and its ablations (Sec. 4.4), codebook version {result.version}")
+    for col in ("group", "source", "DOVE r", *(f"{a.name}: {a.measure}" for a in ablations)):
+        table.add_column(col, justify="left" if col in ("group", "source") else "right")
+    for r in result.rows:
+        table.add_row(r.group, r.source, _f(r.r), *(_f(cells[(a.name, r.group, r.source)].value)
+                                                    if (a.name, r.group, r.source) in cells else "—"
+                                                    for a in ablations))
+    console.print(table)
+    for a in ablations:
+        for note in a.notes:
+            console.print(f"[yellow]note:[/yellow] {note}")
 
 
 def print_scores(result: ScoreResult) -> None:
