@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .alignment.config import AlignmentConfig
-from .alignment.scoring import mean_posterior, score_table
+from .alignment.scoring import ScoreRow, mean_posterior, score_table
 from .codebook.vectors import unit_rows
 from .scoring import METHOD, ProjectPosteriors, document_sets, load_posteriors, score_posteriors
 from .store import Store
@@ -61,6 +61,17 @@ class AblationResult:
     seconds: float = 0.0
 
 
+def cloud_uot(emb: np.ndarray, gi: np.ndarray, si: np.ndarray, config: AlignmentConfig, g: str = "group",
+              s: str = "source") -> ScoreRow:
+    """Eq. 22 between two clouds of unit document embeddings (rows ``gi`` and ``si`` of ``emb``),
+    each document a point of mass 1/N, ground cost = cosine distance; bootstrap as DOVE's."""
+    support = np.union1d(gi, si)  # one point per document; a group scored on itself shares them
+    cost = np.clip(1.0 - emb[support] @ emb[support].T, 0.0, 2.0)
+    onehot = np.eye(len(support))
+    return score_table({g: onehot[np.searchsorted(support, gi)]}, {s: onehot[np.searchsorted(support, si)]},
+                       None, config, cost=cost)[0]
+
+
 def no_uot(post: ProjectPosteriors, groups=None, sources=None) -> AblationResult:
     """JS distance, KL and cosine between code marginals a^g, a^θ (no transport)."""
     g_rows, s_rows, _ = document_sets(post, groups=groups, sources=sources)
@@ -95,11 +106,7 @@ def no_codebook(post: ProjectPosteriors, config: AlignmentConfig, groups=None, s
     rows = []
     for g, gi in g_rows.items():
         for s, si in s_rows.items():
-            support = np.union1d(gi, si)  # one point per document; a human group scored on itself shares them
-            cost = np.clip(1.0 - emb[support] @ emb[support].T, 0.0, 2.0)
-            onehot = np.eye(len(support))
-            row = score_table({g: onehot[np.searchsorted(support, gi)]}, {s: onehot[np.searchsorted(support, si)]},
-                              None, config, cost=cost)[0]
+            row = cloud_uot(emb, gi, si, config, g, s)
             rows.append(AblationRow(g, s, row.r, row.D, row.ci_low, row.ci_high, {"D_bias": row.D_bias},
                                     len(gi), len(si)))
     notes.append("no-codebook: r = (0.1 − D)·10 on document-embedding clouds; its scale is not DOVE's, compare ranks")

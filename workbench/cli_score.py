@@ -111,13 +111,32 @@ def score(project, version, halves, groups, sources, equal_n, ablations, as_json
 @click.option("--undefined-r", "undefined", type=click.Choice(["zero", "skip"]), default="zero", show_default=True,
               help="a benchmark's undefined predictive r (a culture a method has no scores for) counts as 0 in "
                    "the average (reproduces Table 1) or is left out")
+@click.option("--known-answer", "known", type=click.Path(dir_okay=False, exists=True),
+              help="gold labels of PROJECT's documents (id, then one 0/1 column per label): Spearman ρ of DOVE and "
+                   "each ablation with the true label divergence over populations with one topic mix")
+@click.option("--pairs", default=100, show_default=True, type=click.IntRange(min=5), help="--known-answer: pairs drawn")
+@click.option("--topics", "n_topics", default=40, show_default=True, type=click.IntRange(min=2),
+              help="--known-answer: topics per population (one document each)")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @user_errors
 def validate(project, score_files, downstream, primed, reliability, version, similar, contrasting, models, groups,
-             lower, pooling, undefined, as_json) -> None:
-    """Validity checks: MTMM A and B, predictive r, priming Δ, reliability α and CV (App E.3).
+             lower, pooling, undefined, known, pairs, n_topics, as_json) -> None:
+    """Validity checks: MTMM A and B, predictive r, priming Δ, reliability α and CV (App E.3);
+    with --known-answer, whether the score ranks value differences on labelled documents.
 
     DOVE's scores come from PROJECT (if given), other methods' from --scores files."""
+    if known:
+        from .known_answer import known_answer
+        from .report.terminal import print_known_answer
+
+        if not project:
+            raise WorkbenchError("--known-answer needs PROJECT: the labels are of its documents")
+        result = known_answer(open_project(project), known, version, pairs, n_topics, show_progress=not as_json)
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            print_known_answer(result)
+        return
     from .report.terminal import print_validity
     from .validate import LOWER_IS_BETTER, project_scores
     from .validate import validate as run_validate

@@ -114,6 +114,22 @@ def print_scores(result: ScoreResult) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
+def print_known_answer(report) -> None:
+    """Spearman ρ per method (``workbench validate --known-answer``)."""
+    console = _console()
+    table = Table(title=f"Known-answer check, codebook version {report.version}: Spearman ρ between each method's "
+                        "distance and the true label divergence")
+    for col in ("method", "ρ", "95% CI", "pairs"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for method, a in report.agreement.items():
+        table.add_row(method, _f(a.rho, 3), f"[{_f(a.low, 3)}, {_f(a.high, 3)}]", str(a.n_pairs))
+    console.print(table)
+    console.print(f"{report.n_documents} labelled documents ({len(report.label_names)} labels) from "
+                  f"{report.labels_file}; true JS from {_f(report.truth_range[0], 3)} to {_f(report.truth_range[1], 3)}")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
 def print_validity(report: ValidityReport) -> None:
     console = _console()
     console.print(f"methods: {', '.join(report.methods) or '—'}; traits (groups): {', '.join(report.traits) or '—'}; "
