@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Annotated, Any
@@ -445,3 +446,48 @@ def agreement_report(
         n_annotators=n_annotators,
         model=model,
     )
+
+
+# ----------------------------------------------------------------- reliability per code
+
+@dataclass(frozen=True)
+class UnitAlpha:
+    """Krippendorff's α over the items of one unit (a code, for the mapping task), with a
+    percentile bootstrap interval over those items; NaN where α is undefined."""
+
+    unit: Hashable
+    alpha: float
+    low: float
+    high: float
+    n_items: int
+
+
+def alpha_per_unit(table: RatingsTable, unit_of: Mapping[Hashable, Hashable], n_boot: int = 500,
+                   level: float = 0.95, seed: int = 0) -> list[UnitAlpha]:
+    """Nominal α per unit (``unit_of``: item → unit, e.g. a mapping pair → its code), each with a
+    bootstrap interval over the unit's items (items resampled with replacement; a replicate with
+    α undefined is skipped). Units come in first-seen order of ``table``'s items."""
+    clean = _clean(table)
+    by_unit: dict[Hashable, list[Hashable]] = {}
+    for item in clean:
+        if item in unit_of:
+            by_unit.setdefault(unit_of[item], []).append(item)
+    rng = np.random.default_rng(seed)
+    out = []
+    for unit, items in by_unit.items():
+        alpha = krippendorff_alpha_nominal({i: clean[i] for i in items})
+        boot = []
+        for _ in range(n_boot if np.isfinite(alpha) else 0):
+            drawn = rng.integers(0, len(items), size=len(items))
+            value = krippendorff_alpha_nominal({(k, items[j]): clean[items[j]] for k, j in enumerate(drawn)})
+            if np.isfinite(value):
+                boot.append(value)
+        low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]) if boot else (math.nan, math.nan)
+        out.append(UnitAlpha(unit, float(alpha), float(low), float(high), len(items)))
+    return out
+
+
+def unreliable_units(alphas: Sequence[UnitAlpha], floor: float = 0.667) -> list[UnitAlpha]:
+    """Units whose α interval lies wholly below ``floor`` (upper bound < floor; Krippendorff's
+    0.667 is the lowest α from which tentative conclusions are drawn)."""
+    return [a for a in alphas if np.isfinite(a.high) and a.high < floor]

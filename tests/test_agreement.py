@@ -387,3 +387,22 @@ def test_report_json_has_null_for_undefined_values():
     assert report.model is None
     back = AgreementReport.model_validate_json(report.model_dump_json())
     assert math.isnan(back.pairwise_kappa.mean)
+
+
+def test_alpha_per_code_flags_only_the_code_the_annotators_disagree_on():
+    from annotations.agreement import alpha_per_unit, krippendorff_alpha_nominal, unreliable_units
+
+    rng = np.random.default_rng(3)
+    table, unit_of = {}, {}
+    for code in ("care", "duty", "freedom"):
+        for d in range(30):
+            truth = str(rng.integers(2))
+            other = truth if code != "duty" else str(rng.integers(2))  # on 'duty' bob answers at random
+            table[(code, d)] = {"ana": truth, "bob": other}
+            unit_of[(code, d)] = code
+    alphas = {a.unit: a for a in alpha_per_unit(table, unit_of, n_boot=300, seed=1)}
+    assert alphas["care"].alpha == pytest.approx(1.0) and alphas["freedom"].n_items == 30
+    duty = {i: r for i, r in table.items() if unit_of[i] == "duty"}
+    assert alphas["duty"].alpha == pytest.approx(krippendorff_alpha_nominal(duty))
+    assert alphas["duty"].low <= alphas["duty"].alpha <= alphas["duty"].high < 0.667
+    assert [a.unit for a in unreliable_units(list(alphas.values()))] == ["duty"]
