@@ -1,0 +1,27 @@
+"""Codebook stability statistics: ARI of assignments and Hungarian matching of centroids."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.codebook.stability import assignment_agreement, match_codes
+
+
+def test_ari_is_one_for_a_relabelled_partition_and_low_for_a_shuffle():
+    ids = np.arange(60)
+    labels = np.repeat([0, 1, 2], 20)
+    assert assignment_agreement(ids, labels, ids[::-1], (labels[::-1] + 1) % 3) == pytest.approx(1.0)
+    shuffled = np.random.default_rng(0).permutation(labels)
+    assert abs(assignment_agreement(ids, labels, ids, shuffled)) < 0.1
+    # only the expressions both codebooks assign count
+    assert assignment_agreement(ids[:30], labels[:30], ids[20:], labels[20:]) == pytest.approx(1.0)
+
+
+def test_hungarian_match_counts_pairs_above_the_threshold_over_the_larger_codebook():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(4, 8))
+    b = np.vstack([a[[2, 0, 3]] + 0.01 * rng.normal(size=(3, 8)), rng.normal(size=(2, 8))])  # 3 shared, 2 new
+    match = match_codes(a, b, threshold=0.95)
+    assert sorted((i, j) for i, j, _ in match.pairs) == [(0, 1), (2, 0), (3, 2)]
+    assert match.share == pytest.approx(3 / 5)
+    assert match_codes(a, b, threshold=1.01).share == 0
