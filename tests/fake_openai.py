@@ -9,7 +9,9 @@ A scripted model that samples should draw from :func:`request_rng`, which honour
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +53,9 @@ class FakeOpenAI:
         self.requests: list[dict] = []
         self.chat: Callable[[dict], str | Reply] = lambda body: "ok"
         self.embed: Callable[[str], list[float]] = hashed_embedding
+        # /v1/completions with echo: the log-probability of each whitespace token of the prompt, or
+        # None for an endpoint that returns no log-probabilities
+        self.token_logprob: Callable[[str, str], float] | None = None
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -71,6 +76,8 @@ class FakeOpenAI:
                     data = [{"object": "embedding", "index": i, "embedding": server.embed(t)} for i, t in enumerate(inputs)]
                     return self._send(200, {"object": "list", "data": data, "model": body.get("model"),
                                             "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
+                    return self._send(200, server._completion(body))
                 reply = server.chat(body)
                 if isinstance(reply, str):
                     reply = Reply(reply)
@@ -112,6 +119,22 @@ class FakeOpenAI:
         self.httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def _completion(self, body: dict) -> dict:
+        """An echoed completion: the prompt's words as tokens (each with the whitespace after it),
+        their character offsets and ``token_logprob(prompt so far, token)``, then one generated token."""
+        prompt = body["prompt"]
+        tokens = re.findall(r"\S+\s*", prompt) + [" end"]
+        offsets = list(itertools.accumulate([0] + [len(t) for t in tokens[:-1]]))
+        logprobs = None
+        if self.token_logprob is not None:
+            logprobs = {"tokens": tokens, "text_offset": offsets, "top_logprobs": None,
+                        "token_logprobs": [None] + [self.token_logprob(prompt[:o], t) for o, t in
+                                                    zip(offsets[1:], tokens[1:])]}
+        return {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "text": prompt + " end", "finish_reason": "length", "logprobs": logprobs}],
+                "usage": {"prompt_tokens": len(tokens) - 1, "completion_tokens": 1, "total_tokens": len(tokens)}}
 
     def __enter__(self) -> "FakeOpenAI":
         self._thread.start()

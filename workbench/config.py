@@ -44,6 +44,10 @@ class RoleConfig(BaseModel):
     max_retries: int = Field(5, ge=0, le=20)
     concurrency: int = Field(8, ge=1, le=256)
     validation_retries: int = Field(1, ge=0, le=5)
+    distortion: Literal["embedding", "logprob"] = Field(
+        "embedding", description="decoder: d(x|s) as −mean cos of N2 sampled reconstructions' embeddings "
+                                 "(black-box decoder), or the document's mean token −log p given the code set "
+                                 "(open decoder, footnote 3; needs prompt log-probabilities from /v1/completions)")
     max_input_tokens: int | None = Field(
         None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
                                  "embedder's own window, 512 for e5 and 8191 for OpenAI's)")

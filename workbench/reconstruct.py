@@ -9,6 +9,9 @@ Decoders (``decoder`` role):
 
 - **LLM generation** — the App. G reconstruction prompt (topic + code names weighted by
   probability), N2 samples at the decoder's temperature; d = −(1/N2) Σ cos(e_x, e_x̂).
+- **log-probability decoder** (``roles.decoder.distortion = logprob``) — d = the document's mean
+  token −log p(x | prompt with the code set) from an OpenAI-compatible ``/v1/completions``
+  endpoint that echoes prompt log-probabilities (footnote 3): exact, no sampling, no embedding.
 - **offline latent decoder** — x̂ = normalised Σ_{k∈s} q_k e_{c_k}; d = −cos(e_x, x̂). No text is
   generated; it measures how much of the document's embedding the chosen codes span.
 
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion
+from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion, logprob_distortion
 from .codebook.objective import expected_distortion
 from .codebook.sampling import sample_code_sets
 from .config import EMConfig
@@ -32,6 +35,7 @@ from .models import Codebook, Corpus
 from .progress import progress_bar
 
 LATENT_DECODER = "offline-latent-v1"
+LOGPROB_CHARS = 4000  # document characters scored by a log-probability decoder (a small model's context)
 
 
 @dataclass
@@ -85,6 +89,9 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
         dists = {i: np.array([latent_distortion(corpus.doc_emb[i], centroids, s, q_docs[i]) for s in sets])
                  for i, sets in candidates.items()}
         failed = 0
+    elif gateway.role("decoder").distortion == "logprob":
+        decoder = f"logprob:{gateway.role('decoder').model}"
+        dists, failed = asyncio.run(_logprob_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress))
     else:
         decoder = f"llm:{gateway.role('decoder').model}"
         dists, failed = asyncio.run(_llm_distortions(corpus, codebook, q_docs, candidates, cfg, gateway, show_progress))
@@ -101,6 +108,35 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
         kept_sets.append(sets_i)
         kept_d.append(d_i)
     return Reconstruction(decoder, distortion, code_distortion(kept_sets, kept_d, K), np.isfinite(distortion), failed)
+
+
+async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
+                               gateway: Gateway, show: bool) -> tuple[dict[int, np.ndarray], int]:
+    """d(x|s) = the document's mean token −log p given the code set (footnote 3), one request per
+    (document, set); no sampling, no embedding. Documents are scored on their first
+    ``LOGPROB_CHARS`` characters so that they fit a small model's context."""
+    names = [c.name or f"code {c.idx}" for c in codebook.codes]
+    jobs = [(i, j) for i, sets in candidates.items() for j in range(len(sets))]
+    results: list = [None] * len(jobs)
+    with progress_bar("reconstruct (decoder log-probabilities)", len(jobs), show) as advance:
+        async def one(n: int) -> None:
+            i, j = jobs[n]
+            s = candidates[i][j]
+            results[n] = await gateway.text_logprobs(
+                "decoder", "document_likelihood",
+                {"values": _values_list([names[k] for k in s], q_docs[i][s]), "topic": corpus.doc_topics[i] or "(none)"},
+                corpus.doc_texts[i][:LOGPROB_CHARS])
+            advance(1)
+
+        await asyncio.gather(*(one(n) for n in range(len(jobs))))
+    dists = {i: np.full(len(sets), np.nan) for i, sets in candidates.items()}
+    failed = 0
+    for (i, j), result in zip(jobs, results):
+        if result.value:
+            dists[i][j] = logprob_distortion(np.array(result.value))
+        else:
+            failed += 1
+    return dists, failed
 
 
 async def _llm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,

@@ -278,6 +278,61 @@ class Gateway:
                   tokens=(usage.get("input_tokens"), usage.get("output_tokens")))
         return text, False
 
+    # -- prompt log-probabilities (an open decoder, footnote 3) -----------------------------------
+    def _completions(self, role: Role) -> tuple[Any, asyncio.Semaphore]:
+        """langchain-openai's completions client (``OpenAI.async_client``) for ``role``."""
+        key = (f"{role}:completions", id(asyncio.get_running_loop()))
+        if key not in self._chat_models:
+            from langchain_openai import OpenAI
+
+            cfg = self.role(role)
+            llm = OpenAI(model=cfg.model, base_url=cfg.base_url, api_key=self._api_key(cfg), timeout=cfg.timeout,
+                         max_retries=cfg.max_retries, http_async_client=httpx.AsyncClient(timeout=cfg.timeout))
+            self._chat_models[key] = (llm.async_client, asyncio.Semaphore(cfg.concurrency))
+        return self._chat_models[key]
+
+    async def text_logprobs(self, role: Role, prompt_name: str, variables: dict[str, object],
+                            text: str) -> CallResult[list[float]]:
+        """Log-probabilities of the tokens of ``text`` after the rendered prompt, as the role's model
+        scores them: one ``/v1/completions`` request with ``echo`` and ``logprobs`` (vLLM, llama.cpp
+        server, …), nothing generated that counts. Cached like chat calls. An endpoint that returns
+        no prompt log-probabilities is a setting error (WorkbenchError), not a failed call."""
+        cfg = self.role(role)
+        prefix = prompts.render(prompt_name, **variables).rstrip() + "\n"
+        prompt = prefix + text
+        messages = [("prompt", prompt)]
+        key = hashlib.sha256(json.dumps({"role": role, "model": cfg.model, "base_url": cfg.base_url or "",
+                                         "completions_echo": [prefix, text]}, ensure_ascii=False).encode()).hexdigest()
+        hit = self.store.cached_response(key)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return CallResult(json.loads(hit["response"]), hit["response"], cached=True)
+        client, semaphore = self._completions(role)
+        try:
+            async with semaphore:
+                started = time.perf_counter()
+                reply = await client.create(model=cfg.model, prompt=prompt, max_tokens=1, echo=True, logprobs=0,
+                                            temperature=0)
+                latency = (time.perf_counter() - started) * 1000
+        except Exception as exc:  # the SDK already retried; record and go on
+            error = _scrub(_describe(exc), [self._api_key(cfg)])
+            self.stats.record_failure(type(exc).__name__, error)
+            self._log(role, cfg, prompt_name, messages, {"echo": True}, None, error=error)
+            return CallResult(None, None, error=error)
+        self.stats.calls += 1
+        found = getattr(reply.choices[0], "logprobs", None) if reply.choices else None
+        if found is None or not getattr(found, "token_logprobs", None) or not getattr(found, "text_offset", None):
+            raise WorkbenchError(
+                f"roles.{role}.distortion = logprob needs prompt log-probabilities, and {cfg.base_url or 'the endpoint'} "
+                f"returned none for model {cfg.model!r}: serve a model on /v1/completions with echo and logprobs "
+                f"(e.g. vLLM), or set 'roles.{role}.distortion embedding'")
+        values = [float(v) for v, offset in zip(found.token_logprobs, found.text_offset)
+                  if v is not None and len(prefix) <= offset < len(prompt)]
+        response = json.dumps(values)
+        self._log(role, cfg, prompt_name, messages, {"echo": True, "logprobs": 0}, key, response=response,
+                  latency_ms=latency)
+        return CallResult(values, response)
+
     def _log(self, role: str, cfg: RoleConfig, prompt_name: str, messages: list, params: dict, key: str | None,
              response: str | None = None, error: str | None = None, latency_ms: float | None = None,
              tokens: tuple[int | None, int | None] = (None, None)) -> None:

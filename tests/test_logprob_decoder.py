@@ -1,0 +1,59 @@
+"""The log-probability decoder (footnote 3): d(x|s) = mean token −log p of the document given the
+code set, from /v1/completions with echo and logprobs (the fake server answers with known values)."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from conftest import use_llm
+from graphs.runner import run_build
+from workbench.errors import WorkbenchError
+from workbench.llm.gateway import Gateway
+
+
+def _by_length(prefix: str, token: str) -> float:
+    return -len(token.strip()) / 10
+
+
+def test_document_tokens_only_and_cached(project, fake_openai):
+    fake_openai.token_logprob = _by_length
+    use_llm(project, fake_openai.base_url, roles=("decoder",))
+    gateway = Gateway(project, project.config())
+    variables = {"values": "- care [0.70]\n- duty [0.30]", "topic": "elderly parents"}
+    result = asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
+    assert result.value == pytest.approx([-0.4, -0.3, -0.7, -0.5])  # the prompt's own tokens are not counted
+    from workbench.codebook.decoders import logprob_distortion
+
+    assert logprob_distortion(np.array(result.value)) == pytest.approx(0.475)
+    body = [r["body"] for r in fake_openai.requests if r["path"].endswith("/v1/completions")][0]
+    assert body["echo"] is True and body["logprobs"] == 0 and body["prompt"].endswith("\ncare for parents daily")
+    again = asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
+    assert again.cached and again.value == result.value
+    assert len([r for r in fake_openai.requests if r["path"].endswith("/v1/completions")]) == 1
+
+
+def test_an_endpoint_without_logprobs_is_a_one_line_setting_error(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("decoder",))
+    gateway = Gateway(project, project.config())
+    with pytest.raises(WorkbenchError, match=r"roles.decoder.distortion = logprob needs prompt log-probabilities.*"
+                                             r"set 'roles.decoder.distortion embedding'"):
+        asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", {"values": "-", "topic": "t"}, "text"))
+
+
+def test_a_build_with_the_logprob_decoder(built_project, fake_openai):
+    # a text is likelier when the prompt names a code whose words it uses
+    def likelihood(prefix: str, token: str) -> float:
+        return -0.5 if token.strip().lower() in prefix.lower() else -3.0
+
+    fake_openai.token_logprob = likelihood
+    use_llm(built_project, fake_openai.base_url, roles=("decoder",))
+    built_project.save_config(built_project.config().with_settings({"roles.decoder.distortion": "logprob",
+                                                                    "em.doc_budget": "20"}))
+    status = run_build(built_project, auto_approve=True, iterations=1, restart=True, show_progress=False)
+    assert status.state == "finished"
+    rows = built_project.iterations(status.thread_id)
+    assert rows and all(r["decoder"] == "logprob:fake-model" for r in rows)
+    assert all(0.5 <= r["distortion"] <= 3.0 and r["n_reconstructed"] > 0 for r in rows)  # nats per token
+    assert not [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")]  # no sampling
