@@ -143,9 +143,13 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
     from .validity import io
     from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
 
-    scores, primed_rows, used = [], [], None
+    from .reliability import stored_reliability
+
+    scores, primed_rows, used, runs = [], [], None, []
     if project:
-        scores, primed_rows, used = project_scores(open_project(project), version)
+        store = open_project(project)
+        scores, primed_rows, used = project_scores(store, version)
+        runs = [] if reliability else stored_reliability(store, used)
     for path in score_files:
         rows = io.read_scores(path)
         clash = {r.method for r in rows} & {r.method for r in scores}
@@ -163,7 +167,7 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
     primed_rows += io.read_primed(primed) if primed else []
     report = run_validate(
         scores, io.read_downstream(downstream) if downstream else [], primed_rows,
-        io.read_reliability(reliability) if reliability else [],
+        io.read_reliability(reliability) if reliability else runs,
         io.parse_pairs(similar) if similar else SIMILAR_PAIRS,
         io.parse_pairs(contrasting) if contrasting else CONTRASTING_PAIRS,
         models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower),
@@ -174,6 +178,31 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
         print_validity(report)
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--version", "version", type=int, help="codebook version (default: the latest)")
+@click.option("--splits", default=3, show_default=True, type=click.IntRange(min=2), help="runs of each kind")
+@click.option("--seed", default=0, show_default=True, help="seed of the topic halves and re-draws")
+@click.option("--json", "as_json", is_flag=True, help="print the runs' α and CV as JSON")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def reliability(project, version, splits, seed, as_json, quiet) -> None:
+    """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves) and test-retest (offline:
+    bootstrap re-draws of each model's documents); Cronbach's α and CV, stored for 'validate'."""
+    from .reliability import reliability_runs
+    from .report.terminal import print_validity
+
+    runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json))
+    if as_json:
+        click.echo(json.dumps({"codebook_version": runs.version, "reliability": runs.report.reliability,
+                               "notes": runs.notes}, indent=2, ensure_ascii=False, default=str))
+        return
+    click.echo(f"reliability runs of codebook version {runs.version}: {len(runs.records)} scores stored")
+    print_validity(runs.report)
+    for note in runs.notes:
+        click.echo(f"note: {note}")
 
 
 @main.command()
