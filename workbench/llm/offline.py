@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -87,6 +87,22 @@ def restates_topic(sentence: str, topic: str, cosine: float) -> bool:
 
 
 @dataclass(frozen=True)
+class ValuePrototypes:
+    value_names: list[str]  # the Schwartz value of each prototype statement
+    value_texts: list[str]
+    neutral_texts: list[str]
+    version: str
+
+
+@cache
+def load_value_prototypes() -> ValuePrototypes:
+    """The prototype statements of ``value_prototypes.json``, flattened."""
+    data = json.loads(resources.files(__package__).joinpath("value_prototypes.json").read_text("utf-8"))
+    return ValuePrototypes([name for name, texts in data["values"].items() for _ in texts],
+                           [t for texts in data["values"].values() for t in texts], data["neutral"], data["version"])
+
+
+@dataclass(frozen=True)
 class ExtractedExpression:
     text: str
     code_name: str
@@ -104,11 +120,9 @@ class ExtractiveRecognizer:
         self.exclude = exclude  # sentences never kept (e.g. text addressed to a model)
         self.max_expressions = max_expressions
         self.max_sentence_chars = max_sentence_chars
-        data = json.loads(resources.files(__package__).joinpath("value_prototypes.json").read_text("utf-8"))
-        self.value_names = [name for name, texts in data["values"].items() for _ in texts]
-        self.value_texts = [t for texts in data["values"].values() for t in texts]
-        self.neutral_texts = data["neutral"]
-        self.version = data["version"]
+        prototypes = load_value_prototypes()
+        self.value_names, self.value_texts = prototypes.value_names, prototypes.value_texts
+        self.neutral_texts, self.version = prototypes.neutral_texts, prototypes.version
 
     @cached_property
     def _prototypes(self) -> tuple[np.ndarray, np.ndarray]:
