@@ -10,7 +10,9 @@ from fake_openai import FakeOpenAI
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the project; WORKBENCH_SHARED_DATA names it elsewhere (e.g. from a worktree)
+SHARED_DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA")
+                   or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -119,8 +119,15 @@ def test_valueeval_preset_reads_real_data_with_gold_labels(project):
     assert result.documents == 1896
     assert set(result.by_group) == {"A", "D", "E"}
     assert result.gold_labels == 1896 * 20
-    doc = project.db.execute("select text, topic_id from documents limit 1").fetchone()
-    assert "(in favor of)" in doc[0] or "(against)" in doc[0]
+    rows = project.db.execute("select d.text, t.text from documents d join topics t on t.id = d.topic_id").fetchall()
+    assert len(rows) == 1896
+    assert all(text.startswith(("(in favor of) ", "(against) ")) for text, _ in rows)
+    # the conclusion is the topic, not part of the text (a restatement is not the author's value)
+    with open(arguments, encoding="utf-8", newline="") as f:
+        first = next(csv.DictReader(f, delimiter="\t"))
+    text, topic = project.db.execute("select d.text, t.text from documents d join topics t on t.id = d.topic_id "
+                                     "where d.id = ?", [first["Argument ID"]]).fetchone()
+    assert (text, topic) == (f"({first['Stance']}) {first['Premise']}", first["Conclusion"])
 
 
 def test_korean_petitions_with_joined_text_columns(project):

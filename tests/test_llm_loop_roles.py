@@ -43,7 +43,7 @@ def test_llm_namer_failure_falls_back_to_offline_name_and_says_so(project, fake_
     names = name_groups(Gateway(project, project.config()), groups)
 
     assert names[0][0] == "care · elders"  # c-TF-IDF keywords ("need" is a stop word)
-    assert names[0][1] == "offline-ctfidf-v1 (fallback: llm:namer-x failed)"
+    assert names[0][1] == "offline-ctfidf-v2 (fallback: llm:namer-x failed)"
 
 
 def test_llm_decoder_prompts_samples_and_distortion_from_embeddings(project, fake_openai):

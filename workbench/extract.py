@@ -61,7 +61,7 @@ def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], sh
     with progress_bar("extract (offline extractive)", len(docs), show) as advance:
         for start in range(0, len(docs), OFFLINE_BATCH):
             batch = docs[start:start + OFFLINE_BATCH]
-            for doc, found in zip(batch, recognizer.extract_many([d.text for d in batch])):
+            for doc, found in zip(batch, recognizer.extract_many([d.text for d in batch], [d.topic for d in batch])):
                 store.save_extraction(doc.id, strategy, f"prototypes-v{recognizer.version}",
                                       [(e.text, e.code_name, e.score) for e in found])
                 total += len(found)

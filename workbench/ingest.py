@@ -130,16 +130,18 @@ VALUEEVAL_COLUMNS = ("Argument ID", "Conclusion", "Stance", "Premise")
 
 
 def _valueeval_row(reader: TabularFile, line: int, row: dict, options: IngestOptions) -> DocumentRow:
-    """Touché23-ValueEval: text = Conclusion + Stance + Premise, topic = Conclusion,
-    group = first letter of the Argument ID (A = IBM-ArgQ/USA, D = Group Discussion Ideas/India,
-    E = Conference on the Future of Europe) unless ``--group`` is given."""
+    """Touché23-ValueEval: topic = Conclusion, text = "(Stance) Premise", group = first letter of
+    the Argument ID (A = IBM-ArgQ/USA, D = Group Discussion Ideas/India, E = Conference on the
+    Future of Europe) unless ``--group`` is given. The conclusion is the question every author of
+    the topic answers, not the author's own words: kept in the text it would be what the offline
+    recognizer finds most value-laden, and codes would follow topics."""
     where = reader.where(line)
     values = {c: _as_text(_require(row, c, where, "--preset valueeval (a Touché23-ValueEval arguments-*.tsv)"),
                           c, where).strip() for c in VALUEEVAL_COLUMNS}
     doc_id = values["Argument ID"]
     if not doc_id:
         raise WorkbenchError(f"{where}: the Argument ID is empty: every argument needs an id")
-    text, truncated = _finish_text(f"{values['Conclusion']} ({values['Stance']}). {values['Premise']}", where, options)
+    text, truncated = _finish_text(f"({values['Stance']}) {values['Premise']}", where, options)
     group = _check_group(options.group if options.group is not None else doc_id[0], where)
     return DocumentRow(doc_id, group, values["Conclusion"] or None, options.source.strip(),
                        options.language or "en", text, truncated)

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .codebook.naming import OFFLINE_NAMER, central_order, ctfidf_keywords, keyword_name
+from .codebook.naming import OFFLINE_NAMER, central_order, ctfidf_keywords, keyword_name, nearest_value
 from .llm.gateway import Gateway
+from .llm.offline import load_value_prototypes
 from .llm.parsing import parse_code_name
 
 CENTRAL_DESCRIPTIONS = 10
@@ -33,13 +34,18 @@ def name_groups(gateway: Gateway, groups: Sequence[tuple[list[str], np.ndarray, 
     """Names for groups of expressions given as (texts, embeddings, centroid).
 
     All groups inform the offline keywords (c-TF-IDF contrasts each group with the others);
-    only ``wanted`` groups (default all) are named. Returns {group: (name, source, description)},
+    only ``wanted`` groups (default all) are named; an offline name carries the nearest value
+    prototype as a hint. Returns {group: (name, source, description)},
     the description being the most central expression.
     """
     wanted = list(range(len(groups))) if wanted is None else list(wanted)
     ordered = [central_texts(t, e, c, CENTRAL_DESCRIPTIONS) for t, e, c in groups]
     keywords = ctfidf_keywords([list(t) for t, _, _ in groups])
-    offline = {g: (keyword_name(keywords[g], ordered[g][0]), OFFLINE_NAMER, ordered[g][0]) for g in wanted}
+    prototypes = load_value_prototypes()
+    prototype_emb = gateway.embed(prototypes.value_texts)
+    offline = {g: (keyword_name(keywords[g], ordered[g][0],
+                                nearest_value(groups[g][2], prototype_emb, prototypes.value_names)),
+                   OFFLINE_NAMER, ordered[g][0]) for g in wanted}
     if gateway.is_offline("namer"):
         return offline
     model = gateway.role("namer").strategy_label("")

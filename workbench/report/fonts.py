@@ -51,15 +51,32 @@ def missing_font_note(texts: Iterable[str]) -> str | None:
             f"have no glyph in the figures' fonts and show as boxes in the PNGs: {fix}")
 
 
-def write_cjk_subset(text: str, path: Path) -> bool:
-    """Write the CJK font reduced to the characters of ``text`` that DejaVu Sans lacks; False (and
-    nothing written) when there are none or the font is not installed."""
+def unicode_range(chars: str) -> str:
+    """A CSS ``unicode-range`` of exactly ``chars``, consecutive code points joined: "U+AC00-AC01, U+D6A8"."""
+    spans: list[list[int]] = []
+    for code in sorted({ord(ch) for ch in chars}):
+        if spans and code == spans[-1][1] + 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return ", ".join(f"U+{a:04X}" if a == b else f"U+{a:04X}-{b:04X}" for a, b in spans)
+
+
+def write_cjk_subset(text: str, path: Path) -> str:
+    """Write the CJK font reduced to the characters of ``text`` that DejaVu Sans lacks and return
+    those characters; "" (and nothing written) when there are none or the font is not installed.
+
+    The page must declare the font with their ``unicode_range`` and list it *first* in
+    ``font-family``: listed after the system fonts, Chromium fetches it only when its fallback
+    reaches a CJK character, and draws the first CJK text on the page with the last-resort font
+    (boxes) before the fetch; a ``--screenshot`` keeps the boxes (found in a headless screenshot;
+    a data: URI, preloading, font-display: block and --virtual-time-budget do not help)."""
     if not CJK_FONT_PATH:
-        return False
+        return ""
     cjk = _charmap(CJK_FONT_PATH) - _latin()
     chars = "".join(sorted({ch for ch in text if ord(ch) in cjk}))
     if not chars:
-        return False
+        return ""
     from fontTools import subset
 
     options = subset.Options()
@@ -68,4 +85,4 @@ def write_cjk_subset(text: str, path: Path) -> bool:
     subsetter.populate(text=chars)
     subsetter.subset(font)
     subset.save_font(font, str(path), options)
-    return True
+    return chars

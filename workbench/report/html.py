@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
@@ -159,6 +159,13 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def report_template() -> Template:
+    """The report page's Jinja template (``templates/report.html``)."""
+    env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
+    env.filters["fmt"] = _fmt
+    return env.get_template("report.html")
+
+
 def write_report(store: Store, out: str | Path, version: int | None = None, show_progress: bool = True,
                  top_codes: int = 8, n_flows: int = 5) -> ReportFiles:
     """Write ``index.html`` and its PNGs (plus the scores as CSV and JSON) into ``out``."""
@@ -211,8 +218,6 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
 
     font_note = fonts.missing_font_note(names)
     agreement = _agreement(store)
-    env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
-    env.filters["fmt"] = _fmt
     offline = config.role("extractor").provider == "offline"
     context = dict(
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
@@ -227,11 +232,13 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
         iterations=iterations, changes=changes, change_totals=change_totals, agreement=agreement,
         has_pair=len(views) >= 2, title=store.path.stem,
         other_versions=sorted({a["version"] for a in agreement if a["version"] not in (None, codebook.version)}))
-    template = env.get_template("report.html")
+    template = report_template()
     page = template.render(**context, files=[f.name for f in files], cjk_font=None)
     # Browsers without a CJK font show boxes: the page carries the characters it uses.
-    if fonts.write_cjk_subset(page, out / CJK_FONT_FILE):
+    cjk_chars = fonts.write_cjk_subset(page, out / CJK_FONT_FILE)
+    if cjk_chars:
         files.append(out / CJK_FONT_FILE)
-        page = template.render(**context, files=[f.name for f in files], cjk_font=CJK_FONT_FILE)
+        page = template.render(**context, files=[f.name for f in files], cjk_font=CJK_FONT_FILE,
+                               cjk_range=fonts.unicode_range(cjk_chars))
     (out / "index.html").write_text(page, encoding="utf-8")
     return ReportFiles(out, [out / "index.html", *files], codebook.version, font_note)

@@ -1,0 +1,132 @@
+"""V2 on real labels: how much of the gold value information of Touché23-ValueEval survives in the
+offline codebook's document code distributions q(z|x) (Eq. 15, ``workbench.posteriors``).
+
+Builds a project offline (no LLM: extractive recognizer, e5 embeddings, ``build --auto-approve``) on a
+seeded sample of the training arguments, then reports 5-fold macro-F1 of a per-label logistic
+regression (balanced classes) on two document features, q(z|x) of the final codebook and the raw
+document embeddings, against all-ones (every label predicted for every document, the chance
+level of F1). Also reports K and the share of the above-chance F1 of raw embeddings that q(z|x)
+keeps: (F1_q − F1_ones) ÷ (F1_raw − F1_ones).
+The F1 of C⁰'s q(z|x) shows what the EM loop's split/merge steps change. Target: ≥ 90 % of raw.
+
+    .venv/bin/python bench/v2_valueeval.py [--docs 1000] [--data ../shared/data/valueeval23] [--keep DIR [--reuse]]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import summary  # noqa: E402
+
+MIN_POSITIVES = 10  # labels rarer than this in the sample cannot be cross-validated 5-fold
+
+
+def sample_split(data: Path, out: Path, n_docs: int, seed: int) -> None:
+    """Copy a seeded sample of ``n_docs`` training arguments (and their labels) into ``out``,
+    named as the ``valueeval`` preset expects (labels beside arguments)."""
+    rows = {}
+    for name in ("arguments-training.tsv", "labels-training.tsv"):
+        with open(data / name, encoding="utf-8", newline="") as f:
+            rows[name] = list(csv.reader(f, delimiter="\t"))
+    body = rows["arguments-training.tsv"][1:]
+    keep = {r[0] for r in np.random.default_rng(seed).permutation(np.array(body, dtype=object))[:n_docs]}
+    for name, table in rows.items():
+        with open(out / name, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+            writer.writerow(table[0])
+            writer.writerows(r for r in table[1:] if r[0] in keep)
+
+
+def gold_matrix(labels_tsv: Path, doc_ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(N, L) 0/1 gold labels in ``doc_ids`` order and the label names."""
+    with open(labels_tsv, encoding="utf-8", newline="") as f:
+        table = list(csv.reader(f, delimiter="\t"))
+    by_id = {r[0]: [int(v) for v in r[1:]] for r in table[1:]}
+    return np.array([by_id[d] for d in doc_ids], dtype=int), table[0][1:]
+
+
+def macro_f1(features: np.ndarray, gold: np.ndarray, seed: int) -> float:
+    """Mean over labels of the positive-class F1 of 5-fold cross-validated predictions of a
+    balanced logistic regression on ``features`` (standardised)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scores = []
+    for y in gold.T:
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+        scores.append(f1_score(y, cross_val_predict(model, features, y, cv=folds), zero_division=0))
+    return float(np.mean(scores))
+
+
+def all_ones_f1(gold: np.ndarray) -> float:
+    """Macro-F1 of predicting every label for every document: mean of 2p ÷ (1 + p), p each label's rate."""
+    rate = gold.mean(axis=0)
+    return float(np.mean(2 * rate / (1 + rate)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=1000, help="training arguments sampled")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/valueeval23")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="build the project in this directory and keep it")
+    parser.add_argument("--reuse", action="store_true", help="score the project already built in --keep")
+    args = parser.parse_args()
+    if not (args.data / "arguments-training.tsv").exists():
+        sys.exit(f"no ValueEval training split in {args.data}: pass --data DIR")
+    from graphs.runner import run_build
+    from workbench.extract import extract
+    from workbench.ingest import IngestOptions, ingest_file
+    from workbench.scoring import load_posteriors
+    from workbench.store import create_project, open_project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        if args.reuse:
+            store = open_project(work / "valueeval.db")
+        else:
+            sample_split(args.data, work, args.docs, args.seed)
+            store = create_project(work / "valueeval.db")
+            ingest_file(store, work / "arguments-training.tsv", IngestOptions(preset="valueeval"))
+            extract(store, show_progress=False)
+            run_build(store, auto_approve=True, show_progress=False)
+        build_s = time.perf_counter() - start
+        post = load_posteriors(store, show_progress=False)
+        initial = load_posteriors(store, store.initial_version_of(post.codebook.version)[0], show_progress=False,
+                                  corpus=post.corpus)
+        gold, names = gold_matrix(work / "labels-training.tsv", post.corpus.doc_ids)
+        usable = gold.sum(axis=0) >= MIN_POSITIVES
+        gold = gold[:, usable]
+        f1 = {"q(z|x)": macro_f1(post.q_docs, gold, args.seed),
+              "q(z|x) of C⁰ (before any split/merge)": macro_f1(initial.q_docs, gold, args.seed),
+              "raw embeddings": macro_f1(post.corpus.doc_emb, gold, args.seed),
+              "all-ones": all_ones_f1(gold)}
+        kept = (f1["q(z|x)"] - f1["all-ones"]) / max(f1["raw embeddings"] - f1["all-ones"], 1e-9)
+        iterations = store.iterations()
+        summary("V2 on ValueEval", {
+            "documents with expressions": f"{len(post.corpus.doc_ids):,} of {args.docs:,} sampled",
+            "expressions": f"{len(post.corpus.expr_ids):,}",
+            "labels scored": f"{int(usable.sum())} of {len(names)} (≥ {MIN_POSITIVES} positives)",
+            "K per iteration": " → ".join(str(r.get("K", "?")) for r in iterations) or "-",
+            "K (C⁰ → final)": f"{initial.codebook.K} → {post.codebook.K}",
+            **{f"macro-F1 {k}": f"{v:.3f}" for k, v in f1.items()},
+            "q(z|x) keeps of raw's above-chance F1": f"{kept:.0%}",
+            **({} if args.reuse else {"extract + build": f"{build_s:.0f} s"}),
+        }, {"≥ 90 % of raw": kept >= 0.9})
+
+
+if __name__ == "__main__":
+    main()
