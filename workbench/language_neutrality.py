@@ -124,6 +124,6 @@ def language_notes(dominant: dict[str, tuple[str, float]], extractor_offline: bo
                  f"statements; target ≤ {target})")
     if ratio > target:
         notes.append(f"warning: above target, so differences between groups in different languages are partly "
-                     f"language, not values (set roles.embedder.representation to language-subspace, or use an "
+                     f"language, not values (set roles.embedder.representation to language-centered, or use an "
                      f"LLM extractor)")
     return notes

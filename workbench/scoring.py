@@ -213,7 +213,7 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     trained = store.initial_version_of(result.version)[1].get("train_sources", [HUMAN])
     result.notes.insert(0, f"codebook v{result.version} trained on source(s) {', '.join(trained)}; every other "
                            "source is only mapped onto it")
-    languages = _language_notes(store, {r.source for r in result.rows} | {r.group for r in result.rows})
+    languages = language_check(store, {r.source for r in result.rows} | {r.group for r in result.rows})
     result.notes += languages["language_notes"] + _left_out(store, post)
     if save:
         store.save_scores(METHOD, result.version, [
@@ -226,7 +226,7 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     return result
 
 
-def _language_notes(store: Store, labels: set[str]) -> dict:
+def language_check(store: Store, labels: set[str]) -> dict:
     """The offline representation, its measured translation ratio and the notes on the table's languages."""
     config = store.config()
     representation = config.role("embedder").representation if config.role("embedder").provider == "offline" else None
