@@ -53,7 +53,9 @@ def make_project(path: Path, scale: float, rng: np.random.Generator):
         for doc_id, texts in exprs:
             store.save_extraction(doc_id, "synthetic", "-", [(t, None, None) for t in texts])
     store.save_embeddings(OFFLINE_EMBEDDER, [(text_hash(t), v) for t, v in vectors])
-    store.save_config(store.config().with_settings({"em.tau1": "1e9", "em.iterations": "10"}))
+    # Seeded vectors stand for raw e5 ones (cache key OFFLINE_EMBEDDER): no language space on top.
+    store.save_config(store.config().with_settings({"em.tau1": "1e9", "em.iterations": "10",
+                                                    "roles.embedder.representation": "raw"}))
     return store, sum(len(t) for _, t in exprs)
 
 

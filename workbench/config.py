@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .alignment.config import AlignmentConfig
 from .errors import WorkbenchError
+from .llm.language_space import DEFAULT_REPRESENTATION, Representation
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
@@ -51,6 +52,10 @@ class RoleConfig(BaseModel):
     max_input_tokens: int | None = Field(
         None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
                                  "embedder's own window, 512 for e5 and 8191 for OpenAI's)")
+    representation: Representation = Field(
+        DEFAULT_REPRESENTATION, description="offline embedder: how e5 vectors are made language-neutral "
+                                            "(raw, passage, language-centered, language-subspace; see README, "
+                                            "'Languages in offline mode')")
 
     @model_validator(mode="after")
     def _needs_model(self) -> "RoleConfig":

@@ -35,7 +35,9 @@ from .alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_
 from .alignment.uot import uot_plan
 from .corpus import load_corpus
 from .errors import WorkbenchError
+from .language_neutrality import dominant_languages, language_notes, translation_ratio
 from .llm.gateway import Gateway
+from .llm.language_space import RATIO_TARGET, shipped_figures
 from .models import Codebook, Corpus
 from .posteriors import build_sigma, code_posteriors
 from .store import Store
@@ -76,6 +78,11 @@ def load_posteriors(store: Store, version: int | None = None, gateway: Gateway |
     (``corpus``: an already loaded corpus of the project, e.g. the build graph's)."""
     codebook = store.load_codebook(version)
     gateway = gateway or Gateway(store, store.config())
+    built_with = store.initial_version_of(codebook.version)[1].get("representation", "raw")
+    if gateway.representation is not None and built_with != gateway.representation:
+        raise WorkbenchError(f"codebook v{codebook.version} was built in the offline representation '{built_with}' and "
+                             f"the project now embeds in '{gateway.representation}': rebuild the codebook, or set "
+                             f"roles.embedder.representation back to {built_with}")
     corpus = corpus or load_corpus(store, gateway, show_progress)
     sigma = build_sigma(store, corpus, codebook, store.config().em.sigma_mode)
     q_docs, _ = code_posteriors(corpus, codebook, sigma)
@@ -206,7 +213,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     trained = store.initial_version_of(result.version)[1].get("train_sources", [HUMAN])
     result.notes.insert(0, f"codebook v{result.version} trained on source(s) {', '.join(trained)}; every other "
                            "source is only mapped onto it")
-    result.notes += _left_out(store, post)
+    languages = language_check(store, {r.source for r in result.rows} | {r.group for r in result.rows})
+    result.notes += languages["language_notes"] + _left_out(store, post)
     if save:
         store.save_scores(METHOD, result.version, [
             {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "raw_bias": r.D_bias,
@@ -214,8 +222,20 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
              "ceiling_n": r.ceiling_n, "value_over_ceiling": r.r_over_ceiling, "n_group": r.n_group_docs,
              "n_source": r.n_source_docs} for r in result.rows
         ], {**result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
-            "embedder": post.embedder, "train_sources": trained})
+            "embedder": post.embedder, "train_sources": trained, **languages})
     return result
+
+
+def language_check(store: Store, labels: set[str]) -> dict:
+    """The offline representation, its measured translation ratio and the notes on the table's languages."""
+    config = store.config()
+    representation = config.role("embedder").representation if config.role("embedder").provider == "offline" else None
+    ratio = translation_ratio(shipped_figures(), representation) if representation else None
+    counts = [(source_label(source, group), language, n) for group, source, language, n in store.language_counts()
+              if source_label(source, group) in labels]
+    notes = language_notes(dominant_languages(counts), config.role("extractor").provider == "offline",
+                           representation, ratio, RATIO_TARGET)
+    return {"representation": representation, "translation_ratio": ratio, "language_notes": notes}
 
 
 def _left_out(store: Store, post: ProjectPosteriors) -> list[str]:

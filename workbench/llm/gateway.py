@@ -38,6 +38,7 @@ import prompts
 from ..config import Role, RoleConfig, WorkbenchConfig
 from ..errors import WorkbenchError
 from ..store import Store, text_hash
+from .language_space import shipped_language_space
 from .refusal import is_refusal
 
 T = TypeVar("T")
@@ -347,15 +348,29 @@ class Gateway:
     @property
     def embedder_id(self) -> str:
         cfg = self.role("embedder")
-        return OFFLINE_EMBEDDER if cfg.provider == "offline" else f"{cfg.base_url or 'openai'}|{cfg.model}"
+        if cfg.provider == "offline":
+            return OFFLINE_EMBEDDER + shipped_language_space(cfg.representation).tag
+        return f"{cfg.base_url or 'openai'}|{cfg.model}"
+
+    @property
+    def representation(self) -> str | None:
+        """The offline embedder's language representation (None for a remote embedder)."""
+        cfg = self.role("embedder")
+        return cfg.representation if cfg.provider == "offline" else None
 
     def _embed_backend(self) -> Callable[[list[str]], np.ndarray]:
         if self._embedder is None:
             cfg = self.role("embedder")
             if cfg.provider == "offline":
-                model = self._e5()
+                model, space = self._e5(), shipped_language_space(cfg.representation)
                 # e5 wants "query: " on both sides of a symmetric task (clustering, similarity).
-                self._embedder = lambda texts: np.asarray(model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+                encode = model.passage if space.prefix == "passage" else model.query
+
+                def embed_offline(texts: list[str]) -> np.ndarray:
+                    vectors = np.asarray(encode(texts), dtype=np.float32).reshape(len(texts), -1)
+                    return space.apply(texts, vectors).astype(np.float32)
+
+                self._embedder = embed_offline
             else:
                 from langchain_openai import OpenAIEmbeddings
 

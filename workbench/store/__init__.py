@@ -163,6 +163,12 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
         return [tuple(r) for r in self.db.execute(
             "select group_name, source, count(*) from documents group by 1, 2 order by 1, 2")]
 
+    def language_counts(self) -> list[tuple[str, str, str, int]]:
+        """(group, source, language, documents): the stored script-based language guesses."""
+        return [tuple(r) for r in self.db.execute(
+            "select group_name, source, coalesce(language, 'und'), count(*) from documents group by 1, 2, 3 "
+            "order by 1, 2, 3")]
+
     def documents_without_extraction(self, limit: int | None = None) -> list[DocumentRow]:
         sql = """select d.id, d.group_name, t.text, d.source, d.language, d.text, d.truncated
                  from documents d left join topics t on t.id = d.topic_id
