@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from workbench.build_context import BuildContext
+
 from . import nodes
-from .scoring_node import score_alignment
-from .context import BuildContext
 from .state import BuildState
 
 
@@ -28,7 +28,7 @@ def build_graph() -> StateGraph:
                      ("name_codes", nodes.name_codes), ("recognize", nodes.recognize),
                      ("reconstruct", nodes.reconstruct), ("score", nodes.score_codebook), ("propose", nodes.propose),
                      ("review", nodes.review), ("apply", nodes.apply), ("finalize", nodes.finalize),
-                     ("score_alignment", score_alignment)]:
+                     ("score_alignment", nodes.score_alignment)]:
         g.add_node(name, fn)
     g.add_edge(START, "extract")
     g.add_edge("extract", "embed")

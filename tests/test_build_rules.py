@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from graphs.runner import run_build
+from workbench.build import run_build
 from workbench.cli import main
 from workbench.codebook.objective import score, stop_reason
 from workbench.config import WorkbenchConfig

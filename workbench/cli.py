@@ -147,7 +147,7 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
           quiet: bool) -> None:
     """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
     review pause, continues where it stopped."""
-    from graphs.runner import run_build
+    from .build import run_build
 
     from .report_text import print_build_status, print_node_update
 
@@ -170,7 +170,7 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
 @user_errors
 def decide(project, approve, reject, rename, approve_all, decider) -> None:
     """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
-    from .annotate import decide as record_decisions
+    from .build import decide as record_decisions
 
     store = open_project(project)
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
@@ -185,7 +185,7 @@ def decide(project, approve, reject, rename, approve_all, decider) -> None:
 @user_errors
 def status(project: str) -> None:
     """Show what the project holds and where the build is."""
-    from graphs.runner import build_status
+    from .build import build_status
 
     from .report_text import print_build_status
 

@@ -20,7 +20,7 @@ TASK_CHOICES = ("proposals", "code_quality", "mapping")
 @user_errors
 def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int) -> None:
     """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
-    from .annotate import check_annotator, working_version
+    from .annotate.tasks import check_annotator, working_version
 
     annotator = check_annotator(annotator)
     store = open_project(project)
@@ -53,8 +53,8 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
 @user_errors
 def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool) -> None:
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
-    from .annotate import agreement as task_agreement
-    from .annotate import fmt
+    from .annotate.agreement import agreement as task_agreement
+    from .formatting import fmt, percent
 
     store = open_project(project)
     results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
@@ -69,7 +69,7 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
             if not r.n_items:
                 click.echo(f"  {criterion}: no labels yet")
                 continue
-            pct = "n/a" if fmt(r.percent_agreement) == "n/a" else f"{100 * r.percent_agreement:.1f}%"
+            pct = percent(r.percent_agreement)
             click.echo(f"  {criterion}: {r.n_items} items, {r.n_ratings} ratings by {len(r.raters)} annotators; "
                        f"mean pairwise κ {fmt(r.pairwise_kappa.mean)}; Fleiss κ {fmt(r.fleiss_kappa.kappa)} "
                        f"(n={r.fleiss_kappa.n_items}); Krippendorff α {fmt(r.krippendorff_alpha)}; agreement {pct}; "
@@ -89,7 +89,8 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
 @user_errors
 def labels(project: str, export_path: str | None, import_path: str | None) -> None:
     """Count the labels per task, round and annotator, export every label row to CSV, or import labels."""
-    from .annotate import carried_summary, export_labels, import_labels
+    from .annotate.agreement import carried_summary
+    from .annotate.label_files import export_labels, import_labels
 
     store = open_project(project)
     if import_path:

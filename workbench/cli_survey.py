@@ -7,6 +7,7 @@ import math
 import click
 
 from .cli import main, open_project, user_errors
+from .formatting import MISSING, fmt
 from .report_text import llm_counts, llm_errors
 
 
@@ -102,7 +103,7 @@ def scores(project: str, run_names: tuple[str, ...], as_json: bool) -> None:
 
 
 def _f(x: float, digits: int = 3) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return fmt(x, digits, MISSING)
 
 
 def _print_run(run) -> None:

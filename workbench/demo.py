@@ -7,7 +7,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from graphs.runner import run_build
+from .build import run_build
 
 from .extract import extract
 from .ingest import IngestOptions, ingest_file

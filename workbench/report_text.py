@@ -7,7 +7,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .annotate import fmt
+from .formatting import fmt
 from .naming import central_texts
 from .store import Store
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 
 from rich.console import Console
 from rich.table import Table
 
+from ..formatting import MISSING, fmt, percent
 from ..scoring import ScoreResult
 from ..validate import ValidityReport
 
@@ -24,14 +24,12 @@ SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "ci_l
 
 
 def _f(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{0.0 if abs(x) < 0.5 * 10 ** -digits else x:.{digits}f}"  # no "-0.0000" for a rounding residue
+    return fmt(x, digits, MISSING)
 
 
 def _pct(x: float | None) -> str:
     """A ratio as a percentage with two decimals, as the paper's Table 1 prints it (0.3156 → 31.56 %)."""
-    return _f(None if x is None else 100 * x, 2) + ("" if x is None or math.isnan(x) else " %")
+    return percent(x, 2, MISSING, " %")
 
 
 def scores_csv(result: ScoreResult) -> str:
