@@ -17,7 +17,8 @@ from workbench.annotate.labels import my_label_rows, my_labels, record
 from workbench.annotate.renames import apply_renames
 from workbench.annotate.sampling import assigned_codes, code_quality_sample, mapping_sample, recognizer_label, stratified_sample
 from workbench.annotate.tasks import CONSENSUS, MODEL, REANNOTATION, RECOGNIZER, pair_id, split_pair
-from workbench.annotate.views import code_views, mapping_items
+from workbench.annotate.views import mapping_items
+from workbench.code_view import code_views
 from workbench.build import decide, resume_payload
 from workbench.errors import WorkbenchError
 

@@ -18,7 +18,7 @@ from workbench.annotate.labels import record
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.report import fonts, plots
-from workbench.scoring import score_project
+from workbench.score import score_project
 
 PYTHON_REPR = re.compile(r"<built-in method|<bound method|object at 0x|\{'|\[\(|np\.float")
 

@@ -13,7 +13,7 @@ from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.posteriors import build_sigma, code_posteriors
-from workbench.scoring import load_posteriors, score_posteriors, score_project, split_halves
+from workbench.score import load_posteriors, score_posteriors, score_project, split_halves
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,8 +25,8 @@ from .build_context import BuildContext
 from .decisions import as_payload, decision_problem, resume_decisions
 from .errors import WorkbenchError
 from .llm.gateway import Gateway
-from .scoring import HUMAN
-from .store import BUSY_TIMEOUT_MS, Store
+from .score import HUMAN
+from .store import Store
 
 THREAD_KEY = "build_thread"
 
@@ -72,9 +71,7 @@ def describe_holder(holder: dict) -> str:
 
 def open_checkpointer(store: Store) -> SqliteSaver:
     """LangGraph's SQLite checkpointer on the project file (its own connection, same WAL file)."""
-    conn = sqlite3.connect(str(store.path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    saver = SqliteSaver(conn)
+    saver = SqliteSaver(store.checkpoint_connection())
     saver.setup()
     return saver
 

@@ -24,9 +24,9 @@ from .decisions import as_payload, decision_problem
 from .errors import WorkbenchError
 from .extract import extract as run_extract
 from .models import Code
-from .naming import name_groups
+from .name_codes import name_groups
 from .reconstruct import reconstruct as run_reconstruct
-from .scoring import score_project
+from .score import score_project
 
 UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
 SAMPLE_MEMBERS = 5

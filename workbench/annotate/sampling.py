@@ -8,13 +8,14 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
+from ..code_view import working_version
 from ..corpus import load_corpus
 from ..errors import WorkbenchError
 from ..llm.gateway import Gateway
 from ..posteriors import build_sigma, code_posteriors
 from ..store import Store
 from .labels import recognizer_rows
-from .tasks import MODEL, RECOGNIZER, pair_id, split_pair, task_protocol, working_version
+from .tasks import MODEL, RECOGNIZER, pair_id, split_pair, task_protocol
 
 
 def stratified_sample(strata: Mapping[Hashable, Sequence[str]], size: int, seed: int) -> list[str]:

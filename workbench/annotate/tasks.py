@@ -6,7 +6,6 @@ from annotations.agreement import DEFAULT_MODEL_NAME
 from annotations.protocols import AnnotationProtocol, available_protocols, load_protocol
 
 from ..errors import WorkbenchError
-from ..store import Store
 
 TASKS = ("proposals", "code_quality", "mapping")
 RECOGNIZER = DEFAULT_MODEL_NAME
@@ -41,16 +40,6 @@ def task_protocol(task: str) -> AnnotationProtocol:
     if task not in available_protocols():
         raise WorkbenchError(f"no protocol file for task {task!r} in annotations/protocols/")
     return load_protocol(task)
-
-
-def working_version(store: Store, version: int | None = None) -> int:
-    """The codebook version annotators work on: the one asked for, else the latest."""
-    if version is None:
-        version = store.latest_version()
-    if version is None:
-        store.load_codebook(version)  # raises the user-facing "no codebook yet"
-    store.codes_of(version)  # raises the user-facing error when absent
-    return int(version)
 
 
 def pair_id(document_id: str, code_uid: str) -> str:

@@ -1,29 +1,17 @@
-"""What a screen shows: a code of a version with its central expressions, a sampled document
+"""What the annotation screens show besides a code (:mod:`workbench.code_view`): a sampled document
 with the recognizer's codes, and short titles of label items."""
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..code_view import CodeView, code_views
 from ..errors import WorkbenchError
-from ..llm.gateway import Gateway
-from ..naming import central_texts
 from ..store import Store
 from .labels import recognizer_rows
 from .tasks import PAIR, split_pair
-
-
-@dataclass
-class CodeView:
-    idx: int
-    uid: str
-    name: str | None
-    name_source: str | None
-    description: str | None
-    size: int
-    central: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -34,30 +22,6 @@ class MappingItem:
     topic: str | None
     text: str
     codes: list[CodeView]  # the recognizer's codes, most probable first
-
-
-def code_views(store: Store, version: int, uids: Sequence[str] | None = None, n_central: int = 5) -> list[CodeView]:
-    """Codes of a version with their ``n_central`` most central expressions (cosine to the centroid,
-    over cached embeddings), in the order of ``uids`` (default: every code by index)."""
-    codes = store.codes_of(version)  # memberships only of the codes wanted, and only for n_central
-    by_uid = {c.uid: c for c in codes}
-    wanted = [by_uid[u] for u in (uids if uids is not None else [c.uid for c in codes]) if u in by_uid]
-    central: dict[int, list[str]] = {}
-    if n_central:
-        members = store.code_member_ids(version, [c.idx for c in wanted])
-        texts = store.expression_texts([int(e) for ids in members.values() for e in ids])
-        own = {c.idx: [texts[int(e)] for e in members[c.idx] if int(e) in texts] for c in wanted}
-        everything = [t for c in wanted for t in own[c.idx]]
-        emb = Gateway(store, store.config()).embed(everything) if everything else None
-        start = 0
-        for code in wanted:
-            if own[code.idx]:
-                block = emb[start:start + len(own[code.idx])]
-                central[code.idx] = central_texts(own[code.idx], block, code.centroid, n_central)
-            start += len(own[code.idx])
-    views = [CodeView(c.idx, c.uid, c.name, c.name_source, c.description, c.size, central.get(c.idx, []))
-             for c in wanted]
-    return views
 
 
 def mapping_items(store: Store, version: int, document_ids: Sequence[str] | None = None) -> list[MappingItem]:

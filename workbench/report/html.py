@@ -23,7 +23,7 @@ from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt
-from ..scoring import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
+from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..store import Store
 from . import fonts, plots
 

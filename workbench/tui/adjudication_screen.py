@@ -15,7 +15,8 @@ from ..annotate.adjudication import AdjudicationItem, adjudication_items
 from ..annotate.agreement import default_version
 from ..annotate.labels import record
 from ..annotate.tasks import CONSENSUS, REANNOTATION, TASKS, split_pair, task_protocol
-from ..annotate.views import code_views, item_titles
+from ..annotate.views import item_titles
+from ..code_view import code_views
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
