@@ -3,6 +3,8 @@
 first, because the node re-runs from its top on resume."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -13,36 +15,12 @@ from workbench.decisions import resume_decisions
 from .state import BuildState
 
 
-def extract(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.extract(runtime.context, state)
+def _node(step: Callable[[BuildContext, BuildState], dict]) -> Callable[[BuildState, Runtime[BuildContext]], dict]:
+    def node(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
+        return step(runtime.context, state)
 
-
-def embed(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.embed(runtime.context, state)
-
-
-def init_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.init_codebook(runtime.context, state)
-
-
-def name_codes(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.name_codes(runtime.context, state)
-
-
-def recognize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.recognize(runtime.context, state)
-
-
-def reconstruct(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.reconstruct(runtime.context, state)
-
-
-def score_codebook(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.score_codebook(runtime.context, state)
-
-
-def propose(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.propose(runtime.context, state)
+    node.__name__ = node.__qualname__ = step.__name__
+    return node
 
 
 def review(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
@@ -56,13 +34,18 @@ def review(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
     return steps.record_review(ctx, state, decisions)
 
 
-def apply(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.apply(runtime.context, state)
-
-
-def finalize(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.finalize(runtime.context, state)
-
-
-def score_alignment(state: BuildState, runtime: Runtime[BuildContext]) -> dict:
-    return steps.score_alignment(runtime.context, state)
+# node name -> node, in the order of Algorithm 1 (Sec. 3.2), then the final scoring (Sec. 3.3)
+NODES = {
+    "extract": _node(steps.extract),
+    "embed": _node(steps.embed),
+    "init_codebook": _node(steps.init_codebook),
+    "name_codes": _node(steps.name_codes),
+    "recognize": _node(steps.recognize),
+    "reconstruct": _node(steps.reconstruct),
+    "score": _node(steps.score_codebook),
+    "propose": _node(steps.propose),
+    "review": review,
+    "apply": _node(steps.apply),
+    "finalize": _node(steps.finalize),
+    "score_alignment": _node(steps.score_alignment),
+}

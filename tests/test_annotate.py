@@ -15,7 +15,8 @@ from workbench.annotate.agreement import agreement
 from workbench.annotate.label_files import export_labels
 from workbench.annotate.labels import my_label_rows, my_labels, record
 from workbench.annotate.renames import apply_renames
-from workbench.annotate.sampling import assigned_codes, code_quality_sample, mapping_sample, recognizer_label, stratified_sample
+from workbench.annotate.sampling import (assigned_codes, code_quality_sample, mapping_sample, recognizer_label,
+                                         stratified_sample)
 from workbench.annotate.tasks import CONSENSUS, MODEL, REANNOTATION, RECOGNIZER, pair_id, split_pair
 from workbench.annotate.views import mapping_items
 from workbench.code_view import code_views

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .llm.gateway import Gateway
+from .models import Code
 from .name_codes import central_texts
 from .store import Store
 
@@ -22,18 +23,15 @@ def working_version(store: Store, version: int | None = None) -> int:
 
 
 @dataclass
-class CodeView:
-    idx: int
-    uid: str
-    name: str | None
-    name_source: str | None
-    description: str | None
-    size: int
+class CodeView(Code):
+    """A code with what the surfaces show besides its own fields."""
+
     usage: float | None = None  # n_k at the build's latest scoring of the version
-    central: list[str] = field(default_factory=list)
+    central: list[str] = field(default_factory=list)  # most central expressions first
 
 
-def code_views(store: Store, version: int | None, uids: Sequence[str] | None = None, n_central: int = 5) -> list[CodeView]:
+def code_views(store: Store, version: int | None, uids: Sequence[str] | None = None,
+               n_central: int = 5) -> list[CodeView]:
     """Codes of a version (default: the latest) with their usage and their ``n_central`` most central
     expressions (cosine to the centroid, over cached embeddings), in the order of ``uids`` (default:
     every code by index)."""
@@ -55,5 +53,4 @@ def code_views(store: Store, version: int | None, uids: Sequence[str] | None = N
                 central[code.idx] = central_texts(own[code.idx], block, code.centroid, n_central)
             start += len(own[code.idx])
     usage = store.code_usage(version)
-    return [CodeView(c.idx, c.uid, c.name, c.name_source, c.description, c.size, usage.get(c.uid),
-                     central.get(c.idx, [])) for c in wanted]
+    return [CodeView(**vars(c), usage=usage.get(c.uid), central=central.get(c.idx, [])) for c in wanted]

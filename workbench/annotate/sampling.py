@@ -72,7 +72,7 @@ def mapping_sample(store: Store, version: int | None = None, size: int | None = 
     A version whose ancestor has a mapping sample reuses it: the ancestor's documents come first
     (the rest of the size is drawn as usual), and each of them also shows the ancestor's pairs on
     codes this version keeps, after its own top-M codes, so labels carried from the ancestor
-    (:func:`version_labels`) count as done."""
+    (:func:`workbench.annotate.labels.version_labels`) count as done."""
     version = working_version(store, version)
     existing = store.sample_items("mapping", version)
     if existing and recognizer_rows(store, version):
