@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=600, help="documents (the demo corpus, repeated)")
     parser.add_argument("--iterations", type=int, default=1, help="EM iterations")
     args = parser.parse_args()
-    from graphs.runner import run_build
+    from workbench.build import run_build
     from workbench.store import create_project
 
     phases: list[dict] = []

@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the paper's corpus size")
     args = parser.parse_args()
-    from graphs.runner import run_build
+    from workbench.build import run_build
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:

@@ -56,8 +56,10 @@ SCREEN_KEY = {"review": "1", "audit": "2", "mapping": "3", "agreement": "4", "ad
 
 def seed_labels(store, version: int, rng: np.random.Generator) -> int:
     """First-round labels of four annotators on the mapping and code-quality samples (≈ 80 % agree)."""
-    from workbench.annotate import (code_quality_sample, label_row, mapping_items, mapping_sample, pair_id,
-                                    task_protocol)
+    from workbench.annotate.labels import label_row
+    from workbench.annotate.sampling import code_quality_sample, mapping_sample
+    from workbench.annotate.tasks import pair_id, task_protocol
+    from workbench.annotate.views import mapping_items
 
     items = {"mapping": [pair_id(i.document_id, c.uid) for i in mapping_items(store, version, mapping_sample(store, version))
                          for c in i.codes],
@@ -77,8 +79,9 @@ def seed_labels(store, version: int, rng: np.random.Generator) -> int:
 
 def ensure_project(path: Path, scale: float) -> dict[str, str]:
     """Build (once) the paused paper-scale project with its samples and labels; returns what it did."""
-    from graphs.runner import run_build
-    from workbench.annotate import mapping_sample, working_version
+    from workbench.build import run_build
+    from workbench.annotate.sampling import mapping_sample
+    from workbench.code_view import working_version
     from workbench.store import open_project
 
     done: dict[str, str] = {}

@@ -85,10 +85,10 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "arguments-training.tsv").exists():
         sys.exit(f"no ValueEval training split in {args.data}: pass --data DIR")
-    from graphs.runner import run_build
+    from workbench.build import run_build
     from workbench.extract import extract
     from workbench.ingest import IngestOptions, ingest_file
-    from workbench.scoring import load_posteriors
+    from workbench.score import load_posteriors
     from workbench.store import create_project, open_project
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
+from workbench.build_context import BuildContext
+
 from . import nodes
-from .scoring_node import score_alignment
-from .context import BuildContext
 from .state import BuildState
 
 
@@ -24,12 +24,8 @@ def _after_propose(state: BuildState) -> str:
 
 def build_graph() -> StateGraph:
     g = StateGraph(BuildState, context_schema=BuildContext)
-    for name, fn in [("extract", nodes.extract), ("embed", nodes.embed), ("init_codebook", nodes.init_codebook),
-                     ("name_codes", nodes.name_codes), ("recognize", nodes.recognize),
-                     ("reconstruct", nodes.reconstruct), ("score", nodes.score_codebook), ("propose", nodes.propose),
-                     ("review", nodes.review), ("apply", nodes.apply), ("finalize", nodes.finalize),
-                     ("score_alignment", score_alignment)]:
-        g.add_node(name, fn)
+    for name, node in nodes.NODES.items():
+        g.add_node(name, node)
     g.add_edge(START, "extract")
     g.add_edge("extract", "embed")
     g.add_edge("embed", "init_codebook")

@@ -100,7 +100,7 @@ def use_llm(store, base_url: str, roles=("extractor", "namer", "decoder", "gener
 def built_project_template(tmp_path_factory):
     """A project built once per test session: the demo corpus, extracted and built offline with
     auto-approve for T = 3 refinements (UMAP compiles once per process, ~40 s). Tests copy it."""
-    from graphs.runner import run_build
+    from workbench.build import run_build
     from workbench.demo import import_demo_corpus
     from workbench.extract import extract
     from workbench.store import create_project
@@ -137,17 +137,20 @@ def label_a_paused_version(store, size: int = 6):
     project (one whose codes the final version partly split or merged away), as annotators do while
     a build is paused. Returns (paused version, final version, sampled documents, {pair item id:
     ann's label}, pair item ids whose code the final version keeps)."""
-    from workbench import annotate as A
+    from workbench.annotate.labels import record
+    from workbench.annotate.sampling import mapping_sample
+    from workbench.annotate.tasks import pair_id, split_pair
+    from workbench.annotate.views import mapping_items
 
     final = store.latest_version()
     paused = next(v for v in store.version_lineage(final)[1:] if store.code_uids(v) - store.code_uids(final))
-    ids = A.mapping_sample(store, paused, size=size)
-    pairs = [A.pair_id(item.document_id, code.uid) for item in A.mapping_items(store, paused, ids)
+    ids = mapping_sample(store, paused, size=size)
+    pairs = [pair_id(item.document_id, code.uid) for item in mapping_items(store, paused, ids)
              for code in item.codes]
     labels = {}
     for n, pair in enumerate(pairs):
         labels[pair] = "yes" if n % 2 else "no"
-        A.record(store, "mapping", pair, "appropriate", labels[pair], "ann", paused)
-        A.record(store, "mapping", pair, "appropriate", labels[pair] if n % 3 else "yes", "bob", paused)
-    kept = {pair for pair in pairs if A.split_pair(pair)[1] in store.code_uids(final)}
+        record(store, "mapping", pair, "appropriate", labels[pair], "ann", paused)
+        record(store, "mapping", pair, "appropriate", labels[pair] if n % 3 else "yes", "bob", paused)
+    kept = {pair for pair in pairs if split_pair(pair)[1] in store.code_uids(final)}
     return paused, final, ids, labels, kept

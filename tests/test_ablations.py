@@ -14,7 +14,7 @@ from workbench.alignment.config import AlignmentConfig
 from workbench.alignment.scoring import mean_posterior
 from workbench.alignment.uot import debiased_uot
 from workbench.cli import main
-from workbench.scoring import document_sets, load_posteriors, score_project
+from workbench.score import document_sets, load_posteriors, score_project
 
 FAST = AlignmentConfig(n_boot=10, ceiling_splits=2)
 

@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 
 from conftest import label_a_paused_version
-from workbench import annotate as A
+from workbench.annotate.adjudication import adjudication_items
+from workbench.annotate.agreement import agreement
+from workbench.annotate.label_files import export_labels
+from workbench.annotate.labels import my_label_rows, my_labels, record
+from workbench.annotate.renames import apply_renames
+from workbench.annotate.sampling import (assigned_codes, code_quality_sample, mapping_sample, recognizer_label,
+                                         stratified_sample)
+from workbench.annotate.tasks import CONSENSUS, MODEL, REANNOTATION, RECOGNIZER, pair_id, split_pair
+from workbench.annotate.views import mapping_items
+from workbench.code_view import code_views
+from workbench.build import decide, resume_payload
 from workbench.errors import WorkbenchError
 
 
@@ -20,39 +30,39 @@ from workbench.errors import WorkbenchError
 def test_stratified_sample_represents_every_stratum_and_is_seeded():
     strata = {("KR", "human"): [f"k{i}" for i in range(40)], ("US", "human"): [f"u{i}" for i in range(40)],
               ("US", "gpt-4o"): ["g1", "g2", "g3"]}
-    drawn = A.stratified_sample(strata, 20, seed=0)
+    drawn = stratified_sample(strata, 20, seed=0)
     assert len(drawn) == len(set(drawn)) == 20
     # Equal allocation: the small stratum is used up, the rest is shared between the others.
     counts = Counter(d[0] for d in drawn)
     assert counts == {"g": 3, "k": 9, "u": 8} or counts == {"g": 3, "k": 8, "u": 9}
-    assert A.stratified_sample(strata, 20, seed=0) == drawn
-    assert A.stratified_sample(strata, 20, seed=1) != drawn
-    assert sorted(A.stratified_sample(strata, 500, seed=0)) == sorted(sum(strata.values(), []))
+    assert stratified_sample(strata, 20, seed=0) == drawn
+    assert stratified_sample(strata, 20, seed=1) != drawn
+    assert sorted(stratified_sample(strata, 500, seed=0)) == sorted(sum(strata.values(), []))
 
 
 def test_assigned_codes_are_the_top_m_above_the_floor_and_the_recognizer_says_yes_from_1_over_m():
     q = np.array([0.05, 0.50, 0.005, 0.30, 0.145])
-    assert A.assigned_codes(q, m=3, floor=0.01) == [(1, 0.5), (3, 0.3), (4, 0.145)]
-    assert A.assigned_codes(np.array([0.995, 0.004, 0.001]), m=3, floor=0.01) == [(0, 0.995)]
-    assert [A.recognizer_label(x, 3) for x in (0.5, 1 / 3, 0.3)] == ["yes", "yes", "no"]
+    assert assigned_codes(q, m=3, floor=0.01) == [(1, 0.5), (3, 0.3), (4, 0.145)]
+    assert assigned_codes(np.array([0.995, 0.004, 0.001]), m=3, floor=0.01) == [(0, 0.995)]
+    assert [recognizer_label(x, 3) for x in (0.5, 1 / 3, 0.3)] == ["yes", "yes", "no"]
 
 
 def test_mapping_sample_is_drawn_once_stratified_and_stored_with_the_recognizer_codes(built_project):
     store = built_project
     version = store.latest_version()
-    ids = A.mapping_sample(store, version)
+    ids = mapping_sample(store, version)
     docs = store.documents_by_id(ids)
     assert len(ids) == len(set(ids)) == 50
     strata = Counter((d["group_name"], d["source"]) for d in docs.values())
     all_strata = {(g, s) for g, s, _ in store.document_counts()}
     assert set(strata) == all_strata  # every (group, source) is represented
-    assert A.mapping_sample(store, version, size=10, seed=7) == ids  # stable per task + version
+    assert mapping_sample(store, version, size=10, seed=7) == ids  # stable per task + version
     assert store.sample_items("mapping", version) == ids
-    rows = store.labels("mapping", viewer=A.RECOGNIZER, codebook_version=version, rounds=["model"])
-    per_doc = Counter(A.split_pair(r["item_id"])[0] for r in rows)
+    rows = store.labels("mapping", viewer=RECOGNIZER, codebook_version=version, rounds=["model"])
+    per_doc = Counter(split_pair(r["item_id"])[0] for r in rows)
     assert set(per_doc) == set(ids) and max(per_doc.values()) <= store.config().em.m
     assert {r["label"] for r in rows} == {"yes", "no"}  # the recognizer can disagree with a human
-    items = A.mapping_items(store, version, ids[:5])
+    items = mapping_items(store, version, ids[:5])
     assert [i.document_id for i in items] == ids[:5]
     uids = {c.uid for c in store.load_codebook(version).codes}
     assert all(item.codes and {c.uid for c in item.codes} <= uids and item.text for item in items)
@@ -60,15 +70,15 @@ def test_mapping_sample_is_drawn_once_stratified_and_stored_with_the_recognizer_
 
 def test_code_quality_sample_is_all_codes_of_a_small_codebook_in_index_order(built_project):
     version = built_project.latest_version()
-    uids = A.code_quality_sample(built_project, version)
+    uids = code_quality_sample(built_project, version)
     assert uids == [c.uid for c in built_project.load_codebook(version).codes]
-    views = A.code_views(built_project, version, uids[:2], n_central=3)
+    views = code_views(built_project, version, uids[:2], n_central=3)
     assert [v.uid for v in views] == uids[:2] and all(1 <= len(v.central) <= 3 for v in views)
 
 
 def test_code_quality_sample_draws_the_protocol_size_when_the_codebook_is_larger(built_project):
     version = built_project.latest_version()
-    uids = A.code_quality_sample(built_project, version, size=5, seed=3)
+    uids = code_quality_sample(built_project, version, size=5, seed=3)
     by_uid = built_project.load_codebook(version).by_uid()
     assert len(uids) == 5 and [by_uid[u].idx for u in uids] == sorted(by_uid[u].idx for u in uids)
 
@@ -77,16 +87,16 @@ def test_code_quality_sample_draws_the_protocol_size_when_the_codebook_is_larger
 
 
 def test_labels_are_append_only_carry_provenance_and_are_blind(project):
-    first = A.record(project, "code_quality", "u1", "meaningful", 1, "ann", 3)
-    second = A.record(project, "code_quality", "u1", "meaningful", "0", "ann", 3)
-    A.record(project, "code_quality", "u1", "meaningful", 1, "bob", 3)
+    first = record(project, "code_quality", "u1", "meaningful", 1, "ann", 3)
+    second = record(project, "code_quality", "u1", "meaningful", "0", "ann", 3)
+    record(project, "code_quality", "u1", "meaningful", 1, "bob", 3)
     assert second > first
     rows = project.labels("code_quality", viewer=None)
     assert [(r["annotator"], r["label"]) for r in rows] == [("ann", "1"), ("ann", "0"), ("bob", "1")]
     assert {(r["codebook_version"], r["protocol_id"], r["protocol_version"], r["round"]) for r in rows} == {
         (3, "code_quality", "1.0.0", "first")}
     assert all(r["created"] > 0 for r in rows)
-    assert A.my_labels(project, "code_quality", "ann", 3) == {("u1", "meaningful"): "0"}
+    assert my_labels(project, "code_quality", "ann", 3) == {("u1", "meaningful"): "0"}
     assert {r["annotator"] for r in project.labels("code_quality", viewer="bob")} == {"bob"}
     assert {r["annotator"] for r in project.labels("code_quality", viewer="bob", adjudication=True)} == {"ann", "bob"}
 
@@ -100,14 +110,14 @@ def test_labels_are_append_only_carry_provenance_and_are_blind(project):
 ])
 def test_invalid_labels_are_refused_and_nothing_is_written(project, args, message):
     with pytest.raises(WorkbenchError, match=message):
-        A.record(project, *args, codebook_version=1)
+        record(project, *args, codebook_version=1)
     assert project.count("labels") == 0
 
 
 def test_a_consensus_label_needs_a_note(project):
     with pytest.raises(WorkbenchError, match="note"):
-        A.record(project, "mapping", "d::u", "appropriate", "yes", "ann", 1, round=A.CONSENSUS)
-    A.record(project, "mapping", "d::u", "appropriate", "yes", "ann", 1, round=A.CONSENSUS, note="author endorses it")
+        record(project, "mapping", "d::u", "appropriate", "yes", "ann", 1, round=CONSENSUS)
+    record(project, "mapping", "d::u", "appropriate", "yes", "ann", 1, round=CONSENSUS, note="author endorses it")
     assert project.labels("mapping", viewer=None)[0]["note"] == "author endorses it"
 
 
@@ -121,13 +131,13 @@ BOB = ["yes"] * 4 + ["no"] * 3 + ["no", "no", "yes"]
 
 def seed_two_annotators(store, version=1, task="mapping", criterion="appropriate"):
     for i, (a, b) in enumerate(zip(ANN, BOB)):
-        A.record(store, task, f"d{i}::u", criterion, a, "ann", version)
-        A.record(store, task, f"d{i}::u", criterion, b, "bob", version)
+        record(store, task, f"d{i}::u", criterion, a, "ann", version)
+        record(store, task, f"d{i}::u", criterion, b, "bob", version)
 
 
 def test_agreement_from_label_rows_equals_the_hand_computed_kappa(project):
     seed_two_annotators(project)
-    report = A.agreement(project, "mapping", 1).reports["appropriate"]
+    report = agreement(project, "mapping", 1).reports["appropriate"]
     assert report.pairwise_kappa.mean == pytest.approx(0.4)
     assert report.percent_agreement == pytest.approx(0.7)
     assert report.n_items == 10 and report.raters == ["ann", "bob"]
@@ -135,13 +145,13 @@ def test_agreement_from_label_rows_equals_the_hand_computed_kappa(project):
     # Re-annotation: bob now agrees on d7 and d8. The final round uses it, the first round does not,
     # and a later first-round row does not override a re-annotation.
     for item in ("d7::u", "d8::u"):
-        A.record(project, "mapping", item, "appropriate", "yes", "bob", 1, round=A.REANNOTATION)
-    A.record(project, "mapping", "d7::u", "appropriate", "no", "bob", 1)
+        record(project, "mapping", item, "appropriate", "yes", "bob", 1, round=REANNOTATION)
+    record(project, "mapping", "d7::u", "appropriate", "no", "bob", 1)
     # Final: 9 agreements of 10; ann yes 6/10, bob yes 7/10: p_e = .42 + .12 = .54, κ = .36 / .46.
-    final = A.agreement(project, "mapping", 1).reports["appropriate"]
+    final = agreement(project, "mapping", 1).reports["appropriate"]
     assert final.pairwise_kappa.mean == pytest.approx(0.36 / 0.46)
     # The first round ignores re-annotations: still 7 agreements of 10.
-    assert A.agreement(project, "mapping", 1, round="first").reports["appropriate"].percent_agreement == \
+    assert agreement(project, "mapping", 1, round="first").reports["appropriate"].percent_agreement == \
         pytest.approx(0.7)
 
 
@@ -149,16 +159,16 @@ def test_agreement_includes_the_recognizer_as_one_more_rater(project):
     seed_two_annotators(project)
     recognizer = ["yes"] * 5 + ["no"] * 5
     project.record_labels([{"task": "mapping", "item_id": f"d{i}::u", "criterion": "appropriate", "label": label,
-                            "annotator": A.RECOGNIZER, "round": A.MODEL, "codebook_version": 1,
+                            "annotator": RECOGNIZER, "round": MODEL, "codebook_version": 1,
                             "protocol_id": "mapping", "protocol_version": "1.0.0"}
                            for i, label in enumerate(recognizer)])
-    model = A.agreement(project, "mapping", 1).reports["appropriate"].model
+    model = agreement(project, "mapping", 1).reports["appropriate"].model
     # ann vs recognizer: agree on 0-3 (yes) and 5, 6, 9 (no): p_o = .7; p_e = .6*.5 + .4*.5 = .5; κ = .4
     assert {p.rater_a: p.kappa for p in model.pairs}["ann"] == pytest.approx(0.4)
     # bob vs recognizer: agree on 0-3 and 5-8: p_o = .8; p_e = .5*.5 + .5*.5 = .5; κ = .6
     assert {p.rater_a: p.kappa for p in model.pairs}["bob"] == pytest.approx(0.6)
     assert model.mean == pytest.approx(0.5)
-    assert "recognizer" not in A.agreement(project, "mapping", 1).reports["appropriate"].raters
+    assert "recognizer" not in agreement(project, "mapping", 1).reports["appropriate"].raters
 
 
 def test_four_annotators_mean_pairwise_kappa_and_fleiss(project):
@@ -166,8 +176,8 @@ def test_four_annotators_mean_pairwise_kappa_and_fleiss(project):
     labels = {"a": "111100", "b": "110100", "c": "011000", "d": "010101"}
     for rater, row in labels.items():
         for i, value in enumerate(row):
-            A.record(project, "code_quality", f"u{i}", "meaningful", value, rater, 2)
-    report = A.agreement(project, "code_quality", 2).reports["meaningful"]
+            record(project, "code_quality", f"u{i}", "meaningful", value, rater, 2)
+    report = agreement(project, "code_quality", 2).reports["meaningful"]
     from annotations.agreement import cohen_kappa, fleiss_kappa_from_counts
     pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")]
     expected = np.mean([cohen_kappa(list(labels[x]), list(labels[y])) for x, y in pairs])
@@ -184,23 +194,23 @@ def test_four_annotators_mean_pairwise_kappa_and_fleiss(project):
 
 def test_adjudication_is_blind_until_discussion_and_ends_in_a_consensus_with_a_note(project):
     seed_two_annotators(project)
-    items = {i.item_id: i for i in A.adjudication_items(project, "mapping", "ann", 1)}
+    items = {i.item_id: i for i in adjudication_items(project, "mapping", "ann", 1)}
     assert sorted(items) == ["d7::u", "d8::u", "d9::u"]
     assert {i.status for i in items.values()} == {"re-label"} and all(i.labels is None for i in items.values())
     for item in items:
-        A.record(project, "mapping", item, "appropriate", "yes", "ann", 1, round=A.REANNOTATION)
-    waiting = A.adjudication_items(project, "mapping", "ann", 1)
+        record(project, "mapping", item, "appropriate", "yes", "ann", 1, round=REANNOTATION)
+    waiting = adjudication_items(project, "mapping", "ann", 1)
     assert {i.status for i in waiting} == {"waiting"} and all(i.labels is None for i in waiting)
-    assert {i.status for i in A.adjudication_items(project, "mapping", "bob", 1)} == {"re-label"}
-    A.record(project, "mapping", "d7::u", "appropriate", "yes", "bob", 1, round=A.REANNOTATION)
-    A.record(project, "mapping", "d8::u", "appropriate", "no", "bob", 1, round=A.REANNOTATION)
-    A.record(project, "mapping", "d9::u", "appropriate", "yes", "bob", 1, round=A.REANNOTATION)
-    after = {i.item_id: i for i in A.adjudication_items(project, "mapping", "bob", 1)}
+    assert {i.status for i in adjudication_items(project, "mapping", "bob", 1)} == {"re-label"}
+    record(project, "mapping", "d7::u", "appropriate", "yes", "bob", 1, round=REANNOTATION)
+    record(project, "mapping", "d8::u", "appropriate", "no", "bob", 1, round=REANNOTATION)
+    record(project, "mapping", "d9::u", "appropriate", "yes", "bob", 1, round=REANNOTATION)
+    after = {i.item_id: i for i in adjudication_items(project, "mapping", "bob", 1)}
     assert after["d7::u"].status == "resolved" and after["d8::u"].status == "discuss"
     assert after["d8::u"].labels == {"ann": "yes", "bob": "no"}  # revealed for the discussion
-    A.record(project, "mapping", "d8::u", "appropriate", "no", "bob", 1, round=A.CONSENSUS, note="topic, not value")
-    settled = {i.item_id: i for i in A.adjudication_items(project, "mapping", "ann", 1)}["d8::u"]
-    assert settled.status == A.CONSENSUS and settled.consensus["note"] == "topic, not value"
+    record(project, "mapping", "d8::u", "appropriate", "no", "bob", 1, round=CONSENSUS, note="topic, not value")
+    settled = {i.item_id: i for i in adjudication_items(project, "mapping", "ann", 1)}["d8::u"]
+    assert settled.status == CONSENSUS and settled.consensus["note"] == "topic, not value"
 
 
 # -------------------------------------------------------------------------------- renames
@@ -213,15 +223,15 @@ def test_accepted_renames_become_a_new_codebook_version_with_provenance(built_pr
     renamed, kept = codebook.codes[0], codebook.codes[1]
     for annotator, fit, better in (("ann", "0", "neighbourly help"), ("bob", "0", "neighbourly help"),
                                    ("cy", "1", None)):
-        A.record(store, "code_quality", renamed.uid, "name_fit", fit, annotator, version)
+        record(store, "code_quality", renamed.uid, "name_fit", fit, annotator, version)
         if better:
-            A.record(store, "code_quality", renamed.uid, "better_name", better, annotator, version)
+            record(store, "code_quality", renamed.uid, "better_name", better, annotator, version)
     # A better name without a majority against the current name is not accepted.
-    A.record(store, "code_quality", kept.uid, "name_fit", "0", "ann", version)
-    A.record(store, "code_quality", kept.uid, "name_fit", "1", "bob", version)
-    A.record(store, "code_quality", kept.uid, "better_name", "something else", "ann", version)
+    record(store, "code_quality", kept.uid, "name_fit", "0", "ann", version)
+    record(store, "code_quality", kept.uid, "name_fit", "1", "bob", version)
+    record(store, "code_quality", kept.uid, "better_name", "something else", "ann", version)
 
-    new = A.apply_renames(store, version, "ann")
+    new = apply_renames(store, version, "ann")
     assert new is not None and new > version
     after = store.load_codebook(new)
     assert [c.uid for c in after.codes] == [c.uid for c in codebook.codes]
@@ -237,12 +247,12 @@ def test_accepted_renames_become_a_new_codebook_version_with_provenance(built_pr
     assert diff["rename"][0]["old"] == renamed.name and diff["rename"][0]["proposed_by"] == ["ann", "bob"]
     assert diff["rename"][0]["votes_not_fit"] == 2 and diff["rename"][0]["votes"] == 3
     assert len(diff["rename"][0]["label_ids"]) == 5 and diff["accepted_by"] == "ann"
-    assert A.apply_renames(store, version, "bob") == new  # written once
+    assert apply_renames(store, version, "bob") == new  # written once
 
 
 def test_no_accepted_rename_writes_no_version(built_project):
     before = built_project.latest_version()
-    assert A.apply_renames(built_project, before, "ann") is None
+    assert apply_renames(built_project, before, "ann") is None
     assert built_project.latest_version() == before
 
 
@@ -250,27 +260,27 @@ def test_no_accepted_rename_writes_no_version(built_project):
 
 
 def test_decide_records_the_decision_and_a_proposals_label(built_project):
-    from graphs.runner import run_build
+    from workbench.build import run_build
 
     store = built_project
     waiting = run_build(store, restart=True, show_progress=False).proposal_ids
     split = next(p for p in store.proposals(waiting) if p["kind"] == "split")
     merge = next(p for p in store.proposals(waiting) if p["kind"] == "merge")
-    A.decide(store, "ann", rename=[(split["id"], ["a", "b"])])
+    decide(store, "ann", rename=[(split["id"], ["a", "b"])])
     with pytest.raises(WorkbenchError, match="merged code"):
-        A.decide(store, "ann", rename=[(merge["id"], ["x"])])
+        decide(store, "ann", rename=[(merge["id"], ["x"])])
     with pytest.raises(WorkbenchError, match="two non-blank names"):
-        A.decide(store, "ann", rename=[(split["id"], ["only one"])])
+        decide(store, "ann", rename=[(split["id"], ["only one"])])
     with pytest.raises(WorkbenchError, match="not waiting"):
-        A.decide(store, "ann", approve=[store.proposals()[0]["id"]])  # of the finished build
+        decide(store, "ann", approve=[store.proposals()[0]["id"]])  # of the finished build
     assert store.decisions_by("ann", [split["id"], merge["id"]])[split["id"]]["names"] == '["a", "b"]'
     labels = store.labels("proposals", viewer="ann")
     assert [(r["item_id"], r["label"], r["codebook_version"]) for r in labels] == [
         (str(split["id"]), "approve", split["version"])]
     with pytest.raises(WorkbenchError, match="undecided"):
-        A.resume_payload(store, "ann", [split["id"], merge["id"]])
-    A.decide(store, "ann", reject=[merge["id"]])
-    payload = A.resume_payload(store, "ann", [split["id"], merge["id"]])
+        resume_payload(store, "ann", [split["id"], merge["id"]])
+    decide(store, "ann", reject=[merge["id"]])
+    payload = resume_payload(store, "ann", [split["id"], merge["id"]])
     assert payload[str(merge["id"])]["decision"] == "reject" and payload[str(split["id"])]["names"] == ["a", "b"]
 
 
@@ -279,9 +289,9 @@ def test_decide_records_the_decision_and_a_proposals_label(built_project):
 
 def test_export_writes_every_label_row(project, tmp_path):
     seed_two_annotators(project)
-    A.record(project, "mapping", "d1::u", "appropriate", "no", "ann", 1)  # a change is a new row
+    record(project, "mapping", "d1::u", "appropriate", "no", "ann", 1)  # a change is a new row
     path = tmp_path / "labels.csv"
-    assert A.export_labels(project, path) == 21
+    assert export_labels(project, path) == 21
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     assert len(rows) == 21 and rows[-1]["label"] == "no" and rows[-1]["annotator"] == "ann"
     assert set(rows[0]) >= {"task", "item_id", "criterion", "label", "annotator", "round", "codebook_version",
@@ -293,20 +303,20 @@ def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept
     paused, final, ids, labels, kept = label_a_paused_version(store)
     assert kept and set(labels) - kept  # some codes kept their uid, others were split or merged away
     humans_before = store.count("labels", "round != 'model'")
-    mine = A.my_label_rows(store, "mapping", "ann", final)
+    mine = my_label_rows(store, "mapping", "ann", final)
     assert {item for item, _ in mine} == kept  # the labels of codes split/merged away do not carry
     assert all(r["carried_from"] == paused and r["codebook_version"] == paused for r in mine.values())
-    assert A.my_labels(store, "mapping", "ann", final) == {(p, "appropriate"): labels[p] for p in kept}
+    assert my_labels(store, "mapping", "ann", final) == {(p, "appropriate"): labels[p] for p in kept}
 
     # the final version's sample reuses the paused one's documents and shows the kept pairs
-    assert A.mapping_sample(store, final, size=len(ids)) == ids
-    shown = {A.pair_id(item.document_id, code.uid) for item in A.mapping_items(store, final, ids) for code in item.codes}
+    assert mapping_sample(store, final, size=len(ids)) == ids
+    shown = {pair_id(item.document_id, code.uid) for item in mapping_items(store, final, ids) for code in item.codes}
     assert kept <= shown
-    done = [item for item in A.mapping_items(store, final, ids)
-            if all((A.pair_id(item.document_id, c.uid), "appropriate") in mine for c in item.codes)]
+    done = [item for item in mapping_items(store, final, ids)
+            if all((pair_id(item.document_id, c.uid), "appropriate") in mine for c in item.codes)]
     assert done  # documents whose every shown code kept its uid are done without relabelling
 
-    result = A.agreement(store, "mapping", final)
+    result = agreement(store, "mapping", final)
     assert result.carried == {paused: 2 * len(kept)}
     assert result.reports["appropriate"].n_items == len(kept)
     assert result.as_dict()["carried_from"] == {str(paused): 2 * len(kept)}
@@ -318,7 +328,7 @@ def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept
     # a label made on the final version replaces the carried one
     item = sorted(kept)[0]
     other = "no" if labels[item] == "yes" else "yes"
-    A.record(store, "mapping", item, "appropriate", other, "ann", final)
-    row = A.my_label_rows(store, "mapping", "ann", final)[(item, "appropriate")]
+    record(store, "mapping", item, "appropriate", other, "ann", final)
+    row = my_label_rows(store, "mapping", "ann", final)[(item, "appropriate")]
     assert (row["label"], row["carried_from"], row["codebook_version"]) == (other, None, final)
-    assert A.agreement(store, "mapping", final).carried == {paused: 2 * len(kept) - 1}
+    assert agreement(store, "mapping", final).carried == {paused: 2 * len(kept) - 1}

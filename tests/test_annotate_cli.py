@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import label_a_paused_version
-from workbench import annotate as A
+from workbench.annotate.labels import record
+from workbench.annotate.tasks import CONSENSUS, RECOGNIZER, pair_id
 from workbench.cli import main
 
 ANN = ["yes"] * 4 + ["no"] * 3 + ["yes", "yes", "no"]
@@ -18,8 +19,8 @@ BOB = ["yes"] * 4 + ["no"] * 3 + ["no", "no", "yes"]  # with ANN: p_o = .7, p_e 
 @pytest.fixture
 def labelled(project):
     for i, (a, b) in enumerate(zip(ANN, BOB)):
-        A.record(project, "mapping", f"d{i}::u", "appropriate", a, "ann", 1)
-        A.record(project, "mapping", f"d{i}::u", "appropriate", b, "bob", 1)
+        record(project, "mapping", f"d{i}::u", "appropriate", a, "ann", 1)
+        record(project, "mapping", f"d{i}::u", "appropriate", b, "bob", 1)
     return project
 
 
@@ -82,9 +83,9 @@ def test_labels_round_trip_through_export_and_import(built_project, built_projec
     uid = built_project.load_codebook(1).codes[0].uid
     docs = [r[0] for r in built_project.db.execute("select id from documents order by id limit 10")]
     for doc, a, b in zip(docs, ANN, BOB):
-        A.record(built_project, "mapping", A.pair_id(doc, uid), "appropriate", a, "ann", 1)
-        A.record(built_project, "mapping", A.pair_id(doc, uid), "appropriate", b, "bob", 1)
-    A.record(built_project, "mapping", A.pair_id(docs[7], uid), "appropriate", "yes", "ann", 1, round=A.CONSENSUS,
+        record(built_project, "mapping", pair_id(doc, uid), "appropriate", a, "ann", 1)
+        record(built_project, "mapping", pair_id(doc, uid), "appropriate", b, "bob", 1)
+    record(built_project, "mapping", pair_id(docs[7], uid), "appropriate", "yes", "ann", 1, round=CONSENSUS,
              note="agreed")
     exported = tmp_path / "labels.csv"
     assert "exported 21 label rows" in run("labels", built_project.path, "--export", exported).output
@@ -110,10 +111,10 @@ def test_labels_import_without_times_twice_adds_nothing_the_second_time(built_pr
     proposal = built_project.proposals()[0]
     sheet = tmp_path / "sheet.tsv"
     sheet.write_text("task\titem_id\tcriterion\tlabel\tannotator\tcodebook_version\tround\n"
-                     f"mapping\t{A.pair_id(doc, uid)}\tappropriate\tyes\tcho\t1\t\n"
+                     f"mapping\t{pair_id(doc, uid)}\tappropriate\tyes\tcho\t1\t\n"
                      f"code_quality\t{uid}\tmeaningful\t1\tcho\t1\tfirst\n"
                      f"proposals\t{proposal['id']}\tdecision\treject\tcho\t\t\n"
-                     f"mapping\t{A.pair_id(doc, uid)}\tappropriate\tno\t{A.RECOGNIZER}\t1\tmodel\n", encoding="utf-8")
+                     f"mapping\t{pair_id(doc, uid)}\tappropriate\tno\t{RECOGNIZER}\t1\tmodel\n", encoding="utf-8")
     first = run("labels", built_project.path, "--import", sheet).output
     assert first.startswith("imported 3 labels") and "1 recognizer rows left to the workbench" in first, first
     rows = {r["task"]: r for r in built_project.labels(viewer="cho")}

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES
 from test_ingest import BAD, BAD_FILES
-from workbench import annotate as A
+from workbench.annotate.labels import record
 from workbench.cli import main
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.models import Code
@@ -114,7 +114,7 @@ def template(tmp_path_factory):
     store.save_proposals([{"thread_id": "t", "iteration": 1, "version": version, "kind": "merge", "code_uid": "u1",
                            "target_uid": "u0", "names": "[]", "names_source": "test", "evidence": "{}",
                            "status": "pending", "created": 0.0}])
-    A.record(store, "mapping", "j1::u1", "appropriate", "no", "bob", version)
+    record(store, "mapping", "j1::u1", "appropriate", "no", "bob", version)
     store.close()
     return path
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from graphs.runner import build_status, run_build
+from workbench.build import build_status, run_build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def test_review_pauses_and_a_fresh_process_resumes_with_decisions(built_project)
 
     decisions = {str(approve): {"decision": "approve", "decider": "ana"},
                  **{str(r): {"decision": "reject", "decider": "ben"} for r in reject}}
-    script = ("import json, sys; from graphs.runner import run_build; from workbench.store import open_project; "
+    script = ("import json, sys; from workbench.build import run_build; from workbench.store import open_project; "
               "s = run_build(open_project(sys.argv[1]), resume=json.loads(sys.argv[2]), show_progress=False); "
               "print(s.state)")
     done = subprocess.run([sys.executable, "-c", script, str(store.path), json.dumps(decisions)], cwd=ROOT,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import use_llm
-from graphs.runner import run_build
+from workbench.build import run_build
 from workbench.demo import import_demo_corpus
 from workbench.extract import extract
 from workbench.store import create_project, open_project

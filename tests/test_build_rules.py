@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from graphs.runner import run_build
+from workbench.build import run_build
 from workbench.cli import main
 from workbench.codebook.objective import score, stop_reason
 from workbench.config import WorkbenchConfig
@@ -75,9 +75,9 @@ def test_a_change_that_only_flattens_posteriors_no_longer_raises_S(built_project
 
 
 def test_status_prints_S_as_three_terms_with_sigma_fixed(built_project, monkeypatch):
-    from workbench import report_text
+    from workbench.report import terminal
 
-    monkeypatch.setattr(report_text.console, "width", 200)
+    monkeypatch.setattr(terminal.console, "width", 200)
     rows = built_project.iterations("build-1")
     assert len({r["sigma"] for r in rows}) == 1 and rows[0]["sigma"] > 0
     for r in rows:

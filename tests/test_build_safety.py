@@ -11,12 +11,10 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from langgraph.runtime import Runtime
 
-from graphs import nodes
-from graphs.context import BuildContext
-from graphs.runner import build_status, holder_alive, run_build
-from workbench import annotate as A
+from workbench import build_steps
+from workbench.build import build_status, decide, holder_alive, resume_review, run_build
+from workbench.build_context import BuildContext
 from workbench.cli import main
 from workbench.codebook.refine import evidence_changes
 from workbench.errors import WorkbenchError
@@ -94,8 +92,7 @@ def test_a_code_of_one_repeated_sentence_is_not_proposed_for_a_split(built_proje
                      f"where id in ({','.join(map(str, ids))})", [ids[0]])  # a restated topic
     ctx = BuildContext(store, Gateway(store, config), config, "build-1", show_progress=False)
     history = {c.uid: [0.1, 0.1] for c in codebook.codes} | {big.uid: [0.9, 1.0]}
-    update = nodes.propose({"version": codebook.version, "iteration": 99, "distortion_history": history},
-                           Runtime(context=ctx))
+    update = build_steps.propose(ctx, {"version": codebook.version, "iteration": 99, "distortion_history": history})
     kinds = [(p["kind"], p["code_uid"]) for p in store.proposals(update["proposal_ids"])]
     assert ("split", big.uid) not in kinds
     assert any(f"split of '{big.name}' held back" in why and "same sentence" in why for why in update["held_back"])
@@ -104,7 +101,7 @@ def test_a_code_of_one_repeated_sentence_is_not_proposed_for_a_split(built_proje
 def test_a_rejected_change_is_not_proposed_again_on_the_same_evidence(paused):
     store, status = paused
     rejected = {(p["kind"], p["code_uid"], p["target_uid"]): p["id"] for p in store.proposals(status.proposal_ids)}
-    A.decide(store, "ann", reject=status.proposal_ids)
+    decide(store, "ann", reject=status.proposal_ids)
     beats, proposed = [], []
 
     def on_update(node, values):
@@ -168,16 +165,16 @@ def test_a_running_build_is_shown_and_a_second_one_refused(paused, live_pid):
 def test_a_late_reviewer_is_told_which_decisions_were_not_applied(paused, live_pid):
     store, status = paused
     ids = status.proposal_ids
-    A.decide(store, "ann", approve_all=True)
-    A.decide(store, "bob", reject=ids)
+    decide(store, "ann", approve_all=True)
+    decide(store, "bob", reject=ids)
     hold(store, live_pid.pid, node="review", by="ann")  # ann's resume is running
     with pytest.raises(WorkbenchError, match=r"running \(pid .*by ann\): your .* not applied"):
-        A.resume_review(store, "bob", reviewed=ids)
+        resume_review(store, "bob", reviewed=ids)
     live_pid.kill()
     live_pid.wait()
-    A.resume_review(store, "ann", reviewed=ids)
+    resume_review(store, "ann", reviewed=ids)
     with pytest.raises(WorkbenchError) as late:
-        A.resume_review(store, "bob", reviewed=ids)
+        resume_review(store, "bob", reviewed=ids)
     message = str(late.value)
     assert "moved on" in message and "not applied" in message
     assert all(f"#{pid} you reject, build applied" in message for pid in ids)

@@ -13,7 +13,7 @@ from fake_openai import Reply
 from workbench.cli import main
 from workbench.generate import country_adjective, document_id, generate
 from workbench.ingest import IngestOptions, ingest_file
-from workbench.scoring import source_label
+from workbench.score import source_label
 
 TOPICS = ["the qualities of a good partner", "caring for elderly parents"]
 

@@ -90,7 +90,7 @@ def test_on_the_demo_every_method_gets_a_rho(built_project, tmp_path):
 def test_on_valueeval_validation_arguments(tmp_path):
     """500 real arguments with their gold labels, built offline: every method's ρ is reported
     with an interval (whatever its value: an honest low ρ is a result)."""
-    from graphs.runner import run_build
+    from workbench.build import run_build
     from workbench.extract import extract
     from workbench.ingest import IngestOptions, ingest_file
     from workbench.store import create_project

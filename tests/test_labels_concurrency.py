@@ -17,7 +17,7 @@ LABELS_EACH = 500
 WRITER = """
 import json, sys, time
 from pathlib import Path
-from workbench import annotate
+from workbench.annotate.labels import record
 from workbench.store import open_project
 
 path, name, gate = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -28,7 +28,7 @@ while not (gate / "go").exists():
 errors = []
 for i in range(int(sys.argv[4])):
     try:
-        annotate.record(store, "mapping", f"doc{i}::code", "appropriate", "yes" if i % 3 else "no", name, 1)
+        record(store, "mapping", f"doc{i}::code", "appropriate", "yes" if i % 3 else "no", name, 1)
     except Exception as exc:  # counted, not raised: the test asserts there are none
         errors.append(repr(exc))
 print(json.dumps({"errors": errors}))

@@ -123,7 +123,7 @@ def test_language_notes_warn_only_when_languages_differ_and_the_ratio_is_above_t
 
 
 def test_score_language_check_reads_the_projects_languages(project):
-    from workbench.scoring import language_check
+    from workbench.score import language_check
     from workbench.store import DocumentRow
 
     project.import_documents("t", "-", {}, [

@@ -11,7 +11,7 @@ from fake_openai import Reply, hashed_embedding
 from workbench.config import EMConfig
 from workbench.llm.gateway import Gateway
 from workbench.models import Code, Codebook, Corpus
-from workbench.naming import name_groups
+from workbench.name_codes import name_groups
 from workbench.reconstruct import reconstruct
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import use_llm
-from graphs.runner import run_build
+from workbench.build import run_build
 from workbench.errors import WorkbenchError
 from workbench.llm.gateway import Gateway
 

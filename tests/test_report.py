@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from matplotlib.ft2font import FT2Font
 
 from conftest import label_a_paused_version
-from workbench import annotate as A
+from workbench.annotate.labels import record
 from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.report import fonts, plots
-from workbench.scoring import score_project
+from workbench.score import score_project
 
 PYTHON_REPR = re.compile(r"<built-in method|<bound method|object at 0x|\{'|\[\(|np\.float")
 
@@ -60,8 +60,8 @@ def test_report_without_scores_says_so(built_project, tmp_path):
 def _label_two_annotators(store) -> None:
     version = store.latest_version()
     for uid, (ana, bob) in zip([c.uid for c in store.load_codebook(version).codes], [(1, 1), (0, 1), (1, 1)]):
-        A.record(store, "code_quality", uid, "meaningful", ana, "ana", version)
-        A.record(store, "code_quality", uid, "meaningful", bob, "bob", version)
+        record(store, "code_quality", uid, "meaningful", ana, "ana", version)
+        record(store, "code_quality", uid, "meaningful", bob, "bob", version)
 
 
 def test_report_reads_without_python_reprs(built_project, tmp_path):
@@ -154,7 +154,7 @@ def test_report_labels_every_section_with_its_codebook_version_and_says_when_agr
 
     # labelled on the final version too: agreement there counts the carried labels and says so
     pair = sorted(kept)[0]
-    A.record(built_project, "mapping", pair, "appropriate", "yes", "ann", final)
+    record(built_project, "mapping", pair, "appropriate", "yes", "ann", final)
     assert CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "s"),
                                      "--quiet"]).exit_code == 0
     page = (tmp_path / "s" / "index.html").read_text("utf-8")

@@ -13,7 +13,7 @@ from workbench.alignment.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.posteriors import build_sigma, code_posteriors
-from workbench.scoring import load_posteriors, score_posteriors, score_project, split_halves
+from workbench.score import load_posteriors, score_posteriors, score_project, split_halves
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
 
@@ -121,15 +121,13 @@ def test_unknown_names_and_cli(built_project):
 
 
 def test_graph_node_scores_the_final_version(built_project):
-    from types import SimpleNamespace
-
-    from graphs.context import BuildContext
-    from graphs.scoring_node import score_alignment
+    from workbench.build_context import BuildContext
+    from workbench.build_steps import score_alignment
     from workbench.llm.gateway import Gateway
 
     config = built_project.config().with_settings({"alignment.n_boot": "0"})
     ctx = BuildContext(built_project, Gateway(built_project, config), config, "build-1", show_progress=False)
     version = built_project.latest_version()
-    update = score_alignment({"version": version}, SimpleNamespace(context=ctx))
+    update = score_alignment(ctx, {"version": version})
     assert update["alignment"]["version"] == version and update["alignment"]["n_rows"] == 6
     assert len(built_project.load_scores("dove", version)) == 6

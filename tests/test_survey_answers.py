@@ -3,7 +3,7 @@
 import pytest
 
 from workbench.survey.answers import parse_answer, parse_answer_for
-from workbench.survey.schema import Question
+from workbench.survey.questionnaire import Question
 
 PEW = ["Morally acceptable", "Not a moral issue", "Morally unacceptable"]
 LIKERT = ["Strongly agree", "Agree", "Disagree", "Strongly disagree"]

@@ -18,7 +18,7 @@ from workbench.survey.metrics import (
     score_rows,
     smooth,
 )
-from workbench.survey.schema import Survey
+from workbench.survey.questionnaire import Survey
 
 
 def ok(*options):

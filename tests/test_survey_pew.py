@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workbench.survey.pew import PEW_MORAL_ISSUES, PEW_OPTIONS, load_pew_global_morality
-from workbench.survey.schema import SurveyFormatError
+from workbench.survey.questionnaire import SurveyFormatError
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PEW_FILE = SHARED_DATA / "pew-global-morality" / "pew_mcm.csv"

@@ -2,7 +2,7 @@
 
 import prompts
 from workbench.survey.prompt_fields import MULTIPLE_HINT, respondent_prompt_fields
-from workbench.survey.schema import Question
+from workbench.survey.questionnaire import Question
 
 Q = Question(id="g", text="Do you personally believe that gambling is morally acceptable?",
              type="single", options=["Morally acceptable", "Not a moral issue", "Morally unacceptable"])

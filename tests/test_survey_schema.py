@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from workbench.survey.schema import Survey, SurveyFormatError, load_survey
+from workbench.survey.questionnaire import Survey, SurveyFormatError, load_survey
 
 VALID = {
     "name": "Tiny",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from workbench import annotate as A
+from workbench.annotate.labels import record
+from workbench.annotate.tasks import CONSENSUS, REANNOTATION
 from workbench.tui import WorkbenchApp
 
 SIZE = (160, 48)
@@ -16,8 +17,8 @@ async def test_relabel_blind_then_discuss_and_record_a_consensus(built_project):
     codes = store.load_codebook(version).codes[:3]
     # First round: ann and bob disagree on 'meaningful' for codes 0 and 1, agree on code 2.
     for code, a, b in zip(codes, "110", "000"):
-        A.record(store, "code_quality", code.uid, "meaningful", a, "ann", version)
-        A.record(store, "code_quality", code.uid, "meaningful", b, "bob", version)
+        record(store, "code_quality", code.uid, "meaningful", a, "ann", version)
+        record(store, "code_quality", code.uid, "meaningful", b, "bob", version)
 
     app = WorkbenchApp(store.path, "ann")
     async with app.run_test(size=SIZE) as pilot:
@@ -35,11 +36,11 @@ async def test_relabel_blind_then_discuss_and_record_a_consensus(built_project):
         await pilot.press("y", "n")  # ann keeps 1 on code 0, changes to 0 on code 1
         await pilot.pause()
         assert [cells[0] for _, cells in table.rows_data] == ["waiting for others", "waiting for others"]
-    rean = store.labels("code_quality", viewer="ann", rounds=[A.REANNOTATION])
+    rean = store.labels("code_quality", viewer="ann", rounds=[REANNOTATION])
     assert [(r["item_id"], r["label"]) for r in rean] == [(codes[0].uid, "1"), (codes[1].uid, "0")]
 
-    A.record(store, "code_quality", codes[0].uid, "meaningful", "0", "bob", version, round=A.REANNOTATION)
-    A.record(store, "code_quality", codes[1].uid, "meaningful", "0", "bob", version, round=A.REANNOTATION)
+    record(store, "code_quality", codes[0].uid, "meaningful", "0", "bob", version, round=REANNOTATION)
+    record(store, "code_quality", codes[1].uid, "meaningful", "0", "bob", version, round=REANNOTATION)
     app = WorkbenchApp(store.path, "bob")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5", "t", "t")
@@ -56,6 +57,6 @@ async def test_relabel_blind_then_discuss_and_record_a_consensus(built_project):
         await pilot.pause()
         assert table.rows_data[0][1][0] == "consensus"
         assert "a habit, not a principle" in str(screen.query_one("#adj-detail-body", Static).render())
-    consensus = store.labels("code_quality", viewer=None, rounds=[A.CONSENSUS])
+    consensus = store.labels("code_quality", viewer=None, rounds=[CONSENSUS])
     assert [(r["item_id"], r["label"], r["annotator"], r["note"]) for r in consensus] == [
         (codes[0].uid, "0", "bob", "a habit, not a principle")]

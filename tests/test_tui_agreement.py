@@ -5,7 +5,11 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from annotations.agreement import cohen_kappa
-from workbench import annotate as A
+from workbench.annotate.labels import record
+from workbench.annotate.sampling import mapping_sample
+from workbench.annotate.tasks import REANNOTATION, RECOGNIZER, pair_id
+from workbench.annotate.views import mapping_items
+from workbench.formatting import fmt
 from workbench.tui import WorkbenchApp
 
 SIZE = (180, 50)
@@ -28,15 +32,15 @@ async def refresh(pilot, app, *keys):
 async def test_agreement_figures_per_task_round_and_the_recognizer(built_project):
     store = built_project
     version = store.latest_version()
-    sample = A.mapping_sample(store, version)
-    items = A.mapping_items(store, version, sample)
-    pairs = [A.pair_id(i.document_id, c.uid) for i in items for c in i.codes][:10]
+    sample = mapping_sample(store, version)
+    items = mapping_items(store, version, sample)
+    pairs = [pair_id(i.document_id, c.uid) for i in items for c in i.codes][:10]
     for item, a, b in zip(pairs, ANN, BOB):
-        A.record(store, "mapping", item, "appropriate", a, "ann", version)
-        A.record(store, "mapping", item, "appropriate", b, "bob", version)
-    recognizer = {r["item_id"]: r["label"] for r in store.labels("mapping", viewer=A.RECOGNIZER)}
+        record(store, "mapping", item, "appropriate", a, "ann", version)
+        record(store, "mapping", item, "appropriate", b, "bob", version)
+    recognizer = {r["item_id"]: r["label"] for r in store.labels("mapping", viewer=RECOGNIZER)}
     expected_ann = cohen_kappa(ANN, [recognizer[p] for p in pairs])
-    A.record(store, "code_quality", "some-code", "meaningful", "1", "ann", version)
+    record(store, "code_quality", "some-code", "meaningful", "1", "ann", version)
 
     app = WorkbenchApp(store.path, "cy")
     async with app.run_test(size=SIZE) as pilot:
@@ -49,14 +53,14 @@ async def test_agreement_figures_per_task_round_and_the_recognizer(built_project
         assert summary[7] == "70.0%" and summary[9] == "3"
         pair_rows = rows_of(screen, "#agreement-pairs")
         assert ["appropriate", "ann", "bob", "0.400", "10"] in pair_rows
-        assert ["appropriate", "ann", "recognizer", A.fmt(expected_ann), "10"] in pair_rows
+        assert ["appropriate", "ann", "recognizer", fmt(expected_ann), "10"] in pair_rows
         disagreements = screen.paged().rows_data
         assert len(disagreements) == 3 and all(" · " in cells[1] for _, cells in disagreements)
         # Nobody's label is on this screen: only which items are in disagreement.
         assert not any(cell in ("yes", "no") for _, cells in disagreements for cell in cells)
 
         # A re-annotation that resolves one disagreement changes the final round, not the first.
-        A.record(store, "mapping", pairs[7], "appropriate", "yes", "bob", version, round=A.REANNOTATION)
+        record(store, "mapping", pairs[7], "appropriate", "yes", "bob", version, round=REANNOTATION)
         await refresh(pilot, app, "g")
         assert rows_of(screen, "#agreement-summary")[0][9] == "2"
         await refresh(pilot, app, "r")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from workbench import annotate as A
+from workbench.annotate.labels import record
+from workbench.annotate.sampling import code_quality_sample
 from workbench.tui import WorkbenchApp
 
 SIZE = (160, 48)
@@ -26,12 +27,12 @@ async def test_keys_label_each_criterion_and_the_cursor_moves_on(built_project):
     store = built_project
     version = store.latest_version()
     codes = store.load_codebook(version).codes
-    A.record(store, "code_quality", codes[0].uid, "meaningful", "0", "other", version)  # someone else's label
+    record(store, "code_quality", codes[0].uid, "meaningful", "0", "other", version)  # someone else's label
     app = WorkbenchApp(store.path, "ann")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_audit(pilot, app)
         table = screen.paged()
-        assert [k for k, _ in table.rows_data] == A.code_quality_sample(store, version)
+        assert [k for k, _ in table.rows_data] == code_quality_sample(store, version)
         assert cells(table, codes[0].uid) == ["·", "·", "·"]  # blind: 'other's label is not shown
         assert "most central expressions" in str(screen.query_one("#code-detail-body", Static).render())
         await pilot.press("y", "n", "y")  # meaningful 1, redundant 0, name fits 1 → next code

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from conftest import label_a_paused_version
-from workbench import annotate as A
+from workbench.annotate.tasks import pair_id
+from workbench.annotate.views import mapping_items
 from workbench.tui import WorkbenchApp
 
 SIZE = (160, 48)
@@ -24,7 +25,7 @@ async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_pr
         docs = screen.paged()
         sample = store.sample_items("mapping", version)
         assert [k for k, _ in docs.rows_data] == sample and len(sample) == 50
-        first = A.mapping_items(store, version, sample[:2])
+        first = mapping_items(store, version, sample[:2])
         assert docs.current_key() == sample[0]
         codes = screen.query_one("#code-table", DataTable)
         assert codes.row_count == len(first[0].codes)
@@ -43,8 +44,8 @@ async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_pr
             "yes" if a == "y" else "no" for a in answers]
         assert "0/50" not in str(screen.query_one("#mapping-page", Static).render())
     rows = store.labels("mapping", viewer="ann")
-    expected = [(A.pair_id(sample[0], c.uid), "yes" if a == "y" else "no") for c, a in zip(first[0].codes, answers)]
-    expected.append((A.pair_id(sample[1], first[1].codes[0].uid), "yes"))
+    expected = [(pair_id(sample[0], c.uid), "yes" if a == "y" else "no") for c, a in zip(first[0].codes, answers)]
+    expected.append((pair_id(sample[1], first[1].codes[0].uid), "yes"))
     assert [(r["item_id"], r["label"]) for r in rows] == expected
     assert {(r["criterion"], r["codebook_version"], r["protocol_version"], r["round"]) for r in rows} == {
         ("appropriate", version, "1.0.0", "first")}
@@ -64,12 +65,12 @@ async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the
         keys = [k for k, _ in docs.rows_data]
         assert keys[:len(ids)] == ids  # the paused version's documents first
         page = str(screen.query_one("#mapping-page", Static).render())
-        items = A.mapping_items(store, final, keys)
-        done = [i for i in items if all(A.pair_id(i.document_id, c.uid) in kept for c in i.codes)]
+        items = mapping_items(store, final, keys)
+        done = [i for i in items if all(pair_id(i.document_id, c.uid) in kept for c in i.codes)]
         assert done and f"{len(done)}/{len(keys)} documents done by you ({len(kept)} labels carried from v{paused})" in page
         first = items[0]
         codes = screen.query_one("#code-table", DataTable)
         for code in first.codes:
-            pair = A.pair_id(first.document_id, code.uid)
+            pair = pair_id(first.document_id, code.uid)
             expected = f"{labels[pair]} (v{paused})" if pair in kept else "·"
             assert str(codes.get_cell(code.uid, "answer")) == expected

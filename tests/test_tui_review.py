@@ -7,7 +7,7 @@ import json
 import pytest
 from textual.widgets import Input, Log, Static
 
-from graphs.runner import build_status, run_build
+from workbench.build import build_status, run_build
 from workbench.tui import WorkbenchApp
 
 SIZE = (160, 48)

@@ -26,7 +26,7 @@ import numpy as np
 from .alignment.config import AlignmentConfig
 from .alignment.scoring import ScoreRow, mean_posterior, score_table
 from .codebook.vectors import unit_rows
-from .scoring import METHOD, ProjectPosteriors, document_sets, load_posteriors, score_posteriors
+from .score import METHOD, ProjectPosteriors, document_sets, load_posteriors, score_posteriors
 from .store import Store
 from .survey.metrics import KL_EPSILON, js_distance, kl_divergence
 

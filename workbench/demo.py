@@ -7,11 +7,11 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from graphs.runner import run_build
+from .build import run_build
 
 from .extract import extract
 from .ingest import IngestOptions, ingest_file
-from .report_text import print_build_status, print_codebook, print_node_update
+from .report.terminal import print_build_status, print_codebook, print_node_update
 from .store import Store, create_project
 
 DEMO_ITERATIONS = 4
@@ -53,7 +53,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     # adds each group against a random half of itself (the ceiling a source can reach).
     from .report.html import write_report
     from .report.terminal import print_scores
-    from .scoring import score_project
+    from .score import score_project
 
     print_scores(score_project(store, halves=True))
     files = write_report(store, directory / "report")

@@ -24,7 +24,7 @@ from .ingest import MAX_DOCUMENT_CHARS
 from .language import detect_language
 from .llm.gateway import CallResult, Gateway, OutputError
 from .progress import progress_bar
-from .scoring import CONTROL
+from .score import CONTROL
 from .store import DocumentRow, Store
 
 BATCH = 50  # documents per write transaction

@@ -19,7 +19,7 @@ from .alignment.scoring import mean_posterior, score_table
 from .codebook.vectors import unit_rows
 from .errors import WorkbenchError
 from .progress import progress_bar
-from .scoring import load_posteriors
+from .score import load_posteriors
 from .store import Store
 from .survey.metrics import js_distance
 from .tabular import open_tabular

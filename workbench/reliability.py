@@ -23,7 +23,7 @@ import numpy as np
 
 from .alignment.scoring import score_table
 from .progress import progress_bar
-from .scoring import METHOD, ProjectPosteriors, document_sets, load_posteriors
+from .score import METHOD, ProjectPosteriors, document_sets, load_posteriors
 from .store import Store
 from .validate import ValidityReport, validate
 from .validity.io import ReliabilityRecord

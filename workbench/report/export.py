@@ -18,11 +18,8 @@ import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
+from ..code_view import code_views, working_version
 from ..errors import WorkbenchError
-from ..llm.gateway import Gateway
-from ..naming import central_texts
 from ..store import Store
 
 QDA_CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -51,31 +48,21 @@ def codebook_records(store: Store, version: int | None = None, examples: int = E
     """A codebook version as plain data: per code its GUID, name (unique within the export),
     who named it, a description, size, usage n_k (when the build scored this version) and its
     most central expressions."""
-    codebook = store.load_codebook(version)
-    _, exprs = store.corpus_rows()
-    texts = {e[0]: e[2] for e in exprs}
-    usage = {}
-    for row in store.iterations():
-        if row["version"] == codebook.version:
-            usage = {c["uid"]: c["n_k"] for c in json.loads(row["per_code"])}
-    gateway = Gateway(store, store.config())
+    version = working_version(store, version)
     seen: dict[str, int] = {}
     codes = []
-    for code in codebook.codes:
-        member_texts = [texts[int(i)] for i in codebook.expression_ids[codebook.labels == code.idx]
-                        if int(i) in texts]
-        central = (central_texts(member_texts, gateway.embed(member_texts), np.asarray(code.centroid), examples)
-                   if member_texts else [])
+    for code in code_views(store, version, n_central=examples):
+        central = code.central
         base = (code.name or f"code {code.idx}").strip()
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base} ({seen[base]})"
         description = (code.description or (central[0] if central else "")).strip()
         if not description:
-            description = f"value code {code.idx} of codebook version {codebook.version} ({code.size} expressions)"
+            description = f"value code {code.idx} of codebook version {version} ({code.size} expressions)"
         codes.append({"guid": code_guid(code.uid), "uid": code.uid, "idx": code.idx, "name": name,
                       "named_by": code.name_source, "description": description, "size": code.size,
-                      "usage": usage.get(code.uid), "examples": central})
-    return {"codebook_version": codebook.version, "K": codebook.K, "exported_by": f"DOVE Workbench {workbench_version()}",
+                      "usage": code.usage, "examples": central})
+    return {"codebook_version": version, "K": len(codes), "exported_by": f"DOVE Workbench {workbench_version()}",
             "project": str(store.path), "codes": codes}
 
 

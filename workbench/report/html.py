@@ -22,7 +22,8 @@ from markupsafe import Markup, escape
 from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
-from ..scoring import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
+from ..formatting import MISSING, fmt
+from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..store import Store
 from . import fonts, plots
 
@@ -123,7 +124,8 @@ def _document_views(post: ProjectPosteriors, docs: list[int], names: list[str]) 
 
 def _agreement(store: Store) -> list[dict]:
     """App. C figures per annotation task and criterion, as ``workbench agreement`` computes them."""
-    from ..annotate import TASKS, agreement
+    from ..annotate.agreement import agreement
+    from ..annotate.tasks import TASKS
 
     labelled = {r["task"] for r in store.label_summary()}
     out = []
@@ -154,9 +156,7 @@ def _changes(store: Store) -> tuple[list[dict], dict]:
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    return f"{x:.{digits}f}"
+    return fmt(x, digits, MISSING)
 
 
 def report_template() -> Template:

@@ -1,16 +1,19 @@
-"""Terminal output of scoring and validity (rich tables), and their CSV / JSON forms."""
+"""Terminal output: the build's per-node lines, its status and codebooks; scoring and validity as
+rich tables, and their CSV / JSON forms."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-import math
 
 from rich.console import Console
 from rich.table import Table
 
 from ..ablations import AblationResult
-from ..scoring import ScoreResult
+from ..code_view import code_views, working_version
+from ..formatting import MISSING, fmt, percent
+from ..score import ScoreResult
+from ..store import Store
 from ..validate import ValidityReport
 
 console = Console()
@@ -25,14 +28,12 @@ SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "ci_l
 
 
 def _f(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{0.0 if abs(x) < 0.5 * 10 ** -digits else x:.{digits}f}"  # no "-0.0000" for a rounding residue
+    return fmt(x, digits, MISSING)
 
 
 def _pct(x: float | None) -> str:
     """A ratio as a percentage with two decimals, as the paper's Table 1 prints it (0.3156 → 31.56 %)."""
-    return _f(None if x is None else 100 * x, 2) + ("" if x is None or math.isnan(x) else " %")
+    return percent(x, 2, MISSING, " %")
 
 
 def _ablation_dicts(ablations: list[AblationResult]) -> list[dict]:
@@ -174,3 +175,113 @@ def print_validity(report: ValidityReport) -> None:
         console.print(table)
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+
+
+# ------------------------------------------------------------------------------- the build
+
+_NODE_LINES = {
+    "extract": lambda v: f"extract: {v['extract_report']['documents']} new documents, "
+                         f"{v['extract_report']['expressions']} expressions",
+    "embed": lambda v: f"embed: {v['n_documents']} documents, {v['n_expressions']} expressions",
+    "init_codebook": lambda v: f"init_codebook: version {v['version']}",
+    "name_codes": lambda v: f"name_codes: {v['named']} codes named",
+    "recognize": lambda v: f"recognize: K = {v['K']}, σ = {v['sigma']:.4f}",
+    "reconstruct": lambda v: f"reconstruct: {len(v['reconstruction']['docs'])} documents "
+                             f"({v['reconstruction']['decoder']})",
+    "score": lambda v: "score: " + ", ".join(f"S(C) = {h['S']:.4f} [{h['S_low']:.4f}, {h['S_high']:.4f}], "
+                                             f"K = {h['K']}" for h in v["history"])
+                       + (f" — stop: {v['stop_reason']}" if v.get("stop_reason") else ""),
+    "propose": lambda v: proposed_line(v),
+    "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
+    "apply": lambda v: f"apply: codebook version {v['version']}",
+    "finalize": lambda v: f"finalize: final version {v['summary']['final_version']}",
+    "score_alignment": lambda v: f"score_alignment: {v['alignment']['n_rows']} group × source scores "
+                                 f"on version {v['alignment']['version']}",
+}
+
+
+def proposed_line(values: dict) -> str:
+    """What ``propose`` put forward and what it held back, with why."""
+    held = values.get("held_back") or []
+    return (f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
+            + (f"; {len(held)} held back: " + "; ".join(held) if held else ""))
+
+
+def llm_counts(s: dict) -> str:
+    """The LLM accounting of a run, as one clause of a summary line."""
+    return (f"LLM calls {s['calls']} (cache hits {s['cache_hits']}, failures {s['failures']}: invalid outputs "
+            f"{s['invalid_outputs']}, refusals {s.get('refusals', 0)}, timeouts {s.get('timeouts', 0)}; HTTP retries "
+            f"{s['http_retries']}), tokens {s['tokens_in']}+{s['tokens_out']}")
+
+
+def llm_errors(s: dict) -> list[str]:
+    """One line per kind of failed LLM call: how many, and the first error of that kind (the reason)."""
+    return [f"  {e['count']} × {e['first']}" for e in s.get("errors", {}).values()]
+
+
+def print_node_update(node: str, values: dict) -> None:
+    line = _NODE_LINES.get(node)
+    console.print(f"[dim]▸[/dim] {line(values) if line else node}")
+
+
+def score_terms(row: dict) -> list[str]:
+    """An iteration's S(C) as its three terms and σ, formatted (NaN/absent before schema v6)."""
+    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"), row.get("sigma")]
+    return [fmt(v, 4) for v in terms]
+
+
+def print_build_status(store: Store, status) -> None:
+    if status.state == "new":
+        console.print("build: not started (run 'workbench build PROJECT')")
+        return
+    rows = [r for r in store.iterations(status.thread_id)]
+    if rows:
+        table = Table(title=f"build {status.thread_id}: S(C) = −d̄ + β1·M·H(z|x) − β2·M·Ĥ(z|C) per iteration")
+        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "σ", "decoder"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(str(r["iteration"]), str(r["version"]), str(r["K"]), f"{r['S']:.4f}",
+                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), r["decoder"])
+        console.print(table)
+    record = store.build_record(status.thread_id)
+    if record is not None:
+        console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
+                      f"({record.get('n_train_documents', '?')} documents); every other source is only mapped onto "
+                      f"it · σ of Eq. 15 fixed at {fmt(record.get('sigma'), 4)} for the build · documents embedded "
+                      f"from their {record.get('document_input', 'first 2,000 characters')}")
+    if status.state == "paused":
+        waiting = len(status.proposal_ids)
+        console.print(f"[bold]paused for review:[/bold] {waiting} proposal(s) wait, {len(status.undecided)} undecided. "
+                      f"Review them with 'workbench review {store.path} --annotator NAME', or decide with "
+                      f"'workbench decide {store.path} --approve-all --by NAME', then run 'workbench build {store.path}'.")
+        for p in store.proposals(status.proposal_ids):
+            ev = json.loads(p["evidence"])
+            target = f" into '{ev.get('target_name')}'" if p["kind"] == "merge" else ""
+            names = json.loads(p["names"]) if p["names"] else []
+            console.print(f"  #{p['id']} {p['kind']} '{ev.get('name')}'{target}: n_k = {ev['n_k']:.1f}, "
+                          f"z = {ev['z']:.2f}" + (f" → {names}" if names else ""))
+    elif status.state == "finished":
+        info = store.build_summary(status.thread_id)
+        changes = ", ".join(f"{n} {state}" for state, n in info.get("changes", {}).items()) or "none"
+        console.print(f"build finished: codebook version {status.version}, {status.stop_reason}; "
+                      f"changes: {changes}")
+    elif status.state == "running":
+        console.print(f"build {status.running_line}")
+    else:
+        console.print(f"build interrupted before {status.next_nodes}: run 'workbench build {store.path}' to continue")
+    if status.llm.get("calls") or status.llm.get("failures"):
+        console.print(f"this run: {llm_counts(status.llm)}")
+        for line in llm_errors(status.llm):
+            console.print(line, markup=False, highlight=False)
+
+
+def print_codebook(store: Store, version: int | None, top: int) -> None:
+    version = working_version(store, version)
+    views = code_views(store, version, n_central=top)
+    table = Table(title=f"codebook version {version}: K = {len(views)}")
+    for col in ("#", "name", "named by", "size", "usage n_k", "central expressions"):
+        table.add_column(col, overflow="fold")
+    for code in views:
+        table.add_row(str(code.idx), code.name or "—", code.name_source or "—", str(code.size),
+                      MISSING if code.usage is None else f"{code.usage:.1f}", "\n".join(code.central))
+    console.print(table)

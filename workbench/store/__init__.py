@@ -158,6 +158,17 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
         sql = f"select count(*) from [{table}]" + (f" where {where}" if where else "")
         return self.db.execute(sql, list(params)).fetchone()[0]
 
+    def extraction_counts(self) -> dict[str, int]:
+        """{status: documents} of the extractions ("ok", "failed"), 0 for a status with none."""
+        found = dict(self.db.execute("select status, count(*) from extractions group by status").fetchall())
+        return {"ok": 0, "failed": 0, **found}
+
+    def checkpoint_connection(self) -> sqlite3.Connection:
+        """A second connection on the project file (same WAL) for LangGraph's checkpointer."""
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
     def document_counts(self) -> list[tuple[str, str, int]]:
         """(group, source, documents) for the project summary."""
         return [tuple(r) for r in self.db.execute(

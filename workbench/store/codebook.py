@@ -117,6 +117,12 @@ class CodebookStoreMixin:
         sql = "select * from em_iterations" + (" where thread_id = ?" if thread_id else "") + " order by created"
         return list(self.db.query(sql, [thread_id] if thread_id else []))
 
+    def code_usage(self, version: int) -> dict[str, float]:
+        """{code uid: n_k} of a version from the build's latest scoring of it ({} if never scored)."""
+        row = self.db.execute("select per_code from em_iterations where version = ? order by created desc limit 1",
+                              [version]).fetchone()
+        return {c["uid"]: c["n_k"] for c in json.loads(row[0])} if row else {}
+
     def save_proposals(self, rows: list[dict]) -> list[int]:
         """Insert proposals once per (thread, iteration, kind, code); returns their ids."""
         ids = []
@@ -196,6 +202,11 @@ class CodebookStoreMixin:
             self.db["build_summaries"].upsert({"thread_id": thread_id, "version": version,
                                                "summary": json.dumps(summary), "created": time.time()},
                                               pk="thread_id")
+
+    def build_summary(self, thread_id: str) -> dict:
+        """The finished build's summary ({} before ``finalize``)."""
+        row = self.db.execute("select summary from build_summaries where thread_id = ?", [thread_id]).fetchone()
+        return json.loads(row[0]) if row else {}
 
     def corpus_rows(self) -> tuple[list[tuple], list[tuple]]:
         """(documents with at least one expression, expressions) in a stable order."""

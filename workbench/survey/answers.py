@@ -29,7 +29,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from workbench.survey.schema import Question, QuestionType
+from workbench.survey.questionnaire import Question, QuestionType
 
 _ANSWER_RE = re.compile(r"\banswer\b[\s*_]*[:：]", re.IGNORECASE)
 _EXPLANATION_RE = re.compile(r"\bexplanation\b[\s*_]*[:：]", re.IGNORECASE)

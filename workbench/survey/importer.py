@@ -1,6 +1,6 @@
 """``workbench survey import``: validate a survey file completely, then store it in one transaction.
 
-Two layouts are read: the workbench survey format (JSON or CSV, :mod:`workbench.survey.schema`)
+Two layouts are read: the workbench survey format (JSON or CSV, :mod:`workbench.survey.questionnaire`)
 and the Pew Global Attitudes "global morality" file (:mod:`workbench.survey.pew`), recognised by
 its columns ``country``, ``question`` and ``pew_rating``. Distributions that do not sum to 1 are
 renormalised and reported in the warnings; a file with any error stores nothing.
@@ -17,7 +17,7 @@ from typing import Literal
 from ..errors import WorkbenchError
 from ..store import Store
 from .pew import load_pew_global_morality
-from .schema import Survey, SurveyFormatError, load_survey
+from .questionnaire import Survey, SurveyFormatError, load_survey
 
 SurveyFileFormat = Literal["auto", "survey", "pew"]
 _PEW_MARKERS = {"country", "question", "pew_rating"}

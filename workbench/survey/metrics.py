@@ -34,7 +34,7 @@ from scipy.spatial.distance import jensenshannon
 
 from workbench.survey.answers import ParsedAnswer
 from workbench.survey.config import KL_EPSILON
-from workbench.survey.schema import Survey
+from workbench.survey.questionnaire import Survey
 
 SURVEY_METHODS = {"kl": "survey-KL", "js": "survey-JS"}
 

@@ -14,7 +14,7 @@ import csv
 import io
 from pathlib import Path
 
-from workbench.survey.schema import (
+from workbench.survey.questionnaire import (
     SUM_TOLERANCE,
     Question,
     Survey,

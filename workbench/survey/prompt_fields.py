@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import string
 
-from workbench.survey.schema import Question
+from workbench.survey.questionnaire import Question
 
 MULTIPLE_HINT = "You may choose more than one option; give each of them, separated by commas."
 

@@ -32,7 +32,7 @@ from .importer import load_stored_survey
 from .config import KL_EPSILON
 from .metrics import (SURVEY_METHODS, QuestionScore, ScoreSummary, average_scores, js_distance, kl_divergence,
                       kl_label, score_questions)
-from .schema import Survey
+from .questionnaire import Survey
 
 N_BOOT = 200
 CI_LEVEL = 0.95

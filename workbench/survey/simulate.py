@@ -46,7 +46,7 @@ from .importer import load_stored_survey
 from .memory import ConversationMemory
 from .personas import UnknownCountryError, canonical_country, pick_city
 from .prompt_fields import respondent_prompt_fields
-from .schema import Survey
+from .questionnaire import Survey
 
 PROMPT = "survey_respondent"
 ROLE = "generator"

@@ -11,8 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..annotate import (CONSENSUS, REANNOTATION, TASKS, AdjudicationItem, adjudication_items, code_views,
-                        default_version, item_titles, record, split_pair, task_protocol)
+from ..annotate.adjudication import AdjudicationItem, adjudication_items
+from ..annotate.agreement import default_version
+from ..annotate.labels import record
+from ..annotate.tasks import CONSENSUS, REANNOTATION, TASKS, split_pair, task_protocol
+from ..annotate.views import item_titles
+from ..code_view import code_views
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

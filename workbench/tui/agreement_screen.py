@@ -8,17 +8,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..annotate import TASKS, TaskAgreement, agreement, fmt, item_titles
+from ..annotate.agreement import TaskAgreement, agreement
+from ..annotate.tasks import TASKS
+from ..annotate.views import item_titles
+from ..formatting import fmt, percent
 from .base import PAGE_BINDINGS, WorkbenchScreen
 from .paged_table import PagedTable
 
 SUMMARY = ["criterion", "items", "ratings", "annotators", "mean pairwise κ", "Fleiss κ", "Krippendorff α",
            "agreement %", "κ vs recognizer", "disagree", "2–2 splits"]
-
-
-def percent(value: float) -> str:
-    text = fmt(value, 3)
-    return text if text == "n/a" else f"{100 * value:.1f}%"
 
 
 class AgreementScreen(WorkbenchScreen):

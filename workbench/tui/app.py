@@ -11,7 +11,8 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from ..annotate import check_annotator, working_version
+from ..annotate.tasks import check_annotator
+from ..code_view import working_version
 from ..store import Store, open_project
 from .adjudication_screen import AdjudicationScreen
 from .agreement_screen import AgreementScreen

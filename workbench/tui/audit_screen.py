@@ -11,8 +11,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..annotate import (CodeView, apply_renames, code_quality_sample, code_views, my_labels, record,
-                        task_protocol)
+from ..annotate.labels import my_labels, record
+from ..annotate.renames import apply_renames
+from ..annotate.sampling import code_quality_sample
+from ..annotate.tasks import task_protocol
+from ..code_view import CodeView, code_views
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

@@ -9,7 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from ..annotate import MappingItem, mapping_items, mapping_sample, my_label_rows, pair_id, record, task_protocol
+from ..annotate.labels import my_label_rows, record
+from ..annotate.sampling import mapping_sample
+from ..annotate.tasks import pair_id, task_protocol
+from ..annotate.views import MappingItem, mapping_items
 from .base import PAGE_BINDINGS, WorkbenchScreen
 from .paged_table import PagedTable
 

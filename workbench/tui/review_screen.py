@@ -11,9 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
-from ..annotate import ProposalView, decide, fmt, resume_payload, resume_review, review_queue
+from ..build import ProposalView, decide, resume_payload, resume_review, review_queue
+from ..formatting import fmt
 from ..errors import WorkbenchError
-from ..report_text import proposed_line
+from ..report.terminal import proposed_line
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

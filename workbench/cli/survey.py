@@ -6,8 +6,10 @@ import math
 
 import click
 
-from .cli import main, open_project, user_errors
-from .report_text import llm_counts, llm_errors
+from ..formatting import MISSING, fmt
+from ..report.terminal import llm_counts, llm_errors
+from ..store import open_project
+from . import main, user_errors
 
 
 @main.group()
@@ -25,7 +27,7 @@ def survey() -> None:
 @user_errors
 def import_(project: str, file: str, fmt: str, name: str | None) -> None:
     """Validate a survey file completely and import it; a bad file imports nothing."""
-    from .survey.importer import import_survey
+    from ..survey.importer import import_survey
 
     result = import_survey(open_project(project), file, fmt, name)
     for warning in result.warnings:
@@ -60,8 +62,8 @@ def import_(project: str, file: str, fmt: str, name: str | None) -> None:
 def run(project, model, base_url, countries, respondents, survey_ref, no_persona, no_config_sampling, no_memory,
         max_memory, seed, run_name, quiet) -> None:
     """Simulate respondents answering the survey (DEF on unless switched off); resumable."""
-    from .survey.config import DefConfig
-    from .survey.simulate import run_survey
+    from ..survey.config import DefConfig
+    from ..survey.simulate import run_survey
 
     cfg = DefConfig(persona=not no_persona, sample_generation_config=not no_config_sampling, memory=not no_memory,
                     max_memory=max_memory, seed=seed)
@@ -88,7 +90,7 @@ def scores(project: str, run_names: tuple[str, ...], as_json: bool) -> None:
     """KL and JS per country (stored as methods survey-KL / survey-JS) and the diversity per run."""
     from dataclasses import asdict
 
-    from .survey.run_scores import diversity_table, jsonable, score_runs
+    from ..survey.run_scores import diversity_table, jsonable, score_runs
 
     runs = score_runs(open_project(project), run_names)
     diversity = diversity_table(runs)
@@ -102,7 +104,7 @@ def scores(project: str, run_names: tuple[str, ...], as_json: bool) -> None:
 
 
 def _f(x: float, digits: int = 3) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return fmt(x, digits, MISSING)
 
 
 def _print_run(run) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from workbench.store import Store
+from .store import Store
 
 DECISIONS = ("approve", "reject", "edit")
 

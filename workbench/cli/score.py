@@ -5,8 +5,9 @@ import json
 
 import click
 
-from .cli import main, open_project, user_errors
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
+from ..store import open_project
+from . import main, user_errors
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -28,8 +29,8 @@ def _names(value: str | None) -> list[str] | None:
 @user_errors
 def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, quiet) -> None:
     """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
-    from .generate import generate as run_generate
-    from .generate import read_topics
+    from ..generate import generate as run_generate
+    from ..generate import read_topics
 
     store = open_project(project)
     if samples > 1 and store.config().role("generator").sampling_temperature("generator") == 0:
@@ -65,9 +66,9 @@ def score(project, version, halves, groups, sources, equal_n, ablations, as_json
     the ceiling (the group's split-half r at the source's size) with r/ceiling. Settings are the
     project's: see them with 'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2,
     alignment.n_boot, alignment.ci_method, alignment.ceiling_splits, alignment.equal_n_repeats)."""
-    from .ablations import ABLATIONS, score_ablations
-    from .report.terminal import print_ablations, print_scores, scores_csv, scores_json
-    from .scoring import score_project
+    from ..ablations import ABLATIONS, score_ablations
+    from ..report.terminal import print_ablations, print_scores, scores_csv, scores_json
+    from ..score import score_project
 
     if as_json and as_csv:
         raise WorkbenchError("choose one of --json and --csv")
@@ -126,8 +127,8 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
 
     DOVE's scores come from PROJECT (if given), other methods' from --scores files."""
     if known:
-        from .known_answer import known_answer
-        from .report.terminal import print_known_answer
+        from ..known_answer import known_answer
+        from ..report.terminal import print_known_answer
 
         if not project:
             raise WorkbenchError("--known-answer needs PROJECT: the labels are of its documents")
@@ -137,13 +138,13 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         else:
             print_known_answer(result)
         return
-    from .report.terminal import print_validity
-    from .validate import LOWER_IS_BETTER, project_scores
-    from .validate import validate as run_validate
-    from .validity import io
-    from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
+    from ..report.terminal import print_validity
+    from ..validate import LOWER_IS_BETTER, project_scores
+    from ..validate import validate as run_validate
+    from ..validity import io
+    from ..validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
 
-    from .reliability import stored_reliability
+    from ..reliability import stored_reliability
 
     scores, primed_rows, used, runs = [], [], None, []
     if project:
@@ -191,8 +192,8 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
 def reliability(project, version, splits, seed, as_json, quiet) -> None:
     """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves) and test-retest (offline:
     bootstrap re-draws of each model's documents); Cronbach's α and CV, stored for 'validate'."""
-    from .reliability import reliability_runs
-    from .report.terminal import print_validity
+    from ..reliability import reliability_runs
+    from ..report.terminal import print_validity
 
     runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json))
     if as_json:
@@ -213,7 +214,7 @@ def reliability(project, version, splits, seed, as_json, quiet) -> None:
 @user_errors
 def report(project, out, version, quiet) -> None:
     """Write an HTML report (codebook map, distributions, scores, flows, documents, history)."""
-    from .report.html import write_report
+    from ..report.html import write_report
 
     files = write_report(open_project(project), out, version, show_progress=not quiet)
     if files.font_note:
@@ -232,7 +233,7 @@ def report(project, out, version, quiet) -> None:
 @user_errors
 def export(project, fmt, out, version) -> None:
     """Export a codebook as JSON, CSV or a REFI-QDA codebook (.qdc)."""
-    from .report.export import export_codebook
+    from ..report.export import export_codebook
 
     path = export_codebook(open_project(project), fmt, out, version)
     click.echo(f"wrote {path}")

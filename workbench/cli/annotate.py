@@ -5,7 +5,8 @@ import json
 
 import click
 
-from .cli import main, open_project, user_errors
+from ..store import open_project
+from . import main, user_errors
 
 TASK_CHOICES = ("proposals", "code_quality", "mapping")
 
@@ -20,7 +21,8 @@ TASK_CHOICES = ("proposals", "code_quality", "mapping")
 @user_errors
 def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int) -> None:
     """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
-    from .annotate import check_annotator, working_version
+    from ..annotate.tasks import check_annotator
+    from ..code_view import working_version
 
     annotator = check_annotator(annotator)
     store = open_project(project)
@@ -28,7 +30,7 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
         working_version(store, codebook_version)
     store.close()
     if serve:
-        from .tui.serve import check_port, no_login_warning, port_error, review_server
+        from ..tui.serve import check_port, no_login_warning, port_error, review_server
 
         check_port(host, port)
         click.echo(no_login_warning(host, port, annotator), err=True)
@@ -38,7 +40,7 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
         except OSError as exc:  # taken between the check and the bind
             raise port_error(host, port, exc) from None
         return
-    from .tui import WorkbenchApp
+    from ..tui import WorkbenchApp
 
     WorkbenchApp(project, annotator, codebook_version).run()
 
@@ -53,8 +55,8 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
 @user_errors
 def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool) -> None:
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
-    from .annotate import agreement as task_agreement
-    from .annotate import fmt
+    from ..annotate.agreement import agreement as task_agreement
+    from ..formatting import fmt, percent
 
     store = open_project(project)
     results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
@@ -69,7 +71,7 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
             if not r.n_items:
                 click.echo(f"  {criterion}: no labels yet")
                 continue
-            pct = "n/a" if fmt(r.percent_agreement) == "n/a" else f"{100 * r.percent_agreement:.1f}%"
+            pct = percent(r.percent_agreement)
             click.echo(f"  {criterion}: {r.n_items} items, {r.n_ratings} ratings by {len(r.raters)} annotators; "
                        f"mean pairwise κ {fmt(r.pairwise_kappa.mean)}; Fleiss κ {fmt(r.fleiss_kappa.kappa)} "
                        f"(n={r.fleiss_kappa.n_items}); Krippendorff α {fmt(r.krippendorff_alpha)}; agreement {pct}; "
@@ -89,7 +91,8 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
 @user_errors
 def labels(project: str, export_path: str | None, import_path: str | None) -> None:
     """Count the labels per task, round and annotator, export every label row to CSV, or import labels."""
-    from .annotate import carried_summary, export_labels, import_labels
+    from ..annotate.agreement import carried_summary
+    from ..annotate.label_files import export_labels, import_labels
 
     store = open_project(project)
     if import_path:

@@ -1,10 +1,13 @@
-"""Running the codebook graph on a project: checkpointed in the project file, resumable after a
-review pause, Ctrl-C or ``kill -9``. ``run_build`` is what ``workbench build`` calls."""
+"""The build service: run, resume, status and decide for the codebook graph of a project, and the
+one module that imports ``graphs/``. ``workbench build``, ``status`` and ``decide`` and the review
+screen call these functions.
+
+A build is checkpointed in the project file and resumable after a review pause, Ctrl-C or
+``kill -9``; one build runs per project at a time."""
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -15,14 +18,15 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
-from workbench.errors import WorkbenchError
-from workbench.llm.gateway import Gateway
-from workbench.scoring import HUMAN
-from workbench.store import BUSY_TIMEOUT_MS, Store
+from graphs.codebook_graph import build_graph
 
-from .codebook_graph import build_graph
-from .context import BuildContext
-from .decisions import resume_decisions
+from .annotate.tasks import check_annotator, task_protocol
+from .build_context import BuildContext
+from .decisions import as_payload, decision_problem, resume_decisions
+from .errors import WorkbenchError
+from .llm.gateway import Gateway
+from .score import HUMAN
+from .store import Store
 
 THREAD_KEY = "build_thread"
 
@@ -67,9 +71,7 @@ def describe_holder(holder: dict) -> str:
 
 def open_checkpointer(store: Store) -> SqliteSaver:
     """LangGraph's SQLite checkpointer on the project file (its own connection, same WAL file)."""
-    conn = sqlite3.connect(str(store.path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    saver = SqliteSaver(conn)
+    saver = SqliteSaver(store.checkpoint_connection())
     saver.setup()
     return saver
 
@@ -220,3 +222,124 @@ def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: b
     finally:
         store.finish_run(run_id, gateway.stats.as_dict())
     return _status(graph, store, thread_id, gateway.stats.as_dict())
+
+
+# ------------------------------------------------------------------------------ review
+
+
+@dataclass
+class ProposalView:
+    id: int
+    kind: str
+    version: int
+    iteration: int
+    names: list[str]
+    names_source: str | None
+    evidence: dict[str, Any]
+    status: str
+
+
+def review_queue(store: Store):
+    """(build status, the proposals the paused build waits for, ordered by kind as the protocol
+    asks). Not paused: an empty queue."""
+    status = build_status(store)
+    if status.state != "paused":
+        return status, []
+    views = [ProposalView(p["id"], p["kind"], p["version"], p["iteration"], json.loads(p["names"] or "[]"),
+                          p["names_source"], json.loads(p["evidence"] or "{}"), p["status"])
+             for p in store.proposals(status.proposal_ids)]
+    return status, sorted(views, key=lambda v: (v.kind, v.id))
+
+
+@dataclass
+class Decided:
+    """What ``decide`` recorded: the decision rows, and the waiting proposals still undecided."""
+
+    ids: list[int]
+    undecided: list[int]
+
+
+def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Sequence[int] = (),
+           rename: Sequence[tuple[int, Sequence[str]]] = (), approve_all: bool = False,
+           note: str | None = None) -> Decided:
+    """Record decisions on the proposals the build waits for: the one path of ``workbench decide``
+    and the review screen's keys. ``rename`` approves a split with new names (two, different, not
+    blank). Every decision is checked before any is written (one decision per proposal per call,
+    only waiting proposals); each is stored with the same judgement as a ``proposals`` label."""
+    annotator = check_annotator(annotator)
+    status = build_status(store)
+    waiting = status.proposal_ids if status.state != "running" else []
+    if not waiting:
+        raise WorkbenchError(f"the build is {status.running_line}, not waiting for review: nothing to decide")
+    chosen: dict[int, tuple[str, list[str] | None]] = {}
+    given = [*((i, "approve", None) for i in approve), *((i, "reject", None) for i in reject),
+             *((i, "edit", list(names)) for i, names in rename)]
+    for pid, decision, names in given:
+        if int(pid) in chosen:
+            raise WorkbenchError(f"proposal #{pid} is given two decisions ({chosen[int(pid)][0]} and {decision}): "
+                                 "give one")
+        chosen[int(pid)] = (decision, names)
+    if approve_all:
+        chosen = {pid: chosen.get(pid, ("approve", None)) for pid in waiting}
+    unknown = sorted(set(chosen) - set(waiting))
+    if unknown:
+        raise WorkbenchError(f"proposal(s) {unknown} are not waiting; waiting: {sorted(waiting)}")
+    proposals = {p["id"]: p for p in store.proposals(sorted(chosen))}
+    for pid, (decision, names) in chosen.items():
+        problem = decision_problem(proposals[pid], decision, names)
+        if problem:
+            raise WorkbenchError(f"proposal #{pid}: {problem}")
+    protocol = task_protocol("proposals")
+    ids = []
+    with store.transaction():
+        for pid, (decision, names) in sorted(chosen.items()):
+            names = [n.strip() for n in names] if names else None
+            decision_id = store.record_decision(pid, decision, annotator, names, note)
+            store.record_label(task="proposals", item_id=str(pid), criterion=protocol.criteria[0].id,
+                               label="reject" if decision == "reject" else "approve", annotator=annotator,
+                               codebook_version=proposals[pid]["version"], protocol_id=protocol.id,
+                               protocol_version=protocol.version,
+                               note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
+            ids.append(decision_id)
+    decided = store.latest_decisions(waiting)
+    return Decided(ids, [pid for pid in waiting if pid not in decided])
+
+
+def resume_payload(store: Store, annotator: str, proposal_ids: Sequence[int]) -> dict[str, dict]:
+    """The review node's resume value made of this annotator's own latest decisions."""
+    mine = store.decisions_by(annotator, list(proposal_ids))
+    undecided = [p for p in proposal_ids if p not in mine]
+    if undecided:
+        raise WorkbenchError(f"decide every proposal first: {', '.join(f'#{p}' for p in undecided)} undecided")
+    return {str(pid): as_payload(row) for pid, row in mine.items()}
+
+
+def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict], None] | None = None,
+                  reviewed: Sequence[int] | None = None):
+    """Resume a paused build with this annotator's decisions; runs until the next pause or the end.
+
+    ``reviewed``: the proposals the annotator was shown. When someone else resumed the build
+    first (or is resuming it now), nothing runs and the error says which of this annotator's
+    recorded decisions were not applied and where they differ from what was."""
+    status = build_status(store)
+    shown = list(reviewed) if reviewed is not None else status.proposal_ids
+    if status.state != "paused" or sorted(shown) != sorted(status.proposal_ids):
+        raise WorkbenchError(_not_applied(store, annotator, shown, status))
+    payload = resume_payload(store, annotator, status.proposal_ids)
+    return run_build(store, show_progress=False, on_update=on_update, resume=payload, by=annotator)
+
+
+def _not_applied(store: Store, annotator: str, shown: Sequence[int], status) -> str:
+    """The message for a submit that came too late: the build moved on without these decisions."""
+    where = f"the build is {status.running_line}" if status.state == "running" else (
+        f"the build has moved on (now {status.state})")
+    mine = store.decisions_by(annotator, list(shown))
+    if not mine:
+        return f"{where}, not waiting for these proposals: nothing of yours to resume with"
+    outcome = {p["id"]: p["status"] for p in store.proposals(sorted(mine))}
+    conflicts = [f"#{pid} you {row['decision']}, build {outcome[pid]}" for pid, row in sorted(mine.items())
+                 if outcome[pid] in ("approved", "applied", "rejected")
+                 and (row["decision"] == "reject") != (outcome[pid] == "rejected")]
+    return (f"{where}: your {len(mine)} decision(s) on {', '.join(f'#{p}' for p in sorted(mine))} are recorded "
+            f"(for agreement and adjudication) but were not applied"
+            + (f"; conflicts: {'; '.join(conflicts)}" if conflicts else "; none conflicts with what was applied"))

@@ -1,38 +1,14 @@
-"""The ``workbench`` command: thin commands over the library functions of the same names."""
+"""Commands on a project's data: ``init``, ``config``, ``ingest``, ``extract``, ``codebook``, ``demo``."""
 from __future__ import annotations
 
-import functools
 import json
-import os
 from pathlib import Path
 
 import click
 
-from .errors import WorkbenchError
-from .store import open_project
-
-# Numeric work on this class of machine: one BLAS thread per process avoids oversubscription.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
-def user_errors(fn):
-    """User mistakes end as one line with the fix, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except WorkbenchError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
-@click.group()
-@click.version_option(package_name="dove-workbench")
-def main() -> None:
-    """DOVE Workbench: learn a value codebook from human-written texts with annotators in the loop,
-    and measure how closely LLMs' value distributions match a culture's."""
+from ..errors import WorkbenchError
+from ..store import open_project
+from . import main, user_errors
 
 
 @main.command()
@@ -43,7 +19,7 @@ def main() -> None:
 @user_errors
 def init(project: str, base_url: str | None, model: str | None, embedding_model: str | None) -> None:
     """Create a project (one SQLite file)."""
-    from .store import create_project
+    from ..store import create_project
 
     store = create_project(project)
     settings: dict[str, str] = {}
@@ -97,7 +73,7 @@ def config(project: str, key: str | None, value: str | None) -> None:
 @user_errors
 def ingest(project, file, group, source, text_col, topic_col, id_col, language, preset, truncate) -> None:
     """Import documents from CSV, TSV, JSON or JSON lines; a bad file imports nothing."""
-    from .ingest import IngestOptions, ingest_file
+    from ..ingest import IngestOptions, ingest_file
 
     store = open_project(project)
     options = IngestOptions(group=group, source=source, text_cols=tuple(c.strip() for c in text_col.split(",")),
@@ -116,8 +92,8 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
 @user_errors
 def extract(project: str, limit: int | None, quiet: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
-    from .extract import extract as run_extract
-    from .report_text import llm_counts, llm_errors
+    from ..extract import extract as run_extract
+    from ..report.terminal import llm_counts, llm_errors
 
     report = run_extract(open_project(project), limit=limit, show_progress=not quiet)
     s = report.stats
@@ -136,77 +112,12 @@ def extract(project: str, limit: int | None, quiet: bool) -> None:
 
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False))
-@click.option("--auto-approve", is_flag=True, help="approve every proposal without pausing (decider 'auto')")
-@click.option("--iterations", type=click.IntRange(min=1), help="T, the maximum number of EM iterations")
-@click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
-@click.option("--train-source", "train_sources", multiple=True, metavar="NAME",
-              help="a model source whose documents also shape the codebook (repeatable; human always does)")
-@click.option("--quiet", is_flag=True, help="no progress bars")
-@user_errors
-def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
-          quiet: bool) -> None:
-    """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
-    review pause, continues where it stopped."""
-    from graphs.runner import run_build
-
-    from .report_text import print_build_status, print_node_update
-
-    store = open_project(project)
-    for warning in store.config().warnings():
-        click.echo(f"warning: {warning}", err=True)
-    status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
-                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources)
-    print_build_status(store, status)
-
-
-@main.command()
-@click.argument("project", type=click.Path(dir_okay=False))
-@click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
-@click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")
-@click.option("--rename", type=(int, str), multiple=True, metavar="ID NAMES",
-              help="approve proposal ID with new names, 'first|second' for a split")
-@click.option("--approve-all", is_flag=True, help="approve every proposal still waiting")
-@click.option("--by", "decider", required=True, help="who decides (stored with each decision)")
-@user_errors
-def decide(project, approve, reject, rename, approve_all, decider) -> None:
-    """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
-    from .annotate import decide as record_decisions
-
-    store = open_project(project)
-    done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
-                            rename=[(pid, names.split("|")) for pid, names in rename])
-    left = len(done.undecided)
-    click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
-               + ("" if left else f"; continue with: workbench build {project}"))
-
-
-@main.command()
-@click.argument("project", type=click.Path(dir_okay=False))
-@user_errors
-def status(project: str) -> None:
-    """Show what the project holds and where the build is."""
-    from graphs.runner import build_status
-
-    from .report_text import print_build_status
-
-    store = open_project(project)
-    click.echo(f"{project}: schema v{store.schema_version}")
-    for group, source, n in store.document_counts():
-        click.echo(f"  {group:<12} {source:<20} {n:>7,} documents")
-    done = store.count("extractions", "status = 'ok'")
-    failed = store.count("extractions", "status = 'failed'")
-    click.echo(f"  extracted {done:,} documents ({failed} failed), {store.count('expressions'):,} expressions")
-    print_build_status(store, build_status(store))
-
-
-@main.command()
-@click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--top", default=3, show_default=True, help="central expressions shown per code")
 @user_errors
 def codebook(project: str, version: int | None, top: int) -> None:
     """Print a codebook: name, size, usage and its most central expressions."""
-    from .report_text import print_codebook
+    from ..report.terminal import print_codebook
 
     print_codebook(open_project(project), version, top)
 
@@ -217,13 +128,6 @@ def codebook(project: str, version: int | None, top: int) -> None:
 @user_errors
 def demo(directory: str) -> None:
     """Run the whole pipeline offline on a small illustrative corpus (not research data)."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     run_demo(Path(directory), echo=click.echo)
-
-
-# Commands of the annotation, scoring and survey areas register themselves on ``main``.
-from . import cli_annotate, cli_score, cli_survey  # noqa: E402,F401
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Run-scoped context of the codebook graph: the project, the gateway and caches.
+"""Run-scoped context of a build (the codebook graph's ``context_schema``): the project, the gateway and caches.
 
 Not checkpointed: everything here is rebuilt from the project when a run resumes, so it may hold
 open connections and large arrays (the corpus, posteriors) that the state must not carry.
@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workbench.config import WorkbenchConfig
-from workbench.corpus import load_corpus, training_corpus
-from workbench.llm.gateway import Gateway
-from workbench.models import Codebook, Corpus
-from workbench.posteriors import build_sigma, code_posteriors, member_labels
-from workbench.store import Store
+from .config import WorkbenchConfig
+from .corpus import load_corpus, training_corpus
+from .llm.gateway import Gateway
+from .models import Codebook, Corpus
+from .posteriors import build_sigma, code_posteriors, member_labels
+from .store import Store
 
 
 @dataclass

@@ -1,0 +1,157 @@
+"""Label files: every label exported to CSV, and labels imported from CSV/TSV/JSON, checked whole."""
+from __future__ import annotations
+
+import calendar
+import csv
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import WorkbenchError
+from ..store import Store
+from ..store.annotations import LABEL_COLUMNS
+from ..tabular import read_rows
+from .labels import label_row
+from .tasks import FIRST, MODEL, PAIR, TASKS
+
+
+def export_labels(store: Store, path: str | Path) -> int:
+    """Write every label ever recorded to a CSV file (one row per label row); returns the count."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*LABEL_COLUMNS, "created_utc"])
+        for row in store.export_label_rows():
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created"])) if row["created"] else ""
+            writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
+            n += 1
+    return n
+
+
+IMPORT_COLUMNS = ("task", "item_id", "criterion", "label", "annotator")  # round, codebook_version, note,
+# protocol_version and created_utc are read when present (an export of this workbench has them all)
+
+
+@dataclass
+class LabelImport:
+    imported: int
+    already_present: int
+    recognizer_rows: int  # round "model": the recognizer's own labels, recomputed here, not imported
+
+
+def import_labels(store: Store, path: str | Path) -> LabelImport:
+    """Append the labels of a CSV/TSV/JSON file (the columns ``workbench labels --export`` writes).
+
+    The whole file is checked first — task, criterion and label against the protocols, the item
+    (document, code or proposal) and codebook version against the project, annotator names,
+    rounds, times, types, repeated rows — and then written in one transaction; a bad row raises an
+    error naming the file, the line and the fix, and nothing is written. A row already in the
+    project (same task, item, criterion, label, annotator, round and version, and the same second
+    when the file gives a time) is skipped, so importing a file twice adds nothing the second time.
+    """
+    rows_in = read_rows(path, IMPORT_COLUMNS, "labels")
+    path = Path(path)
+    uids, proposals = store.label_targets()
+    documents = store.existing_document_ids({str(r.get("item_id") or "").rsplit(PAIR, 1)[0] for _, r in rows_in
+                                             if str(r.get("task") or "").strip() == "mapping"})
+    existing = store.label_keys()
+    existing_untimed = {k[:7] for k in existing}
+    rows, seen, recognizer_rows = [], {}, 0
+    for line, raw in rows_in:
+        try:
+            row = _imported_label(raw, uids, proposals, documents)
+        except WorkbenchError as exc:
+            raise WorkbenchError(f"{path}, line {line}: {exc}") from None
+        if row is None:
+            recognizer_rows += 1
+            continue
+        key = (row["task"], row["item_id"], row["criterion"], row["label"], row["annotator"], row["round"],
+               row["codebook_version"], int(row["created"]) if row["created"] else None)
+        if key in seen:
+            raise WorkbenchError(f"{path}, line {line}: repeats line {seen[key]}: remove one of them")
+        seen[key] = line
+        if (key in existing) if row["created"] else (key[:7] in existing_untimed):
+            continue
+        row["created"] = row["created"] or time.time()
+        rows.append(row)
+    store.record_labels(rows)
+    return LabelImport(len(rows), len(seen) - len(rows), recognizer_rows)
+
+
+def _imported_label(raw: dict, uids: dict[int, set[str]], proposals: dict[int, int],
+                    documents: set[str]) -> dict[str, Any] | None:
+    """One file row as a label row (``None`` for the recognizer's own rows); raises the error."""
+    cells = {c: _cell(raw.get(c), c) for c in (*IMPORT_COLUMNS, "round", "codebook_version", "note",
+                                                "protocol_version", "created_utc")}
+    if cells["round"] == MODEL:
+        return None
+    task, item = cells["task"], cells["item_id"]
+    if not task:
+        raise WorkbenchError(f"task is empty: use one of {', '.join(TASKS)}")
+    if not item:
+        raise WorkbenchError("item_id is empty: fill it in")
+    if not cells["annotator"]:
+        raise WorkbenchError("annotator is empty: fill in the name of who gave the label")
+    version = _optional_int(cells["codebook_version"], "codebook_version")
+    if version is not None and version not in uids:
+        raise WorkbenchError(f"codebook version {version} is not in this project (it has "
+                             f"{', '.join(map(str, sorted(uids))) or 'none'}): fix codebook_version")
+    row = label_row(task, item, cells["criterion"], cells["label"], cells["annotator"], version,
+                    cells["round"] or FIRST, cells["note"] or None)
+    if task == "proposals":
+        proposal = int(item) if item.isdigit() else None
+        if proposal not in proposals:
+            raise WorkbenchError(f"item {item!r} is not a proposal of this project: give a proposal id "
+                                 "('workbench status PROJECT' lists them)")
+        if version is not None and version != proposals[proposal]:
+            raise WorkbenchError(f"proposal {item} was made on codebook version {proposals[proposal]}, not {version}: "
+                                 "fix codebook_version or leave it empty")
+        row["codebook_version"] = proposals[proposal]
+    else:
+        if version is None:
+            raise WorkbenchError(f"codebook_version is empty: a {task} label belongs to a codebook version, fill it in")
+        document, uid = item.rsplit(PAIR, 1) if task == "mapping" and PAIR in item else (None, item)
+        if task == "mapping" and document is None:
+            raise WorkbenchError(f"item {item!r} is not a document{PAIR}code pair: write DOCUMENT_ID{PAIR}CODE_UID")
+        if document is not None and document not in documents:
+            raise WorkbenchError(f"document {document!r} is not in this project: fix item_id or ingest the document")
+        for code in [uid] + ([row["label"]] if row["criterion"] == "redundant_with" else []):
+            if code not in uids[version]:
+                raise WorkbenchError(f"code {code!r} is not in codebook version {version}: give a code uid of that "
+                                     "version ('workbench codebook PROJECT --version V' lists them)")
+    row["protocol_version"] = cells["protocol_version"] or row["protocol_version"]
+    row["created"] = _utc(cells["created_utc"])
+    return row
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise WorkbenchError(f"column {column!r} must be text or a number, got {type(value).__name__} "
+                             f"{json.dumps(value)[:40]}: write it as text")
+    return str(value).strip()
+
+
+def _optional_int(text: str, column: str) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(float(text)) if float(text).is_integer() else int(text)
+    except ValueError:
+        raise WorkbenchError(f"{column} {text!r} is not a whole number: write e.g. 3, or leave it empty") from None
+
+
+def _utc(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        raise WorkbenchError(f"created_utc {text!r} is not a UTC time like 2026-11-23T14:05:00Z: fix it or leave "
+                             "it empty (then the import time is used)") from None

@@ -1,0 +1,79 @@
+"""Labels with their provenance: checked against the task's protocol and appended; read per
+codebook version, with mapping labels carried from ancestors on codes the version keeps."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import WorkbenchError
+from ..store import Store
+from .tasks import (CARRIED_TASKS, CONSENSUS, EXTRA_CRITERIA, FIRST, MODEL, PAIR, RECOGNIZER, REANNOTATION,
+                    check_annotator, split_pair, task_protocol)
+
+
+def recognizer_rows(store: Store, version: int) -> list[dict]:
+    return store.labels("mapping", viewer=RECOGNIZER, codebook_version=version, rounds=[MODEL])
+
+
+def label_row(task: str, item_id: str, criterion: str, label: Any, annotator: str, codebook_version: int | None,
+              round: str = FIRST, note: str | None = None) -> dict[str, Any]:
+    """A label checked against the task's protocol, with its provenance, ready to append."""
+    protocol = task_protocol(task)
+    annotator = check_annotator(annotator)
+    if round not in (FIRST, REANNOTATION, CONSENSUS):
+        raise WorkbenchError(f"unknown round {round!r}: use first, reannotation or consensus")
+    text = str(label).strip() if label is not None else ""
+    if criterion in EXTRA_CRITERIA[task]:
+        if not text:
+            raise WorkbenchError(f"{criterion} needs a value")
+    else:
+        try:
+            allowed = [str(v) for v in protocol.criterion(criterion).values]
+        except KeyError as exc:
+            raise WorkbenchError(str(exc.args[0])) from None
+        if text not in allowed:
+            raise WorkbenchError(f"{text!r} is not a label of {task}.{criterion}: use one of {', '.join(allowed)}")
+    if round == CONSENSUS and not (note or "").strip():
+        raise WorkbenchError("a consensus label needs a note saying how the discussion settled it")
+    return {"task": task, "item_id": str(item_id), "criterion": criterion, "label": text, "annotator": annotator,
+            "codebook_version": codebook_version, "protocol_id": protocol.id, "protocol_version": protocol.version,
+            "round": round, "note": note}
+
+
+def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
+           codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
+    """Validate a label against the task's protocol and append it with its provenance."""
+    return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
+                                          note)])[0]
+
+
+def version_labels(store: Store, task: str, codebook_version: int | None, *, viewer: str | None,
+                   rounds: Sequence[str], criteria: Sequence[str] | None = None) -> list[dict]:
+    """The label rows that count on a codebook version: its own and, on mapping, those carried
+    from its ancestors on codes it keeps (each row's ``carried_from`` is the version it was made
+    on, None for its own). Ordered so that the latest label counts: carried rows first (older
+    versions first), then the version's own, each in the order written."""
+    if codebook_version is None or task not in CARRIED_TASKS:
+        rows = store.labels(task, viewer=viewer, codebook_version=codebook_version, rounds=rounds, criteria=criteria)
+        return [{**r, "carried_from": None} for r in rows]
+    rows = store.labels(task, viewer=viewer, codebook_versions=store.version_lineage(codebook_version),
+                        rounds=rounds, criteria=criteria)
+    kept = store.code_uids(codebook_version)
+    counted = [{**r, "carried_from": None if r["codebook_version"] == codebook_version else r["codebook_version"]}
+               for r in rows if r["codebook_version"] == codebook_version
+               or (PAIR in r["item_id"] and split_pair(r["item_id"])[1] in kept)]
+    return sorted(counted, key=lambda r: (r["carried_from"] is None, r["codebook_version"], r["id"]))
+
+
+def my_label_rows(store: Store, task: str, annotator: str, codebook_version: int | None = None,
+                  round: str = FIRST) -> dict[tuple[str, str], dict]:
+    """This annotator's current label rows {(item, criterion): row} of one round (blind view),
+    carried ones included (``row["carried_from"]``)."""
+    rows = version_labels(store, task, codebook_version, viewer=annotator, rounds=[round])
+    return {(r["item_id"], r["criterion"]): r for r in rows}
+
+
+def my_labels(store: Store, task: str, annotator: str, codebook_version: int | None = None,
+              round: str = FIRST) -> dict[tuple[str, str], str]:
+    """This annotator's current labels {(item, criterion): label} of one round (blind view)."""
+    return {key: r["label"] for key, r in my_label_rows(store, task, annotator, codebook_version, round).items()}

@@ -1,0 +1,335 @@
+"""The steps of the codebook loop (Algorithm 1), one function ``(context, state) -> update`` per
+node of ``graphs/codebook_graph.py``; the nodes only call these.
+
+Every node that writes to the project is idempotent per (thread, iteration): a node that re-runs
+after ``kill -9`` finds what it already wrote. Randomness is seeded by (seed, iteration).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .build_context import BuildContext
+from .codebook.assignment import code_spread
+from .codebook.changes import apply_changes
+from .codebook.clustering import centroids as code_centroids
+from .codebook.clustering import initial_codes
+from .codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
+from .codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
+from .decisions import as_payload, decision_problem
+from .errors import WorkbenchError
+from .extract import extract as run_extract
+from .models import Code
+from .name_codes import name_groups
+from .reconstruct import reconstruct as run_reconstruct
+from .score import score_project
+
+UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
+SAMPLE_MEMBERS = 5
+
+
+def _uid(*parts: object) -> str:
+    """Stable code ids: the same run makes the same ids, so resumed runs match uninterrupted ones."""
+    return str(uuid.uuid5(UID_NAMESPACE, ":".join(map(str, parts))))
+
+
+def extract(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    report = run_extract(ctx.store, show_progress=ctx.show_progress)
+    return {"extract_report": {"documents": report.documents, "expressions": report.expressions,
+                               "failed": report.failed, "strategy": report.strategy}}
+
+
+def embed(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    corpus = ctx.corpus()
+    return {"n_documents": len(corpus.doc_ids), "n_expressions": len(corpus.expr_ids)}
+
+
+def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes,
+    on the training sources' expressions only; records σ of Eq. 15 for the whole build."""
+    existing = ctx.store.version_for(ctx.thread_id, 0, "init")
+    if existing is None:
+        corpus, em = ctx.corpus(), ctx.config.em
+        merge = {"merge_threshold": em.merge_cosine} if em.merge_threshold_mode == "paper" else {
+            "merge_value": em.merge_cosine}
+        labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
+        K = int(labels.max()) + 1
+        cents = code_centroids(corpus.expr_emb, labels, K)
+        codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int((labels == k).sum()), cents[k])
+                 for k in range(K)]
+        record = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode},
+                  "sigma": code_spread(corpus.expr_emb, labels, cents),
+                  "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
+                  "document_input": ctx.gateway.document_input, "representation": ctx.gateway.representation}
+        existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,
+                                           record, ctx.config.digest(), ctx.gateway.embedder_id)
+    return {"version": existing, "iteration": 1, "distortion_history": {}}
+
+
+def name_codes(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """Name every code of the current version that has no name yet (App. G naming prompt or offline)."""
+    codebook = ctx.store.load_codebook(state["version"])
+    wanted = [c.idx for c in codebook.codes if not c.name]
+    if wanted:
+        corpus = ctx.corpus()
+        labels = ctx.member_labels(codebook)
+        groups = [([corpus.expr_texts[i] for i in np.flatnonzero(labels == c.idx)],
+                   corpus.expr_emb[labels == c.idx], c.centroid) for c in codebook.codes]
+        ctx.store.name_codes(codebook.version, name_groups(ctx.gateway, groups, wanted))
+    return {"named": len(wanted)}
+
+
+def recognize(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """q(z|x, C) by Eq. 15 for every training document; σ as App. F.1, fixed on C⁰ for the build."""
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, sigma = ctx.posteriors(codebook)
+    return {"sigma": float(sigma), "K": codebook.K}
+
+
+def reconstruct(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """Algorithm 1 lines 3–5: sample code sets, decode, keep the N1 best per document."""
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    result = run_reconstruct(ctx.corpus(), codebook, q_docs, ctx.config.em, ctx.gateway, state["iteration"],
+                             ctx.show_progress)
+    return {"reconstruction": {
+        "decoder": result.decoder, "failed_calls": result.failed_calls,
+        "docs": np.flatnonzero(result.reconstructed).tolist(),
+        "distortion": result.distortion_per_doc[result.reconstructed].tolist(),
+        "code_distortion": [None if not np.isfinite(v) else float(v) for v in result.code_distortion],
+    }}
+
+
+def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code."""
+    em = ctx.config.em
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    rec = state["reconstruction"]
+    distortion = np.full(q_docs.shape[0], np.nan)
+    distortion[rec["docs"]] = rec["distortion"]
+    parts = score(distortion, q_docs, em.m, em.beta1, em.beta2)
+    mask = np.isfinite(distortion)
+    corpus = ctx.corpus()
+    strata = np.array([f"{corpus.doc_groups[i]}|{corpus.doc_sources[i]}" for i in np.flatnonzero(mask)])
+    ci = bootstrap_ci(-per_doc_loss(distortion[mask], q_docs[mask], em.m, em.beta1),
+                      fixed_term=-em.beta2 * em.m * parts.usage_entropy, n_boot=1000, seed=em.seed, strata=strata)
+    n_k = code_usage(q_docs)
+    z = usage_zscores(n_k)
+    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
+    for code, d in zip(codebook.codes, rec["code_distortion"]):
+        if d is not None:
+            history.setdefault(code.uid, []).append(d)
+    per_code = [{"uid": c.uid, "name": c.name, "n_k": float(n_k[c.idx]), "z": float(z[c.idx]),
+                 "d": rec["code_distortion"][c.idx]} for c in codebook.codes]
+    record = {"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
+              "K": codebook.K, "S": parts.score, "S_low": ci.low, "S_high": ci.high, "distortion": parts.distortion,
+              "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
+              "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code),
+              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term}
+    ctx.store.save_iteration(record)
+    scores = [h["S"] for h in state.get("history", []) if h["iteration"] < state["iteration"]] + [parts.score]
+    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience)
+    summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high", "distortion",
+                                      "beta1_term", "beta2_term")}
+    return {"history": [summary], "distortion_history": history, "stop_reason": stop}
+
+
+def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """App. E.4: split over-used codes whose distortion is high and not falling (K-means k = 2,
+    two named codes); merge under-used codes into their nearest neighbour. Each proposal carries
+    its evidence. Caps: at most max(1, K // 10) splits and as many merges per iteration.
+
+    Held back, with the reason in ``held_back`` (the next candidates take their places): a split of
+    a code whose members are all one sentence, and a change the annotators rejected in this build
+    for the same codes while its evidence has not changed (a re-proposal says what changed)."""
+    em = ctx.config.em
+    codebook = ctx.store.load_codebook(state["version"])
+    q_docs, _ = ctx.posteriors(codebook)
+    history = state.get("distortion_history", {})
+    corpus = ctx.corpus()
+    labels = ctx.member_labels(codebook)
+    members = [np.flatnonzero(labels == c.idx) for c in codebook.codes]
+    rejected = {}
+    for p in ctx.store.proposals(status="rejected"):
+        if p["thread_id"] == ctx.thread_id:
+            rejected[(p["kind"], p["code_uid"], p["target_uid"])] = p  # ordered by id: the latest wins
+    excluded: set[tuple[int, int | None]] = set()
+    held_back: list[str] = []
+    while True:
+        found = propose_changes(code_usage(q_docs), [history.get(c.uid, []) for c in codebook.codes],
+                                codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance,
+                                excluded=excluded)
+        evidence = {(p.code, p.target): _evidence(p, codebook, members) for p in found}
+        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected)
+                   for key, ev in evidence.items()}
+        reasons = {key: why for key, why in reasons.items() if why}
+        if not reasons:
+            break
+        excluded |= set(reasons)
+        held_back += reasons.values()
+    rows = []
+    for p in found:
+        code, mine = codebook.codes[p.code], members[p.code]
+        ev = evidence[(p.code, p.target)]
+        names, source = [], None
+        if p.kind == "split":
+            halves = split_members(corpus.expr_emb[mine], seed=em.seed)
+            groups = [([corpus.expr_texts[i] for i in mine[halves == h]], corpus.expr_emb[mine[halves == h]],
+                       code_centroids(corpus.expr_emb[mine], halves, 2)[h]) for h in (0, 1)]
+            named = name_groups(ctx.gateway, groups)
+            names, source = [named[0][0], named[1][0]], named[0][1]
+            ev["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups]
+        else:
+            ev["samples"] = [[corpus.expr_texts[i] for i in mine[:SAMPLE_MEMBERS]],
+                             [corpus.expr_texts[i] for i in members[p.target][:SAMPLE_MEMBERS]]]
+        rows.append({"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
+                     "kind": p.kind, "code_uid": code.uid,
+                     "target_uid": codebook.codes[p.target].uid if p.target is not None else None,
+                     "names": json.dumps(names), "names_source": source, "evidence": json.dumps(ev)})
+    ids = ctx.store.save_proposals(rows)
+    return {"proposal_ids": ids, "held_back": held_back,
+            "stop_reason": None if ids else "no split or merge proposed: converged"}
+
+
+def _evidence(p, codebook, members: list[np.ndarray]) -> dict[str, Any]:
+    """A proposal's evidence: the rule's figures with the names and sizes of the codes it touches."""
+    evidence: dict[str, Any] = {**p.evidence, "name": codebook.codes[p.code].name, "size": int(members[p.code].size)}
+    if p.target is not None:
+        evidence |= {"target_name": codebook.codes[p.target].name, "target_size": int(members[p.target].size)}
+    return evidence
+
+
+def _held_back(key: tuple[int, int | None], codebook, evidence: dict, member_emb: np.ndarray,
+               rejected: dict[tuple, dict]) -> str | None:
+    """Why a change found by the rules is not proposed, or None (then a re-proposal of a rejected
+    change records what changed in ``evidence["changed_since_rejection"]``)."""
+    code, target = key
+    kind = "split" if target is None else "merge"
+    what = f"{kind} of '{evidence['name']}'" + (f" into '{evidence['target_name']}'" if target is not None else "")
+    if kind == "split" and distinct_members(member_emb) < 2:
+        return f"{what} held back: its {evidence['size']} expressions are all the same sentence"
+    before = rejected.get((kind, codebook.codes[code].uid, None if target is None else codebook.codes[target].uid))
+    if before is None:
+        return None
+    changes = evidence_changes(json.loads(before["evidence"]), evidence)
+    if not changes:
+        return f"{what} held back: rejected as #{before['id']} and its evidence has not changed"
+    evidence["changed_since_rejection"] = {"proposal": before["id"], **changes}
+    return None
+
+
+def record_review(ctx: BuildContext, state: Mapping[str, Any], decisions: dict) -> dict:
+    """Record the review's ``decisions`` {proposal id: payload} (a missing one rejects) and mark
+    the proposals approved or rejected."""
+    decisions = {str(k): v for k, v in decisions.items()}
+    recorded = ctx.store.latest_decisions(state["proposal_ids"])
+    for pid in state["proposal_ids"]:
+        d = decisions.get(str(pid), {"decision": "reject", "decider": "missing", "note": "no decision given"})
+        if "decision_id" not in d and pid not in recorded:
+            ctx.store.record_decision(pid, d["decision"], d.get("decider", "unknown"), d.get("names"), d.get("note"))
+        decisions[str(pid)] = d
+    approved = [pid for pid in state["proposal_ids"] if decisions[str(pid)]["decision"] in ("approve", "edit")]
+    ctx.store.set_proposal_status(approved, "approved")
+    ctx.store.set_proposal_status([p for p in state["proposal_ids"] if p not in approved], "rejected")
+    return {"decisions": decisions}
+
+
+def apply(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """Apply approved changes, re-cluster the touched expressions, store the next version with its diff."""
+    t = state["iteration"]
+    existing = ctx.store.version_for(ctx.thread_id, t, "apply")
+    proposals = ctx.store.proposals(state["proposal_ids"])
+    decisions = _applicable(ctx, proposals, state["decisions"])
+    approved = [p for p in proposals if decisions[str(p["id"])]["decision"] in ("approve", "edit")]
+    if existing is None:
+        codebook = ctx.store.load_codebook(state["version"])
+        by_uid = {c.uid: c.idx for c in codebook.codes}
+        splits = [p for p in approved if p["kind"] == "split"]
+        merges = [p for p in approved if p["kind"] == "merge"]
+        corpus = ctx.corpus()
+        labels = ctx.member_labels(codebook)
+        new_labels, origins = apply_changes(labels, codebook.K, corpus.expr_emb,
+                                            [by_uid[p["code_uid"]] for p in splits],
+                                            [(by_uid[p["code_uid"]], by_uid[p["target_uid"]]) for p in merges],
+                                            ctx.config.em.seed)
+        K = len(origins)
+        cents = code_centroids(corpus.expr_emb, new_labels, K)
+        split_names = {by_uid[p["code_uid"]]: (decisions[str(p["id"])].get("names") or json.loads(p["names"]),
+                                               p["names_source"], decisions[str(p["id"])]) for p in splits}
+        codes = []
+        for k, origin in enumerate(origins):
+            old = codebook.codes[origin.code]
+            size = int((new_labels == k).sum())
+            if origin.kind == "keep":
+                codes.append(Code(k, old.uid, old.name, old.name_source, old.description, size, cents[k]))
+            elif origin.kind == "split":
+                names, source, decision = split_names[origin.code]
+                edited = decision["decision"] == "edit" and decision.get("names")
+                codes.append(Code(k, _uid(ctx.thread_id, t, "split", old.uid, origin.half), names[origin.half],
+                                  f"annotator:{decision.get('decider')}" if edited else source, None, size, cents[k]))
+            else:
+                target = codebook.codes[origin.target]
+                codes.append(Code(k, _uid(ctx.thread_id, t, "merge", old.uid, target.uid), None, None, None, size,
+                                  cents[k]))
+        diff = {"split": [p["code_uid"] for p in splits], "merge": [[p["code_uid"], p["target_uid"]] for p in merges],
+                "rejected": [p["id"] for p in proposals if p not in approved], "K_before": codebook.K, "K_after": K}
+        valid = new_labels >= 0
+        existing = ctx.store.save_codebook(ctx.thread_id, t, "apply", codebook.version, codes,
+                                           corpus.expr_ids[valid], new_labels[valid], diff, ctx.config.digest(),
+                                           ctx.gateway.embedder_id)
+    ctx.store.set_proposal_status([p["id"] for p in approved], "applied")
+    ctx.store.set_proposal_status([p["id"] for p in proposals if p not in approved], "rejected")
+    return {"version": existing, "iteration": t + 1, "proposal_ids": [], "decisions": {}}
+
+
+def _applicable(ctx: BuildContext, proposals: list[dict], decisions: dict[str, dict]) -> dict[str, dict]:
+    """The decisions ``apply`` uses. One that cannot be applied (stored before every decision was
+    checked, e.g. a split renamed with one name) gives way to a later valid decision on the same
+    proposal; without one the build stops with a line saying how to re-decide, never a traceback."""
+    usable = dict(decisions)
+    for p in proposals:
+        d = decisions[str(p["id"])]
+        problem = decision_problem(p, d["decision"], d.get("names"))
+        if problem is None:
+            continue
+        latest = ctx.store.latest_decisions([p["id"]]).get(p["id"])
+        if latest is not None and decision_problem(p, latest["decision"], as_payload(latest)["names"]) is None:
+            usable[str(p["id"])] = as_payload(latest)
+            continue
+        path, pid = ctx.store.path, p["id"]
+        rename = f", or --rename {pid} 'first|second'" if p["kind"] == "split" else ""
+        raise WorkbenchError(f"proposal #{pid} ({p['kind']}): the decision by {d.get('decider')} cannot be applied: "
+                             f"{problem}; re-decide it with 'workbench decide {path} --reject {pid} --by NAME' "
+                             f"(or --approve {pid}{rename}), then run 'workbench build {path}'")
+    return usable
+
+
+def finalize(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """Store the final version and the run's summary."""
+    proposals = ctx.store.proposals()
+    mine = [p for p in proposals if p["thread_id"] == ctx.thread_id]
+    summary = {
+        "final_version": state["version"], "iterations": state.get("history", []),
+        "stop_reason": state.get("stop_reason"),
+        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "pending")},
+        "llm": ctx.gateway.stats.as_dict(),
+    }
+    ctx.store.save_summary(ctx.thread_id, state["version"], summary)
+    return {"summary": summary}
+
+
+def score_alignment(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
+    """Sec. 3.3: score every human group against every source on the final codebook version and
+    store it, with the same library function as ``workbench score`` (every document is mapped, not
+    only the training sources'); a re-run (after a crash) replaces those rows with the same values."""
+    result = score_project(ctx.store, state.get("version"), ctx.config.alignment, show_progress=ctx.show_progress,
+                           corpus=ctx.all_documents())
+    return {"alignment": {"version": result.version, "K": result.K, "n_rows": len(result.rows),
+                          "rows": [{"group": r.group, "source": r.source, "r": r.r, "D": r.D,
+                                    "ci": [r.ci_low, r.ci_high]} for r in result.rows],
+                          "notes": result.notes}}

@@ -1,0 +1,72 @@
+"""Commands of the build service (:mod:`workbench.build`): ``build``, ``decide``, ``status``."""
+from __future__ import annotations
+
+import click
+
+from ..store import open_project
+from . import main, user_errors
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="approve every proposal without pausing (decider 'auto')")
+@click.option("--iterations", type=click.IntRange(min=1), help="T, the maximum number of EM iterations")
+@click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
+@click.option("--train-source", "train_sources", multiple=True, metavar="NAME",
+              help="a model source whose documents also shape the codebook (repeatable; human always does)")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
+          quiet: bool) -> None:
+    """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
+    review pause, continues where it stopped."""
+    from ..build import run_build
+
+    from ..report.terminal import print_build_status, print_node_update
+
+    store = open_project(project)
+    for warning in store.config().warnings():
+        click.echo(f"warning: {warning}", err=True)
+    status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
+                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources)
+    print_build_status(store, status)
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
+@click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")
+@click.option("--rename", type=(int, str), multiple=True, metavar="ID NAMES",
+              help="approve proposal ID with new names, 'first|second' for a split")
+@click.option("--approve-all", is_flag=True, help="approve every proposal still waiting")
+@click.option("--by", "decider", required=True, help="who decides (stored with each decision)")
+@user_errors
+def decide(project, approve, reject, rename, approve_all, decider) -> None:
+    """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
+    from ..build import decide as record_decisions
+
+    store = open_project(project)
+    done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
+                            rename=[(pid, names.split("|")) for pid, names in rename])
+    left = len(done.undecided)
+    click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
+               + ("" if left else f"; continue with: workbench build {project}"))
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@user_errors
+def status(project: str) -> None:
+    """Show what the project holds and where the build is."""
+    from ..build import build_status
+
+    from ..report.terminal import print_build_status
+
+    store = open_project(project)
+    click.echo(f"{project}: schema v{store.schema_version}")
+    for group, source, n in store.document_counts():
+        click.echo(f"  {group:<12} {source:<20} {n:>7,} documents")
+    extracted = store.extraction_counts()
+    click.echo(f"  extracted {extracted['ok']:,} documents ({extracted['failed']} failed), "
+               f"{store.count('expressions'):,} expressions")
+    print_build_status(store, build_status(store))

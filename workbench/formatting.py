@@ -1,0 +1,24 @@
+"""The one number formatter of every surface (TUI, terminal, HTML report, CLI): a figure with a
+fixed number of decimals, a chosen mark when it is undefined (None or NaN), never "-0.000"."""
+from __future__ import annotations
+
+import math
+
+NOT_DEFINED = "n/a"  # agreement and build figures that a too-small sample leaves undefined
+MISSING = "—"  # an empty cell of a score or validity table
+
+
+def undefined(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt(value: float | None, digits: int = 3, missing: str = NOT_DEFINED) -> str:
+    """``value`` with ``digits`` decimals, or ``missing``; a rounding residue prints as 0."""
+    if undefined(value):
+        return missing
+    return f"{0.0 if abs(value) < 0.5 * 10 ** -digits else value:.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 1, missing: str = NOT_DEFINED, unit: str = "%") -> str:
+    """A ratio as a percentage (0.3156 → '31.6%'), or ``missing``."""
+    return missing if undefined(value) else fmt(100 * value, digits) + unit
