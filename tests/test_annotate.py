@@ -312,9 +312,13 @@ def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept
     assert mapping_sample(store, final, size=len(ids)) == ids
     shown = {pair_id(item.document_id, code.uid) for item in mapping_items(store, final, ids) for code in item.codes}
     assert kept <= shown
-    done = [item for item in mapping_items(store, final, ids)
+    items = mapping_items(store, final, ids)
+    done = [item.document_id for item in items
             if all((pair_id(item.document_id, c.uid), "appropriate") in mine for c in item.codes)]
-    assert done  # documents whose every shown code kept its uid are done without relabelling
+    # documents whose every shown code kept its uid are done without relabelling (how many depends on
+    # how the build changed the codebook; the count is checked against the rule, not a fixed number)
+    assert done == [item.document_id for item in items if all(pair_id(item.document_id, c.uid) in kept
+                                                              for c in item.codes)]
 
     result = agreement(store, "mapping", final)
     assert result.carried == {paused: 2 * len(kept)}
