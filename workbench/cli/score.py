@@ -208,6 +208,27 @@ def reliability(project, version, splits, seed, as_json, quiet) -> None:
 
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=2), help="builds, one seed each")
+@click.option("--match", "match_threshold", default=0.9, show_default=True, type=click.FloatRange(-1, 1),
+              help="cosine at which two codes of different seeds count as the same code")
+@click.option("--json", "as_json", is_flag=True, help="print the comparison as JSON")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+@user_errors
+def stability(project, seeds, match_threshold, as_json, quiet) -> None:
+    """Build the codebook with several seeds (offline decoder, auto-approve, copies beside the project)
+    and report the ARI of assignments, the share of one-to-one matched codes and the spread of the scores."""
+    from ..report.terminal import print_stability
+    from ..stability import stability as run_stability
+
+    report = run_stability(open_project(project), seeds, match_threshold, show_progress=not (quiet or as_json))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_stability(report)
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="folder for index.html and PNGs")
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--quiet", is_flag=True, help="no progress bars")

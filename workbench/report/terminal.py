@@ -115,6 +115,31 @@ def print_scores(result: ScoreResult) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
 
 
+def print_stability(report) -> None:
+    """``workbench stability``: the builds, their pairwise agreement and the scores' spread."""
+    console = _console()
+    builds = Table(title="codebook builds, one seed each (offline decoder and namer, auto-approve)")
+    for col in ("seed", "version", "K", "stopped", "project copy"):
+        builds.add_column(col)
+    for b in report.seeds:
+        builds.add_row(str(b.seed), str(b.version), str(b.K), b.stop_reason or "—", b.path)
+    console.print(builds)
+    pairs = Table(title=f"agreement between seeds (codes matched one-to-one at cosine ≥ {report.match_threshold})")
+    for col in ("seeds", "ARI of assignments", "codes matched", "share matched"):
+        pairs.add_column(col, justify="left" if col == "seeds" else "right")
+    for p in report.pairs:
+        pairs.add_row(f"{p['seed_a']} × {p['seed_b']}", _f(p["ari"], 3), f"{p['matched']} of {max(p['K_a'], p['K_b'])}",
+                      _f(p["matched_share"], 3))
+    console.print(pairs)
+    if report.score_spread:
+        spread = Table(title="DOVE r across seeds")
+        for col in ("group", "source", "r per seed", "sd"):
+            spread.add_column(col, justify="right" if col == "sd" else "left")
+        for c in report.score_spread:
+            spread.add_row(c["group"], c["source"], ", ".join(_f(v, 3) for v in c["r"]), _f(c["sd"], 4))
+        console.print(spread)
+
+
 def print_known_answer(report) -> None:
     """Spearman ρ per method (``workbench validate --known-answer``)."""
     console = _console()

@@ -100,6 +100,14 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
         self.db.conn.close()
 
     # -- meta and config ----------------------------------------------------------------------
+    def copy_to(self, path: str | Path) -> None:
+        """A consistent copy of the whole project file at ``path`` (SQLite's online backup)."""
+        target = sqlite3.connect(str(path))
+        try:
+            self.db.conn.backup(target)
+        finally:
+            target.close()
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
         return row[0] if row else None

@@ -1,0 +1,35 @@
+"""``workbench stability``: builds with several seeds in copies beside the project, compared."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from workbench.cli import main
+from workbench.stability import stability
+
+
+def test_two_seeds_are_built_compared_and_stored(built_project):
+    store = built_project
+    versions_before = store.latest_version()
+    report = stability(store, seeds=2, show_progress=False)
+    assert [b.seed for b in report.seeds] == [0, 1] and all(b.K > 0 for b in report.seeds)
+    assert store.latest_version() == versions_before  # the project's own codebook is untouched
+    (pair,) = report.pairs
+    assert -1 <= pair["ari"] <= 1 and 0 <= pair["matched_share"] <= 1
+    assert report.score_spread and all(len(c["r"]) == 2 and c["sd"] >= 0 for c in report.score_spread)
+    assert json.loads(store.get_meta("stability"))["summary"]["seeds"] == 2
+    # the same seed twice would agree perfectly: seed 0's copy against itself
+    from workbench.codebook.stability import assignment_agreement, match_codes
+    from workbench.store import open_project
+
+    copy = open_project(report.seeds[0].path)
+    codebook = copy.load_codebook(report.seeds[0].version)
+    assert assignment_agreement(codebook.expression_ids, codebook.labels, codebook.expression_ids,
+                                codebook.labels) == 1.0
+    assert match_codes(codebook.centroids, codebook.centroids).share == 1.0
+    copy.close()
+    # a second run resumes the finished copies: nothing is built again
+    again = CliRunner().invoke(main, ["stability", str(store.path), "--seeds", "2", "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["pairs"] == json.loads(json.dumps(report.pairs))

@@ -1,0 +1,108 @@
+"""``workbench stability``: would another seed give the same codebook, and the same scores?
+
+The codebook is built again with ``--seeds`` seeds (the project's ``em.seed`` and the next ones),
+offline decoder and namer, auto-approve, each in its own copy of the project beside it
+(``PROJECT.stability/seed-N.db``: the copies keep the project's extractions and cached embeddings,
+so nothing is extracted or embedded again, and a build killed half-way resumes there). The
+project's own codebook versions are left as they are. Then, for every pair of seeds:
+
+- the adjusted Rand index of their final expression → code assignments;
+- the share of codes with a one-to-one match (Hungarian matching of centroids, cosine ≥
+  ``match_threshold``) — :mod:`workbench.codebook.stability`;
+
+and, per (group, source) cell, the spread of the DOVE score r across seeds. The summary is stored
+in the project (meta key ``stability``) and shown by the report.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+from .build import THREAD_KEY, run_build
+from .codebook.stability import assignment_agreement, match_codes
+from .score import METHOD
+from .store import Store, open_project
+
+META_KEY = "stability"
+
+
+@dataclass
+class SeedBuild:
+    seed: int
+    path: str
+    version: int
+    K: int
+    stop_reason: str | None
+
+
+@dataclass
+class StabilityReport:
+    seeds: list[SeedBuild]
+    pairs: list[dict]  # seed a, seed b, ARI, matched share
+    score_spread: list[dict]  # group, source, r per seed, sd
+    match_threshold: float
+    summary: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"seeds": [asdict(s) for s in self.seeds], "pairs": self.pairs, "score_spread": self.score_spread,
+                "match_threshold": self.match_threshold, "summary": self.summary}
+
+
+def _seed_project(store: Store, folder: Path, seed: int) -> tuple[Store, bool]:
+    """The seed's copy of the project, and whether its build has been started in it already."""
+    path = folder / f"seed-{seed}.db"
+    fresh = not path.exists()
+    if fresh:
+        partial = path.with_suffix(".part")
+        store.copy_to(partial)  # a copy interrupted half-way is never taken for a finished one
+        partial.rename(path)
+    copy = open_project(path)
+    origin = copy.get_meta("stability_origin")
+    if origin is None:  # the project's own build thread, copied: the seed's build is a new thread
+        origin = copy.get_meta(THREAD_KEY) or "build-1"
+        copy.save_config(copy.config().with_settings({
+            "em.seed": str(seed), "roles.decoder.provider": "offline", "roles.namer.provider": "offline"}))
+        copy.set_meta("stability_origin", origin)
+    return copy, (copy.get_meta(THREAD_KEY) or "build-1") != origin
+
+
+def stability(store: Store, seeds: int = 3, match_threshold: float = 0.9, show_progress: bool = True
+              ) -> StabilityReport:
+    """Build with ``seeds`` seeds and compare the codebooks and their score tables."""
+    folder = Path(f"{store.path}.stability")
+    folder.mkdir(exist_ok=True)
+    first = store.config().em.seed
+    builds, codebooks, scores = [], {}, {}
+    for seed in range(first, first + seeds):
+        copy, started = _seed_project(store, folder, seed)
+        try:
+            status = run_build(copy, auto_approve=True, restart=not started, show_progress=show_progress)
+            codebook = copy.load_codebook(status.version)
+            codebooks[seed] = codebook
+            scores[seed] = {(r["group_name"], r["source"]): r["value"] for r in copy.load_scores(METHOD, status.version)}
+            builds.append(SeedBuild(seed, str(copy.path), status.version, codebook.K, status.stop_reason))
+        finally:
+            copy.close()
+    pairs = []
+    for a, b in combinations(sorted(codebooks), 2):
+        ca, cb = codebooks[a], codebooks[b]
+        match = match_codes(ca.centroids, cb.centroids, match_threshold)
+        pairs.append({"seed_a": a, "seed_b": b,
+                      "ari": assignment_agreement(ca.expression_ids, ca.labels, cb.expression_ids, cb.labels),
+                      "matched_share": match.share, "matched": len(match.pairs), "K_a": ca.K, "K_b": cb.K})
+    cells = sorted(set.intersection(*(set(s) for s in scores.values()))) if scores else []
+    spread = []
+    for cell in cells:
+        values = [scores[s][cell] for s in sorted(scores)]
+        spread.append({"group": cell[0], "source": cell[1], "r": values,
+                       "sd": statistics.stdev(values) if len(values) > 1 else 0.0})
+    summary = {"seeds": len(builds), "K": [b.K for b in builds],
+               "mean_ari": statistics.fmean(p["ari"] for p in pairs) if pairs else None,
+               "mean_matched_share": statistics.fmean(p["matched_share"] for p in pairs) if pairs else None,
+               "max_score_sd": max((c["sd"] for c in spread), default=None)}
+    report = StabilityReport(builds, pairs, spread, match_threshold, summary)
+    store.set_meta(META_KEY, json.dumps(report.as_dict()))
+    return report
