@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from conftest import label_a_paused_version
 from workbench.annotate.adjudication import adjudication_items
@@ -19,6 +20,7 @@ from workbench.annotate.sampling import (assigned_codes, code_quality_sample, ma
                                          stratified_sample)
 from workbench.annotate.tasks import CONSENSUS, MODEL, REANNOTATION, RECOGNIZER, pair_id, split_pair
 from workbench.annotate.views import mapping_items
+from workbench.cli import main
 from workbench.code_view import code_views
 from workbench.build import decide, resume_payload
 from workbench.errors import WorkbenchError
@@ -336,3 +338,26 @@ def test_mapping_labels_made_on_a_paused_version_count_on_the_final_one_for_kept
     row = my_label_rows(store, "mapping", "ann", final)[(item, "appropriate")]
     assert (row["label"], row["carried_from"], row["codebook_version"]) == (other, None, final)
     assert agreement(store, "mapping", final).carried == {paused: 2 * len(kept) - 1}
+
+
+def test_a_code_the_annotators_disagree_on_is_the_only_unreliable_one(built_project):
+    store = built_project
+    version = store.latest_version()
+    codes = [c.uid for c in store.codes_of(version)][:3]
+    docs = [r[0] for r in store.db.execute("select id from documents where source = 'human' order by id limit 30")]
+    rng = np.random.default_rng(5)
+    for n, uid in enumerate(codes):
+        for doc in docs:
+            truth = "yes" if rng.random() < 0.5 else "no"
+            other = truth if n != 1 else ("yes" if rng.random() < 0.5 else "no")  # code 1: bob guesses
+            record(store, "mapping", pair_id(doc, uid), "appropriate", truth, "ana", version)
+            record(store, "mapping", pair_id(doc, uid), "appropriate", other, "bob", version)
+    result = agreement(store, "mapping", version)
+    alphas = {u.unit: u for u in result.per_code["appropriate"]}
+    assert set(alphas) == set(codes) and all(alphas[c].n_items == 30 for c in codes)
+    assert alphas[codes[0]].alpha == pytest.approx(1.0) and alphas[codes[2]].alpha == pytest.approx(1.0)
+    assert [u.unit for u in result.unreliable()["appropriate"]] == [codes[1]]
+    data = result.as_dict()
+    assert data["unreliable_codes"] == {"appropriate": [codes[1]]} and data["alpha_floor"] == 0.667
+    out = CliRunner().invoke(main, ["agreement", str(store.path), "--task", "mapping"])
+    assert out.exit_code == 0 and "1 whose 95 % interval lies below 0.667" in out.output

@@ -7,12 +7,15 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotations.agreement import AgreementReport, agreement_report, table_from_rows
+from annotations.agreement import (AgreementReport, UnitAlpha, agreement_report, alpha_per_unit, table_from_rows,
+                                   unreliable_units)
 
 from ..errors import WorkbenchError
 from ..store import Store
 from .labels import recognizer_rows, version_labels
-from .tasks import CARRIED_TASKS, FIRST, HUMAN_ROUNDS, REANNOTATION, task_protocol
+from .tasks import CARRIED_TASKS, FIRST, HUMAN_ROUNDS, REANNOTATION, split_pair, task_protocol
+
+ALPHA_FLOOR = 0.667  # Krippendorff (2004): the lowest α from which tentative conclusions are drawn
 
 
 @dataclass
@@ -23,6 +26,13 @@ class TaskAgreement:
     reports: dict[str, AgreementReport]  # criterion -> report
     protocol_version: str
     carried: dict[int, int] = field(default_factory=dict)  # version made on -> labels counted from it
+    # mapping: Krippendorff's α per code (criterion -> one per code), and the floor its interval is held to
+    per_code: dict[str, list[UnitAlpha]] = field(default_factory=dict)
+    alpha_floor: float = ALPHA_FLOOR
+
+    def unreliable(self) -> dict[str, list[UnitAlpha]]:
+        """Per criterion, the codes whose α interval lies wholly below ``alpha_floor``."""
+        return {c: unreliable_units(units, self.alpha_floor) for c, units in self.per_code.items()}
 
     def carried_text(self) -> str:
         """'12 labels carried from v4' (empty when none is carried)."""
@@ -31,7 +41,10 @@ class TaskAgreement:
     def as_dict(self) -> dict[str, Any]:
         return {"task": self.task, "codebook_version": self.codebook_version, "round": self.round,
                 "protocol_version": self.protocol_version, "carried_from": {str(v): n for v, n in self.carried.items()},
-                "criteria": {c: json.loads(r.model_dump_json()) for c, r in self.reports.items()}}
+                "criteria": {c: json.loads(r.model_dump_json()) for c, r in self.reports.items()},
+                "per_code_alpha": {c: [_unit(u) for u in units] for c, units in self.per_code.items()},
+                "alpha_floor": self.alpha_floor,
+                "unreliable_codes": {c: [u.unit for u in units] for c, units in self.unreliable().items()}}
 
 
 def carried_summary(store: Store) -> list[dict]:
@@ -78,16 +91,19 @@ def ratings(store: Store, task: str, criterion: str, codebook_version: int | Non
                            for r in _counted_rows(store, task, criterion, codebook_version, round))
 
 
-def agreement(store: Store, task: str, codebook_version: int | None = None, round: str = "final") -> TaskAgreement:
+def agreement(store: Store, task: str, codebook_version: int | None = None, round: str = "final",
+              alpha_floor: float = ALPHA_FLOOR) -> TaskAgreement:
     """Every App. C figure per criterion of a task: pairwise Cohen's κ and their mean, Fleiss' κ,
     Krippendorff's α, percent agreement, items in disagreement; on mapping also each annotator's κ
-    against the recognizer."""
+    against the recognizer, and Krippendorff's α per code with a bootstrap interval over its items
+    (codes whose interval lies below ``alpha_floor`` — Krippendorff's 0.667 — are the unreliable ones)."""
     if round not in ("final", FIRST):
         raise WorkbenchError(f"unknown round {round!r}: use final or first")
     protocol = task_protocol(task)
     if codebook_version is None:
         codebook_version = default_version(store, task)
     reports = {}
+    per_code: dict[str, list[UnitAlpha]] = {}
     carried: Counter = Counter()
     for criterion in protocol.criteria:
         rows = _counted_rows(store, task, criterion.id, codebook_version, round)
@@ -98,4 +114,11 @@ def agreement(store: Store, task: str, codebook_version: int | None = None, roun
             model = {r["item_id"]: r["label"] for r in recognizer_rows(store, codebook_version)} \
                 if codebook_version is not None else {}
         reports[criterion.id] = agreement_report(table, model)
-    return TaskAgreement(task, codebook_version, round, reports, protocol.version, dict(carried))
+        if task == "mapping":
+            per_code[criterion.id] = alpha_per_unit(table, {item: split_pair(item)[1] for item in table})
+    return TaskAgreement(task, codebook_version, round, reports, protocol.version, dict(carried), per_code,
+                         alpha_floor)
+
+
+def _unit(u: UnitAlpha) -> dict[str, Any]:
+    return {"code": u.unit, "alpha": u.alpha, "ci": [u.low, u.high], "n_items": u.n_items}

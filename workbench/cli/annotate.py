@@ -81,6 +81,14 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
             if r.model is not None and r.model.pairs:
                 click.echo(f"    κ vs {r.model.model_name}: mean {fmt(r.model.mean)}; "
                            + ", ".join(f"{p.rater_a} {fmt(p.kappa)} (n={p.n_items})" for p in r.model.pairs))
+            weak = result.unreliable().get(criterion, [])
+            if criterion in result.per_code:
+                names = {c.uid: c.name for c in store.codes_of(result.codebook_version)} \
+                    if result.codebook_version is not None else {}
+                click.echo(f"    Krippendorff α per code: {len(result.per_code[criterion])} codes; "
+                           f"{len(weak)} whose 95 % interval lies below {result.alpha_floor}"
+                           + "".join(f"\n      {names.get(u.unit, u.unit)}: α {fmt(u.alpha)} [{fmt(u.low)}, "
+                                     f"{fmt(u.high)}] over {u.n_items} items" for u in weak))
 
 
 @main.command()
