@@ -33,3 +33,15 @@ def test_two_seeds_are_built_compared_and_stored(built_project):
     again = CliRunner().invoke(main, ["stability", str(store.path), "--seeds", "2", "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["pairs"] == json.loads(json.dumps(report.pairs))
+
+
+def test_the_report_shows_reliability_and_stability(built_project, tmp_path):
+    from workbench.reliability import reliability_runs
+
+    reliability_runs(built_project, show_progress=False)
+    stability(built_project, seeds=2, show_progress=False)
+    out = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(tmp_path / "r"), "--quiet"])
+    assert out.exit_code == 0, out.output
+    page = (tmp_path / "r" / "index.html").read_text("utf-8")
+    assert "Reliability and stability" in page and "test-retest (bootstrap)" in page
+    assert "Codebook stability over 2 seeds" in page and "mean adjusted Rand index" in page

@@ -23,8 +23,11 @@ from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt
+from ..reliability import stored_reliability
 from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
+from ..stability import META_KEY as STABILITY
 from ..store import Store
+from ..validate import validate
 from . import fonts, plots
 
 DOC_CHARS = 1500
@@ -166,6 +169,12 @@ def report_template() -> Template:
     return env.get_template("report.html")
 
 
+def _reliability(store: Store, version: int) -> list[dict]:
+    """α and CV of the reliability runs stored for this version (``workbench reliability``)."""
+    runs = stored_reliability(store, version)
+    return validate([], reliability=runs).reliability if runs else []
+
+
 def write_report(store: Store, out: str | Path, version: int | None = None, show_progress: bool = True,
                  top_codes: int = 8, n_flows: int = 5) -> ReportFiles:
     """Write ``index.html`` and its PNGs (plus the scores as CSV and JSON) into ``out``."""
@@ -230,6 +239,7 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
                      key=lambda c: -c["usage"]),
         panels=list(panels), top_codes=min(top_codes, codebook.K), font_note=font_note, flows=flows, views=views,
         iterations=iterations, changes=changes, change_totals=change_totals, agreement=agreement,
+        reliability=_reliability(store, codebook.version), stability=json.loads(store.get_meta(STABILITY) or "null"),
         has_pair=len(views) >= 2, title=store.path.stem,
         other_versions=sorted({a["version"] for a in agreement if a["version"] not in (None, codebook.version)}))
     template = report_template()
