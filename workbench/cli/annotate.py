@@ -5,10 +5,19 @@ import json
 
 import click
 
+from ..errors import WorkbenchError
 from ..store import open_project
 from . import main, user_errors
 
 TASK_CHOICES = ("proposals", "code_quality", "mapping")
+
+
+def code_names(store, version: int | None) -> dict[str, str]:
+    """{uid: name} of a codebook version; empty when the labels name a version the project lacks."""
+    try:
+        return {c.uid: c.name for c in store.codes_of(version)} if version is not None else {}
+    except WorkbenchError:
+        return {}
 
 
 @main.command()
@@ -83,8 +92,7 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
                            + ", ".join(f"{p.rater_a} {fmt(p.kappa)} (n={p.n_items})" for p in r.model.pairs))
             weak = result.unreliable().get(criterion, [])
             if criterion in result.per_code:
-                names = {c.uid: c.name for c in store.codes_of(result.codebook_version)} \
-                    if result.codebook_version is not None else {}
+                names = code_names(store, result.codebook_version)
                 click.echo(f"    Krippendorff α per code: {len(result.per_code[criterion])} codes; "
                            f"{len(weak)} whose 95 % interval lies below {result.alpha_floor}"
                            + "".join(f"\n      {names.get(u.unit, u.unit)}: α {fmt(u.alpha)} [{fmt(u.low)}, "
