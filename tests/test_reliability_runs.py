@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from workbench.cli import main
@@ -33,7 +34,10 @@ def test_reliability_command_and_validate_use_the_stored_runs(built_project):
     out = CliRunner().invoke(main, ["reliability", str(built_project.path), "--quiet"])
     assert out.exit_code == 0, out.output
     assert "Cronbach" in out.output and "test-retest (bootstrap)" in out.output
-    data = json.loads(CliRunner().invoke(main, ["reliability", str(built_project.path), "--json"]).output)
+    strict = {"parse_constant": lambda token: pytest.fail(f"not strict JSON: {token}")}
+    data = json.loads(CliRunner().invoke(main, ["reliability", str(built_project.path), "--json"]).output, **strict)
+    # one model source on the demo: α over models is undefined and is written as null
+    assert any(r["alpha"] is None for r in data["reliability"])
     assert {r["kind"] for r in data["reliability"]} == {SAMPLING, RETEST}
     validated = CliRunner().invoke(main, ["validate", str(built_project.path), "--json"])
     assert validated.exit_code == 0, validated.output

@@ -131,3 +131,10 @@ def test_graph_node_scores_the_final_version(built_project):
     update = score_alignment(ctx, {"version": version})
     assert update["alignment"]["version"] == version and update["alignment"]["n_rows"] == 6
     assert len(built_project.load_scores("dove", version)) == 6
+
+
+def test_json_text_writes_undefined_figures_as_null():
+    from workbench.formatting import json_text
+
+    text = json_text({"alpha": float("nan"), "rows": [1.5, float("inf"), (2, float("-inf"))]})
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {"alpha": None, "rows": [1.5, None, [2, None]]}

@@ -2,6 +2,7 @@
 fixed number of decimals, a chosen mark when it is undefined (None or NaN), never "-0.000"."""
 from __future__ import annotations
 
+import json
 import math
 
 NOT_DEFINED = "n/a"  # agreement and build figures that a too-small sample leaves undefined
@@ -22,3 +23,18 @@ def fmt(value: float | None, digits: int = 3, missing: str = NOT_DEFINED) -> str
 def percent(value: float | None, digits: int = 1, missing: str = NOT_DEFINED, unit: str = "%") -> str:
     """A ratio as a percentage (0.3156 → '31.6%'), or ``missing``."""
     return missing if undefined(value) else fmt(100 * value, digits) + unit
+
+
+def json_text(data: object) -> str:
+    """``data`` as JSON that other tools read: an undefined figure (NaN, ±inf) is ``null``, never the
+    ``NaN`` token Python writes and strict JSON parsers refuse."""
+    def clean(value: object) -> object:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(data), indent=2, ensure_ascii=False, allow_nan=False)

@@ -6,6 +6,7 @@ import json
 import click
 
 from ..errors import WorkbenchError
+from ..formatting import json_text
 from ..store import open_project
 from . import main, user_errors
 
@@ -134,7 +135,7 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
             raise WorkbenchError("--known-answer needs PROJECT: the labels are of its documents")
         result = known_answer(open_project(project), known, version, pairs, n_topics, show_progress=not as_json)
         if as_json:
-            click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+            click.echo(json_text(result.as_dict()))
         else:
             print_known_answer(result)
         return
@@ -197,8 +198,8 @@ def reliability(project, version, splits, seed, as_json, quiet) -> None:
 
     runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json))
     if as_json:
-        click.echo(json.dumps({"codebook_version": runs.version, "reliability": runs.report.reliability,
-                               "notes": runs.notes}, indent=2, ensure_ascii=False, default=str))
+        click.echo(json_text({"codebook_version": runs.version, "reliability": runs.report.reliability,
+                              "notes": runs.notes}))
         return
     click.echo(f"reliability runs of codebook version {runs.version}: {len(runs.records)} scores stored")
     print_validity(runs.report)
@@ -222,7 +223,7 @@ def stability(project, seeds, match_threshold, as_json, quiet) -> None:
 
     report = run_stability(open_project(project), seeds, match_threshold, show_progress=not (quiet or as_json))
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(report.as_dict()))
     else:
         print_stability(report)
 
