@@ -248,13 +248,21 @@ def report(project, out, version, quiet) -> None:
 
 @main.command()
 @click.argument("project", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "qdc"]),
-              help="qdc = REFI-QDA codebook (NVivo, ATLAS.ti, MAXQDA)")
-@click.option("--out", "out", type=click.Path(), help="file or folder (default: codebook-vN.FMT beside the project)")
+@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "qdc", "qdpx"]),
+              help="qdc = REFI-QDA codebook, qdpx = REFI-QDA project with the coded documents (NVivo, ATLAS.ti, "
+                   "MAXQDA, QualCoder)")
+@click.option("--out", "out", type=click.Path(),
+              help="file or folder (default beside the project: codebook-vN.FMT, or PROJECT-vN.qdpx)")
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @user_errors
 def export(project, fmt, out, version) -> None:
-    """Export a codebook as JSON, CSV or a REFI-QDA codebook (.qdc)."""
+    """Export a codebook as JSON, CSV or a REFI-QDA codebook (.qdc), or the project with its coded
+    documents as a REFI-QDA project (.qdpx)."""
+    if fmt == "qdpx":
+        from ..report.qdpx import export_project, summary_lines
+
+        click.echo("\n".join(summary_lines(export_project(open_project(project), out, version))))
+        return
     from ..report.export import export_codebook
 
     path = export_codebook(open_project(project), fmt, out, version)

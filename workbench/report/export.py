@@ -80,21 +80,47 @@ def to_csv(records: dict) -> str:
     return out.getvalue()
 
 
-def to_qdc(records: dict) -> str:
-    """REFI-QDA Codebook XML (see the module docstring)."""
-    ET.register_namespace("", QDA_CODEBOOK_NS)
-    q = f"{{{QDA_CODEBOOK_NS}}}"
-    root = ET.Element(q + "CodeBook", {"origin": records["exported_by"]})
-    codes_el = ET.SubElement(root, q + "Codes")
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text)
+
+
+def add_codes(parent: ET.Element, records: dict, namespace: str) -> None:
+    """A ``Codes`` element with one ``Code`` per code under ``parent``: the same in the codebook
+    (.qdc) and in the project (.qdpx), whose schemas declare the same CodeType."""
+    q = f"{{{namespace}}}"
+    codes_el = ET.SubElement(parent, q + "Codes")
     for code in records["codes"]:
-        el = ET.SubElement(codes_el, q + "Code", {"guid": code["guid"], "name": _NOT_XML.sub("", code["name"]),
+        el = ET.SubElement(codes_el, q + "Code", {"guid": code["guid"], "name": xml_text(code["name"]),
                                                   "isCodable": "true"})
         description = code["description"]
         if code["examples"]:
             description += "\n\nExamples:\n" + "\n".join(f"- {e}" for e in code["examples"])
-        ET.SubElement(el, q + "Description").text = _NOT_XML.sub("", description)
+        ET.SubElement(el, q + "Description").text = xml_text(description)
+
+
+def xml_document(root: ET.Element) -> str:
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_qdc(records: dict) -> str:
+    """REFI-QDA Codebook XML (see the module docstring)."""
+    ET.register_namespace("", QDA_CODEBOOK_NS)
+    root = ET.Element(f"{{{QDA_CODEBOOK_NS}}}CodeBook", {"origin": records["exported_by"]})
+    add_codes(root, records, QDA_CODEBOOK_NS)
+    return xml_document(root)
+
+
+def output_path(store: Store, out: str | Path | None, default_name: str) -> Path:
+    """``out`` (a file, or a folder to put ``default_name`` in), by default ``default_name`` beside
+    the project; a one-line error when its folder does not exist."""
+    path = Path(out) if out else store.path.with_name(default_name)
+    if path.is_dir():
+        path = path / default_name
+    if not path.parent.exists():
+        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
+    return path
 
 
 def export_codebook(store: Store, fmt: str, out: str | Path | None = None, version: int | None = None) -> Path:
@@ -104,10 +130,6 @@ def export_codebook(store: Store, fmt: str, out: str | Path | None = None, versi
         raise WorkbenchError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     records = codebook_records(store, version)
     text = {"json": to_json, "csv": to_csv, "qdc": to_qdc}[fmt](records)
-    path = Path(out) if out else store.path.with_name(f"codebook-v{records['codebook_version']}.{fmt}")
-    if path.is_dir():
-        path = path / f"codebook-v{records['codebook_version']}.{fmt}"
-    if not path.parent.exists():
-        raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
+    path = output_path(store, out, f"codebook-v{records['codebook_version']}.{fmt}")
     path.write_text(text, encoding="utf-8")
     return path

@@ -215,6 +215,10 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
                 pk="document_id",
             )
 
+    def document_texts(self) -> list[tuple[str, str]]:
+        """(id, text) of every document, in import order."""
+        return [tuple(r) for r in self.db.execute("select id, text from documents order by rowid")]
+
     def expressions_of(self, document_id: str) -> list[dict]:
         return list(self.db.query(
             "select position, text, code_name, score, strategy from expressions where document_id = ? "

@@ -63,6 +63,16 @@ class CodebookStoreMixin:
         members = members.reshape(-1, 2)
         return Codebook(version, codes, members[:, 0], members[:, 1])
 
+    def coded_expressions(self, version: int) -> list[dict]:
+        """Every expression (id, document_id, position, text, strategy) with the uid of the code
+        ``version`` assigns it to (``uid`` None when the version leaves it unassigned), ordered by
+        document and position."""
+        return list(self.db.query(
+            "select e.id, e.document_id, e.position, e.text, e.strategy, c.uid from expressions e "
+            "left join code_members m on m.expression_id = e.id and m.version = ? "
+            "left join codes c on c.version = m.version and c.idx = m.idx "
+            "order by e.document_id, e.position", [version]))
+
     def name_codes(self, version: int, names: dict[int, tuple[str, str, str | None]]) -> None:
         """Set (name, source, description) of codes of a version that have no name yet."""
         with self.transaction():
