@@ -180,7 +180,9 @@ def test_segments_point_at_the_expressions_in_the_source_files(store, tmp_path):
 
 def test_code_guids_equal_the_qdc_and_an_older_version_exports_its_own(store, built, tmp_path, project_schema):
     _, v1, v2 = built
-    qdc = ET.parse(export_codebook(store, "qdc", tmp_path / "c.qdc")).getroot()
+    qdc_path = export_codebook(store, "qdc", tmp_path / "c.qdc")
+    xmlschema.XMLSchema10(FIXTURES / "refi_qda" / "Codebook.xsd").validate(str(qdc_path))
+    qdc = ET.parse(qdc_path).getroot()
     qdc_codes = [(c.get("guid"), c.get("name")) for c in qdc.iter(f"{{{QDA_CODEBOOK_NS}}}Code")]
     root, _ = read_back(export_project(store, tmp_path / "p.qdpx").path)
     assert [(c.get("guid"), c.get("name")) for c in root.iter(Q + "Code")] == qdc_codes
