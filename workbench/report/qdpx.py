@@ -30,7 +30,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,24 +89,18 @@ class QdpxSummary:
         return sum(self.codings.values())
 
 
-def accepted_mappings(store: Store, version: int) -> dict[str, list[tuple[str, str]]]:
-    """{document id: [(annotator, code uid), ...]} of the mapping labels ``yes`` that count on
-    ``version`` (the final round: a re-annotation replaces the first label), in a stable order."""
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+def mapping_labels(store: Store, version: int) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
+    """(annotators with a mapping label that counts on ``version``, whatever the label;
+    {document id: [(annotator, code uid), ...] labelled ``yes``}). The labels that count are the
+    final round's (a re-annotation replaces the first label), carried ones included."""
+    annotators: set[str] = set()
+    accepted: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for criterion in task_protocol("mapping").criteria:
         for item, by_annotator in ratings(store, "mapping", criterion.id, version).items():
             document_id, uid = split_pair(str(item))
-            found[document_id] += [(str(a), uid) for a, label in by_annotator.items() if label == ACCEPTED]
-    return {d: sorted(set(pairs)) for d, pairs in found.items()}
-
-
-def annotators_of(store: Store, version: int) -> list[str]:
-    """Annotators with a mapping label that counts on ``version``, whatever the label."""
-    names: set[str] = set()
-    for criterion in task_protocol("mapping").criteria:
-        for by_annotator in ratings(store, "mapping", criterion.id, version).values():
-            names.update(map(str, by_annotator))
-    return sorted(names)
+            annotators.update(map(str, by_annotator))
+            accepted[document_id].update((str(a), uid) for a, label in by_annotator.items() if label == ACCEPTED)
+    return sorted(annotators), {d: sorted(pairs) for d, pairs in accepted.items()}
 
 
 def _coding(parent: ET.Element, guid: str, user: str, code_guid: str) -> None:
@@ -115,10 +109,9 @@ def _coding(parent: ET.Element, guid: str, user: str, code_guid: str) -> None:
     ET.SubElement(coding, q + "CodeRef", {"targetGUID": code_guid})
 
 
-def build_project(store: Store, version: int | None = None,
-                  created: float | None = None) -> tuple[str, dict[str, str], QdpxSummary]:
+def build_project(store: Store, version: int | None = None) -> tuple[str, dict[str, str], QdpxSummary]:
     """(project.qde text, {zip member: source text}, summary with ``path`` unset) of a codebook
-    version (default: the latest); ``created`` (epoch seconds, default now) is the only date written."""
+    version (default: the latest); the export's time is the only date written."""
     records = codebook_records(store, version)
     version = records["codebook_version"]
     summary = QdpxSummary(Path(), version, codes=len(records["codes"]))
@@ -129,23 +122,24 @@ def build_project(store: Store, version: int | None = None,
             expressions[row["document_id"]].append(row)
         else:
             summary.unassigned += 1
-    mappings = accepted_mappings(store, version)
+    annotators, accepted = mapping_labels(store, version)
     users = [("extractor", s) for s in sorted({r["strategy"] or "unknown" for rows in expressions.values()
                                                for r in rows})]
-    users += [("annotator", a) for a in annotators_of(store, version)]
+    users += [("annotator", a) for a in annotators]
     user_guid = {key: stable_guid("user", *key) for key in users}
     shown = {key: f"{key[0]} {key[1]}" for key in users}  # an annotator may share a strategy's name
     summary.codings = {name: 0 for name in shown.values()}
 
     ET.register_namespace("", QDA_PROJECT_NS)
     q = f"{{{QDA_PROJECT_NS}}}"
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if created is None else created))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     root = ET.Element(q + "Project", {"name": xml_text(store.path.stem), "origin": records["exported_by"],
                                       "creationDateTime": stamp})
     if users:
         users_el = ET.SubElement(root, q + "Users")
         for (kind, name), guid in user_guid.items():
-            ET.SubElement(users_el, q + "User", {"guid": guid, "name": xml_text(name), "id": f"{kind}:{xml_text(name)}"})
+            ET.SubElement(users_el, q + "User",
+                          {"guid": guid, "name": xml_text(name), "id": f"{kind}:{xml_text(name)}"})
     if records["codes"]:  # the schema's Codes needs at least one Code
         add_codes(ET.SubElement(root, q + "CodeBook"), records, QDA_PROJECT_NS)
     files: dict[str, str] = {}
@@ -175,7 +169,7 @@ def build_project(store: Store, version: int | None = None,
             _coding(selection, stable_guid("coding", selection_guid, row["uid"]), user_guid[user],
                     code_guids[row["uid"]])
             summary.codings[shown[user]] += 1
-        for annotator, uid in mappings.get(document_id, []):
+        for annotator, uid in accepted.get(document_id, []):
             if uid in code_guids:
                 user = ("annotator", annotator)
                 _coding(source, stable_guid("mapping", document_id, uid, annotator), user_guid[user], code_guids[uid])
