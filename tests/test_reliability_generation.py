@@ -16,15 +16,15 @@ import prompts
 from conftest import use_llm
 from fake_openai import request_rng
 from workbench.cli import main
+from workbench.corpus import load_corpus
 from workbench.errors import WorkbenchError
 from workbench.extract import extract
 from workbench.generate import generate
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
-from workbench.corpus import load_corpus
 from workbench.models import Code
-from workbench.score import score_project
 from workbench.reliability import RETEST, SAMPLING, TEMPLATE, reliability_runs, stored_reliability
+from workbench.score import score_project
 
 TOPICS = ["the qualities of a good partner", "caring for elderly parents", "the role of money",
           "raising children"]
