@@ -9,14 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.cli import main
-from workbench.reliability import RETEST, SAMPLING, reliability_runs, stored_reliability
+from workbench.reliability import BOOTSTRAP, SAMPLING, reliability_runs, stored_reliability
 
 
 def test_runs_are_scored_stored_and_read_back(built_project):
     runs = reliability_runs(built_project, splits=3, show_progress=False)
     items = {(r.kind, r.item) for r in runs.records}
     assert items == {(SAMPLING, "full"), *((SAMPLING, f"topics{k}") for k in (1, 2, 3)),
-                     *((RETEST, f"draw{k}") for k in (1, 2, 3))}
+                     *((BOOTSTRAP, f"draw{k}") for k in (1, 2, 3))}
     sources = {r.source for r in runs.records}
     assert sources == {"example-llm@Harbourside"}  # models only: human groups are not ranked
     full = {(r.group, r.source): r.value for r in runs.records if r.item == "full"}
@@ -25,7 +25,7 @@ def test_runs_are_scored_stored_and_read_back(built_project):
     assert any(abs(d[k] - full[k]) > 1e-9 for d in draws for k in full)  # re-draws differ from the full set
     assert sorted(stored_reliability(built_project, runs.version), key=repr) == sorted(runs.records, key=repr)
     kinds = {(r["kind"], r["group"]) for r in runs.report.reliability}
-    assert (SAMPLING, "mean") in kinds and (RETEST, "mean") in kinds
+    assert (SAMPLING, "mean") in kinds and (BOOTSTRAP, "mean") in kinds
     assert all(np.isnan(r["cv"]) or r["cv"] >= 0 for r in runs.report.reliability)
     assert any("template invariance" in n for n in runs.notes)
 
@@ -38,7 +38,7 @@ def test_reliability_command_and_validate_use_the_stored_runs(built_project):
     data = json.loads(CliRunner().invoke(main, ["reliability", str(built_project.path), "--json"]).output, **strict)
     # one model source on the demo: α over models is undefined and is written as null
     assert any(r["alpha"] is None for r in data["reliability"])
-    assert {r["kind"] for r in data["reliability"]} == {SAMPLING, RETEST}
+    assert {r["kind"] for r in data["reliability"]} == {SAMPLING, BOOTSTRAP}
     validated = CliRunner().invoke(main, ["validate", str(built_project.path), "--json"])
     assert validated.exit_code == 0, validated.output
-    assert {r["kind"] for r in json.loads(validated.output)["reliability"]} == {SAMPLING, RETEST}
+    assert {r["kind"] for r in json.loads(validated.output)["reliability"]} == {SAMPLING, BOOTSTRAP}

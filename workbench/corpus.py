@@ -10,9 +10,10 @@ from .progress import progress_bar
 from .store import Store
 
 
-def load_corpus(store: Store, gateway: Gateway, show_progress: bool = True) -> Corpus:
-    """Load documents that have expressions, with expression and document embeddings (cached)."""
-    docs, exprs = store.corpus_rows()
+def load_corpus(store: Store, gateway: Gateway, show_progress: bool = True, runs: bool = False) -> Corpus:
+    """Load documents that have expressions, with expression and document embeddings (cached);
+    the project's own, and with ``runs`` the reliability runs' as well."""
+    docs, exprs = store.corpus_rows(runs)
     if not exprs:
         raise WorkbenchError(f"{store.path} has no value expressions: run 'workbench extract {store.path}' first")
     position = {row[0]: i for i, row in enumerate(docs)}

@@ -36,12 +36,13 @@ class ExtractReport:
         return "offline extractive mode" if self.strategy.startswith("offline") else f"LLM extractor {self.strategy}"
 
 
-def extract(store: Store, limit: int | None = None, show_progress: bool = True) -> ExtractReport:
-    """Extract value expressions from documents that have none yet; safe to re-run at any time."""
+def extract(store: Store, limit: int | None = None, show_progress: bool = True, runs: bool = False) -> ExtractReport:
+    """Extract value expressions from documents that have none yet; safe to re-run at any time.
+    ``runs``: the reliability runs' documents instead of the project's own."""
     config = store.config()
     run_id = store.start_run("extract", config.digest())
     gateway = Gateway(store, config, run_id)
-    docs = store.documents_without_extraction(limit)
+    docs = store.documents_without_extraction(limit, runs)
     if gateway.is_offline("extractor"):
         strategy, counts = _extract_offline(store, gateway, docs, show_progress)
     else:

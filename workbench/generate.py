@@ -7,10 +7,17 @@ country's perspective (the value-priming experiment of App. E.3). Calls go throu
 (``generator`` role: cached, concurrent, retried), so a re-run makes zero new calls; documents
 already in the project are skipped, so an interrupted run resumes where it stopped.
 
+The unprimed prompt is one of three generation templates (``template``): the paper's
+``topic_writing`` and two paraphrases of ours (``topic_writing_paraphrase1``/``2``), for the
+template-invariance run of ``workbench reliability``. ``seed`` is sent with every request. Each
+document records the template and seed it came from.
+
 Document ids are ``MODEL:TOPIC:PERSONA:K`` with TOPIC a short hash of the topic text (known before
 the topic is in the project, and the same in every project), PERSONA the country code or
-``control``, K the sample index. The documents' group is ``group`` if given, else the persona, else
-``control`` — which is how the scorer labels them (``θ`` for control, ``θ@KR`` for KR-primed).
+``control``, K the sample index; a non-default template, a seed, a reliability run and a stored
+source other than the model are appended (``:template=…:seed=…:run=…:source=…``) so that each
+variant is generated once and kept. The documents' group is ``group`` if given, else the persona,
+else ``control`` — which is how the scorer labels them (``θ`` for control, ``θ@KR`` for KR-primed).
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import prompts
 
 from .errors import WorkbenchError
 from .ingest import MAX_DOCUMENT_CHARS
@@ -28,6 +37,9 @@ from .score import CONTROL
 from .store import DocumentRow, Store
 
 BATCH = 50  # documents per write transaction
+
+TEMPLATES = prompts.GENERATION_TEMPLATES
+ROLE_PLAY = "cultural_role_play"
 
 # Country code → adjective for "from the perspective of an {adjective} person" (App. G).
 COUNTRY_ADJECTIVES = {"US": "American", "KR": "Korean", "JP": "Japanese", "CN": "Chinese"}
@@ -42,8 +54,15 @@ def topic_key(topic: str) -> str:
     return hashlib.sha256(topic.encode("utf-8")).hexdigest()[:10]
 
 
-def document_id(model: str, topic: str, persona: str | None, sample: int) -> str:
-    return f"{model}:{topic_key(topic)}:{persona or CONTROL}:{sample}"
+def document_id(model: str, topic: str, persona: str | None, sample: int, variant: str = "") -> str:
+    return f"{model}:{topic_key(topic)}:{persona or CONTROL}:{sample}{variant}"
+
+
+def _variant(model: str, template: str, seed: int | None, run: str | None, source: str) -> str:
+    """The id suffix of a variant of the default generation (see the module docstring)."""
+    parts = {"template": template if template != TEMPLATES[0] else None, "seed": seed, "run": run,
+             "source": source if source != model else None}
+    return "".join(f":{k}={v}" for k, v in parts.items() if v is not None)
 
 
 def read_topics(path: str | Path) -> list[str]:
@@ -91,18 +110,29 @@ def _parse_document(text: str) -> str:
 
 def generate(store: Store, model: str, topics: list[str] | None = None, persona: str | None = None,
              samples: int = 1, group: str | None = None, topic_group: str | None = None,
-             base_url: str | None = None, limit: int | None = None, show_progress: bool = True) -> GenerateReport:
+             base_url: str | None = None, limit: int | None = None, show_progress: bool = True,
+             template: str = TEMPLATES[0], seed: int | None = None, source: str | None = None,
+             run: str | None = None) -> GenerateReport:
     """Ask ``model`` (through the ``generator`` role) to write on each topic, ``samples`` times.
 
     ``topics`` default to the topics of the project's human documents (of ``topic_group`` if
     given), the first ``limit`` of them if given. ``base_url`` overrides the generator role's
-    endpoint for this run; the project's settings are not changed.
+    endpoint for this run; the project's settings are not changed. ``template`` names the
+    unprimed prompt (one of :data:`TEMPLATES`), ``seed`` the request seed. ``source`` is the
+    documents' stored source (default: the model); ``run`` marks them as a reliability run's,
+    kept apart from the project's own documents.
     """
     if samples < 1:
         raise WorkbenchError("--samples must be at least 1")
     if not model.strip():
         raise WorkbenchError("--model is empty: name the model to generate with")
+    if template not in TEMPLATES:
+        raise WorkbenchError(f"--template {template!r} is not a generation template: use one of {', '.join(TEMPLATES)}")
     persona = persona.strip() if persona else None
+    if persona and template != TEMPLATES[0]:
+        raise WorkbenchError(f"--template {template} paraphrases the unprimed prompt: with --persona the role-play "
+                             "prompt is sent; drop one of the two")
+    source = source or model
     group = (group or persona or CONTROL).strip()
     topics = list(dict.fromkeys(topics)) if topics else store.topic_texts(topic_group)
     if limit is not None:
@@ -117,17 +147,18 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
     config = store.config().with_settings(settings)
 
     wanted = [(t, k) for t in topics for k in range(samples)]
-    ids = [document_id(model, t, persona, k) for t, k in wanted]
+    variant = _variant(model, template, seed, run, source)
+    ids = [document_id(model, t, persona, k, variant) for t, k in wanted]
     existing = store.existing_document_ids(ids)
     todo = [(i, t, k) for i, (t, k) in zip(ids, wanted) if i not in existing]
     report = GenerateReport(model, group, persona, len(wanted), len(existing), 0, 0)
     if not todo:
         return report
 
-    prompt = "cultural_role_play" if persona else "topic_writing"
+    prompt = ROLE_PLAY if persona else template
     variables = [{"topic": t, **({"country_adjective": country_adjective(persona)} if persona else {})}
                  for _, t, _ in todo]
-    params = [{"sample": k} for _, _, k in todo]
+    params = [{"sample": k, "seed": seed} for _, _, k in todo]
     run_id = store.start_run("generate", config.digest())
     gateway = Gateway(store, config, run_id)
     pending: list[DocumentRow] = []
@@ -136,11 +167,12 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
         if pending:
             digest = hashlib.sha256("\n".join(d.id for d in pending).encode()).hexdigest()
             store.import_documents(f"generate:{model}", digest, {"model": model, "persona": persona, "group": group,
-                                                                 "prompt": prompt, "samples": samples}, pending)
+                                                                 "prompt": prompt, "samples": samples, "seed": seed,
+                                                                 "run": run}, pending)
             report.generated += len(pending)
             pending.clear()
 
-    with progress_bar(f"generate ({model})", len(todo), show_progress) as advance:
+    with progress_bar(f"generate ({model}{f', {run}' if run else ''})", len(todo), show_progress) as advance:
         def on_done(n: int, result: CallResult[str]) -> None:
             doc_id, topic, _ = todo[n]
             if result.value is None:
@@ -149,8 +181,8 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
                     report.errors.append(f"{doc_id}: {result.error}")
             else:
                 text = result.value[:MAX_DOCUMENT_CHARS]
-                pending.append(DocumentRow(doc_id, group, topic, model, detect_language(text), text,
-                                           len(result.value) > MAX_DOCUMENT_CHARS))
+                pending.append(DocumentRow(doc_id, group, topic, source, detect_language(text), text,
+                                           len(result.value) > MAX_DOCUMENT_CHARS, prompt, seed, run))
                 if len(pending) >= BATCH:
                     flush()
             advance(1)
@@ -161,5 +193,6 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
             flush()  # what arrived before an interruption is kept; a re-run skips it
             report.stats = gateway.stats.as_dict()
             store.finish_run(run_id, {**report.stats, "generated": report.generated, "failed": report.failed,
-                                      "model": model, "persona": persona})
+                                      "model": model, "persona": persona, "template": prompt, "seed": seed,
+                                      "run": run})
     return report

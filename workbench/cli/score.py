@@ -5,6 +5,8 @@ import json
 
 import click
 
+import prompts
+
 from ..errors import WorkbenchError
 from ..formatting import json_text
 from ..store import open_project
@@ -26,9 +28,14 @@ def _names(value: str | None) -> list[str] | None:
 @click.option("--group", help="group of the stored documents (default: the persona, else 'control')")
 @click.option("--base-url", help="OpenAI-compatible endpoint for this run (default: roles.generator.base_url)")
 @click.option("--limit", type=click.IntRange(min=1), help="only the first N topics")
+@click.option("--template", default="topic_writing", show_default=True,
+              type=click.Choice(prompts.GENERATION_TEMPLATES),
+              help="the unprimed prompt: the paper's (App. G) or one of our two paraphrases (prompts/)")
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), help="request seed sent with every call")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @user_errors
-def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, quiet) -> None:
+def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, template, seed,
+             quiet) -> None:
     """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
     from ..generate import generate as run_generate
     from ..generate import read_topics
@@ -38,7 +45,7 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
         click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
                    f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)
     report = run_generate(store, model, read_topics(topics_file) if topics_file else None, persona, samples, group,
-                          topic_group, base_url, limit, show_progress=not quiet)
+                          topic_group, base_url, limit, show_progress=not quiet, template=template, seed=seed)
     click.echo(report.summary())
     if report.generated:
         click.echo(f"next: 'workbench extract {project}' to extract their value expressions, then "
@@ -186,17 +193,27 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--splits", default=3, show_default=True, type=click.IntRange(min=2), help="runs of each kind")
-@click.option("--seed", default=0, show_default=True, help="seed of the topic halves and re-draws")
+@click.option("--seed", default=0, show_default=True,
+              help="seed of the topic halves and re-draws; generation runs send seeds SEED+1 … SEED+SPLITS")
+@click.option("--model-source", "model_sources", multiple=True, metavar="LABEL=MODEL",
+              help="the model that wrote an imported source (LABEL as in the score table), to re-generate it "
+                   "(repeatable; sources 'generate' wrote need none)")
 @click.option("--json", "as_json", is_flag=True, help="print the runs' α and CV as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @user_errors
-def reliability(project, version, splits, seed, as_json, quiet) -> None:
-    """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves) and test-retest (offline:
-    bootstrap re-draws of each model's documents); Cronbach's α and CV, stored for 'validate'."""
+def reliability(project, version, splits, seed, model_sources, as_json, quiet) -> None:
+    """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves), test-retest and template
+    invariance; Cronbach's α and CV, stored for 'validate'. With a generator endpoint each model
+    writes its topics again (three seeds, three templates; cached, resumable); without one,
+    test-retest is a bootstrap re-draw of the stored documents and template invariance is not run."""
     from ..reliability import reliability_runs
     from ..report.terminal import print_validity
 
-    runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json))
+    pairs = [m.partition("=") for m in model_sources]
+    if any(not label.strip() or not sep or not model.strip() for label, sep, model in pairs):
+        raise WorkbenchError("--model-source takes LABEL=MODEL, e.g. --model-source 'example-llm@KR=gpt-4o'")
+    runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json),
+                            model_sources={label.strip(): model.strip() for label, _, model in pairs})
     if as_json:
         click.echo(json_text({"codebook_version": runs.version, "reliability": runs.report.reliability,
                               "notes": runs.notes}))

@@ -26,7 +26,7 @@ from .annotations import AnnotationsStoreMixin
 from .codebook import CodebookStoreMixin
 from .scores import ScoresStoreMixin
 from .survey import SurveyStoreMixin
-from .schema import MIGRATIONS
+from .schema import MIGRATIONS, OWN
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -44,6 +44,9 @@ class DocumentRow:
     language: str
     text: str
     truncated: bool = False
+    template: str | None = None  # the generation template (prompts/NAME) of a generated document
+    seed: int | None = None  # the request seed it was generated with, if one was sent
+    reliability_run: str | None = None  # a reliability run's document, kept apart from the project's sources
 
 
 class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresStoreMixin):
@@ -151,7 +154,8 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
                 (
                     {"id": d.id, "group_name": d.group_name, "topic_id": topic_ids.get(d.topic) if d.topic else None,
                      "source": d.source, "language": d.language, "text": d.text, "truncated": int(d.truncated),
-                     "import_id": import_id}
+                     "import_id": import_id, "template": d.template, "seed": d.seed,
+                     "reliability_run": d.reliability_run}
                     for d in docs
                 ),
                 batch_size=500,
@@ -162,13 +166,27 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
                 )
         return import_id
 
+    def run_documents(self) -> dict[str, str]:
+        """{document id: reliability run} of every reliability run's document."""
+        return dict(self.db.execute("select id, reliability_run from documents where reliability_run is not null"))
+
+    def generation_options(self, source: str, group: str) -> dict | None:
+        """The options ``workbench generate`` recorded for the project's documents of (source,
+        group), from their latest import (None when they were imported, not generated)."""
+        row = self.db.execute(
+            f"select i.options from imports i where i.file like 'generate:%' and exists (select 1 from documents d "
+            f"where d.import_id = i.id and d.source = ? and d.group_name = ? and {OWN}) order by i.id desc limit 1",
+            [source, group]).fetchone()
+        return json.loads(row[0]) if row else None
+
     def count(self, table: str, where: str | None = None, params: Sequence = ()) -> int:
         sql = f"select count(*) from [{table}]" + (f" where {where}" if where else "")
         return self.db.execute(sql, list(params)).fetchone()[0]
 
     def extraction_counts(self) -> dict[str, int]:
         """{status: documents} of the extractions ("ok", "failed"), 0 for a status with none."""
-        found = dict(self.db.execute("select status, count(*) from extractions group by status").fetchall())
+        found = dict(self.db.execute(f"select e.status, count(*) from extractions e join documents d "
+                                     f"on d.id = e.document_id where {OWN} group by e.status").fetchall())
         return {"ok": 0, "failed": 0, **found}
 
     def checkpoint_connection(self) -> sqlite3.Connection:
@@ -180,19 +198,20 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresS
     def document_counts(self) -> list[tuple[str, str, int]]:
         """(group, source, documents) for the project summary."""
         return [tuple(r) for r in self.db.execute(
-            "select group_name, source, count(*) from documents group by 1, 2 order by 1, 2")]
+            f"select group_name, source, count(*) from documents d where {OWN} group by 1, 2 order by 1, 2")]
 
     def language_counts(self) -> list[tuple[str, str, str, int]]:
         """(group, source, language, documents): the stored script-based language guesses."""
         return [tuple(r) for r in self.db.execute(
-            "select group_name, source, coalesce(language, 'und'), count(*) from documents group by 1, 2, 3 "
-            "order by 1, 2, 3")]
+            f"select group_name, source, coalesce(language, 'und'), count(*) from documents d where {OWN} "
+            "group by 1, 2, 3 order by 1, 2, 3")]
 
-    def documents_without_extraction(self, limit: int | None = None) -> list[DocumentRow]:
-        sql = """select d.id, d.group_name, t.text, d.source, d.language, d.text, d.truncated
+    def documents_without_extraction(self, limit: int | None = None, runs: bool = False) -> list[DocumentRow]:
+        """The project's documents without expressions yet (``runs``: the reliability runs' instead)."""
+        sql = f"""select d.id, d.group_name, t.text, d.source, d.language, d.text, d.truncated
                  from documents d left join topics t on t.id = d.topic_id
                  where not exists (select 1 from extractions e where e.document_id = d.id and e.status = 'ok')
-                 order by d.rowid"""
+                 and {"not " if runs else ""}{OWN} order by d.rowid"""
         if limit is not None:
             sql += f" limit {int(limit)}"
         return [DocumentRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in self.db.execute(sql)]

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from ..errors import WorkbenchError
 from ..models import Code, Codebook
+from .schema import OWN
 
 BUILD_LOCK = "build_lock"  # meta key: the running build's holder (pid, node, started, heartbeat)
 
@@ -218,13 +219,16 @@ class CodebookStoreMixin:
         row = self.db.execute("select summary from build_summaries where thread_id = ?", [thread_id]).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def corpus_rows(self) -> tuple[list[tuple], list[tuple]]:
-        """(documents with at least one expression, expressions) in a stable order."""
+    def corpus_rows(self, runs: bool = False) -> tuple[list[tuple], list[tuple]]:
+        """(documents with at least one expression, expressions) in a stable order: the project's
+        own documents, and with ``runs`` the reliability runs' as well."""
+        own = "" if runs else f"and {OWN}"
         docs = self.db.execute(
             "select d.id, d.group_name, d.source, t.text, d.text from documents d "
             "left join topics t on t.id = d.topic_id "
-            "where exists (select 1 from expressions e where e.document_id = d.id) order by d.rowid").fetchall()
-        exprs = self.db.execute("select id, document_id, text from expressions order by id").fetchall()
+            f"where exists (select 1 from expressions e where e.document_id = d.id) {own} order by d.rowid").fetchall()
+        exprs = self.db.execute("select e.id, e.document_id, e.text from expressions e join documents d "
+                                f"on d.id = e.document_id where 1 {own} order by e.id").fetchall()
         return docs, exprs
 
 

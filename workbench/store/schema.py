@@ -169,4 +169,17 @@ def _m7(db: sqlite_utils.Database) -> None:
     db["scores"].add_column("value_over_ceiling", float)
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
+def _m8_generation_provenance(db: sqlite_utils.Database) -> None:
+    """Documents: the generation template and request seed a generated document came from, and the
+    reliability run (``workbench reliability``) it belongs to; NULL run = one of the project's own
+    documents (run documents are kept out of its sources, training and score tables)."""
+    db["documents"].add_column("template", str)
+    db["documents"].add_column("seed", int)
+    db["documents"].add_column("reliability_run", str)
+    db["documents"].create_index(["reliability_run"])
+
+
+# SQL condition on documents ``d``: the project's own documents (not a reliability run's).
+OWN = "d.reliability_run is null"
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance]

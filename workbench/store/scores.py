@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+from .schema import OWN
+
 OPTIONAL_COLUMNS = ("raw", "raw_bias", "ci_low", "ci_high", "ci_method", "ceiling", "ceiling_n", "value_over_ceiling",
                     "n_group", "n_source")
 
@@ -40,6 +42,12 @@ class ScoresStoreMixin:
                   "config": config_text, "created": now} for r in rows),
                 batch_size=500)
         return len(rows)
+
+    def delete_scores(self, method_prefix: str, codebook_version: int) -> None:
+        """Drop a version's rows whose method starts with ``method_prefix`` (a set of runs replaced whole)."""
+        with self.transaction():
+            self.db.execute("delete from scores where substr(method, 1, ?) = ? and codebook_version = ?",
+                            [len(method_prefix), method_prefix, codebook_version])
 
     def load_scores(self, method: str | None = None, codebook_version: int | None = None) -> list[dict]:
         """Score rows in the order they were written; filter by method and/or codebook version."""
@@ -71,5 +79,5 @@ class ScoresStoreMixin:
         """Topics of a source's documents (optionally of one group), in the order first imported;
         what ``workbench generate`` asks a model to write on."""
         sql = ("select t.text from topics t where exists (select 1 from documents d where d.topic_id = t.id "
-               "and d.source = ?" + (" and d.group_name = ?" if group else "") + ") order by t.id")
+               f"and {OWN} and d.source = ?" + (" and d.group_name = ?" if group else "") + ") order by t.id")
         return [r[0] for r in self.db.execute(sql, [source, group] if group else [source])]
