@@ -2,6 +2,7 @@
 codebook version, with mapping labels carried from ancestors on codes the version keeps."""
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,9 +41,19 @@ def label_row(task: str, item_id: str, criterion: str, label: Any, annotator: st
             "round": round, "note": note}
 
 
+def closed_round_error(closed: dict) -> WorkbenchError:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(closed["closed"]))
+    return WorkbenchError(f"the {closed['task']} round on codebook v{closed['codebook_version']} was closed by "
+                          f"{closed['closed_by']} on {when}: it takes no more labels")
+
+
 def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
            codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
-    """Validate a label against the task's protocol and append it with its provenance."""
+    """Validate a label against the task's protocol and append it with its provenance; a label of
+    a closed round (:func:`workbench.annotate.rounds.close_round`) is refused."""
+    closed = store.closed_round(task, codebook_version)
+    if closed:
+        raise closed_round_error(closed)
     return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
                                           note)])[0]
 
