@@ -3,8 +3,10 @@ on a codebook version. An annotator with an assignment sees only their items in 
 audit screens; one without sees the whole sample, as before assignments existed."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -22,10 +24,11 @@ def distribute(items: Sequence[str], annotators: Sequence[str], *, overlap: int 
                per_annotator: int | None = None, seed: int = 0) -> dict[str, list[str]]:
     """Share ``items`` out to ``annotators``, seeded; each annotator's items keep the order of ``items``.
 
-    ``overlap`` K: every item goes to K different annotators, and the loads differ by at most one
-    item (K ≥ 2, since Cohen's κ, Fleiss' κ and α compare the labels of one item by two or more
-    annotators). The items are shuffled, then item i goes to annotators i·K … i·K + K − 1 (mod n),
-    so every pair of annotators shares items when n ≤ 2K.
+    ``overlap`` K: every item goes to K different annotators (K ≥ 2, since Cohen's κ, Fleiss' κ
+    and α compare the labels of one item by two or more annotators). The items are shuffled, then
+    each goes to the K least-loaded annotators, ties going to those who share the fewest items
+    with the ones already picked: the loads differ by at most one item, and the pairs are spread
+    so that every pair of annotators shares items (pairwise κ is defined) once there are enough.
     ``per_annotator`` N: every annotator gets N distinct items, consecutive runs of the shuffled
     items (wrapping round): the runs overlap only when N·n exceeds the number of items, so
     agreement needs N·n > len(items).
@@ -46,9 +49,17 @@ def distribute(items: Sequence[str], annotators: Sequence[str], *, overlap: int 
                                  "overlap: use --overlap 2 or more, or --per-annotator N for a split")
         if overlap > n:
             raise WorkbenchError(f"--overlap {overlap} needs at least {overlap} annotators; {n} given")
-        for i, item in enumerate(order):
-            for j in range(overlap):
-                chosen[annotators[(i * overlap + j) % n]].add(item)
+        load = dict.fromkeys(annotators, 0)
+        shared: Counter = Counter()  # frozenset({a, b}) -> items a and b share so far
+        for item in order:
+            picked: list[str] = []
+            for _ in range(overlap):
+                picked.append(min((a for a in annotators if a not in picked),
+                                  key=lambda a: (load[a], sum(shared[frozenset((a, b))] for b in picked))))
+            for a in picked:
+                load[a] += 1
+                chosen[a].add(item)
+            shared.update(frozenset(pair) for pair in combinations(picked, 2))
     else:
         if not 1 <= per_annotator <= len(items):
             raise WorkbenchError(f"--per-annotator must be between 1 and the sample's {len(items)} items")

@@ -2,11 +2,11 @@
 codebook version, with mapping labels carried from ancestors on codes the version keeps."""
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..formatting import local_time
 from ..store import Store
 from .tasks import (CARRIED_TASKS, CONSENSUS, EXTRA_CRITERIA, FIRST, MODEL, PAIR, RECOGNIZER, REANNOTATION,
                     check_annotator, split_pair, task_protocol)
@@ -42,9 +42,8 @@ def label_row(task: str, item_id: str, criterion: str, label: Any, annotator: st
 
 
 def closed_round_error(closed: dict) -> WorkbenchError:
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(closed["closed"]))
     return WorkbenchError(f"the {closed['task']} round on codebook v{closed['codebook_version']} was closed by "
-                          f"{closed['closed_by']} on {when}: it takes no more labels")
+                          f"{closed['closed_by']} on {local_time(closed['closed'])}: it takes no more labels")
 
 
 def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
