@@ -202,6 +202,8 @@ def test_assign_progress_and_close_on_the_command_line(project):
     assert rounds[0]["agreement"]["task"] == TASK
     code, out = run("agreement", path, "--progress", "--task", "proposals")
     assert code == 1 and "has no rounds to follow" in out
+    code, out = run("review", path, "--annotator", "lea", "--lead", "--serve")
+    assert code == 2 and "without --serve" in out
 
 
 # ------------------------------------------------------------------------------ TUI
