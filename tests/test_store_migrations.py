@@ -68,6 +68,11 @@ ROWS: dict[int, dict[str, list[dict]]] = {
                     "source": "human", "value": 0.8, "raw": 0.02, "ci_low": 0.7, "ci_high": 0.9, "n_group": 1,
                     "n_source": 1, "config": "{}", "created": 13.0}],
     },
+    9: {
+        "assignments": [{"id": 1, "task": "mapping", "codebook_version": 1, "item_id": "d1", "annotator": "ann",
+                         "seed": 0, "created": 14.0}],
+        "closed_rounds": [{"task": "mapping", "codebook_version": 1, "closed_by": "lea", "closed": 15.0}],
+    },
 }
 
 

@@ -74,3 +74,29 @@ async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the
             pair = pair_id(first.document_id, code.uid)
             expected = f"{labels[pair]} (v{paused})" if pair in kept else "·"
             assert str(codes.get_cell(code.uid, "answer")) == expected
+
+
+async def test_an_annotator_with_an_assignment_sees_only_their_documents(built_project):
+    from workbench.annotate.assignments import assign
+    from workbench.annotate.rounds import round_progress
+
+    store = built_project
+    version = store.latest_version()
+    shares = assign(store, "mapping", ["ann", "bob", "cy"], overlap=2, seed=1).items
+    sample = store.sample_items("mapping", version)
+    assert sorted(sum(shares.values(), [])) == sorted(sample * 2)  # every document twice
+    app = WorkbenchApp(store.path, "bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        docs = app.screen.paged()
+        assert [k for k, _ in docs.rows_data] == shares["bob"] and docs.current_key() == shares["bob"][0]
+        first = mapping_items(store, version, shares["bob"][:1])[0]
+        await pilot.press(*["y"] * len(first.codes))  # the whole first document
+        await pilot.pause()
+        assert f"1/{len(shares['bob'])} documents done by you" in str(app.screen.query_one("#mapping-page",
+                                                                                          Static).render())
+    bob = {a.annotator: a for a in round_progress(store, "mapping", version).annotators}["bob"]
+    assert (bob.done, bob.assigned) == (1, len(shares["bob"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 NOT_DEFINED = "n/a"  # agreement and build figures that a too-small sample leaves undefined
 MISSING = "—"  # an empty cell of a score or validity table
@@ -23,6 +24,11 @@ def fmt(value: float | None, digits: int = 3, missing: str = NOT_DEFINED) -> str
 def percent(value: float | None, digits: int = 1, missing: str = NOT_DEFINED, unit: str = "%") -> str:
     """A ratio as a percentage (0.3156 → '31.6%'), or ``missing``."""
     return missing if undefined(value) else fmt(100 * value, digits) + unit
+
+
+def local_time(seconds: float | None, missing: str = "never") -> str:
+    """A stored time (seconds since the epoch) as local 'YYYY-MM-DD HH:MM', or ``missing``."""
+    return missing if seconds is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
 def json_text(data: object) -> str:

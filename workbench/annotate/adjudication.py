@@ -23,9 +23,10 @@ class AdjudicationItem:
     mine: str | None = None  # this annotator's re-annotation
 
 
-def adjudication_items(store: Store, task: str, annotator: str, codebook_version: int | None = None
+def adjudication_items(store: Store, task: str, annotator: str | None, codebook_version: int | None = None
                        ) -> list[AdjudicationItem]:
-    """Items the panel disagreed on in the first round, with where each stands for this annotator.
+    """Items the panel disagreed on in the first round, with where each stands for this annotator
+    (None: the lead's view, where an item no one has re-labelled yet is ``waiting``, never ``re-label``).
 
     Blind until discussion: other annotators' labels are shown only once every first-round rater
     has re-labelled the item and it is still evenly split (``discuss``), or once it is settled.

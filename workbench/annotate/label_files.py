@@ -13,7 +13,7 @@ from ..errors import WorkbenchError
 from ..store import Store
 from ..store.annotations import LABEL_COLUMNS
 from ..tabular import read_rows
-from .labels import label_row
+from .labels import closed_round_error, label_row
 from .tasks import FIRST, MODEL, PAIR, TASKS
 
 
@@ -78,6 +78,9 @@ def import_labels(store: Store, path: str | Path) -> LabelImport:
         if (key in existing) if row["created"] else (key[:7] in existing_untimed):
             continue
         row["created"] = row["created"] or time.time()
+        closed = store.closed_round(row["task"], row["codebook_version"])
+        if closed and row["created"] >= closed["closed"]:  # labels made before the closing still fit
+            raise WorkbenchError(f"{path}, line {line}: {closed_round_error(closed)}; nothing was imported")
         rows.append(row)
     store.record_labels(rows)
     return LabelImport(len(rows), len(seen) - len(rows), recognizer_rows)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..formatting import local_time
 from ..store import Store
 from .tasks import (CARRIED_TASKS, CONSENSUS, EXTRA_CRITERIA, FIRST, MODEL, PAIR, RECOGNIZER, REANNOTATION,
                     check_annotator, split_pair, task_protocol)
@@ -40,9 +41,18 @@ def label_row(task: str, item_id: str, criterion: str, label: Any, annotator: st
             "round": round, "note": note}
 
 
+def closed_round_error(closed: dict) -> WorkbenchError:
+    return WorkbenchError(f"the {closed['task']} round on codebook v{closed['codebook_version']} was closed by "
+                          f"{closed['closed_by']} on {local_time(closed['closed'])}: it takes no more labels")
+
+
 def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
            codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
-    """Validate a label against the task's protocol and append it with its provenance."""
+    """Validate a label against the task's protocol and append it with its provenance; a label of
+    a closed round (:func:`workbench.annotate.rounds.close_round`) is refused."""
+    closed = store.closed_round(task, codebook_version)
+    if closed:
+        raise closed_round_error(closed)
     return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
                                           note)])[0]
 

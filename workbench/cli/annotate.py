@@ -27,9 +27,13 @@ def code_names(store, version: int | None) -> dict[str, str]:
 @click.option("--serve", is_flag=True, help="serve the app in a browser (textual-serve); it has NO login")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on (with --serve)")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="port (with --serve)")
+@click.option("--lead", is_flag=True, help="open on the lead's view: progress, agreement and adjudication per round")
 @user_errors
-def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int) -> None:
+def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int,
+           lead: bool) -> None:
     """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
+    if lead and serve:
+        raise click.UsageError("--lead is the lead's own terminal view: run it without --serve")
     from ..annotate.tasks import check_annotator
     from ..code_view import working_version
 
@@ -51,7 +55,7 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
         return
     from ..tui import WorkbenchApp
 
-    WorkbenchApp(project, annotator, codebook_version).run()
+    WorkbenchApp(project, annotator, codebook_version, lead=lead).run()
 
 
 @main.command()
@@ -61,13 +65,20 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
               help="final: re-annotations replace first-round labels; first: first round only")
 @click.option("--codebook-version", type=int, help="version of the labels (default: the newest with labels)")
 @click.option("--json", "as_json", is_flag=True, help="print the full figures as JSON (undefined values as null)")
+@click.option("--progress", is_flag=True,
+              help="the lead's view of every round (sampled task × codebook version): done / assigned and last "
+                   "active per annotator, agreement so far, items waiting for adjudication, closed or open")
 @user_errors
-def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool) -> None:
+def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool,
+              progress: bool) -> None:
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
     from ..annotate.agreement import agreement as task_agreement
     from ..formatting import fmt, percent
 
     store = open_project(project)
+    if progress:
+        _print_progress(store, task, codebook_version, as_json)
+        return
     results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
@@ -128,3 +139,77 @@ def labels(project: str, export_path: str | None, import_path: str | None) -> No
     for r, origin in [*((r, "") for r in rows), *carried]:
         click.echo(f"  {r['task']:<13} v{r['codebook_version']}  {r['round']:<13} {r['annotator']:<16} "
                    f"{r['n']:>6,} labels on {r['items']:,} items{origin}")
+
+
+def _print_progress(store, task: str | None, codebook_version: int | None, as_json: bool) -> None:
+    from ..annotate.rounds import progress
+    from ..formatting import fmt, json_text, local_time
+
+    results = progress(store, task, codebook_version)
+    if as_json:
+        click.echo(json_text([r.as_dict() for r in results]))
+        return
+    if not results:
+        click.echo("no rounds yet: 'workbench assign PROJECT --task mapping --annotators a,b' starts one")
+    for r in results:
+        state = (f"closed by {r.closed['closed_by']} {local_time(r.closed['closed'])}" if r.closed else "open")
+        click.echo(f"{r.task} round on codebook v{r.codebook_version} ({state}): {r.sample_size} sampled items")
+        for a in r.annotators:
+            scope = "assigned" if a.has_assignment else "of the sample (no assignment)"
+            click.echo(f"  {a.annotator:<16} {a.done:>4}/{a.assigned:<4} done {scope}; last active "
+                       f"{local_time(a.last_active)}")
+        for criterion, report in r.agreement.reports.items():
+            click.echo(f"  agreement so far, {criterion}: {report.n_items} items by {len(report.raters)} annotators; "
+                       f"mean pairwise κ {fmt(report.pairwise_kappa.mean)}; Fleiss κ {fmt(report.fleiss_kappa.kappa)}; "
+                       f"Krippendorff α {fmt(report.krippendorff_alpha)}")
+        queue = ", ".join(f"{n} {status}" for status, n in sorted(r.adjudication.items()))
+        click.echo(f"  waiting for adjudication: {r.waiting}" + (f" ({queue})" if queue else ""))
+
+
+@main.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--task", type=click.Choice(["mapping", "code_quality"]), required=True, help="the task to share out")
+@click.option("--annotators", required=True, help="comma-separated names: a,b,c")
+@click.option("--overlap", type=int, help="annotators per item (≥ 2: agreement needs items labelled twice; default 2)")
+@click.option("--per-annotator", type=int, help="items per annotator instead (overlap only where N × annotators "
+                                                "exceeds the sample)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the shuffle; same seed, same assignment")
+@click.option("--codebook-version", type=int, help="the round's codebook version (default: the latest)")
+@user_errors
+def assign(project: str, task: str, annotators: str, overlap: int | None, per_annotator: int | None, seed: int,
+           codebook_version: int | None) -> None:
+    """Assign a round's sample to annotators: each sees only their items in the review app."""
+    from ..annotate.assignments import assign as assign_round
+
+    names = [a.strip() for a in annotators.split(",") if a.strip()]
+    done = assign_round(open_project(project), task, names, overlap=overlap, per_annotator=per_annotator,
+                        seed=seed, codebook_version=codebook_version)
+    replaced = f" (replacing the earlier assignment's {done.replaced} rows)" if done.replaced else ""
+    click.echo(f"assigned the {task} round on codebook v{done.codebook_version}: {done.sample_size} items{replaced}")
+    for name, items in done.items.items():
+        click.echo(f"  {name:<16} {len(items):>4} items")
+    click.echo(f"{done.overlapped} of {done.sample_size} items have two or more annotators")
+    if not done.overlapped:
+        click.echo("warning: no item has two annotators, so agreement (κ, α) cannot be computed on this round: "
+                   "use --overlap 2", err=True)
+
+
+@main.group("round")
+def round_() -> None:
+    """A lead's annotation rounds (a sampled task on a codebook version)."""
+
+
+@round_.command("close")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--task", type=click.Choice(["mapping", "code_quality"]), required=True)
+@click.option("--by", "closed_by", required=True, help="who closes it (stored with the closing)")
+@click.option("--codebook-version", type=int, help="the round's codebook version (default: the latest)")
+@user_errors
+def close(project: str, task: str, closed_by: str, codebook_version: int | None) -> None:
+    """Close a round: later labels of it are refused."""
+    from ..annotate.rounds import close_round
+    from ..formatting import local_time
+
+    closed = close_round(open_project(project), task, closed_by, codebook_version)
+    click.echo(f"the {task} round on codebook v{closed['codebook_version']} is closed (by {closed['closed_by']} "
+               f"{local_time(closed['closed'])}): it takes no more labels")

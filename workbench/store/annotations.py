@@ -51,6 +51,49 @@ class AnnotationsStoreMixin:
                  "protocol_version": protocol_version, "created": now} for i, item in enumerate(item_ids))
         return list(item_ids)
 
+    # -- a lead's round: assignments and closing (schema ``_m8``) ------------------------------
+    def replace_assignments(self, task: str, codebook_version: int, assignment: dict[str, Sequence[str]],
+                            seed: int | None) -> int:
+        """Store {annotator: item ids} as the round's assignment, replacing any earlier one in the
+        same transaction; returns how many earlier rows it replaced."""
+        now = time.time()
+        with self.transaction():
+            replaced = self.db.execute("delete from assignments where task = ? and codebook_version = ?",
+                                       [task, codebook_version]).rowcount
+            self.db["assignments"].insert_all(
+                {"task": task, "codebook_version": codebook_version, "item_id": item, "annotator": annotator,
+                 "seed": seed, "created": now} for annotator, items in assignment.items() for item in items)
+        return replaced
+
+    def assignments(self, task: str, codebook_version: int) -> dict[str, list[str]]:
+        """{annotator: assigned item ids} of a round (empty: no assignment)."""
+        found: dict[str, list[str]] = {}
+        for annotator, item in self.db.execute(
+                "select annotator, item_id from assignments where task = ? and codebook_version = ? order by id",
+                [task, codebook_version]):
+            found.setdefault(annotator, []).append(item)
+        return found
+
+    def round_versions(self, task: str) -> list[int]:
+        """Codebook versions with a round of a task: a sample, an assignment or a closing."""
+        return [r[0] for r in self.db.execute(
+            "select codebook_version from annotation_samples where task = ?1 union "
+            "select codebook_version from assignments where task = ?1 union "
+            "select codebook_version from closed_rounds where task = ?1 order by 1", [task])]
+
+    def close_round(self, task: str, codebook_version: int, closed_by: str) -> dict:
+        """Mark a round closed (once: closing it again keeps the first closing) and return it."""
+        with self.transaction():
+            self.db.execute("insert or ignore into closed_rounds (task, codebook_version, closed_by, closed) "
+                            "values (?, ?, ?, ?)", [task, codebook_version, closed_by, time.time()])
+        return self.closed_round(task, codebook_version)
+
+    def closed_round(self, task: str, codebook_version: int | None) -> dict | None:
+        """The closing of a round ({task, codebook_version, closed_by, closed}), None while open."""
+        rows = list(self.db.query("select * from closed_rounds where task = ? and codebook_version = ?",
+                                  [task, codebook_version]))
+        return rows[0] if rows else None
+
     # -- labels -------------------------------------------------------------------------------
     def record_label(self, *, task: str, item_id: str, criterion: str, label: str, annotator: str,
                      codebook_version: int | None, protocol_id: str, protocol_version: str,

@@ -182,4 +182,20 @@ def _m8_generation_provenance(db: sqlite_utils.Database) -> None:
 # SQL condition on documents ``d``: the project's own documents (not a reliability run's).
 OWN = "d.reliability_run is null"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance]
+
+def _m9_assignments_and_closed_rounds(db: sqlite_utils.Database) -> None:
+    """A lead's round: which annotator labels which sampled item of a task on a codebook version
+    (no rows: everyone sees the whole sample), and the rounds the lead closed to further labels."""
+    db["assignments"].create(
+        {"id": int, "task": str, "codebook_version": int, "item_id": str, "annotator": str, "seed": int,
+         "created": float},
+        pk="id",
+    )
+    db["assignments"].create_index(["task", "codebook_version", "annotator", "item_id"], unique=True)
+    db["closed_rounds"].create(
+        {"task": str, "codebook_version": int, "closed_by": str, "closed": float},
+        pk=("task", "codebook_version"),
+    )
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds]

@@ -1,4 +1,4 @@
-"""``python -m workbench.tui PROJECT --annotator NAME [--codebook-version V]``: the command that
+"""``python -m workbench.tui PROJECT --annotator NAME [--codebook-version V] [--lead]``: the command that
 ``workbench review --serve`` hands to textual-serve, one process per browser session."""
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ def main() -> None:
     parser.add_argument("project")
     parser.add_argument("--annotator", required=True)
     parser.add_argument("--codebook-version", type=int)
+    parser.add_argument("--lead", action="store_true", help="open on the lead's view of the rounds")
     args = parser.parse_args()
-    WorkbenchApp(args.project, args.annotator, args.codebook_version).run()
+    WorkbenchApp(args.project, args.annotator, args.codebook_version, lead=args.lead).run()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ..annotate.assignments import visible_items
 from ..annotate.labels import my_labels, record
 from ..annotate.renames import apply_renames
 from ..annotate.sampling import code_quality_sample
@@ -74,13 +75,14 @@ class AuditScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
     def load(self) -> None:
-        """Draw (or read) the sample in a worker; then each code's central expressions, a few codes
+        """Draw (or read) the sample in a worker (an annotator's assigned codes only, when the
+        round assigns them some); then each code's central expressions, a few codes
         at a time and the one on screen first: they need the embeddings of every member (≈ 2 s for
         a 100-code sample at paper scale), and the table is usable without them."""
         worker = get_current_worker()
         store = self.app.open_store()
         try:
-            uids = code_quality_sample(store, self.version)
+            uids = visible_items(store, TASK, self.version, self.annotator, code_quality_sample(store, self.version))
             everything = code_views(store, self.version, n_central=0)
             by_uid = {v.uid: v for v in everything}
             self.app.call_from_thread(self._loaded, [by_uid[u] for u in uids if u in by_uid], everything)

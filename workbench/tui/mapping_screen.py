@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ..annotate.assignments import visible_items
 from ..annotate.labels import my_label_rows, record
 from ..annotate.sampling import mapping_sample
 from ..annotate.tasks import pair_id, task_protocol
@@ -78,10 +79,10 @@ class MappingScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="mapping-load", exit_on_error=False)
     def load(self) -> None:
         """Draw (or read) the stratified sample and the recognizer's codes in a worker: the first
-        draw computes q(z|x) for the corpus."""
+        draw computes q(z|x) for the corpus. An annotator with an assignment sees only its documents."""
         store = self.app.open_store()
         try:
-            ids = mapping_sample(store, self.version)
+            ids = visible_items(store, TASK, self.version, self.annotator, mapping_sample(store, self.version))
             items = mapping_items(store, self.version, ids)
         finally:
             store.close()
