@@ -61,14 +61,19 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
               help="final: re-annotations replace first-round labels; first: first round only")
 @click.option("--codebook-version", type=int, help="version of the labels (default: the newest with labels)")
 @click.option("--json", "as_json", is_flag=True, help="print the full figures as JSON (undefined values as null)")
+@click.option("--floor", type=click.FloatRange(0, 1, min_open=True),
+              help="α a code's interval must reach to count as reliable (default: annotation.alpha_floor, 0.667)")
 @user_errors
-def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool) -> None:
+def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool,
+              floor: float | None) -> None:
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
     from ..annotate.agreement import agreement as task_agreement
     from ..formatting import fmt, percent
 
     store = open_project(project)
-    results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
+    floor = store.config().annotation.alpha_floor if floor is None else floor
+    results = [task_agreement(store, t, codebook_version, round_, alpha_floor=floor)
+               for t in ([task] if task else TASK_CHOICES)]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return
