@@ -267,13 +267,12 @@ class Decided:
 
 def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Sequence[int] = (),
            rename: Sequence[tuple[int, Sequence[str]]] = (), approve_all: bool = False,
-           note: str | None = None, keep: Sequence[int] = (), split: Sequence[tuple[int, Sequence[str]]] = (),
-           merge: Sequence[tuple[int, str]] = ()) -> Decided:
+           note: str | None = None, review: Sequence[tuple[int, str, Sequence[str]]] = ()) -> Decided:
     """Record decisions on the proposals waiting for one: the one path of ``workbench decide`` and
     the review screen's keys. On a paused build's proposals: approve, reject, and ``rename`` (a
-    split approved with two new names). On a pending review proposal: ``rename`` (one new name),
-    ``split`` (two names), ``merge`` (with the code of that name), ``keep``; each is carried out at
-    once (see :func:`apply_review`). Every decision is checked by ``decision_problem`` before any
+    split approved with two new names). On a pending review proposal, ``review`` (id, decision,
+    names): rename (one new name), split (two names), merge (the other code's name) or keep (or
+    ``rename`` with one name); each is carried out at once (see :func:`apply_review`). Every decision is checked by ``decision_problem`` before any
     is written (one decision per proposal per call, only waiting proposals); each is stored with
     the same judgement as a ``proposals`` label (keep as a reject)."""
     annotator = check_annotator(annotator)
@@ -288,8 +287,7 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
     chosen: dict[int, tuple[str, list[str] | None]] = {}
     given = [*((i, "approve", None) for i in approve), *((i, "reject", None) for i in reject),
              *((i, "rename" if int(i) in is_review else "edit", list(names)) for i, names in rename),
-             *((i, "keep", None) for i in keep), *((i, "split", list(names)) for i, names in split),
-             *((i, "merge", [name]) for i, name in merge)]
+             *((i, decision, list(names)) for i, decision, names in review)]
     for pid, decision, names in given:
         if int(pid) in chosen:
             raise WorkbenchError(f"proposal #{pid} is given two decisions ({chosen[int(pid)][0]} and {decision}): "

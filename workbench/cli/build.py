@@ -60,8 +60,10 @@ def decide(project, approve, reject, rename, approve_all, keep, split, merge, de
         return
     review_queue(store)  # the review proposals of the current labels, before deciding on them
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
-                            rename=[(pid, names.split("|")) for pid, names in rename], keep=keep,
-                            split=[(pid, names.split("|")) for pid, names in split], merge=merge)
+                            rename=[(pid, names.split("|")) for pid, names in rename],
+                            review=[*((pid, "keep", []) for pid in keep),
+                                    *((pid, "split", names.split("|")) for pid, names in split),
+                                    *((pid, "merge", [name]) for pid, name in merge)])
     left = len(done.undecided)
     on_build = len(done.ids) > len(done.applied)  # some decision was on the paused build's proposals
     click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
