@@ -76,6 +76,8 @@ def test_a_bad_decision_on_a_review_proposal_is_one_line_and_writes_nothing(buil
             decide(store, "ann", review=[(pid, decision, names)])
         assert f"proposal #{pid}:" in str(caught.value) and "\n" not in str(caught.value)
     assert store.count("decisions", "proposal_id = ?", [pid]) == 0
+    listed = CliRunner().invoke(main, ["decide", str(store.path), "--by", "ann"])  # no decision: what waits
+    assert listed.exit_code == 0 and f"#{pid} review '{name}': α " in listed.output
     out = CliRunner().invoke(main, ["decide", str(store.path), "--split", str(pid), "just one", "--by", "ann"])
     assert out.exit_code != 0 and "a split needs two non-blank names" in out.output
     assert "Traceback" not in out.output and len(out.output.strip().splitlines()) == 1
@@ -90,8 +92,9 @@ def test_keep_changes_nothing_and_is_not_proposed_again_for_the_same_labels(buil
     codes = label_three_codes(store)
     version = store.latest_version()
     pid = propose_reviews(store)[0]
-    done = decide(store, "ann", review=[(pid, "keep", [])])
-    assert done.applied == {pid: None} and store.latest_version() == version
+    out = CliRunner().invoke(main, ["decide", str(store.path), "--keep", str(pid), "--by", "ann"])
+    assert out.exit_code == 0 and f"review #{pid}: kept, no change" in out.output and "workbench build" not in out.output
+    assert store.latest_version() == version
     assert store.proposals([pid])[0]["status"] == "kept"
     assert propose_reviews(store) == [] and review_queue(store)[1] == []
     # the proposals task holds the decision like any other (keep as a reject)
