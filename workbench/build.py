@@ -272,9 +272,10 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
     the review screen's keys. On a paused build's proposals: approve, reject, and ``rename`` (a
     split approved with two new names). On a pending review proposal, ``review`` (id, decision,
     names): rename (one new name), split (two names), merge (the other code's name) or keep (or
-    ``rename`` with one name); each is carried out at once (see :func:`apply_review`). Every decision is checked by ``decision_problem`` before any
-    is written (one decision per proposal per call, only waiting proposals); each is stored with
-    the same judgement as a ``proposals`` label (keep as a reject)."""
+    ``rename`` with one name); each is carried out at once (see :func:`apply_review`). Every
+    decision is checked by ``decision_problem`` before any is written (one decision per proposal
+    per call, only waiting proposals); each is stored with the same judgement as a ``proposals``
+    label (keep as a reject)."""
     annotator = check_annotator(annotator)
     status = build_status(store)
     paused = status.proposal_ids if status.state != "running" else []

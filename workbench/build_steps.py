@@ -255,8 +255,8 @@ def apply(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         for p in splits:
             decision = decisions[str(p["id"])]
             edited = decision["decision"] == "edit" and decision.get("names")
-            split_names[by_uid[p["code_uid"]]] = (decision.get("names") or json.loads(p["names"]),
-                                                  f"annotator:{decision.get('decider')}" if edited else p["names_source"])
+            source = f"annotator:{decision.get('decider')}" if edited else p["names_source"]
+            split_names[by_uid[p["code_uid"]]] = (decision.get("names") or json.loads(p["names"]), source)
         diff = {"split": [p["code_uid"] for p in splits], "merge": [[p["code_uid"], p["target_uid"]] for p in merges],
                 "rejected": [p["id"] for p in proposals if p not in approved]}
         existing = save_changed_version(ctx, codebook, t, "apply", split_names,

@@ -58,7 +58,8 @@ def propose_reviews(store: Store, alpha_floor: float | None = None) -> list[int]
 
 def _digest(criterion: str, uid: str, items: dict) -> str:
     """The labels a proposal was made from, as a short hash: same labels, same proposal."""
-    labels = sorted((str(item), str(annotator), str(label)) for item, by in items.items() for annotator, label in by.items())
+    labels = sorted((str(item), str(annotator), str(label))
+                    for item, by in items.items() for annotator, label in by.items())
     return hashlib.sha256(json.dumps([criterion, uid, labels]).encode()).hexdigest()[:16]
 
 
@@ -102,7 +103,8 @@ def apply_review(store: Store, proposal: dict, decision: str, names: list[str] |
     diff = {"review": {"proposal": proposal["id"], "decision": decision, "names": names, "decided_by": decider,
                        "alpha": evidence.get("alpha"), "ci": evidence.get("ci")}}
     if decision == "rename":
-        diff["rename"] = [{"uid": code.uid, "idx": code.idx, "old": code.name, "new": names[0], "proposed_by": [decider]}]
+        diff["rename"] = [{"uid": code.uid, "idx": code.idx, "old": code.name, "new": names[0],
+                           "proposed_by": [decider]}]
         new = store.save_renamed_codebook(version, {code.idx: (names[0], source)}, diff)
     else:
         new = _reconstructed(store, proposal, codebook, code, decision, names, source, diff)

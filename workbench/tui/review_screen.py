@@ -104,7 +104,8 @@ class ReviewScreen(WorkbenchScreen):
             return "resuming the build…"
         if s.state == "paused":
             left = sum(1 for v in self.views.values() if v.id not in self.mine and v.kind != REVIEW)
-            return (f"build {s.thread_id} paused for review: {len(s.proposal_ids)} proposal(s), {left} undecided by you; "
+            return (f"build {s.thread_id} paused for review: {len(s.proposal_ids)} proposal(s), {left} undecided "
+                    "by you; "
                     "'s' records your decisions and resumes the build" + self._score_line())
         if s.state == "finished":
             return f"build {s.thread_id} finished: codebook version {s.version} ({s.stop_reason}); nothing to review"
@@ -165,8 +166,9 @@ class ReviewScreen(WorkbenchScreen):
 
     def _record(self, key: str, decision: str, names: list[str] | None = None) -> None:
         pid, view = int(key), self.views[key]
-        given = {"review": [(pid, decision, names or [])]} if view.kind == REVIEW else {
-            "approve": {"approve": [pid]}, "reject": {"reject": [pid]}, "edit": {"rename": [(pid, names or [])]}}[decision]
+        build_given = {"approve": {"approve": [pid]}, "reject": {"reject": [pid]},
+                       "edit": {"rename": [(pid, names or [])]}}
+        given = {"review": [(pid, decision, names or [])]} if view.kind == REVIEW else build_given[decision]
         done = self.guarded(decide, self.store, self.annotator, **given)
         if done is None:
             return
