@@ -22,7 +22,8 @@ from graphs.codebook_graph import build_graph
 
 from .annotate.tasks import check_annotator, task_protocol
 from .build_context import BuildContext
-from .decisions import as_payload, decision_problem, resume_decisions
+from .annotate.review_proposals import apply_review, propose_reviews
+from .decisions import CHANGING, REVIEW, as_payload, decision_problem, resume_decisions
 from .errors import WorkbenchError
 from .llm.gateway import Gateway
 from .score import HUMAN
@@ -240,55 +241,70 @@ class ProposalView:
 
 
 def review_queue(store: Store):
-    """(build status, the proposals the paused build waits for, ordered by kind as the protocol
-    asks). Not paused: an empty queue."""
+    """(build status, the proposals waiting for a decision): the paused build's, ordered by kind as
+    the protocol asks, then the review proposals of the codes the annotators do not agree on
+    (computed from the current labels, see :mod:`workbench.annotate.review_proposals`)."""
     status = build_status(store)
-    if status.state != "paused":
-        return status, []
-    views = [ProposalView(p["id"], p["kind"], p["version"], p["iteration"], json.loads(p["names"] or "[]"),
-                          p["names_source"], json.loads(p["evidence"] or "{}"), p["status"])
-             for p in store.proposals(status.proposal_ids)]
-    return status, sorted(views, key=lambda v: (v.kind, v.id))
+    paused = store.proposals(status.proposal_ids) if status.state == "paused" else []
+    views = sorted((_view(p) for p in paused), key=lambda v: (v.kind, v.id))
+    return status, views + [_view(p) for p in store.proposals(propose_reviews(store))]
+
+
+def _view(p: dict) -> ProposalView:
+    return ProposalView(p["id"], p["kind"], p["version"], p["iteration"], json.loads(p["names"] or "[]"),
+                        p["names_source"], json.loads(p["evidence"] or "{}"), p["status"])
 
 
 @dataclass
 class Decided:
-    """What ``decide`` recorded: the decision rows, and the waiting proposals still undecided."""
+    """What ``decide`` recorded: the decision rows, the paused build's proposals still undecided,
+    and the versions the decided review proposals made {proposal: version, None when kept}."""
 
     ids: list[int]
     undecided: list[int]
+    applied: dict[int, int | None] = field(default_factory=dict)
 
 
 def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Sequence[int] = (),
            rename: Sequence[tuple[int, Sequence[str]]] = (), approve_all: bool = False,
-           note: str | None = None) -> Decided:
-    """Record decisions on the proposals the build waits for: the one path of ``workbench decide``
-    and the review screen's keys. ``rename`` approves a split with new names (two, different, not
-    blank). Every decision is checked before any is written (one decision per proposal per call,
-    only waiting proposals); each is stored with the same judgement as a ``proposals`` label."""
+           note: str | None = None, review: Sequence[tuple[int, str, Sequence[str]]] = ()) -> Decided:
+    """Record decisions on the proposals waiting for one: the one path of ``workbench decide`` and
+    the review screen's keys. On a paused build's proposals: approve, reject, and ``rename`` (a
+    split approved with two new names). On a pending review proposal, ``review`` (id, decision,
+    names): rename (one new name), split (two names), merge (the other code's name) or keep (or
+    ``rename`` with one name); each is carried out at once (see :func:`apply_review`). Every
+    decision is checked by ``decision_problem`` before any is written (one decision per proposal
+    per call, only waiting proposals); each is stored with the same judgement as a ``proposals``
+    label (keep as a reject)."""
     annotator = check_annotator(annotator)
     status = build_status(store)
-    waiting = status.proposal_ids if status.state != "running" else []
+    paused = status.proposal_ids if status.state != "running" else []
+    waiting = paused + [p["id"] for p in store.proposals(status="pending", kind=REVIEW)]
     if not waiting:
-        raise WorkbenchError(f"the build is {status.running_line}, not waiting for review: nothing to decide")
+        raise WorkbenchError(f"the build is {status.running_line}, not waiting for review, and no review proposal "
+                             "is pending: nothing to decide")
+    proposals = {p["id"]: p for p in store.proposals(waiting)}
+    is_review = {pid for pid, p in proposals.items() if p["kind"] == REVIEW}
     chosen: dict[int, tuple[str, list[str] | None]] = {}
     given = [*((i, "approve", None) for i in approve), *((i, "reject", None) for i in reject),
-             *((i, "edit", list(names)) for i, names in rename)]
+             *((i, "rename" if int(i) in is_review else "edit", list(names)) for i, names in rename),
+             *((i, decision, list(names)) for i, decision, names in review)]
     for pid, decision, names in given:
         if int(pid) in chosen:
             raise WorkbenchError(f"proposal #{pid} is given two decisions ({chosen[int(pid)][0]} and {decision}): "
                                  "give one")
         chosen[int(pid)] = (decision, names)
     if approve_all:
-        chosen = {pid: chosen.get(pid, ("approve", None)) for pid in waiting}
+        chosen = {**{pid: ("approve", None) for pid in paused}, **chosen}
     unknown = sorted(set(chosen) - set(waiting))
     if unknown:
         raise WorkbenchError(f"proposal(s) {unknown} are not waiting; waiting: {sorted(waiting)}")
-    proposals = {p["id"]: p for p in store.proposals(sorted(chosen))}
     for pid, (decision, names) in chosen.items():
         problem = decision_problem(proposals[pid], decision, names)
         if problem:
             raise WorkbenchError(f"proposal #{pid}: {problem}")
+    if status.state == "running" and any(chosen[pid][0] in CHANGING for pid in chosen):
+        raise WorkbenchError(f"the build is {status.running_line}: change codes when it has stopped (keep is fine)")
     protocol = task_protocol("proposals")
     ids = []
     with store.transaction():
@@ -296,13 +312,15 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
             names = [n.strip() for n in names] if names else None
             decision_id = store.record_decision(pid, decision, annotator, names, note)
             store.record_label(task="proposals", item_id=str(pid), criterion=protocol.criteria[0].id,
-                               label="reject" if decision == "reject" else "approve", annotator=annotator,
+                               label="reject" if decision in ("reject", "keep") else "approve", annotator=annotator,
                                codebook_version=proposals[pid]["version"], protocol_id=protocol.id,
                                protocol_version=protocol.version,
                                note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
             ids.append(decision_id)
-    decided = store.latest_decisions(waiting)
-    return Decided(ids, [pid for pid in waiting if pid not in decided])
+    applied = {pid: apply_review(store, proposals[pid], decision, names, annotator)
+               for pid, (decision, names) in sorted(chosen.items()) if pid in is_review}
+    decided = store.latest_decisions(paused)
+    return Decided(ids, [pid for pid in paused if pid not in decided], applied)
 
 
 def resume_payload(store: Store, annotator: str, proposal_ids: Sequence[int]) -> dict[str, dict]:

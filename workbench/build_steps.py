@@ -251,40 +251,53 @@ def apply(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         by_uid = {c.uid: c.idx for c in codebook.codes}
         splits = [p for p in approved if p["kind"] == "split"]
         merges = [p for p in approved if p["kind"] == "merge"]
-        corpus = ctx.corpus()
-        labels = ctx.member_labels(codebook)
-        new_labels, origins = apply_changes(labels, codebook.K, corpus.expr_emb,
-                                            [by_uid[p["code_uid"]] for p in splits],
-                                            [(by_uid[p["code_uid"]], by_uid[p["target_uid"]]) for p in merges],
-                                            ctx.config.em.seed)
-        K = len(origins)
-        cents = code_centroids(corpus.expr_emb, new_labels, K)
-        split_names = {by_uid[p["code_uid"]]: (decisions[str(p["id"])].get("names") or json.loads(p["names"]),
-                                               p["names_source"], decisions[str(p["id"])]) for p in splits}
-        codes = []
-        for k, origin in enumerate(origins):
-            old = codebook.codes[origin.code]
-            size = int((new_labels == k).sum())
-            if origin.kind == "keep":
-                codes.append(Code(k, old.uid, old.name, old.name_source, old.description, size, cents[k]))
-            elif origin.kind == "split":
-                names, source, decision = split_names[origin.code]
-                edited = decision["decision"] == "edit" and decision.get("names")
-                codes.append(Code(k, _uid(ctx.thread_id, t, "split", old.uid, origin.half), names[origin.half],
-                                  f"annotator:{decision.get('decider')}" if edited else source, None, size, cents[k]))
-            else:
-                target = codebook.codes[origin.target]
-                codes.append(Code(k, _uid(ctx.thread_id, t, "merge", old.uid, target.uid), None, None, None, size,
-                                  cents[k]))
+        split_names = {}
+        for p in splits:
+            decision = decisions[str(p["id"])]
+            edited = decision["decision"] == "edit" and decision.get("names")
+            source = f"annotator:{decision.get('decider')}" if edited else p["names_source"]
+            split_names[by_uid[p["code_uid"]]] = (decision.get("names") or json.loads(p["names"]), source)
         diff = {"split": [p["code_uid"] for p in splits], "merge": [[p["code_uid"], p["target_uid"]] for p in merges],
-                "rejected": [p["id"] for p in proposals if p not in approved], "K_before": codebook.K, "K_after": K}
-        valid = new_labels >= 0
-        existing = ctx.store.save_codebook(ctx.thread_id, t, "apply", codebook.version, codes,
-                                           corpus.expr_ids[valid], new_labels[valid], diff, ctx.config.digest(),
-                                           ctx.gateway.embedder_id)
+                "rejected": [p["id"] for p in proposals if p not in approved]}
+        existing = save_changed_version(ctx, codebook, t, "apply", split_names,
+                                        [(by_uid[p["code_uid"]], by_uid[p["target_uid"]], None, None) for p in merges],
+                                        diff)
     ctx.store.set_proposal_status([p["id"] for p in approved], "applied")
     ctx.store.set_proposal_status([p["id"] for p in proposals if p not in approved], "rejected")
     return {"version": existing, "iteration": t + 1, "proposal_ids": [], "decisions": {}}
+
+
+def save_changed_version(ctx: BuildContext, codebook, iteration: int, reason: str,
+                         splits: Mapping[int, tuple[list[str], str | None]],
+                         merges: list[tuple[int, int, str | None, str | None]], diff: dict) -> int:
+    """Store the version ``codebook`` becomes with ``splits`` {code: (two names, their source)} and
+    ``merges`` [(code, target, name or None to name it later, source)] applied (Algorithm 1 line 14,
+    App. F.1 code reconstruction: touched expressions re-clustered, other codes kept); idempotent
+    per (thread, iteration, reason). Returns the version."""
+    corpus = ctx.corpus()
+    new_labels, origins = apply_changes(ctx.member_labels(codebook), codebook.K, corpus.expr_emb, list(splits),
+                                        [(k, target) for k, target, _, _ in merges], ctx.config.em.seed)
+    cents = code_centroids(corpus.expr_emb, new_labels, len(origins))
+    merged = {(k, target): (name, source) for k, target, name, source in merges}
+    codes = []
+    for k, origin in enumerate(origins):
+        old = codebook.codes[origin.code]
+        size = int((new_labels == k).sum())
+        if origin.kind == "keep":
+            codes.append(Code(k, old.uid, old.name, old.name_source, old.description, size, cents[k]))
+        elif origin.kind == "split":
+            names, source = splits[origin.code]
+            codes.append(Code(k, _uid(ctx.thread_id, iteration, "split", old.uid, origin.half), names[origin.half],
+                              source, None, size, cents[k]))
+        else:
+            target = codebook.codes[origin.target]
+            name, source = merged[(origin.code, origin.target)]
+            codes.append(Code(k, _uid(ctx.thread_id, iteration, "merge", old.uid, target.uid), name, source, None,
+                              size, cents[k]))
+    valid = new_labels >= 0
+    return ctx.store.save_codebook(ctx.thread_id, iteration, reason, codebook.version, codes, corpus.expr_ids[valid],
+                                   new_labels[valid], {**diff, "K_before": codebook.K, "K_after": len(origins)},
+                                   ctx.config.digest(), ctx.gateway.embedder_id)
 
 
 def _applicable(ctx: BuildContext, proposals: list[dict], decisions: dict[str, dict]) -> dict[str, dict]:

@@ -117,6 +117,14 @@ class EMConfig(BaseModel):
     seed: int = 0
 
 
+ALPHA_FLOOR = 0.667  # Krippendorff (2004): the lowest α from which tentative conclusions are drawn
+
+
+class AnnotationConfig(BaseModel):
+    # a code whose per-code α interval lies wholly below the floor becomes a review proposal
+    alpha_floor: float = Field(ALPHA_FLOOR, gt=0, le=1)
+
+
 class WorkbenchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -125,6 +133,7 @@ class WorkbenchConfig(BaseModel):
     em: EMConfig = Field(default_factory=EMConfig)
     # Sec. 3.3 / App. F.3 scoring settings (ε, τ, ε₂, bootstrap); defaults documented in AlignmentConfig.
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
+    annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
 
     @model_validator(mode="after")
     def _all_roles(self) -> "WorkbenchConfig":

@@ -1,5 +1,6 @@
-"""Decisions on the proposals of a paused build: what makes one applicable, and turning those
-recorded in the project into the review node's resume payload."""
+"""Decisions on proposals: what makes one applicable (a paused build's splits and merges, and the
+review proposals of codes the annotators do not agree on), and turning those recorded in the
+project into the review node's resume payload."""
 from __future__ import annotations
 
 import json
@@ -8,24 +9,63 @@ from collections.abc import Sequence
 from .store import Store
 
 DECISIONS = ("approve", "reject", "edit")
+REVIEW = "review"  # the kind of a proposal made from an unreliable code (agreement per code)
+REVIEW_DECISIONS = ("rename", "split", "merge", "keep")
+CHANGING = ("approve", "edit", "rename", "split", "merge")  # decisions that change the codebook
 
 
 def decision_problem(proposal: dict, decision: str, names: Sequence[str] | None = None) -> str | None:
     """Why ``decision`` cannot be applied to ``proposal`` (a row of ``proposals``), or None.
 
-    Only a split's names can be edited, and a split makes two codes: two different, non-blank names."""
+    A build's split or merge is approved, rejected or (a split's names) edited; a review proposal is
+    renamed (one new name), split (two names, as a split), merged with another code of its version
+    (its name) or kept. A split makes two codes: two different, non-blank names."""
+    if proposal["kind"] == REVIEW:
+        return _review_problem(proposal, decision, names)
     if decision not in DECISIONS:
         return f"unknown decision {decision!r}: use approve, reject or edit"
     if decision != "edit":
         return None
     if proposal["kind"] != "split":
         return "only a split's names can be edited: a merged code is named after the merge"
+    return _split_names_problem(names)
+
+
+def _split_names_problem(names: Sequence[str] | None) -> str | None:
     names = [str(n).strip() for n in names or []]
     if len(names) != 2 or not all(names):
         return f"a split needs two non-blank names, 'first|second' (got {json.dumps(names, ensure_ascii=False)})"
     if names[0].casefold() == names[1].casefold():
         return f"the two codes of a split need different names (both {names[0]!r})"
     return None
+
+
+def _review_problem(proposal: dict, decision: str, names: Sequence[str] | None) -> str | None:
+    if decision not in REVIEW_DECISIONS:
+        return f"unknown decision {decision!r} on a review proposal: use rename, split, merge or keep"
+    if decision == "split":
+        return _split_names_problem(names)
+    given = [str(n).strip() for n in names or []]
+    if decision == "keep":
+        return None if not given else "keep takes no name"
+    evidence = json.loads(proposal["evidence"] or "{}")
+    if len(given) != 1 or not given[0]:
+        return f"{decision} needs one non-blank name (got {json.dumps(given, ensure_ascii=False)})"
+    if decision == "rename":
+        if given[0].casefold() == str(evidence.get("name") or "").casefold():
+            return f"the code is already named {given[0]!r}: give a new name, or keep it"
+        return None
+    others = [name for uid, name in evidence.get("codes", []) if uid != proposal["code_uid"] and name]
+    if given[0].casefold() not in {n.casefold() for n in others}:
+        return f"no other code of codebook v{proposal['version']} is named {given[0]!r}"
+    return None
+
+
+def parse_review_decision(text: str) -> tuple[str, list[str]]:
+    """'rename: new name', 'split: first | second', 'merge: other code' or 'keep' as (decision,
+    names); what is not one of them comes back as it is, for :func:`decision_problem` to refuse."""
+    decision, _, rest = text.partition(":")
+    return decision.strip().casefold(), [n.strip() for n in rest.split("|")] if rest.strip() else []
 
 
 def resume_decisions(store: Store, proposal_ids: list[int], auto_approve: bool) -> dict[str, dict] | None:

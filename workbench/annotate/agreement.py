@@ -10,12 +10,11 @@ from typing import Any
 from annotations.agreement import (AgreementReport, UnitAlpha, agreement_report, alpha_per_unit, table_from_rows,
                                    unreliable_units)
 
+from ..config import ALPHA_FLOOR
 from ..errors import WorkbenchError
 from ..store import Store
 from .labels import recognizer_rows, version_labels
 from .tasks import CARRIED_TASKS, FIRST, HUMAN_ROUNDS, REANNOTATION, split_pair, task_protocol
-
-ALPHA_FLOOR = 0.667  # Krippendorff (2004): the lowest α from which tentative conclusions are drawn
 
 
 @dataclass

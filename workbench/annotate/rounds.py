@@ -88,8 +88,9 @@ def round_progress(store: Store, task: str, codebook_version: int) -> RoundProgr
         done = sum(1 for item in items if keys[item] and all(k in filled[annotator] for k in keys[item]))
         people.append(AnnotatorProgress(annotator, done, len(items), last.get(annotator), annotator in assigned))
     statuses = Counter(i.status for i in adjudication_items(store, task, None, codebook_version))
-    return RoundProgress(task, codebook_version, len(sample), people, agreement(store, task, codebook_version),
-                         dict(statuses), store.closed_round(task, codebook_version))
+    agreed = agreement(store, task, codebook_version, alpha_floor=store.config().annotation.alpha_floor)
+    return RoundProgress(task, codebook_version, len(sample), people, agreed, dict(statuses),
+                         store.closed_round(task, codebook_version))
 
 
 def rounds(store: Store, task: str | None = None, codebook_version: int | None = None) -> list[tuple[str, int]]:

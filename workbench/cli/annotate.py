@@ -68,9 +68,11 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
 @click.option("--progress", is_flag=True,
               help="the lead's view of every round (sampled task × codebook version): done / assigned and last "
                    "active per annotator, agreement so far, items waiting for adjudication, closed or open")
+@click.option("--floor", type=click.FloatRange(0, 1, min_open=True),
+              help="α a code's interval must reach to count as reliable (default: annotation.alpha_floor, 0.667)")
 @user_errors
 def agreement(project: str, task: str | None, round_: str, codebook_version: int | None, as_json: bool,
-              progress: bool) -> None:
+              progress: bool, floor: float | None) -> None:
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
     from ..annotate.agreement import agreement as task_agreement
     from ..formatting import fmt, percent
@@ -79,7 +81,9 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
     if progress:
         _print_progress(store, task, codebook_version, as_json)
         return
-    results = [task_agreement(store, t, codebook_version, round_) for t in ([task] if task else TASK_CHOICES)]
+    floor = store.config().annotation.alpha_floor if floor is None else floor
+    results = [task_agreement(store, t, codebook_version, round_, alpha_floor=floor)
+               for t in ([task] if task else TASK_CHOICES)]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
         return

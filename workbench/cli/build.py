@@ -37,20 +37,39 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
 @click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
 @click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")
 @click.option("--rename", type=(int, str), multiple=True, metavar="ID NAMES",
-              help="approve proposal ID with new names, 'first|second' for a split")
-@click.option("--approve-all", is_flag=True, help="approve every proposal still waiting")
+              help="approve proposal ID with new names, 'first|second' for a split; a review proposal's new name")
+@click.option("--approve-all", is_flag=True, help="approve every proposal of the paused build still waiting")
+@click.option("--keep", multiple=True, type=int, help="review proposal id whose code stays as it is (repeatable)")
+@click.option("--split", type=(int, str), multiple=True, metavar="ID NAMES",
+              help="split the code of review proposal ID in two, named 'first|second'")
+@click.option("--merge", type=(int, str), multiple=True, metavar="ID CODE",
+              help="merge the code of review proposal ID with the code named CODE")
 @click.option("--by", "decider", required=True, help="who decides (stored with each decision)")
 @user_errors
-def decide(project, approve, reject, rename, approve_all, decider) -> None:
-    """Record decisions on the proposals a paused build waits for; then run 'workbench build'."""
+def decide(project, approve, reject, rename, approve_all, keep, split, merge, decider) -> None:
+    """Record decisions on the proposals waiting: a paused build's (then run 'workbench build') and
+    the review proposals of codes the annotators do not agree on (carried out at once). Without a
+    decision: list what waits."""
     from ..build import decide as record_decisions
+    from ..build import review_queue
+    from ..report.terminal import print_waiting
 
     store = open_project(project)
+    if not (approve or reject or rename or approve_all or keep or split or merge):
+        print_waiting(store, review_queue(store)[1])
+        return
+    review_queue(store)  # the review proposals of the current labels, before deciding on them
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
-                            rename=[(pid, names.split("|")) for pid, names in rename])
+                            rename=[(pid, names.split("|")) for pid, names in rename],
+                            review=[*((pid, "keep", []) for pid in keep),
+                                    *((pid, "split", names.split("|")) for pid, names in split),
+                                    *((pid, "merge", [name]) for pid, name in merge)])
     left = len(done.undecided)
+    on_build = len(done.ids) > len(done.applied)  # some decision was on the paused build's proposals
     click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
-               + ("" if left else f"; continue with: workbench build {project}"))
+               + (f"; continue with: workbench build {project}" if on_build and not left else ""))
+    for pid, version in done.applied.items():
+        click.echo(f"  review #{pid}: " + ("kept, no change" if version is None else f"codebook version {version}"))
 
 
 @main.command()

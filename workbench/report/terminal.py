@@ -255,6 +255,29 @@ def score_terms(row: dict) -> list[str]:
     return [fmt(v, 4) for v in terms]
 
 
+def review_line(evidence: dict) -> str:
+    """"α 0.12 [−0.05, 0.31] < 0.667 over 30 items, 9 in disagreement": why a code is up for review."""
+    low, high = evidence.get("ci") or [None, None]
+    return (f"α {fmt(evidence.get('alpha'))} [{fmt(low)}, {fmt(high)}] < {evidence.get('floor')} over "
+            f"{evidence.get('n_items')} items, {len(evidence.get('disagreements') or [])} in disagreement")
+
+
+def print_waiting(store: Store, views: list) -> None:
+    """The proposals waiting for a decision (``workbench decide`` without one), with how to decide."""
+    if not views:
+        console.print("nothing waits for a decision")
+        return
+    for v in views:
+        ev = v.evidence
+        if v.kind == "review":
+            console.print(f"  #{v.id} review '{ev.get('name')}': {review_line(ev)}")
+        else:
+            target = f" into '{ev.get('target_name')}'" if v.kind == "merge" else ""
+            console.print(f"  #{v.id} {v.kind} '{ev.get('name')}'{target}" + (f" → {v.names}" if v.names else ""))
+    console.print(f"decide with 'workbench decide {store.path} --by NAME' and --approve/--reject/--rename ID "
+                  "(a build's), --rename/--split/--merge/--keep ID (a review proposal's)")
+
+
 def print_build_status(store: Store, status) -> None:
     if status.state == "new":
         console.print("build: not started (run 'workbench build PROJECT')")

@@ -146,14 +146,16 @@ class CodebookStoreMixin:
                     {**row, "status": "pending", "created": time.time()}).last_pk)
         return ids
 
-    def proposals(self, ids: Sequence[int] | None = None, status: str | None = None) -> list[dict]:
+    def proposals(self, ids: Sequence[int] | None = None, status: str | None = None,
+                  kind: str | None = None) -> list[dict]:
         where, params = [], []
         if ids is not None:
             where.append(f"id in ({','.join('?' * len(ids))})")
             params += list(ids)
-        if status:
-            where.append("status = ?")
-            params.append(status)
+        for column, value in (("status", status), ("kind", kind)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
         sql = "select * from proposals" + (" where " + " and ".join(where) if where else "") + " order by id"
         return list(self.db.query(sql, params))
 
@@ -173,6 +175,20 @@ class CodebookStoreMixin:
             f"select * from decisions where id in (select max(id) from decisions where proposal_id in ({marks}) "
             "group by proposal_id)", list(proposal_ids))
         return {r["proposal_id"]: r for r in rows}
+
+    def code_expressions(self, version: int, uid: str, document_ids: Sequence[str]) -> dict[str, list[str]]:
+        """{document id: its expressions that are members of the code ``uid`` of ``version``}."""
+        if not document_ids:
+            return {}
+        rows = self.db.execute(
+            "select e.document_id, e.text from expressions e join code_members m on m.expression_id = e.id "
+            "join codes c on c.version = m.version and c.idx = m.idx where m.version = ? and c.uid = ? "
+            f"and e.document_id in ({','.join('?' * len(document_ids))}) order by e.id",
+            [version, uid, *document_ids]).fetchall()
+        found: dict[str, list[str]] = {}
+        for doc_id, text in rows:
+            found.setdefault(doc_id, []).append(text)
+        return found
 
     def set_proposal_status(self, ids: Sequence[int], status: str) -> None:
         with self.transaction():

@@ -73,7 +73,7 @@ class AgreementScreen(WorkbenchScreen):
     def compute(self, task: str, round: str) -> None:
         store = self.app.open_store()
         try:
-            result = agreement(store, task, round=round)
+            result = agreement(store, task, round=round, alpha_floor=store.config().annotation.alpha_floor)
             items = [(c, item) for c, r in result.reports.items() for item in r.disagreements]
             titles = item_titles(store, task, result.codebook_version, [str(i) for _, i in items])
         finally:

@@ -1,5 +1,7 @@
 """Changes to approve: the proposals of the paused build with their evidence; approve, reject or
-edit the names, then submit to resume the graph in a worker until the next pause or the end."""
+edit the names, then submit to resume the graph in a worker until the next pause or the end. Below
+them the review proposals of codes the annotators do not agree on (α per code below the floor):
+approve or edit asks how to change the code (rename, split, merge), reject keeps it; carried out at once."""
 from __future__ import annotations
 
 import json
@@ -12,9 +14,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..build import ProposalView, decide, resume_payload, resume_review, review_queue
+from ..decisions import REVIEW, parse_review_decision
 from ..formatting import fmt
 from ..errors import WorkbenchError
-from ..report.terminal import proposed_line
+from ..report.terminal import proposed_line, review_line
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable
@@ -91,12 +94,18 @@ class ReviewScreen(WorkbenchScreen):
         self.page_changed()
 
     def _state_line(self) -> str:
+        reviews = sum(1 for v in self.views.values() if v.kind == REVIEW)
+        return self._build_line() + (f"\n{reviews} code(s) the annotators do not agree on: a or e to rename, split "
+                                     "or merge one, r to keep it" if reviews else "")
+
+    def _build_line(self) -> str:
         s = self.status
         if self.running:
             return "resuming the build…"
         if s.state == "paused":
-            left = sum(1 for v in self.views.values() if v.id not in self.mine)
-            return (f"build {s.thread_id} paused for review: {len(self.views)} proposal(s), {left} undecided by you; "
+            left = sum(1 for v in self.views.values() if v.id not in self.mine and v.kind != REVIEW)
+            return (f"build {s.thread_id} paused for review: {len(s.proposal_ids)} proposal(s), {left} undecided "
+                    "by you; "
                     "'s' records your decisions and resumes the build" + self._score_line())
         if s.state == "finished":
             return f"build {s.thread_id} finished: codebook version {s.version} ({s.stop_reason}); nothing to review"
@@ -118,6 +127,9 @@ class ReviewScreen(WorkbenchScreen):
 
     def _cells(self, v: ProposalView) -> list:
         code = short(v.evidence.get("name") or "?")
+        if v.kind == REVIEW:
+            low, high = v.evidence.get("ci") or [None, None]
+            return [str(v.id), v.kind, "—", code, f"α {fmt(v.evidence.get('alpha'))} [{fmt(low)}, {fmt(high)}]"]
         if v.kind == "merge":
             code = f"{code} → {short(v.evidence.get('target_name') or '?')}"
         mine = self.mine.get(v.id)
@@ -140,8 +152,11 @@ class ReviewScreen(WorkbenchScreen):
     def show_evidence(self, key: str | None) -> None:
         body = self.query_one("#evidence-body", Static)
         view = self.views.get(key or "")
-        update_static(body, evidence_text(view, self.mine.get(view.id) if view else None) if view else
-                      Text("No proposal selected.", style="dim"), keep_height=True)
+        if view is None:
+            shown = Text("No proposal selected.", style="dim")
+        else:
+            shown = review_evidence_text(view) if view.kind == REVIEW else evidence_text(view, self.mine.get(view.id))
+        update_static(body, shown, keep_height=True)
 
     # -- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -150,27 +165,55 @@ class ReviewScreen(WorkbenchScreen):
         return True
 
     def _record(self, key: str, decision: str, names: list[str] | None = None) -> None:
-        given = {"approve": {"approve": [int(key)]}, "reject": {"reject": [int(key)]},
-                 "edit": {"rename": [(int(key), names or [])]}}[decision]
-        if self.guarded(decide, self.store, self.annotator, **given) is None:
+        pid, view = int(key), self.views[key]
+        build_given = {"approve": {"approve": [pid]}, "reject": {"reject": [pid]},
+                       "edit": {"rename": [(pid, names or [])]}}
+        given = {"review": [(pid, decision, names or [])]} if view.kind == REVIEW else build_given[decision]
+        done = self.guarded(decide, self.store, self.annotator, **given)
+        if done is None:
+            return
+        if view.kind == REVIEW:
+            version = done.applied.get(pid)
+            self.notify(f"'{view.evidence.get('name')}' " + ("kept" if version is None
+                                                            else f"{decision}: codebook version {version}"))
+            self.reload()
             return
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in self.views.values()])
         table = self.paged()
-        table.update_row(key, self._cells(self.views[key]))
+        table.update_row(key, self._cells(view))
         update_static(self.query_one("#build-state", Static), self._state_line())
         if table.step(1) is None:
             self.show_evidence(key)
 
     def action_decide(self, decision: str) -> None:
         key = self.paged().current_key()
-        if key is not None:
+        if key is None:
+            return
+        if self.views[key].kind != REVIEW:
             self._record(key, decision)
+        elif decision == "reject":
+            self._record(key, "keep")
+        else:
+            self._ask_review(key)
+
+    def _ask_review(self, key: str) -> None:
+        """How to change an unreliable code: one line, checked like any decision."""
+        def done(value: str | None) -> None:
+            if value is not None:
+                decision, names = parse_review_decision(value)
+                self._record(key, decision, names)
+
+        self.app.push_screen(TextPrompt(f"Review #{key} '{self.views[key].evidence.get('name')}': 'rename: new name', "
+                                        "'split: first | second', 'merge: other code' or 'keep'", ""), done)
 
     def action_edit_names(self) -> None:
         key = self.paged().current_key()
         if key is None:
             return
         view = self.views[key]
+        if view.kind == REVIEW:
+            self._ask_review(key)
+            return
         if view.kind != "split":
             self.notify("a merged code is named after the merge; approve or reject this proposal", severity="warning")
             return
@@ -267,4 +310,21 @@ def evidence_text(view: ProposalView, mine: dict | None) -> Text:
         text.append(f"\n{label}\n", style="bold cyan")
         for sample in samples:
             text.append(f"  • {sample}\n")
+    return text
+
+
+def review_evidence_text(view: ProposalView) -> Text:
+    """The evidence for a review proposal: the code's α with its interval against the floor, and
+    each item the annotators label differently (document, the code's expressions in it, labels)."""
+    ev = view.evidence
+    text = Text()
+    text.append(f"Review #{view.id}: '{ev.get('name')}'\n", style="bold")
+    text.append(f"codebook v{view.version} · mapping, criterion {ev.get('criterion')}\n", style="dim")
+    text.append(f"Krippendorff's {review_line(ev)}\n")
+    text.append("decide: a / e → 'rename: new name', 'split: first | second', 'merge: other code'; r keeps it\n",
+                style="yellow")
+    for item in ev.get("disagreements") or []:
+        text.append(f"\n{item['document_id']}  ", style="bold cyan")
+        text.append(", ".join(f"{a}: {label}" for a, label in item["labels"].items()) + "\n")
+        text.append(f"  • {item['excerpt']}\n")
     return text
