@@ -169,4 +169,13 @@ def _m7(db: sqlite_utils.Database) -> None:
     db["scores"].add_column("value_over_ceiling", float)
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
+def _m8_annotator_links(db: sqlite_utils.Database) -> None:
+    """Annotators with personal links: the sha256 of each link's token (never the token), and the
+    audit log of the annotators' server (adds, logins, refusals, revocations)."""
+    db["annotators"].create({"name": str, "token_hash": str, "created": float, "revoked": float}, pk="name")
+    db["annotators"].create_index(["token_hash"], unique=True)
+    db["annotator_events"].create(
+        {"id": int, "time": float, "event": str, "annotator": str, "remote": str, "detail": str}, pk="id")
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_annotator_links]

@@ -1,5 +1,5 @@
 """``python -m workbench.tui PROJECT --annotator NAME [--codebook-version V]``: the command that
-``workbench review --serve`` hands to textual-serve, one process per browser session."""
+``workbench serve`` runs for each browser session of an annotator's personal link."""
 from __future__ import annotations
 
 import argparse
