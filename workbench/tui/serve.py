@@ -200,8 +200,9 @@ class AnnotatorServer(Server):
         """Run until Ctrl-C (textual-serve's ``serve`` with TLS and without its banner)."""
         self.debug = debug
         self.initialize_logging()
+        # no access log: its request lines would hold the tokens; the audit log records every visit
         web.run_app(self._make_app(), host=self.host, port=self.port, ssl_context=self.ssl_context,
-                    print=lambda *args: None)
+                    access_log=None, print=lambda *args: None)
 
     def remote(self, request: web.Request) -> str:
         """The client's address; behind a trusted reverse proxy on loopback, the one it forwards."""
