@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
-from bench.annotation_client import AnnotatorClient, READY, compare_labels, expected_mapping_labels, mapping_answers
+from bench.annotation_client import KEYS, READY, AnnotatorClient, compare_labels, expected_mapping_labels, mapping_answers
 from workbench.annotate.annotators import add_annotator, annotator_log, annotators, authenticate, revoke_annotator
 from workbench.cli import main
 from workbench.errors import WorkbenchError
@@ -224,7 +224,7 @@ async def test_three_annotators_label_at_once_each_label_stored_once_under_their
             await client.press("3")  # the mapping screen
             await client.wait_for(READY, timeout=120)
             for answer in answers[name]:
-                assert await client.press({"yes": "y", "no": "n"}[answer]), f"{name}: no screen after a key"
+                assert await client.press(KEYS[answer]), f"{name}: no screen after a key"
             return client
 
         clients = await asyncio.gather(*(annotate(name) for name in ANNOTATORS))
