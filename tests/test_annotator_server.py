@@ -13,7 +13,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
-from bench.annotation_client import KEYS, READY, AnnotatorClient, compare_labels, expected_mapping_labels, mapping_answers
+from bench.annotation_client import (KEYS, READY, AnnotatorClient, compare_labels, expected_mapping_labels,
+                                     mapping_answers)
 from workbench.annotate.annotators import add_annotator, annotator_log, annotators, authenticate, revoke_annotator
 from workbench.cli import main
 from workbench.errors import WorkbenchError

@@ -68,6 +68,11 @@ ROWS: dict[int, dict[str, list[dict]]] = {
                     "source": "human", "value": 0.8, "raw": 0.02, "ci_low": 0.7, "ci_high": 0.9, "n_group": 1,
                     "n_source": 1, "config": "{}", "created": 13.0}],
     },
+    8: {
+        "annotators": [{"name": "ann", "token_hash": "ef" * 32, "created": 14.0, "revoked": None}],
+        "annotator_events": [{"id": 1, "time": 15.0, "event": "login", "annotator": "ann", "remote": "127.0.0.1",
+                              "detail": ""}],
+    },
 }
 
 
