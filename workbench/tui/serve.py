@@ -181,6 +181,7 @@ class AnnotatorServer(Server):
         ])
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
+        app.on_cleanup.append(self.on_cleanup)
         return app
 
     async def on_startup(self, app: web.Application) -> None:
@@ -192,8 +193,12 @@ class AnnotatorServer(Server):
         for sockets in list(self.sessions.values()):
             for websocket in list(sockets):
                 await websocket.close()
-        await self._in_store(lambda store: store.close())
-        self._store = None
+
+    async def on_cleanup(self, app: web.Application) -> None:
+        """After the sessions' handlers have ended (and logged their logouts)."""
+        if self._store is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._store.close)
+            self._store = None
         self._executor.shutdown(wait=False)
 
     def serve(self, debug: bool = False) -> None:
