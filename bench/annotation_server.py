@@ -12,8 +12,8 @@ reruns skip its build; each run works on a copy. The build that runs during labe
 ``workbench build --restart --auto-approve`` on that copy (offline); sessions stay on the version
 that existed before it (``serve --codebook-version``).
 
-    .venv/bin/python bench/annotation_server.py [--annotators 8] [--labels 300] [--think-ms 100]
-Targets: every label stored exactly once under its annotator's name; keypress p95 ≤ 250 ms.
+    .venv/bin/python bench/annotation_server.py [--annotators 8] [--labels 300] [--think-ms 100] [--no-build]
+Target: every label stored exactly once under its annotator's name (the issue sets no latency target).
 """
 from __future__ import annotations
 
@@ -34,9 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.annotation_client import (READY, AnnotatorClient, KEYS, compare_labels,  # noqa: E402
                                      expected_mapping_labels, mapping_answers)
 from bench.common import summary  # noqa: E402
-
-P95_TARGET_MS = 250
-
 
 def ensure_project(path: Path) -> None:
     """The demo corpus, extracted and built offline (as the tests' built project)."""
@@ -64,7 +61,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def label_round(path: Path, names: list[str], links: dict[str, str], version: int, n_labels: int,
-                      think: float) -> dict:
+                      think: float, with_build: bool) -> dict:
     from workbench.tui.serve import AnnotatorServer
 
     server = AnnotatorServer(path, codebook_version=version)
@@ -95,7 +92,8 @@ async def label_round(path: Path, names: list[str], links: dict[str, str], versi
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     build = subprocess.Popen([sys.executable, "-c", "from workbench.cli import main; main()", "build", str(path),
-                              "--restart", "--auto-approve", "--iterations", "12", "--quiet"],
+                              "--restart", "--auto-approve", "--iterations", "12", "--quiet"] if with_build
+                             else [sys.executable, "-c", "pass"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     start = time.perf_counter()
     try:
@@ -120,6 +118,7 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=8)
     parser.add_argument("--labels", type=int, default=300, help="labels per annotator")
     parser.add_argument("--think-ms", type=float, default=100, help="pause between an annotator's keys")
+    parser.add_argument("--no-build", action="store_true", help="label without a build running (for comparison)")
     args = parser.parse_args()
     args.project.parent.mkdir(parents=True, exist_ok=True)
     ensure_project(args.project)
@@ -137,9 +136,9 @@ def main() -> None:
     version = store.latest_version()
     names = [f"annotator{n}" for n in range(args.annotators)]
     links = {name: add_annotator(store, name, "http://x").rsplit("/a/", 1)[1] for name in names}
-    print(f"{args.annotators} annotators × {args.labels} labels on codebook v{version} while a build runs…",
-          flush=True)
-    run = asyncio.run(label_round(work, names, links, version, args.labels, args.think_ms / 1000))
+    print(f"{args.annotators} annotators × {args.labels} labels on codebook v{version}"
+          + ("" if args.no_build else " while a build runs") + "…", flush=True)
+    run = asyncio.run(label_round(work, names, links, version, args.labels, args.think_ms / 1000, not args.no_build))
 
     pairs = [pair_id(item.document_id, code.uid)
              for item in mapping_items(store, version, store.sample_items("mapping", version)) for code in item.codes]
@@ -160,10 +159,11 @@ def main() -> None:
         "keys with no screen output within 10 s": str(run["silent"]),
         "server-side keypress-to-screen": f"p50 {p50:.0f} ms, p95 {p95:.0f} ms over {len(run['keys']):,} keys",
         "labelling wall time": f"{run['labelled_s']:.0f} s",
-        "build": ("still running when labelling ended" if run["build_running"] else "finished before labelling did")
+        "build": "none (--no-build)" if args.no_build else
+                 ("still running when labelling ended" if run["build_running"] else "finished before labelling did")
                  + f"; exit code {run['build_rc']}" + ("; 'locked' in its stderr" if "locked" in run["build_err"]
                                                        else ""),
-    }, {"every label once, under its name": exact, f"p95 ≤ {P95_TARGET_MS} ms": p95 <= P95_TARGET_MS})
+    }, {"every label once, under its name": exact})
 
 
 if __name__ == "__main__":
