@@ -59,20 +59,10 @@ def test_review_refuses_a_reserved_name_and_an_unknown_version(project):
     assert out.exit_code == 1 and "codebook" in out.output
 
 
-def test_review_serve_binds_to_loopback_and_warns_that_there_is_no_login(project, monkeypatch):
-    from textual_serve.server import Server
-
-    served = []
-    monkeypatch.setattr(Server, "serve", lambda self, debug=False: served.append(self))
-    out = CliRunner().invoke(main, ["review", str(project.path), "--annotator", "ann", "--serve", "--port", "8123"])
-    assert out.exit_code == 0, out.output
-    assert "no login" in out.stderr and "127.0.0.1:8123" in out.stderr
-    (server,) = served
-    assert server.host == "127.0.0.1" and server.port == 8123
-    assert "-m workbench.tui" in server.command and "--annotator ann" in server.command
-    out = CliRunner().invoke(main, ["review", str(project.path), "--annotator", "ann", "--serve",
-                                    "--host", "0.0.0.0"])
-    assert "ANYONE who can reach 0.0.0.0:8000" in out.stderr and served[-1].host == "0.0.0.0"
+def test_review_serve_points_to_the_server_with_personal_links(project):
+    out = run("review", project.path, "--annotator", "ann", "--serve")
+    assert out.exit_code == 1 and "'workbench serve PROJECT'" in out.output and "Traceback" not in out.output
+    assert "annotators PROJECT add ann" in out.output
 
 
 def test_labels_round_trip_through_export_and_import(built_project, built_project_template, tmp_path):

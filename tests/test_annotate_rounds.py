@@ -202,8 +202,8 @@ def test_assign_progress_and_close_on_the_command_line(project):
     assert rounds[0]["agreement"]["task"] == TASK
     code, out = run("agreement", path, "--progress", "--task", "proposals")
     assert code == 1 and "has no rounds to follow" in out
-    code, out = run("review", path, "--annotator", "lea", "--lead", "--serve")
-    assert code == 2 and "without --serve" in out
+    code, out = run("review", path, "--annotator", "lea", "--lead", "--serve")  # the browser app is 'serve' now
+    assert code == 1 and "workbench serve PROJECT" in out and "Traceback" not in out
 
 
 # ------------------------------------------------------------------------------ TUI

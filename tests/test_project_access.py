@@ -76,8 +76,7 @@ def test_taken_port_is_one_line(template, tmp_path):  # noqa: F811
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(main, ["review", str(project), "--annotator", "ann", "--serve",
-                                           "--port", str(port)])
+        result = CliRunner().invoke(main, ["serve", str(project), "--port", str(port)])
     assert result.exit_code != 0
     assert f"Error: cannot serve on 127.0.0.1:{port} (Address already in use): choose another --port" \
         in result.output, result.output

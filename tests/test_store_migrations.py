@@ -73,6 +73,11 @@ ROWS: dict[int, dict[str, list[dict]]] = {
                          "seed": 0, "created": 14.0}],
         "closed_rounds": [{"task": "mapping", "codebook_version": 1, "closed_by": "lea", "closed": 15.0}],
     },
+    10: {
+        "annotators": [{"name": "ann", "token_hash": "ef" * 32, "created": 14.0, "revoked": None}],
+        "annotator_events": [{"id": 1, "time": 15.0, "event": "login", "annotator": "ann", "remote": "127.0.0.1",
+                              "detail": ""}],
+    },
 }
 
 

@@ -24,16 +24,11 @@ def code_names(store, version: int | None) -> dict[str, str]:
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--annotator", required=True, help="your name, stored with every label and decision")
 @click.option("--codebook-version", type=int, help="codebook version to audit and map (default: the latest)")
-@click.option("--serve", is_flag=True, help="serve the app in a browser (textual-serve); it has NO login")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on (with --serve)")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="port (with --serve)")
+@click.option("--serve", is_flag=True, hidden=True, help="replaced by 'workbench serve' (personal links)")
 @click.option("--lead", is_flag=True, help="open on the lead's view: progress, agreement and adjudication per round")
 @user_errors
-def review(project: str, annotator: str, codebook_version: int | None, serve: bool, host: str, port: int,
-           lead: bool) -> None:
+def review(project: str, annotator: str, codebook_version: int | None, serve: bool, lead: bool) -> None:
     """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
-    if lead and serve:
-        raise click.UsageError("--lead is the lead's own terminal view: run it without --serve")
     from ..annotate.tasks import check_annotator
     from ..code_view import working_version
 
@@ -42,17 +37,9 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
     if codebook_version is not None:
         working_version(store, codebook_version)
     store.close()
-    if serve:
-        from ..tui.serve import check_port, no_login_warning, port_error, review_server
-
-        check_port(host, port)
-        click.echo(no_login_warning(host, port, annotator), err=True)
-        click.echo(f"serving the workbench for {annotator} on http://{host}:{port} (Ctrl-C stops)", err=True)
-        try:
-            review_server(project, annotator, codebook_version, host, port).serve()
-        except OSError as exc:  # taken between the check and the bind
-            raise port_error(host, port, exc) from None
-        return
+    if serve:  # the browser server without a login is gone: a team's server opens only personal links
+        raise WorkbenchError("the browser app is now 'workbench serve PROJECT', opened by personal links: "
+                             f"'workbench annotators PROJECT add {annotator}' prints yours")
     from ..tui import WorkbenchApp
 
     WorkbenchApp(project, annotator, codebook_version, lead=lead).run()

@@ -23,6 +23,7 @@ import sqlite_utils
 from ..config import WorkbenchConfig, parse_config
 from ..errors import WorkbenchError
 from .annotations import AnnotationsStoreMixin
+from .annotators import AnnotatorsStoreMixin
 from .codebook import CodebookStoreMixin
 from .scores import ScoresStoreMixin
 from .survey import SurveyStoreMixin
@@ -49,7 +50,7 @@ class DocumentRow:
     reliability_run: str | None = None  # a reliability run's document, kept apart from the project's sources
 
 
-class Store(CodebookStoreMixin, AnnotationsStoreMixin, SurveyStoreMixin, ScoresStoreMixin):
+class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, SurveyStoreMixin, ScoresStoreMixin):
     """A project database. Open with :func:`open_project` or :func:`create_project`."""
 
     def __init__(self, path: Path):

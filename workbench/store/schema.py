@@ -198,4 +198,14 @@ def _m9_assignments_and_closed_rounds(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds]
+def _m10_annotator_links(db: sqlite_utils.Database) -> None:
+    """Annotators with personal links: the sha256 of each link's token (never the token), and the
+    audit log of the annotators' server (adds, logins, refusals, revocations)."""
+    db["annotators"].create({"name": str, "token_hash": str, "created": float, "revoked": float}, pk="name")
+    db["annotators"].create_index(["token_hash"], unique=True)
+    db["annotator_events"].create(
+        {"id": int, "time": float, "event": str, "annotator": str, "remote": str, "detail": str}, pk="id")
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
+              _m10_annotator_links]

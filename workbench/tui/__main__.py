@@ -1,5 +1,6 @@
 """``python -m workbench.tui PROJECT --annotator NAME [--codebook-version V] [--lead]``: the command that
-``workbench review --serve`` hands to textual-serve, one process per browser session."""
+``workbench serve`` runs for each browser session of an annotator's personal link (never with ``--lead``,
+the lead's own terminal view)."""
 from __future__ import annotations
 
 import argparse

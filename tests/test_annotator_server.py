@@ -1,0 +1,251 @@
+"""Annotators with personal links and the server they open (#15 items 1 and 3): a wrong, missing or
+revoked token gets a 403 and spawns nothing, a revoked link's open session is closed, failures are
+throttled per address, every visit is in the audit log, and sessions label under the token's name
+only — also with several annotators labelling at once through real app processes."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from click.testing import CliRunner
+
+from bench.annotation_client import (KEYS, READY, AnnotatorClient, compare_labels, expected_mapping_labels,
+                                     mapping_answers)
+from workbench.annotate.annotators import add_annotator, annotator_log, annotators, authenticate, revoke_annotator
+from workbench.cli import main
+from workbench.errors import WorkbenchError
+from workbench.tui import serve as serve_module
+from workbench.tui.serve import AnnotatorServer, LoginThrottle, TimedAppService
+
+
+def token_of(url: str) -> str:
+    return url.rsplit("/a/", 1)[1]
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """Commands of the app processes the server would start (none is started)."""
+    commands: list[str] = []
+
+    async def start(self, width, height):
+        commands.append(self.command)
+
+    monkeypatch.setattr(TimedAppService, "start", start)
+    monkeypatch.setattr(serve_module, "REVOCATION_POLL_S", 0.05)
+    return commands
+
+
+class Running:
+    """An AnnotatorServer on a free loopback port, in this test's event loop."""
+
+    def __init__(self, path, **kwargs):
+        kwargs.setdefault("throttle", LoginThrottle(free=1000))  # tests of refusals are not throttled
+        self.server = AnnotatorServer(path, **kwargs)
+
+    async def __aenter__(self):
+        self.http = TestServer(await self.server._make_app(), host="127.0.0.1")
+        await self.http.start_server()
+        self.base = str(self.http.make_url("")).rstrip("/")
+        self.client = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.client.close()
+        await self.http.close()
+
+    async def page(self, path: str) -> int:
+        async with self.client.get(self.base + path) as response:
+            return response.status
+
+    async def session(self, path: str) -> int:
+        try:
+            ws = await self.client.ws_connect(self.base.replace("http", "ws") + path)
+        except aiohttp.WSServerHandshakeError as exc:
+            return exc.status
+        await ws.close()
+        return 101
+
+
+def test_a_link_holds_a_random_token_of_which_only_the_hash_is_stored(project):
+    url = add_annotator(project, " ana ", "https://label.example.org/")
+    other = add_annotator(project, "bob", "https://label.example.org")
+    token = token_of(url)
+    assert url.startswith("https://label.example.org/a/") and len(token) >= 43  # ≥ 256 bits, base64
+    assert token != token_of(other)
+    (row,) = [r for r in project.annotator_rows() if r["name"] == "ana"]
+    assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    project.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert token.encode() not in project.path.read_bytes()
+    assert authenticate(project, token).name == "ana" and authenticate(project, token[:-1] + "A").name is None
+    with pytest.raises(WorkbenchError, match="already has a link"):
+        add_annotator(project, "ana", "http://x")
+    with pytest.raises(WorkbenchError, match="reserved"):
+        add_annotator(project, "recognizer", "http://x")
+    revoke_annotator(project, "ana")
+    assert authenticate(project, token).reason == "revoked link of ana"
+    again = add_annotator(project, "ana", "http://x")  # a revoked annotator gets a new link; the old stays dead
+    assert authenticate(project, token_of(again)).name == "ana" and authenticate(project, token).name is None
+    assert [(a.name, a.active) for a in annotators(project)] == [("ana", True), ("bob", True)]
+    assert [(e["event"], e["annotator"]) for e in annotator_log(project)] == [
+        ("add", "ana"), ("add", "bob"), ("revoke", "ana"), ("add", "ana")]
+
+
+async def test_wrong_missing_or_revoked_tokens_get_403_and_spawn_nothing(project, spawned):
+    token = token_of(add_annotator(project, "ana", "http://x"))
+    bob = token_of(add_annotator(project, "bob", "http://x"))
+    async with Running(project.path, codebook_version=None) as running:
+        for path in ("/", "/a/", "/a/not-a-token", f"/a/{token[:-2]}"):
+            assert await running.page(path) in (403, 404), path
+        for path in ("/ws", "/a/not-a-token/ws", f"/a/{token.upper()}/ws", f"/a/{bob}x/ws"):
+            assert await running.session(path) in (403, 404), path
+        assert spawned == []
+        async with running.client.get(f"{running.base}/a/{token}") as response:
+            page = await response.text()
+            assert response.status == 200 and response.headers["Referrer-Policy"] == "no-referrer"
+        assert f'data-session-websocket-url="ws://127.0.0.1:{running.http.port}/a/{token}/ws"' in page
+        # the browser cannot choose the name: only the token's row does
+        assert await running.session(f"/a/{token}/ws?annotator=bob&width=100") == 101
+        assert len(spawned) == 1 and spawned[0].split("--annotator ")[1].split()[0] == "ana"
+
+        open_ws = await running.client.ws_connect(f"{running.base.replace('http', 'ws')}/a/{token}/ws")
+        await asyncio.sleep(0.05)
+        revoke_annotator(project, "ana")
+        assert await running.page(f"/a/{token}") == 403 and await running.session(f"/a/{token}/ws") == 403
+        async with asyncio.timeout(5):  # the open session is closed by the server
+            assert (await open_ws.receive()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert await running.session(f"/a/{bob}/ws") == 101  # another annotator's link still works
+    assert len(spawned) == 3 and "--annotator bob" in spawned[-1]
+    log = annotator_log(project)
+    reasons = [e["detail"] for e in log if e["event"] == "refused"]
+    assert "no token (page)" in reasons and "unknown token (session)" in reasons
+    assert "revoked link of ana (page)" in reasons and "revoked link of ana (session)" in reasons
+    assert [e["annotator"] for e in log if e["event"] == "login"] == ["ana", "ana", "bob"]
+    assert [e["annotator"] for e in log if e["event"] == "closed"] == ["ana"]
+    assert all(e["remote"] == "127.0.0.1" for e in log if e["event"] in ("refused", "login"))
+    assert not any(token in (e["detail"] or "") or bob in (e["detail"] or "") for e in log)
+
+
+def test_failures_from_one_address_are_slowed_down_exponentially():
+    now = [1000.0]
+    throttle = LoginThrottle(free=5, cap=60, clock=lambda: now[0])
+    for _ in range(5):
+        assert throttle.wait("10.0.0.9") == 0
+        throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == pytest.approx(1.0) and throttle.wait("10.0.0.8") == 0
+    now[0] += 1.0
+    throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == pytest.approx(2.0)
+    for _ in range(20):
+        throttle.failed("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == pytest.approx(60.0)  # capped
+    throttle.succeeded("10.0.0.9")
+    assert throttle.wait("10.0.0.9") == 0
+
+
+async def test_a_throttled_address_is_refused_before_its_token_is_looked_at(project, spawned):
+    token = token_of(add_annotator(project, "ana", "http://x"))
+    now = [0.0]
+    async with Running(project.path, throttle=LoginThrottle(free=5, clock=lambda: now[0])) as running:
+        for _ in range(5):
+            assert await running.page("/a/guess") == 403
+        assert await running.page(f"/a/{token}") == 429 and await running.session(f"/a/{token}/ws") == 429
+        now[0] += 1.5
+        assert await running.page(f"/a/{token}") == 200
+    assert spawned == []
+    assert sum(e["event"] == "refused" for e in annotator_log(project)) == 5
+
+
+async def test_behind_a_proxy_the_forwarded_address_is_the_one_throttled_and_logged(project, spawned):
+    async with Running(project.path, behind_proxy=True) as running:
+        for n in range(6):
+            async with running.client.get(running.base + "/a/guess",
+                                          headers={"X-Forwarded-For": f"198.51.100.{n % 2}"}) as response:
+                assert response.status == 403  # 3 failures per address: none throttled
+    assert {e["remote"] for e in annotator_log(project)} == {"198.51.100.0", "198.51.100.1"}
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_annotators_commands_add_list_revoke_and_show_the_log(project):
+    out = run("annotators", project.path, "add", "ana", "--base-url", "https://label.example.org")
+    assert out.exit_code == 0 and "https://label.example.org/a/" in out.output
+    assert run("annotators", project.path, "add", "ana").exit_code == 1
+    assert "ana" in run("annotators", project.path, "list").output
+    out = run("annotators", project.path, "revoke", "zed")
+    assert out.exit_code == 1 and "no annotator 'zed'" in out.output and "Traceback" not in out.output
+    assert run("annotators", project.path, "revoke", "ana").exit_code == 0
+    assert "revoked" in run("annotators", project.path, "list").output
+    log = run("annotators", project.path, "log").output.splitlines()
+    assert [line.split()[2] for line in log] == ["add", "revoke"]
+
+
+def test_serve_refuses_an_open_address_without_annotators_and_warns_without_tls(project, monkeypatch, tmp_path):
+    served = []
+    monkeypatch.setattr(AnnotatorServer, "serve", lambda self, debug=False: served.append(self))
+    out = run("serve", project.path, "--host", "0.0.0.0", "--port", "8124")
+    assert out.exit_code == 1 and "no annotators" in out.output and served == []
+    assert len(out.output.strip().splitlines()) == 1
+    add_annotator(project, "ana", "http://x")
+    out = CliRunner().invoke(main, ["serve", str(project.path), "--host", "0.0.0.0", "--port", "8124"])
+    assert out.exit_code == 0 and "without TLS" in out.stderr and "reverse proxy" in out.stderr
+    assert "Running an annotation round for a team" in out.stderr
+    out = CliRunner().invoke(main, ["serve", str(project.path), "--port", "8124"])
+    assert out.exit_code == 0 and "warning" not in out.stderr
+    assert [(s.host, s.port) for s in served] == [("0.0.0.0", 8124), ("127.0.0.1", 8124)]
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    assert "both --certfile and --keyfile" in run("serve", project.path, "--certfile", cert).output
+    out = run("serve", project.path, "--certfile", cert, "--keyfile", cert)
+    assert out.exit_code == 1 and "cannot load the TLS certificate" in out.output
+    out = run("review", project.path, "--annotator", "ana", "--serve")
+    assert out.exit_code == 1 and "workbench serve" in out.output and "annotators PROJECT add ana" in out.output
+
+
+ANNOTATORS, LABELS_EACH = ("ana", "bob", "cem"), 20
+
+
+@pytest.mark.slow
+async def test_three_annotators_label_at_once_each_label_stored_once_under_their_own_name(built_project):
+    store = built_project
+    version = store.latest_version()
+    links = {name: add_annotator(store, name, "http://x") for name in ANNOTATORS}
+    answers = {name: mapping_answers(LABELS_EACH, seed) for seed, name in enumerate(ANNOTATORS)}
+    async with Running(store.path, codebook_version=version) as running:
+
+        async def annotate(name: str) -> AnnotatorClient:
+            client = AnnotatorClient(running.base + "/a/" + token_of(links[name]))
+            await client.connect()
+            await client.wait_for("Changes", timeout=60)
+            await client.press("3")  # the mapping screen
+            await client.wait_for(READY, timeout=120)
+            for answer in answers[name]:
+                assert await client.press(KEYS[answer]), f"{name}: no screen after a key"
+            return client
+
+        clients = await asyncio.gather(*(annotate(name) for name in ANNOTATORS))
+        async with asyncio.timeout(30):  # the last keys' labels are written by now or shortly after
+            while store.count("labels", "round = 'first'") < len(ANNOTATORS) * LABELS_EACH:
+                await asyncio.sleep(0.2)
+        for client in clients:
+            await client.close()
+        latencies = running.server.latencies
+    from workbench.annotate.tasks import pair_id
+    from workbench.annotate.views import mapping_items
+
+    pairs = [pair_id(item.document_id, code.uid)
+             for item in mapping_items(store, version, store.sample_items("mapping", version)) for code in item.codes]
+    expected = {name: expected_mapping_labels(pairs, answers[name]) for name in ANNOTATORS}
+    stored: dict[str, Counter] = {}
+    for row in store.labels("mapping", viewer=None, rounds=["first"]):
+        stored.setdefault(row["annotator"], Counter())[(row["item_id"], row["label"])] += 1
+    assert set(stored) == set(ANNOTATORS)
+    assert compare_labels(expected, stored) == {"expected": 60, "stored": 60, "lost": 0, "duplicates": 0,
+                                                "misattributed": 0}
+    assert set(latencies) == set(ANNOTATORS) and all(len(v) >= LABELS_EACH for v in latencies.values())
+    assert [e["annotator"] for e in annotator_log(store) if e["event"] == "login"].count("ana") == 1

@@ -1,0 +1,48 @@
+"""SQL of the annotators' links and the server's audit log (schema.py ``_m8_annotator_links``);
+mixed into :class:`workbench.store.Store`.
+
+A link's token is never stored, only its sha256; a revoked annotator keeps their row (with the time
+of revocation) so that a refusal can say whose link it was and the name is not silently reused.
+"""
+from __future__ import annotations
+
+import time
+
+import sqlite_utils
+
+
+class AnnotatorsStoreMixin:
+    """Annotator rows (name, token hash, created, revoked) and the append-only event log."""
+
+    db: sqlite_utils.Database
+
+    def annotator_rows(self) -> list[dict]:
+        """Every annotator with a link, revoked ones included, by name."""
+        return list(self.db.query("select name, token_hash, created, revoked from annotators order by name"))
+
+    def annotator_row(self, name: str) -> dict | None:
+        rows = list(self.db.query("select name, token_hash, created, revoked from annotators where name = ?", [name]))
+        return rows[0] if rows else None
+
+    def save_annotator(self, name: str, token_hash: str, event: dict) -> None:
+        """Give ``name`` a (new) link's hash, active, and log ``event`` in the same transaction."""
+        with self.transaction():
+            self.db["annotators"].upsert({"name": name, "token_hash": token_hash, "created": time.time(),
+                                          "revoked": None}, pk="name")
+            self.db["annotator_events"].insert({**event, "time": time.time()})
+
+    def revoke_annotator_row(self, name: str, event: dict) -> None:
+        with self.transaction():
+            self.db.execute("update annotators set revoked = ? where name = ?", [time.time(), name])
+            self.db["annotator_events"].insert({**event, "time": time.time()})
+
+    def log_annotator_event(self, event: dict) -> None:
+        with self.transaction():
+            self.db["annotator_events"].insert({**event, "time": time.time()})
+
+    def annotator_events(self, limit: int | None = None) -> list[dict]:
+        """The audit log, oldest first (the last ``limit`` events when given)."""
+        sql = "select id, time, event, annotator, remote, detail from annotator_events order by id desc"
+        if limit is not None:
+            sql += f" limit {int(limit)}"
+        return list(reversed(list(self.db.query(sql))))
