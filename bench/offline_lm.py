@@ -57,6 +57,9 @@ def main() -> None:
         "seconds per document": f"{mean / docs:.1f}" if docs else "n/a",
         "seconds per scored code set": f"{mean / sets:.2f}" if sets else "n/a",
         "build wall (s)": f"{marks[-1][1] - marks[0][1]:.0f}",
+        **{f"t = {r['iteration']}: K, S(C) [95% CI], −d̄, +β1 term, −β2 term, σ":
+           f"{r['K']}, {r['S']:.4f} [{r['S_low']:.4f}, {r['S_high']:.4f}], {-r['distortion']:.4f}, "
+           f"{r['beta1_term']:.4f}, {r['beta2_term']:.4f}, {r['sigma']:.4f}" for r in rows},
     }, {"build finished": status.state == "finished"})
 
 
