@@ -59,3 +59,9 @@ def render(name: str, **variables: object) -> str:
             f"prompt {name!r} expects {sorted(expected)}; missing {sorted(missing)}, unexpected {sorted(extra)}"
         )
     return load(name).format(**variables)
+
+
+def render_prefix(name: str, **variables: object) -> str:
+    """The rendered prompt as the start of a text that follows it on the next line (trailing
+    whitespace cut, one newline): how a document is scored after a prompt (footnote 3)."""
+    return render(name, **variables).rstrip() + "\n"

@@ -12,11 +12,14 @@ Decoders (``decoder`` role):
 - **log-probability decoder** (``roles.decoder.distortion = logprob``) — d = the document's mean
   token −log p(x | prompt with the code set) from an OpenAI-compatible ``/v1/completions``
   endpoint that echoes prompt log-probabilities (footnote 3): exact, no sampling, no embedding.
-- **offline latent decoder** — x̂ = normalised Σ_{k∈s} q_k e_{c_k}; d = −cos(e_x, x̂). No text is
-  generated; it measures how much of the document's embedding the chosen codes span.
+- **offline latent decoder** (``roles.decoder.offline_decoder = latent``) — x̂ = normalised
+  Σ_{k∈s} q_k e_{c_k}; d = −cos(e_x, x̂). No text is generated; it measures how much of the
+  document's embedding the chosen codes span.
+- **offline LM decoder** (``roles.decoder.offline_decoder = lm``) — the log-probability decoder's
+  d, prompt and document cut, with Gemma 3 270M run in process (``workbench.llm.local_lm``).
 
-The LLM decoder's calls are bounded by a per-iteration budget of documents, sampled stratified by
-(group, source); the offline decoder is cheap and reconstructs every document.
+The LLM and offline-LM decoders are bounded by a per-iteration budget of documents, sampled
+stratified by (group, source); the latent decoder is cheap and reconstructs every document.
 """
 from __future__ import annotations
 
@@ -25,16 +28,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import prompts
+
 from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion, logprob_distortion
 from .codebook.objective import expected_distortion
 from .codebook.sampling import sample_code_sets
 from .config import EMConfig
 from .llm.gateway import Gateway
+from .llm.local_lm import OFFLINE_LM, local_lm
 from .llm.parsing import parse_free_text
 from .models import Codebook, Corpus
 from .progress import progress_bar
 
 LATENT_DECODER = "offline-latent-v1"
+LM_DECODER = f"offline-lm:{OFFLINE_LM}"
 LOGPROB_CHARS = 4000  # document characters scored by a log-probability decoder (a small model's context)
 
 
@@ -78,17 +85,21 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     N, K = q_docs.shape
     eligible = q_docs.sum(axis=1) > 0
     offline = gateway.is_offline("decoder")
+    latent = offline and gateway.role("decoder").offline_decoder == "latent"
     rng = np.random.default_rng([cfg.seed, iteration])
-    docs = np.flatnonzero(eligible) if offline else stratified_budget(
+    docs = np.flatnonzero(eligible) if latent else stratified_budget(
         corpus.doc_groups, corpus.doc_sources, eligible, cfg.doc_budget, rng)
     candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1, np.random.default_rng([cfg.seed, iteration, int(i)]),
                                            cfg.min_code_p) for i in docs}
     centroids = codebook.centroids
-    if offline:
+    failed = 0
+    if latent:
         decoder = LATENT_DECODER
         dists = {i: np.array([latent_distortion(corpus.doc_emb[i], centroids, s, q_docs[i]) for s in sets])
                  for i, sets in candidates.items()}
-        failed = 0
+    elif offline:
+        decoder = LM_DECODER
+        dists = _offline_lm_distortions(corpus, codebook, q_docs, candidates, show_progress)
     elif gateway.role("decoder").distortion == "logprob":
         decoder = f"logprob:{gateway.role('decoder').model}"
         dists, failed = asyncio.run(_logprob_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress))
@@ -110,6 +121,30 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     return Reconstruction(decoder, distortion, code_distortion(kept_sets, kept_d, K), np.isfinite(distortion), failed)
 
 
+def _likelihood_variables(corpus: Corpus, names: list[str], q_row: np.ndarray, i: int, s: np.ndarray) -> dict:
+    """The ``document_likelihood`` prompt's variables for document ``i`` and code set ``s``."""
+    return {"values": _values_list([names[k] for k in s], q_row[s]), "topic": corpus.doc_topics[i] or "(none)"}
+
+
+def _offline_lm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
+                            show: bool) -> dict[int, np.ndarray]:
+    """The log-probability decoder's d(x|s) (footnote 3) with the in-process model: one document's
+    candidate sets scored together, the document tokenised once."""
+    names = [c.name or f"code {c.idx}" for c in codebook.codes]
+    lm = local_lm()
+    dists = {}
+    with progress_bar(f"reconstruct ({LM_DECODER} log-probabilities)", len(candidates), show) as advance:
+        for i, sets in candidates.items():
+            text = lm.tokenize(corpus.doc_texts[i][:LOGPROB_CHARS], prompt=False)
+            prompts_i = [lm.tokenize(prompts.render_prefix("document_likelihood",
+                                                           **_likelihood_variables(corpus, names, q_docs[i], i, s)),
+                                     prompt=True) for s in sets]
+            dists[i] = np.array([logprob_distortion(lp) if lp.size else np.nan
+                                 for lp in lm.continuation_logprobs(prompts_i, text)])
+            advance(1)
+    return dists
+
+
 async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
                                gateway: Gateway, show: bool) -> tuple[dict[int, np.ndarray], int]:
     """d(x|s) = the document's mean token −log p given the code set (footnote 3), one request per
@@ -123,8 +158,7 @@ async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.nd
             i, j = jobs[n]
             s = candidates[i][j]
             results[n] = await gateway.text_logprobs(
-                "decoder", "document_likelihood",
-                {"values": _values_list([names[k] for k in s], q_docs[i][s]), "topic": corpus.doc_topics[i] or "(none)"},
+                "decoder", "document_likelihood", _likelihood_variables(corpus, names, q_docs[i], i, s),
                 corpus.doc_texts[i][:LOGPROB_CHARS])
             advance(1)
 

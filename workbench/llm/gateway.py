@@ -299,7 +299,7 @@ class Gateway:
         server, …), nothing generated that counts. Cached like chat calls. An endpoint that returns
         no prompt log-probabilities is a setting error (WorkbenchError), not a failed call."""
         cfg = self.role(role)
-        prefix = prompts.render(prompt_name, **variables).rstrip() + "\n"
+        prefix = prompts.render_prefix(prompt_name, **variables)
         prompt = prefix + text
         messages = [("prompt", prompt)]
         key = hashlib.sha256(json.dumps({"role": role, "model": cfg.model, "base_url": cfg.base_url or "",
