@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import peak_rss_gb, summary, synthetic_embeddings  # noqa: E402
-from workbench.corpus import DOC_EMBED_CHARS  # noqa: E402
 from workbench.llm.gateway import OFFLINE_EMBEDDER  # noqa: E402
 from workbench.store import DocumentRow, create_project, text_hash  # noqa: E402
 
@@ -47,7 +46,7 @@ def make_project(path: Path, scale: float, rng: np.random.Generator):
         exprs.append((doc.id, texts))
         vectors += list(zip(texts, emb))
         doc_vec = emb.mean(axis=0)
-        vectors.append((doc.text[:DOC_EMBED_CHARS], doc_vec / np.linalg.norm(doc_vec)))
+        vectors.append((doc.text, doc_vec / np.linalg.norm(doc_vec)))  # short: embedded whole
     store.import_documents("synthetic", "-", {}, docs)
     with store.transaction():
         for doc_id, texts in exprs:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import AlignmentConfig
 from .cost import cost_matrix
-from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many, uot_objective
+from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many, uot_objective, uot_values
 
 
 
@@ -159,16 +159,7 @@ def score_table(
     a_full = {g: mean_posterior(G[g]) for g in group_names}
     values, warm = _mean_over_subsets(terms, cost_of, a_full, subsets, source_names)
 
-    boot = {g: np.empty((cfg.n_boot, len(source_names))) for g in group_names}
-    if cfg.n_boot:
-        g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g) for g in group_names}
-        s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s) for s in source_names}
-        for k in range(cfg.n_boot):
-            B_k = np.stack([s_draws[s].next() for s in source_names], axis=1)
-            a_k = {g: g_draws[g].next() for g in group_names}
-            replicate = _debiased(terms, cost_of, a_k, B_k, warm=warm, keep_warm=False)
-            for g in group_names:
-                boot[g][k] = replicate.by_group[g]
+    boot = _bootstrap(costs, cost_of, G, subsets, cfg, warm) if cfg.n_boot else {}
 
     ceilings: dict[tuple[str, int], tuple[float | None, int]] = {}
     rows = []
@@ -280,6 +271,49 @@ class _Terms:
             [uot_objective(plans[n], self.D, a, B[:, n], c.eps, c.tau) for n in range(B.shape[1])]
         )
         return values, (logu, logv)
+
+
+def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm) -> dict[str, np.ndarray]:
+    """Eq. 22 of every bootstrap replicate: group → (n_boot, n_sources).
+
+    Replicate k draws, per source and then per group, the same documents as one replicate at a
+    time would (the streams of :class:`_ResampledMeans`); every term of every replicate under a
+    cost matrix is one column of a single :func:`uot_values` solve — the cross terms D̂(a*, b*),
+    the group self-terms D̂(a*, a*) and the source self-terms D̂(b*, b*), the last shared by the
+    groups of that matrix — each warm-started from the potentials of its point-estimate solve.
+    Each column stops by the single solve's own rule, so the statistic is unchanged.
+    """
+    source_names = list(subsets)
+    n_boot, n_src, K = cfg.n_boot, len(source_names), next(iter(G.values())).shape[1]
+    g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g) for g in G}
+    s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s) for s in source_names}
+    A, B = {g: np.empty((K, n_boot)) for g in G}, np.empty((K, n_src, n_boot))
+    for k in range(n_boot):
+        for n, s in enumerate(source_names):
+            B[:, n, k] = s_draws[s].next()
+        for g in G:
+            A[g][:, k] = g_draws[g].next()
+    B_cols = B.reshape(K, n_src * n_boot)  # column n·n_boot + k: source n, replicate k
+    per_source = lambda x: np.repeat(x, n_boot, axis=1)  # noqa: E731  (K, n_src) → one column per replicate
+    boot = {}
+    for key in dict.fromkeys(cost_of.values()):
+        groups = [g for g in G if cost_of[g] == key]
+        left = [B_cols] + [np.tile(A[g], n_src) for g in groups] + [A[g] for g in groups]
+        right = [B_cols] + [B_cols for _ in groups] + [A[g] for g in groups]
+        b_warm = [np.stack([warm[("b", key, n)][i] for n in range(n_src)], axis=1) for i in (0, 1)]
+        logu = [per_source(b_warm[0])] + [per_source(warm[("x", g)][0]) for g in groups] + [
+            np.repeat(warm[("a", g)][0][:, None], n_boot, axis=1) for g in groups]
+        logv = [per_source(b_warm[1])] + [per_source(warm[("x", g)][1]) for g in groups] + [
+            np.repeat(warm[("a", g)][1][:, None], n_boot, axis=1) for g in groups]
+        values = uot_values(np.hstack(left), np.hstack(right), costs[key], cfg.eps, cfg.tau, max_iter=cfg.max_iter,
+                            tol=cfg.tol, warmstart=(np.hstack(logu), np.hstack(logv)))[0]
+        cells = n_src * n_boot
+        self_b = values[:cells].reshape(n_src, n_boot)
+        for i, g in enumerate(groups):
+            cross = values[cells * (i + 1):cells * (i + 2)].reshape(n_src, n_boot)
+            self_a = values[cells * (len(groups) + 1) + i * n_boot:cells * (len(groups) + 1) + (i + 1) * n_boot]
+            boot[g] = (cross - 0.5 * self_a[None, :] - 0.5 * self_b).T
+    return boot
 
 
 def _mean_over_subsets(terms, cost_of, a_by_group, subsets, source_names):
