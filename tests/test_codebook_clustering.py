@@ -159,3 +159,14 @@ def test_same_seed_same_codes(blobs):
     emb, _, labels, _ = blobs
     again, _ = initial_codes(emb, seed=0)
     np.testing.assert_array_equal(again, labels)
+
+
+def test_code_members_equal_one_scan_per_code():
+    from workbench.codebook.clustering import code_members
+
+    labels = np.random.default_rng(1).integers(-1, 9, size=500)  # -1 noise, 8 out of range
+    members = code_members(labels, 8)
+    assert len(members) == 8
+    for k in range(8):
+        np.testing.assert_array_equal(members[k], np.flatnonzero(labels == k))
+    assert [m.size for m in code_members(np.array([], dtype=int), 2)] == [0, 0]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion, logprob_distortion
+from .codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
 from .codebook.objective import expected_distortion
 from .codebook.sampling import sample_code_sets
 from .config import EMConfig
@@ -86,7 +86,7 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     centroids = codebook.centroids
     if offline:
         decoder = LATENT_DECODER
-        dists = {i: np.array([latent_distortion(corpus.doc_emb[i], centroids, s, q_docs[i]) for s in sets])
+        dists = {i: latent_distortions(corpus.doc_emb[i], centroids, np.stack(sets), q_docs[i]) if sets else np.zeros(0)
                  for i, sets in candidates.items()}
         failed = 0
     elif gateway.role("decoder").distortion == "logprob":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.codebook.clustering import code_members
 from workbench.codebook.vectors import unit_rows
 
 
@@ -60,8 +61,8 @@ def code_spread(
     if labels.shape != (emb.shape[0],):
         raise ValueError(f"labels must have shape ({emb.shape[0]},), got {labels.shape}")
     spreads = []
-    for k in range(cen.shape[0]):
-        members = emb[labels == k]
+    for k, idx in enumerate(code_members(labels, cen.shape[0])):
+        members = emb[idx]
         if members.shape[0] < 2:
             continue
         cos = np.clip(members @ cen[k], -1.0, 1.0)
