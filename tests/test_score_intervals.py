@@ -178,3 +178,16 @@ def test_batched_bootstrap_equals_one_solve_per_resample():
         assert row.D_bias == pytest.approx(np.mean(reps[cell]) - row.D, abs=1e-9)
         low, high = bootstrap_interval(row.r, alignment_score(np.array(reps[cell])), CFG.ci_level)
         assert (row.ci_low, row.ci_high) == pytest.approx((low, high), abs=1e-8)
+
+
+def test_interval_mc_error_shrinks_with_more_resamples():
+    from workbench.alignment.scoring import interval_mc_error
+
+    rng = np.random.default_rng(0)
+    few, many = (np.mean([interval_mc_error(rng.normal(size=n)) for _ in range(100)]) for n in (200, 3200))
+    # the 2.5 % quantile of N(0, 1): SE = √(p(1−p)/B) / φ(1.96) ≈ 0.19 at B = 200, a quarter at 16×
+    assert 0.19 <= few <= 0.19 * 1.4
+    assert many == pytest.approx(few / 4, rel=0.2)
+    (row,) = score_table({"G": np.eye(4)[[0, 1, 1, 2, 3, 3]]}, {"s": np.eye(4)[[0, 1, 2, 2, 3]]},
+                         np.random.default_rng(1).normal(size=(4, 3)), n_boot=50, ceiling_splits=0)
+    assert row.ci_mc_error is not None and 0 < row.ci_mc_error < row.ci_high - row.ci_low

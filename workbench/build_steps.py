@@ -331,5 +331,5 @@ def score_alignment(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                            corpus=ctx.all_documents())
     return {"alignment": {"version": result.version, "K": result.K, "n_rows": len(result.rows),
                           "rows": [{"group": r.group, "source": r.source, "r": r.r, "D": r.D,
-                                    "ci": [r.ci_low, r.ci_high]} for r in result.rows],
+                                    "ci": [r.ci_low, r.ci_high], "ci_mc": r.ci_mc_error} for r in result.rows],
                           "notes": result.notes}}
