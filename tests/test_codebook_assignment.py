@@ -115,3 +115,17 @@ def test_chunked_posteriors_add_each_documents_expressions_in_order():
     counts = np.bincount(docs, minlength=125)
     assert np.array_equal(has, counts > 0)
     assert np.array_equal(q[has], sums[has] / counts[has, None]) and not q[~has].any()
+
+
+def test_code_spread_equals_one_scan_per_code_to_the_bit():
+    from workbench.codebook.assignment import code_spread
+    from workbench.codebook.clustering import centroids
+
+    rng = np.random.default_rng(5)
+    emb, labels = rng.normal(size=(300, 6)), rng.integers(-1, 9, size=300)
+    cen = centroids(emb, labels, 9)
+    unit, spreads = emb / np.linalg.norm(emb, axis=1, keepdims=True), []
+    for k in range(9):
+        cos = np.clip(unit[labels == k] @ (cen[k] / np.linalg.norm(cen[k])), -1.0, 1.0)
+        spreads.append(np.sqrt(np.mean((1.0 - cos) ** 2)))
+    assert code_spread(emb, labels, cen) == float(np.mean(spreads))

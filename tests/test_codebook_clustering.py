@@ -170,3 +170,16 @@ def test_code_members_equal_one_scan_per_code():
     for k in range(8):
         np.testing.assert_array_equal(members[k], np.flatnonzero(labels == k))
     assert [m.size for m in code_members(np.array([], dtype=int), 2)] == [0, 0]
+
+
+def test_centroids_sum_members_in_order_to_the_bit():
+    """The sparse membership product adds each code's members as np.add.at did: the same
+    centroids to the bit, so the same initial codebook for a seed."""
+    from workbench.codebook.vectors import unit_rows
+
+    rng = np.random.default_rng(3)
+    emb, labels = rng.normal(size=(400, 7)), rng.integers(-1, 12, size=400)
+    sums = np.zeros((11, 7))
+    ok = (labels >= 0) & (labels < 11)
+    np.add.at(sums, labels[ok], unit_rows(emb)[ok])
+    assert np.array_equal(clustering.centroids(emb, labels, 11), unit_rows(sums))
