@@ -183,3 +183,20 @@ def test_centroids_sum_members_in_order_to_the_bit():
     ok = (labels >= 0) & (labels < 11)
     np.add.at(sums, labels[ok], unit_rows(emb)[ok])
     assert np.array_equal(clustering.centroids(emb, labels, 11), unit_rows(sums))
+
+
+@pytest.mark.parametrize("q", [0.5, 0.1, 0.97])
+def test_member_threshold_equals_the_quantile_of_the_full_matrix(q):
+    """Chunked with a bracket, the quantile of member-to-other-centroid cosines is numpy's own."""
+    from workbench.codebook.vectors import unit_rows
+
+    rng = np.random.default_rng(7)
+    emb, labels = rng.normal(size=(900, 5)) + 0.3, rng.integers(0, 13, size=900)
+    cen = clustering.centroids(emb, labels, 13)
+    s = unit_rows(emb) @ cen.T
+    other = np.ones_like(s, dtype=bool)
+    other[np.arange(900), labels] = False
+    want = float(np.quantile(s[other], q))
+    assert clustering._other_centroid_quantile(unit_rows(emb), labels, cen, q, chunk=64) == pytest.approx(want, abs=1e-15)
+    assert clustering.calibrate_threshold(emb, labels, 0.0, quantile=q, reference="members") == pytest.approx(
+        want, abs=1e-15)
