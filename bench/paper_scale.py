@@ -175,8 +175,7 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--one", str(scale)], check=True, capture_output=True,
                              text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
-        print(f"  {scale}×: build {results[-1]['build']:.1f} s, clustering {results[-1]['bertopic']:.1f} s",
-              flush=True)
+        print(f"  {scale}×: {json.dumps(results[-1])}", flush=True)  # each size as it ends (the whole run is long)
     report(results)
 
 
