@@ -163,7 +163,8 @@ def test_batched_bootstrap_equals_one_solve_per_resample():
     rng = np.random.default_rng(8)
     emb = rng.normal(size=(6, 5)) + 0.7
     groups = {"G1": rng.dirichlet(np.full(6, 0.4), size=40), "G2": rng.dirichlet(np.full(6, 0.4), size=30)}
-    sources = {"m": rng.dirichlet(np.full(6, 0.3), size=25), "G1": groups["G1"], "n": rng.dirichlet(np.ones(6), size=12)}
+    sources = {"m": rng.dirichlet(np.full(6, 0.3), size=25), "G1": groups["G1"],
+               "n": rng.dirichlet(np.ones(6), size=12)}
     n_boot = 20
     rows = {(r.group, r.source): r for r in score_table(groups, sources, emb, n_boot=n_boot, ceiling_splits=0, seed=2)}
     g_draws = {g: _ResampledMeans([x], 2, "group", g) for g, x in groups.items()}
