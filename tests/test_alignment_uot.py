@@ -277,3 +277,30 @@ def test_alignment_score_rescaling():
     assert alignment_score(0.1) == pytest.approx(0.0)
     assert alignment_score(0.045) == pytest.approx(0.55)  # (0.1 − 0.045)·10
     np.testing.assert_allclose(alignment_score(np.array([0.02, 0.12])), [0.8, -0.2])
+
+
+def test_uot_values_equal_one_pot_solve_per_column():
+    """Columns solved together (over-relaxed, in chunks, warm-started or not) reach POT's fixed
+    point: equal to ~1e-9 at the default tol (POT's own stopping error), to 1e-12 when tight."""
+    from workbench.alignment.uot import solve_uot, uot_values
+
+    rng = np.random.default_rng(4)
+    emb = rng.normal(size=(15, 4))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    D = np.clip(1 - emb @ emb.T, 0, None) * 0.4
+    L, R = rng.dirichlet(np.full(15, 0.3), size=9).T, rng.dirichlet(np.full(15, 0.3), size=9).T
+    L[:4, 0] = 0.0
+    L[:, 0] /= L[:, 0].sum()
+    values, logu, logv = uot_values(L, R, D, 0.02, 1.0, max_columns=4)
+    tight = uot_values(L, R, D, 0.02, 1.0, tol=1e-10)[0]
+    R2 = np.abs(R + rng.normal(scale=0.003, size=R.shape))
+    warm = uot_values(L, R2, D, 0.02, 1.0, warmstart=(logu, logv))[0]
+    for n in range(9):
+        plan = solve_uot(L[:, n], R[:, n], D, 0.02, 1.0)[0]
+        assert values[n] == pytest.approx(uot_objective(plan, D, L[:, n], R[:, n], 0.02, 1.0), abs=2e-9)
+        plan = solve_uot(L[:, n], R[:, n], D, 0.02, 1.0, tol=1e-10)[0]
+        assert tight[n] == pytest.approx(uot_objective(plan, D, L[:, n], R[:, n], 0.02, 1.0), abs=1e-12)
+        plan = solve_uot(L[:, n], R2[:, n], D, 0.02, 1.0, warmstart=(logu[:, n], logv[:, n]))[0]
+        assert warm[n] == pytest.approx(uot_objective(plan, D, L[:, n], R2[:, n], 0.02, 1.0), abs=2e-9)
+    with pytest.raises(UOTConvergenceError):
+        uot_values(L, R, D, 0.02, 1.0, max_iter=3)

@@ -98,3 +98,34 @@ def test_chunked_document_posteriors_equal_the_direct_ones():
     direct, has = document_posteriors(soft_assign(emb, cents, 0.3), doc, 13)
     chunked, has_c = document_posteriors_chunked(emb, doc, 13, cents, 0.3, chunk=7)
     assert np.allclose(direct, chunked) and (has == has_c).all() and not has[12]
+
+
+def test_chunked_posteriors_add_each_documents_expressions_in_order():
+    """Chunks through a 0/1 matrix product give the sums of adding every expression in order
+    (np.add.at), to the bit, also for documents whose expressions fall in several chunks."""
+    from workbench.codebook.assignment import document_posteriors_chunked, soft_assign
+
+    rng = np.random.default_rng(2)
+    emb, cen = rng.normal(size=(700, 6)), rng.normal(size=(9, 6))
+    docs = rng.integers(0, 120, size=700)  # not grouped by document: every chunk continues some
+    q, has = document_posteriors_chunked(emb, docs, 125, cen, 0.4, chunk=64)
+    sums = np.zeros((125, 9))
+    for start in range(0, 700, 64):
+        np.add.at(sums, docs[start:start + 64], soft_assign(emb[start:start + 64], cen, 0.4))
+    counts = np.bincount(docs, minlength=125)
+    assert np.array_equal(has, counts > 0)
+    assert np.array_equal(q[has], sums[has] / counts[has, None]) and not q[~has].any()
+
+
+def test_code_spread_equals_one_scan_per_code_to_the_bit():
+    from workbench.codebook.assignment import code_spread
+    from workbench.codebook.clustering import centroids
+
+    rng = np.random.default_rng(5)
+    emb, labels = rng.normal(size=(300, 6)), rng.integers(-1, 9, size=300)
+    cen = centroids(emb, labels, 9)
+    unit, spreads = emb / np.linalg.norm(emb, axis=1, keepdims=True), []
+    for k in range(9):
+        cos = np.clip(unit[labels == k] @ (cen[k] / np.linalg.norm(cen[k])), -1.0, 1.0)
+        spreads.append(np.sqrt(np.mean((1.0 - cos) ** 2)))
+    assert code_spread(emb, labels, cen) == float(np.mean(spreads))

@@ -159,3 +159,45 @@ def test_same_seed_same_codes(blobs):
     emb, _, labels, _ = blobs
     again, _ = initial_codes(emb, seed=0)
     np.testing.assert_array_equal(again, labels)
+
+
+def test_code_members_equal_one_scan_per_code():
+    from workbench.codebook.clustering import code_members
+
+    labels = np.random.default_rng(1).integers(-1, 9, size=500)  # -1 noise, 8 out of range
+    members = code_members(labels, 8)
+    assert len(members) == 8
+    for k in range(8):
+        np.testing.assert_array_equal(members[k], np.flatnonzero(labels == k))
+    assert [m.size for m in code_members(np.array([], dtype=int), 2)] == [0, 0]
+
+
+def test_centroids_sum_members_in_order_to_the_bit():
+    """The sparse membership product adds each code's members as np.add.at did: the same
+    centroids to the bit, so the same initial codebook for a seed."""
+    from workbench.codebook.vectors import unit_rows
+
+    rng = np.random.default_rng(3)
+    emb, labels = rng.normal(size=(400, 7)), rng.integers(-1, 12, size=400)
+    sums = np.zeros((11, 7))
+    ok = (labels >= 0) & (labels < 11)
+    np.add.at(sums, labels[ok], unit_rows(emb)[ok])
+    assert np.array_equal(clustering.centroids(emb, labels, 11), unit_rows(sums))
+
+
+@pytest.mark.parametrize("q", [0.5, 0.1, 0.97])
+def test_member_threshold_equals_the_quantile_of_the_full_matrix(q):
+    """Chunked with a bracket, the quantile of member-to-other-centroid cosines is numpy's own."""
+    from workbench.codebook.vectors import unit_rows
+
+    rng = np.random.default_rng(7)
+    emb, labels = rng.normal(size=(900, 5)) + 0.3, rng.integers(0, 13, size=900)
+    cen = clustering.centroids(emb, labels, 13)
+    s = unit_rows(emb) @ cen.T
+    other = np.ones_like(s, dtype=bool)
+    other[np.arange(900), labels] = False
+    want = float(np.quantile(s[other], q))
+    chunked = clustering._other_centroid_quantile(unit_rows(emb), labels, cen, q, chunk=64)
+    assert chunked == pytest.approx(want, abs=1e-15)
+    assert clustering.calibrate_threshold(emb, labels, 0.0, quantile=q, reference="members") == pytest.approx(
+        want, abs=1e-15)

@@ -6,7 +6,7 @@ import pytest
 from workbench.codebook.decoders import (
     code_distortion,
     embedding_distortion,
-    latent_distortion,
+    latent_distortions,
     latent_reconstruction,
     logprob_distortion,
 )
@@ -23,12 +23,22 @@ def test_latent_reconstruction_is_normalised_weighted_mean():
 
 def test_latent_distortion_by_hand():
     q = np.array([0.75, 0.25, 0.0])
+    doc = np.array([1.0, 0.0])
     # x^ ∝ (0.75, 0.25) -> (0.948683, 0.316228); cos with (1, 0) = 0.948683
-    d = latent_distortion(np.array([1.0, 0.0]), CODES, np.array([0, 1]), q)
-    assert d == pytest.approx(-0.948683, abs=1e-6)
-    assert latent_distortion(np.array([1.0, 0.0]), CODES, np.array([0]), q) == pytest.approx(-1.0)
+    assert latent_distortions(doc, CODES, np.array([[0, 1]]), q) == pytest.approx([-0.948683], abs=1e-6)
     # a better set has a lower distortion
-    assert latent_distortion(np.array([1.0, 0.0]), CODES, np.array([1]), q) == pytest.approx(0.0)
+    d = latent_distortions(doc, CODES, np.array([[0, 1], [0, 2], [1, 2]]), q)
+    assert d == pytest.approx([-0.948683, -1.0, 0.0], abs=1e-6)
+    # a set of codes all at q = 0 (code 2) still reconstructs: its codes weigh equally
+    assert latent_distortions(doc, CODES, np.array([[0], [1], [2]]), q) == pytest.approx([-1.0, 0.0, 1.0])
+
+
+def test_stacked_reconstructions_equal_one_at_a_time():
+    rng = np.random.default_rng(0)
+    codes, w = rng.normal(size=(4, 3, 5)), rng.random((4, 3))
+    stacked = latent_reconstruction(codes, w)
+    for n in range(4):
+        np.testing.assert_allclose(stacked[n], latent_reconstruction(codes[n], w[n]), atol=1e-15)
 
 
 def test_embedding_distortion_mean_negative_cosine():

@@ -152,3 +152,43 @@ def test_equal_n_subsamples_every_source(table_inputs):
     assert abs(equal["large"].r - equal["small"].r) < abs(plain["large"].r - plain["small"].r) + 0.05
     with pytest.raises(ValueError, match="fewer than equal_n"):
         score_table(groups, sources, emb, n_boot=0, equal_n=11)
+
+
+def test_batched_bootstrap_equals_one_solve_per_resample():
+    """The bootstrap solves all replicates in one batch per cost matrix; replicate by replicate,
+    with the same draws and POT from a cold start, the bias and the interval ends are the same
+    (the solves stop within tol = 1e-6 of the same fixed point: |ΔD| ~ 1e-11)."""
+    from workbench.alignment.scoring import _ResampledMeans
+
+    rng = np.random.default_rng(8)
+    emb = rng.normal(size=(6, 5)) + 0.7
+    groups = {"G1": rng.dirichlet(np.full(6, 0.4), size=40), "G2": rng.dirichlet(np.full(6, 0.4), size=30)}
+    sources = {"m": rng.dirichlet(np.full(6, 0.3), size=25), "G1": groups["G1"],
+               "n": rng.dirichlet(np.ones(6), size=12)}
+    n_boot = 20
+    rows = {(r.group, r.source): r for r in score_table(groups, sources, emb, n_boot=n_boot, ceiling_splits=0, seed=2)}
+    g_draws = {g: _ResampledMeans([x], 2, "group", g) for g, x in groups.items()}
+    s_draws = {s: _ResampledMeans([x], 2, "source", s) for s, x in sources.items()}
+    reps = {cell: [] for cell in rows}
+    for _ in range(n_boot):
+        b = {s: d.next() for s, d in s_draws.items()}
+        a = {g: d.next() for g, d in g_draws.items()}
+        for g, s in reps:
+            reps[(g, s)].append(debiased_uot(a[g], b[s], cost_matrix(emb, groups[g]), CFG.eps, CFG.tau))
+    for cell, row in rows.items():
+        assert row.D_bias == pytest.approx(np.mean(reps[cell]) - row.D, abs=1e-9)
+        low, high = bootstrap_interval(row.r, alignment_score(np.array(reps[cell])), CFG.ci_level)
+        assert (row.ci_low, row.ci_high) == pytest.approx((low, high), abs=1e-8)
+
+
+def test_interval_mc_error_shrinks_with_more_resamples():
+    from workbench.alignment.scoring import interval_mc_error
+
+    rng = np.random.default_rng(0)
+    few, many = (np.mean([interval_mc_error(rng.normal(size=n)) for _ in range(100)]) for n in (200, 3200))
+    # the 2.5 % quantile of N(0, 1): SE = √(p(1−p)/B) / φ(1.96) ≈ 0.19 at B = 200, a quarter at 16×
+    assert 0.19 <= few <= 0.19 * 1.4
+    assert many == pytest.approx(few / 4, rel=0.2)
+    (row,) = score_table({"G": np.eye(4)[[0, 1, 1, 2, 3, 3]]}, {"s": np.eye(4)[[0, 1, 2, 2, 3]]},
+                         np.random.default_rng(1).normal(size=(4, 3)), n_boot=50, ceiling_splits=0)
+    assert row.ci_mc_error is not None and 0 < row.ci_mc_error < row.ci_high - row.ci_low

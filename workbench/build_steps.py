@@ -17,7 +17,7 @@ from .build_context import BuildContext
 from .codebook.assignment import code_spread
 from .codebook.changes import apply_changes
 from .codebook.clustering import centroids as code_centroids
-from .codebook.clustering import initial_codes
+from .codebook.clustering import code_members, initial_codes
 from .codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
 from .codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
 from .decisions import as_payload, decision_problem
@@ -59,8 +59,8 @@ def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
         K = int(labels.max()) + 1
         cents = code_centroids(corpus.expr_emb, labels, K)
-        codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int((labels == k).sum()), cents[k])
-                 for k in range(K)]
+        sizes = np.bincount(labels, minlength=K)
+        codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int(sizes[k]), cents[k]) for k in range(K)]
         record = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode},
                   "sigma": code_spread(corpus.expr_emb, labels, cents),
                   "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
@@ -76,9 +76,9 @@ def name_codes(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     wanted = [c.idx for c in codebook.codes if not c.name]
     if wanted:
         corpus = ctx.corpus()
-        labels = ctx.member_labels(codebook)
-        groups = [([corpus.expr_texts[i] for i in np.flatnonzero(labels == c.idx)],
-                   corpus.expr_emb[labels == c.idx], c.centroid) for c in codebook.codes]
+        members = code_members(ctx.member_labels(codebook), codebook.K)
+        groups = [([corpus.expr_texts[i] for i in members[c.idx]], corpus.expr_emb[members[c.idx]], c.centroid)
+                  for c in codebook.codes]
         ctx.store.name_codes(codebook.version, name_groups(ctx.gateway, groups, wanted))
     return {"named": len(wanted)}
 
@@ -152,8 +152,7 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     q_docs, _ = ctx.posteriors(codebook)
     history = state.get("distortion_history", {})
     corpus = ctx.corpus()
-    labels = ctx.member_labels(codebook)
-    members = [np.flatnonzero(labels == c.idx) for c in codebook.codes]
+    members = code_members(ctx.member_labels(codebook), codebook.K)
     rejected = {}
     for p in ctx.store.proposals(status="rejected"):
         if p["thread_id"] == ctx.thread_id:
@@ -278,11 +277,12 @@ def save_changed_version(ctx: BuildContext, codebook, iteration: int, reason: st
     new_labels, origins = apply_changes(ctx.member_labels(codebook), codebook.K, corpus.expr_emb, list(splits),
                                         [(k, target) for k, target, _, _ in merges], ctx.config.em.seed)
     cents = code_centroids(corpus.expr_emb, new_labels, len(origins))
+    sizes = np.bincount(new_labels[new_labels >= 0], minlength=len(origins))
     merged = {(k, target): (name, source) for k, target, name, source in merges}
     codes = []
     for k, origin in enumerate(origins):
         old = codebook.codes[origin.code]
-        size = int((new_labels == k).sum())
+        size = int(sizes[k])
         if origin.kind == "keep":
             codes.append(Code(k, old.uid, old.name, old.name_source, old.description, size, cents[k]))
         elif origin.kind == "split":
@@ -344,5 +344,5 @@ def score_alignment(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                            corpus=ctx.all_documents())
     return {"alignment": {"version": result.version, "K": result.K, "n_rows": len(result.rows),
                           "rows": [{"group": r.group, "source": r.source, "r": r.r, "D": r.D,
-                                    "ci": [r.ci_low, r.ci_high]} for r in result.rows],
+                                    "ci": [r.ci_low, r.ci_high], "ci_mc": r.ci_mc_error} for r in result.rows],
                           "notes": result.notes}}

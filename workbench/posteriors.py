@@ -20,8 +20,12 @@ from .store import Store
 
 def member_labels(corpus: Corpus, codebook: Codebook) -> np.ndarray:
     """Code index of every corpus expression under ``codebook``; −1 for non-members (n,)."""
-    lookup = dict(zip(codebook.expression_ids.tolist(), codebook.labels.tolist()))
-    return np.array([lookup.get(int(e), -1) for e in corpus.expr_ids], dtype=np.int64)
+    ids, order = np.asarray(codebook.expression_ids), np.argsort(codebook.expression_ids, kind="stable")
+    if ids.size == 0:
+        return np.full(len(corpus.expr_ids), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids[order], corpus.expr_ids), ids.size - 1)
+    found = ids[order][at] == corpus.expr_ids
+    return np.where(found, np.asarray(codebook.labels)[order][at], -1).astype(np.int64)
 
 
 def spread(corpus: Corpus, codebook: Codebook) -> float:

@@ -30,7 +30,7 @@ import numpy as np
 
 import prompts
 
-from .codebook.decoders import code_distortion, embedding_distortion, latent_distortion, logprob_distortion
+from .codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
 from .codebook.objective import expected_distortion
 from .codebook.sampling import sample_code_sets
 from .config import EMConfig
@@ -95,7 +95,7 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     failed = 0
     if latent:
         decoder = LATENT_DECODER
-        dists = {i: np.array([latent_distortion(corpus.doc_emb[i], centroids, s, q_docs[i]) for s in sets])
+        dists = {i: latent_distortions(corpus.doc_emb[i], centroids, np.stack(sets), q_docs[i]) if sets else np.zeros(0)
                  for i, sets in candidates.items()}
     elif offline:
         decoder = LM_DECODER

@@ -26,7 +26,8 @@ from scipy.special import kl_div, xlogy
 _MAX_COST_OVER_EPS = 700.0
 
 OnNonConvergence = Literal["raise", "warn"]
-CHECK_EVERY = 10  # iterations between stopping tests of the batched solver
+OVERRELAX = 1.6  # ω of the batched solver (uot_values); measured ~4× fewer iterations than ω = 1
+CHECK_EVERY = 10  # iterations between the batched solver's stopping tests (a test costs ~ an update)
 
 
 class UOTConvergenceError(RuntimeError):
@@ -114,47 +115,130 @@ def debiased_uot_pairs(
 ) -> np.ndarray:
     """Eq. 22 for each column pair (A[:, n], B[:, n]) of (K, n) histograms, all solved at once; (n,).
 
-    The same problem, fixed point and stopping rule (POT's relative change of u and v, here the
-    largest over all columns) as :func:`debiased_uot`, but many unrelated pairs share one
-    Sinkhorn loop of (K, K) @ (K, 3n) products, which is what makes hundreds of small problems
-    (split-halves, simulations) cheap. Eq. 4 at the plan π = diag(u) K diag(v) needs no plan:
-    Σ D π + ε Σ π(log π − 1) = ε (Σ_i r_i log u_i + Σ_j c_j log v_j − Σ r) with r, c its row and
-    column sums, so the value is that plus τ KL(r‖a) + τ KL(c‖b).
+    D̂(a, b), D̂(a, a) and D̂(b, b) of every pair are columns of one :func:`uot_values` solve.
     """
     A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     if A.shape != B.shape or A.ndim != 2 or A.shape[1] == 0:
         raise ValueError(f"A and B must both be (K, n) with n ≥ 1, got {A.shape} and {B.shape}")
-    D, _, _ = _check_inputs(A[:, 0], B[:, 0], D)
-    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))) or np.any(A < 0) or np.any(B < 0):
-        raise ValueError("A and B must be finite and non-negative")
-    if np.any(A.sum(axis=0) <= 0) or np.any(B.sum(axis=0) <= 0):
-        raise ValueError("every column of A and B must have positive total mass")
-    _check_params(D, eps, tau)
-    left, right = np.hstack([A, A, B]), np.hstack([B, A, B])  # cross, then the two self-terms
-    kernel = np.exp(-D / eps)
-    fi = tau / (tau + eps)
-    u, v = np.ones_like(left), np.ones_like(right)
-    with _single_threaded_blas(), np.errstate(divide="ignore"):
-        for it in range(max_iter):
-            u_new = (left / (kernel @ v)) ** fi
-            v_new = (right / (kernel.T @ u_new)) ** fi
-            # the stopping test costs as much as an update: take it every CHECK_EVERY iterations
-            done = (it + 1) % CHECK_EVERY == 0 and max(_relative_change(u, u_new), _relative_change(v, v_new)) < tol
-            u, v = u_new, v_new
-            if done:
-                break
-        else:
-            raise UOTConvergenceError(f"unbalanced Sinkhorn did not converge in {max_iter} iterations "
-                                      f"(eps={eps}, tau={tau}); raise max_iter or eps")
-        rows, cols = u * (kernel @ v), v * (kernel.T @ u)
-        value = (eps * (xlogy(rows, u).sum(axis=0) + xlogy(cols, v).sum(axis=0) - rows.sum(axis=0))
-                 + tau * kl_div(rows, left).sum(axis=0) + tau * kl_div(cols, right).sum(axis=0))
     n = A.shape[1]
+    value = uot_values(np.hstack([A, A, B]), np.hstack([B, A, B]), D, eps, tau, max_iter=max_iter, tol=tol)[0]
     return value[:n] - 0.5 * value[n:2 * n] - 0.5 * value[2 * n:]
 
 
-def _relative_change(old: np.ndarray, new: np.ndarray) -> float:
-    return float(np.max(np.abs(new - old) / np.maximum(np.maximum(np.abs(new), np.abs(old)), 1.0)))
+def uot_values(
+    left: np.ndarray,
+    right: np.ndarray,
+    D: np.ndarray,
+    eps: float,
+    tau: float,
+    *,
+    max_iter: int = 20000,
+    tol: float = 1e-6,
+    warmstart: tuple[np.ndarray, np.ndarray] | None = None,
+    max_columns: int = 2048,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """D̂_UOT (Eq. 4 at the Sinkhorn plan) of each column pair (left[:, n], right[:, n]) of (K, n)
+    histograms under one cost matrix, solved together: (values (n,), log u (K, n), log v (K, n)).
+
+    Each column is the problem :func:`solve_uot` hands to POT — the fixed point of
+    u = (a / K v)^(τ/(τ+ε)), v = (b / Kᵀ u)^(τ/(τ+ε)), from all ones or ``warmstart`` = (log u,
+    log v), each (K, n) — iterated with over-relaxation (:func:`_sinkhorn_columns`) and stopped by
+    POT's rule applied to that column alone. Stopped at a relative change of ``tol``, a plain
+    Sinkhorn is still ~tol/(1 − fi) from its fixed point: at tol = 1e-6 POT's own value is off by
+    up to ~1e-9 (cost units), the over-relaxed one by less; the two agree to that, and to 1e-12 at
+    tol = 1e-10. Many problems share one loop of matrix products, which is what makes hundreds of
+    bootstrap resamples cheap; ``max_columns`` bounds the columns in flight (memory
+    O(K · max_columns)).
+
+    Eq. 4 at π = diag(u) K diag(v) needs no (K, K) plan: Σ D π + ε Σ π(log π − 1) =
+    ε (Σ_i r_i log u_i + Σ_j c_j log v_j − Σ r) with r, c its row and column sums, so the value is
+    that plus τ KL(r‖a) + τ KL(c‖b). Raises :class:`UOTConvergenceError` when a column is not
+    done after ``max_iter`` iterations, or the scalings stop being finite.
+    """
+    left, right = np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    if left.shape != right.shape or left.ndim != 2 or left.shape[1] == 0:
+        raise ValueError(f"left and right must both be (K, n) with n ≥ 1, got {left.shape} and {right.shape}")
+    D, _, _ = _check_inputs(left[:, 0], right[:, 0], D)
+    if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))) or np.any(left < 0) or np.any(right < 0):
+        raise ValueError("histograms must be finite and non-negative")
+    if np.any(left.sum(axis=0) <= 0) or np.any(right.sum(axis=0) <= 0):
+        raise ValueError("every histogram must have positive total mass")
+    _check_params(D, eps, tau)
+    kernel = np.exp(-D / eps)
+    fi = tau / (tau + eps)
+    n = left.shape[1]
+    log_u, log_v = (np.zeros_like(left), np.zeros_like(right)) if warmstart is None else (
+        np.array(np.broadcast_to(warmstart[0], left.shape)), np.array(np.broadcast_to(warmstart[1], right.shape)))
+    u, v, value = np.empty_like(left), np.empty_like(right), np.empty(n)
+    with _single_threaded_blas(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, n, max_columns):
+            cols = slice(start, min(n, start + max_columns))
+            a, b = left[:, cols], right[:, cols]
+            uc, vc = _sinkhorn_columns(a, b, kernel, fi, log_u[:, cols], log_v[:, cols], max_iter, tol, eps, tau)
+            rows, col_sums = uc * (kernel @ vc), vc * (kernel.T @ uc)
+            value[cols] = (eps * (xlogy(rows, uc).sum(axis=0) + xlogy(col_sums, vc).sum(axis=0) - rows.sum(axis=0))
+                           + tau * kl_div(rows, a).sum(axis=0) + tau * kl_div(col_sums, b).sum(axis=0))
+            u[:, cols], v[:, cols] = uc, vc
+    return value, np.log(u + 1e-300), np.log(v + 1e-300)
+
+
+def _sinkhorn_columns(a, b, kernel, fi, log_u, log_v, max_iter, tol, eps, tau) -> tuple[np.ndarray, np.ndarray]:
+    """The over-relaxed Sinkhorn loop of :func:`uot_values`; (u, v) (K, n) at the end.
+
+    log u ← (1 − ω) log u + ω · fi · (log a − log K v), and likewise v: with ω = 1 this is
+    Algorithm 2; with ω = OVERRELAX it reaches the same fixed point in ~4× fewer iterations (in
+    the log domain the relaxation costs no extra power). Every CHECK_EVERY iterations each column
+    takes POT's stopping test (½ of the relative one-iteration changes of u and of v below
+    ``tol``) and is frozen once it passes; a column whose change grew since the last test (or
+    overflowed) goes back to its state at that test and on with ω = 1, whose convergence is
+    guaranteed (a contraction by fi = τ/(τ+ε)).
+    """
+    n = a.shape[1]
+    out_u, out_v = np.empty_like(a), np.empty_like(b)
+    idx = np.arange(n)
+    la, lb = np.log(a), np.log(b)
+    zero_a, zero_b = a == 0, b == 0
+    lu, lv = log_u.copy(), log_v.copy()
+    lu[zero_a], lv[zero_b] = -np.inf, -np.inf
+    u, v = np.exp(lu), np.exp(lv)
+    omega, previous = np.full(n, OVERRELAX), np.full(n, np.inf)
+    saved = lu.copy(), lv.copy()
+    for it in range(1, max_iter + 1):
+        u_prev, v_prev = u, v
+        lu = (1 - omega) * lu + (omega * fi) * (la - np.log(kernel @ v))
+        lu[zero_a] = -np.inf
+        u = np.exp(lu)
+        lv = (1 - omega) * lv + (omega * fi) * (lb - np.log(kernel.T @ u))
+        lv[zero_b] = -np.inf
+        v = np.exp(lv)
+        if it % CHECK_EVERY and it != max_iter:
+            continue
+        finite = np.isfinite(u).all(axis=0) & np.isfinite(v).all(axis=0)
+        err = np.where(finite, 0.5 * (_column_change(u_prev, u) + _column_change(v_prev, v)), np.inf)
+        if np.any(~finite & (omega == 1.0)):
+            raise UOTConvergenceError(f"unbalanced Sinkhorn broke down numerically (eps={eps}, tau={tau}); "
+                                      "increase eps")
+        bad = (~finite | (err > previous)) & (omega > 1.0)  # plain Sinkhorn (ω = 1) goes on regardless
+        if bad.any():
+            lu[:, bad], lv[:, bad] = saved[0][:, bad], saved[1][:, bad]
+            u[:, bad], v[:, bad] = np.exp(lu[:, bad]), np.exp(lv[:, bad])
+            omega[bad] = 1.0
+        done, previous = (err < tol) & ~bad, np.where(bad, previous, err)
+        out_u[:, idx[done]], out_v[:, idx[done]] = u[:, done], v[:, done]
+        if done.all():
+            return out_u, out_v
+        keep = ~done
+        idx, la, lb, zero_a, zero_b = idx[keep], la[:, keep], lb[:, keep], zero_a[:, keep], zero_b[:, keep]
+        lu, lv, u, v, omega, previous = lu[:, keep], lv[:, keep], u[:, keep], v[:, keep], omega[keep], previous[keep]
+        saved = lu.copy(), lv.copy()
+    raise UOTConvergenceError(f"unbalanced Sinkhorn did not converge in {max_iter} iterations "
+                              f"(eps={eps}, tau={tau}); raise max_iter or eps")
+
+
+def _column_change(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """POT's relative change per column: max |new − old| / max(max |new|, max |old|, 1)."""
+    scale = np.maximum(np.maximum(np.abs(new).max(axis=0), np.abs(old).max(axis=0)), 1.0)
+    return np.abs(new - old).max(axis=0) / scale
 
 
 def alignment_score(D: float | np.ndarray) -> float | np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .clustering import code_members
 from .refine import split_members
 
 
@@ -40,19 +41,21 @@ def apply_changes(labels: np.ndarray, K: int, emb: np.ndarray, splits: Sequence[
     if len(touched) != len(set(touched)):
         raise ValueError("a code appears in more than one change")
     labels = np.asarray(labels)
+    members_of = code_members(labels, K)
     new = np.full(labels.shape, -1, dtype=np.int64)
     origins: list[Origin] = []
+    untouched = set(range(K)) - set(touched)
     for k in range(K):
-        if k not in touched and np.any(labels == k):
-            new[labels == k] = len(origins)
+        if k in untouched and members_of[k].size:
+            new[members_of[k]] = len(origins)
             origins.append(Origin("keep", k))
     for k in splits:
-        members = np.flatnonzero(labels == k)
+        members = members_of[k]
         halves = split_members(emb[members], seed=seed)
         for half in (0, 1):
             new[members[halves == half]] = len(origins)
             origins.append(Origin("split", k, half=half))
     for k, target in merges:
-        new[(labels == k) | (labels == target)] = len(origins)
+        new[np.concatenate([members_of[k], members_of[target]])] = len(origins)
         origins.append(Origin("merge", k, target=target))
     return new, origins

@@ -21,43 +21,46 @@ def latent_reconstruction(code_emb: np.ndarray, weights: np.ndarray) -> np.ndarr
     in tests; the LLM decoder of Alg. 1 line 4 replaces it in production.
 
     Args:
-        code_emb: (K, d) code embeddings.
-        weights: (K,) non-negative weights, zero outside the set (e.g. q(z|x) on s).
+        code_emb: (K, d) code embeddings, or a stack (..., K, d) of them.
+        weights: (K,) non-negative weights, zero outside the set (e.g. q(z|x) on s); or
+            (..., K), one row per stacked set.
 
     Returns:
-        (d,) unit vector.
+        (d,) unit vector, or (..., d).
     """
     code_emb = np.asarray(code_emb, dtype=np.float64)
     weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (code_emb.shape[0],) or np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError("weights must be (K,), non-negative and not all zero")
-    mix = weights @ unit_rows(code_emb, "code_emb", allow_zero=False)
+    if weights.shape != code_emb.shape[:-1] or np.any(weights < 0) or np.any(weights.sum(axis=-1) <= 0):
+        raise ValueError("weights must be (..., K), non-negative and not all zero")
+    mix = np.einsum("...k,...kd->...d", weights, unit_rows(code_emb, "code_emb", allow_zero=False))
     return unit_rows(mix, "reconstruction", allow_zero=False)
 
 
-def latent_distortion(
-    doc_emb: np.ndarray, code_emb: np.ndarray, set_idx: np.ndarray, q_row: np.ndarray
-) -> float:
-    """d(x|s) = -cos(e_x, x^) with x^ = latent_reconstruction over the set, weights q(z|x) on s.
+def latent_distortions(
+    doc_emb: np.ndarray, code_emb: np.ndarray, sets: np.ndarray, q_row: np.ndarray
+) -> np.ndarray:
+    """d(x|s) = -cos(e_x, x^) for each code set s of one document, x^ = latent_reconstruction
+    over s with weights q(z|x) on s.
 
     Args:
         doc_emb: (d,) document embedding.
         code_emb: (K, d) code embeddings.
-        set_idx: (M,) code indices.
+        sets: (n_sets, M) code indices (a document's sets share M).
         q_row: (K,) document posterior.
 
     Returns:
-        Distortion in [-1, 1], unitless.
+        (n_sets,) distortions in [-1, 1], unitless.
     """
-    set_idx = np.asarray(set_idx, dtype=int)
-    w = np.asarray(q_row, dtype=np.float64)[set_idx]
-    if w.sum() <= 0:
-        # A set of codes all at q = 0 still reconstructs something: weigh them equally.
-        w = np.ones_like(w)
-    # Only the set's rows: normalising all K code embeddings per call made the offline
-    # decoder the slowest node of a paper-scale build.
-    x_hat = latent_reconstruction(np.asarray(code_emb)[set_idx], w)
-    return float(-(unit_rows(doc_emb, "doc_emb", allow_zero=False) @ x_hat))
+    sets = np.asarray(sets, dtype=int)
+    if sets.ndim != 2:
+        raise ValueError(f"sets must be (n_sets, M), got shape {sets.shape}")
+    w = np.asarray(q_row, dtype=np.float64)[sets]
+    # A set of codes all at q = 0 still reconstructs something: weigh them equally.
+    w[w.sum(axis=1) <= 0] = 1.0
+    # Only the sets' rows: normalising all K code embeddings per set made the offline decoder
+    # the slowest node of a paper-scale build; all sets of a document go through at once.
+    x_hat = latent_reconstruction(np.asarray(code_emb)[sets], w)
+    return -(x_hat @ unit_rows(doc_emb, "doc_emb", allow_zero=False))
 
 
 def embedding_distortion(doc_emb: np.ndarray, recon_embs: np.ndarray) -> float:

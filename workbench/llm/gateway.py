@@ -175,6 +175,9 @@ class Gateway:
                 extra_body={"max_tokens": cfg.max_tokens},
                 http_async_client=httpx.AsyncClient(
                     event_hooks={"response": [hook]}, timeout=cfg.timeout,
+                    # httpx keeps 20 idle connections: above c = 20 each call would reconnect
+                    limits=httpx.Limits(max_connections=max(100, cfg.concurrency),
+                                        max_keepalive_connections=max(20, cfg.concurrency)),
                     transport=_CountingTransport(lambda: setattr(self.stats, "http_retries",
                                                                  self.stats.http_retries + 1))),
             )
