@@ -63,6 +63,11 @@ class FakeOpenAI:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive and no Nagle delay, as a real endpoint: under HTTP/1.0 every call paid a new
+            # connection (its address lookup in a thread, a connect, a server thread) before its latency.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):  # keep test output clean
                 pass
 
