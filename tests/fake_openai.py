@@ -63,6 +63,11 @@ class FakeOpenAI:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive and no Nagle delay, as a real endpoint: under HTTP/1.0 every call paid a new
+            # connection (its address lookup in a thread, a connect, a server thread) before its latency.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):  # keep test output clean
                 pass
 
@@ -71,7 +76,7 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server._lock:
                     server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                            "received": time.time()})
+                                            "received": time.time(), "client": self.client_address})
                 if self.path.endswith("/embeddings"):
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     data = [{"object": "embedding", "index": i, "embedding": server.embed(t)} for i, t in enumerate(inputs)]

@@ -3,6 +3,7 @@ replies are parsed, bad output is retried then recorded, 429/500 are retried, th
 repeat calls, and the API key never reaches the database."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import use_llm
 from fake_openai import Reply
 from workbench.extract import extract
 from workbench.ingest import IngestOptions, ingest_file
+from workbench.llm.gateway import Gateway
 
 GOOD_REPLY = """The author's final stance: families should look after their elders.
 
@@ -139,6 +141,30 @@ def test_concurrency_limit_bounds_calls_in_flight(project, fake_openai, tmp_path
 
     assert report.stats["calls"] == 6
     assert fake_openai.max_in_flight == limit  # overlapping up to the limit, never beyond
+
+
+def test_calls_reuse_their_connection(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor",), concurrency=1)
+    fake_openai.chat = lambda body: GOOD_REPLY
+    _docs(project, tmp_path, n=4)
+
+    extract(project, show_progress=False)
+
+    # one connection kept alive, as against a real endpoint, not a new one per call
+    assert len({r["client"] for r in fake_openai.chat_requests()}) == 1
+
+
+def test_clients_of_every_event_loop_share_one_tls_context(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("namer", "decoder"))
+    gateway = Gateway(project, project.config())
+
+    async def tls_context(role):
+        model, _ = gateway._chat_model(role)
+        return model.http_async_client._transport._pool._ssl_context
+
+    contexts = [asyncio.run(tls_context(role)) for role in ("namer", "namer", "decoder")]
+    # a new client per role per loop, each without loading the CA bundle again (~25 ms a batch)
+    assert len({id(c) for c in contexts}) == 1
 
 
 def test_api_key_never_reaches_the_database(project, fake_openai, tmp_path, monkeypatch):
