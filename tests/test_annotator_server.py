@@ -146,6 +146,19 @@ def test_failures_from_one_address_are_slowed_down_exponentially():
     assert throttle.wait("10.0.0.9") == 0
 
 
+def test_the_throttle_forgets_addresses_quiet_for_an_hour():
+    now = [1000.0]
+    throttle = LoginThrottle(free=1, forget=3600, clock=lambda: now[0])
+    for k in range(100):  # many addresses, one failure each
+        throttle.failed(f"10.0.{k // 256}.{k % 256}")
+    throttle.failed("10.9.9.9")
+    throttle.failed("10.9.9.9")
+    assert throttle.wait("10.9.9.9") > 0
+    now[0] += 3600.0
+    throttle.failed("10.1.1.1")
+    assert set(throttle.failures) == {"10.1.1.1"} and throttle.wait("10.9.9.9") == 0
+
+
 async def test_a_throttled_address_is_refused_before_its_token_is_looked_at(project, spawned):
     token = token_of(add_annotator(project, "ana", "http://x"))
     now = [0.0]

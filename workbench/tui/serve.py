@@ -99,10 +99,11 @@ def p95(values: list[float]) -> float | None:
 class LoginThrottle:
     """Failed attempts per remote address. The first ``free`` failures cost nothing; after them the
     address must wait 2**(n - free) seconds (at most ``cap``) since its last failure before the
-    server even looks at its next token. A success forgets the address's failures."""
+    server even looks at its next token. A success forgets the address's failures, and so does a
+    quiet ``forget`` seconds (an hour) since its last one: the table holds only recent addresses."""
 
-    def __init__(self, free: int = 5, cap: float = 300.0, clock=time.monotonic):
-        self.free, self.cap, self.clock = free, cap, clock
+    def __init__(self, free: int = 5, cap: float = 300.0, forget: float = 3600.0, clock=time.monotonic):
+        self.free, self.cap, self.forget, self.clock = free, cap, forget, clock
         self.failures: dict[str, tuple[int, float]] = {}
 
     def wait(self, remote: str) -> float:
@@ -113,8 +114,10 @@ class LoginThrottle:
         return max(0.0, last + min(self.cap, 2.0 ** (n - self.free)) - self.clock())
 
     def failed(self, remote: str) -> None:
+        now = self.clock()
+        self.failures = {r: f for r, f in self.failures.items() if now - f[1] < self.forget}
         n, _ = self.failures.get(remote, (0, 0.0))
-        self.failures[remote] = (n + 1, self.clock())
+        self.failures[remote] = (n + 1, now)
 
     def succeeded(self, remote: str) -> None:
         self.failures.pop(remote, None)
