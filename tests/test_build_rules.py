@@ -138,9 +138,8 @@ def test_llm_decoder_requests_carry_temperature_one(project, fake_openai):
 
     use_llm(project, fake_openai.base_url, roles=("decoder",))
     gateway = Gateway(project, project.config())
-    import asyncio
 
-    asyncio.run(gateway.complete("decoder", "document_reconstruction", {"values": "- care (0.5)", "topic": "t"},
+    gateway.run(gateway.complete("decoder", "document_reconstruction", {"values": "- care (0.5)", "topic": "t"},
                                  lambda text: text))
     bodies = [r["body"] for r in fake_openai.chat_requests()]
     assert bodies and all(b["temperature"] == 1.0 for b in bodies)

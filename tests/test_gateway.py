@@ -3,7 +3,7 @@ replies are parsed, bad output is retried then recorded, 429/500 are retried, th
 repeat calls, and the API key never reaches the database."""
 from __future__ import annotations
 
-import asyncio
+import itertools
 import json
 
 import pytest
@@ -141,6 +141,43 @@ def test_concurrency_limit_bounds_calls_in_flight(project, fake_openai, tmp_path
 
     assert report.stats["calls"] == 6
     assert fake_openai.max_in_flight == limit  # overlapping up to the limit, never beyond
+    # the logged latency is the request's time on the wire, not its wait for a free slot
+    latencies = [r[0] for r in project.db.execute("select latency_ms from llm_calls")]
+    assert len(latencies) == 6 and all(200 <= ms < 2 * 200 for ms in latencies)
+
+
+def test_identical_requests_of_one_batch_get_one_call_and_one_reply(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("decoder",), concurrency=4)
+    replies = itertools.count()
+    fake_openai.chat = lambda body: Reply(f"reconstruction {next(replies)}", delay=0.1)
+    items = [{"values": "- care (0.5)", "topic": "t"}] * 5 + [{"values": "- duty (0.5)", "topic": "t"}]
+
+    def batch():
+        gateway = Gateway(project, project.config())
+        results = gateway.run(gateway.complete_many("decoder", "document_reconstruction", items, lambda text: text))
+        return [r.value for r in results], gateway.stats
+
+    first, stats = batch()
+
+    assert len(fake_openai.chat_requests()) == 2
+    assert len(set(first[:5])) == 1 and first[5] != first[0]  # twins share the reply of their one call
+    assert (stats.calls, stats.cache_hits) == (2, 4)
+    again, stats = batch()
+    assert again == first and stats.calls == 0  # a re-run gives each item what the first run gave it
+
+
+def test_a_run_closes_the_http_clients_it_opened(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("namer",))
+    gateway = Gateway(project, project.config())
+
+    async def call_and_keep_client():
+        await gateway.complete("namer", "code_naming", {"descriptions": "1. care"}, str)
+        return gateway._chat_model("namer").http_async_client
+
+    client = gateway.run(call_and_keep_client())
+
+    assert client.is_closed
+    assert not gateway._open_clients and not gateway._chat_models  # the next run opens its own
 
 
 def test_calls_reuse_their_connection(project, fake_openai, tmp_path):
@@ -159,10 +196,10 @@ def test_clients_of_every_event_loop_share_one_tls_context(project, fake_openai)
     gateway = Gateway(project, project.config())
 
     async def tls_context(role):
-        model, _ = gateway._chat_model(role)
-        return model.http_async_client._transport._pool._ssl_context
+        model = gateway._chat_model(role)
+        return model.http_async_client._transport.ssl_context
 
-    contexts = [asyncio.run(tls_context(role)) for role in ("namer", "namer", "decoder")]
+    contexts = [gateway.run(tls_context(role)) for role in ("namer", "namer", "decoder")]
     # a new client per role per loop, each without loading the CA bundle again (~25 ms a batch)
     assert len({id(c) for c in contexts}) == 1
 

@@ -11,7 +11,7 @@ from fake_openai import Reply, hashed_embedding
 from workbench.config import EMConfig
 from workbench.llm.gateway import Gateway
 from workbench.models import Code, Codebook, Corpus
-from workbench.name_codes import name_groups
+from workbench.name_codes import name_group_sets, name_groups
 from workbench.reconstruct import reconstruct
 
 
@@ -85,3 +85,29 @@ def test_llm_decoder_prompts_samples_and_distortion_from_embeddings(project, fak
     expected = min(np.mean(v) for v in per_set.values())
     assert all(len(v) == cfg.n2 for v in per_set.values())
     assert result.decoder == "llm:dec" and np.isclose(result.distortion_per_doc[0], expected, atol=1e-5)
+
+
+def test_the_halves_of_several_splits_are_named_in_one_round(project, fake_openai, monkeypatch):
+    split_a = [(["care for elders", "elders need care"], np.stack([_unit([1, 0]), _unit([1, 0.1])]), _unit([1, 0])),
+               (["free speech matters"], np.stack([_unit([0, 1])]), _unit([0, 1]))]
+    split_b = [(["honest work pays", "work with honesty"], np.stack([_unit([1, 1]), _unit([1, 0.9])]), _unit([1, 1])),
+               (["faith in god"], np.stack([_unit([-1, 1])]), _unit([-1, 1]))]
+    offline = Gateway(project, project.config())
+    # offline, each split's keywords contrast its own two halves only, as when named one by one
+    assert name_group_sets(offline, [(split_a, None), (split_b, None)]) == [name_groups(offline, split_a),
+                                                                         name_groups(offline, split_b)]
+
+    use_llm(project, fake_openai.base_url, roles=("namer",), model="namer-x")
+    fake_openai.chat = lambda body: '{"code_name": "Named"}'
+    rounds = []
+    complete_many = Gateway.complete_many
+
+    async def counted(self, role, prompt_name, items, *args, **kwargs):
+        rounds.append(len(items))
+        return await complete_many(self, role, prompt_name, items, *args, **kwargs)
+
+    monkeypatch.setattr(Gateway, "complete_many", counted)
+    names = name_group_sets(Gateway(project, project.config()), [(split_a, None), (split_b, None)])
+
+    assert rounds == [4]  # one round of calls for both splits, not one per split
+    assert [{g: n[:2] for g, n in s.items()} for s in names] == [{0: ("Named", "llm:namer-x"), 1: ("Named", "llm:namer-x")}] * 2

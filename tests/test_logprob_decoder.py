@@ -2,7 +2,6 @@
 code set, from /v1/completions with echo and logprobs (the fake server answers with known values)."""
 from __future__ import annotations
 
-import asyncio
 
 import numpy as np
 import pytest
@@ -22,14 +21,14 @@ def test_document_tokens_only_and_cached(project, fake_openai):
     use_llm(project, fake_openai.base_url, roles=("decoder",))
     gateway = Gateway(project, project.config())
     variables = {"values": "- care [0.70]\n- duty [0.30]", "topic": "elderly parents"}
-    result = asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
+    result = gateway.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
     assert result.value == pytest.approx([-0.4, -0.3, -0.7, -0.5])  # the prompt's own tokens are not counted
     from workbench.codebook.decoders import logprob_distortion
 
     assert logprob_distortion(np.array(result.value)) == pytest.approx(0.475)
     body = [r["body"] for r in fake_openai.requests if r["path"].endswith("/v1/completions")][0]
     assert body["echo"] is True and body["logprobs"] == 0 and body["prompt"].endswith("\ncare for parents daily")
-    again = asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
+    again = gateway.run(gateway.text_logprobs("decoder", "document_likelihood", variables, "care for parents daily"))
     assert again.cached and again.value == result.value
     assert len([r for r in fake_openai.requests if r["path"].endswith("/v1/completions")]) == 1
 
@@ -39,7 +38,7 @@ def test_an_endpoint_without_logprobs_is_a_one_line_setting_error(project, fake_
     gateway = Gateway(project, project.config())
     with pytest.raises(WorkbenchError, match=r"roles.decoder.distortion = logprob needs prompt log-probabilities.*"
                                              r"set 'roles.decoder.distortion embedding'"):
-        asyncio.run(gateway.text_logprobs("decoder", "document_likelihood", {"values": "-", "topic": "t"}, "text"))
+        gateway.run(gateway.text_logprobs("decoder", "document_likelihood", {"values": "-", "topic": "t"}, "text"))
 
 
 def test_a_build_with_the_logprob_decoder(built_project, fake_openai):

@@ -24,7 +24,7 @@ from .decisions import as_payload, decision_problem
 from .errors import WorkbenchError
 from .extract import extract as run_extract
 from .models import Code
-from .name_codes import name_groups
+from .name_codes import name_group_sets, name_groups
 from .reconstruct import reconstruct as run_reconstruct
 from .score import score_project
 
@@ -171,18 +171,19 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
             break
         excluded |= set(reasons)
         held_back += reasons.values()
+    halves = {p.code: split_members(corpus.expr_emb[members[p.code]], seed=em.seed) for p in found if p.kind == "split"}
+    groups = {code: [([corpus.expr_texts[i] for i in members[code][half == h]], corpus.expr_emb[members[code][half == h]],
+                      code_centroids(corpus.expr_emb[members[code]], half, 2)[h]) for h in (0, 1)]
+              for code, half in halves.items()}
+    named = dict(zip(groups, name_group_sets(ctx.gateway, [(g, None) for g in groups.values()])))
     rows = []
     for p in found:
         code, mine = codebook.codes[p.code], members[p.code]
         ev = evidence[(p.code, p.target)]
         names, source = [], None
         if p.kind == "split":
-            halves = split_members(corpus.expr_emb[mine], seed=em.seed)
-            groups = [([corpus.expr_texts[i] for i in mine[halves == h]], corpus.expr_emb[mine[halves == h]],
-                       code_centroids(corpus.expr_emb[mine], halves, 2)[h]) for h in (0, 1)]
-            named = name_groups(ctx.gateway, groups)
-            names, source = [named[0][0], named[1][0]], named[0][1]
-            ev["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups]
+            names, source = [named[p.code][0][0], named[p.code][1][0]], named[p.code][0][1]
+            ev["samples"] = [g[0][:SAMPLE_MEMBERS] for g in groups[p.code]]
         else:
             ev["samples"] = [[corpus.expr_texts[i] for i in mine[:SAMPLE_MEMBERS]],
                              [corpus.expr_texts[i] for i in members[p.target][:SAMPLE_MEMBERS]]]

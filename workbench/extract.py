@@ -7,13 +7,12 @@ computed and cached, and every row records the strategy that produced it.
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import prompts
 
 from .llm.gateway import CallResult, Gateway
-from .llm.injection import injected, is_instruction
+from .llm.injection import injection_check, is_instruction
 from .llm.offline import ExtractiveRecognizer
 from .llm.parsing import ValueCode, parse_value_codes
 from .progress import progress_bar
@@ -46,7 +45,7 @@ def extract(store: Store, limit: int | None = None, show_progress: bool = True, 
     if gateway.is_offline("extractor"):
         strategy, counts = _extract_offline(store, gateway, docs, show_progress)
     else:
-        strategy, counts = asyncio.run(_extract_llm(store, gateway, docs, show_progress))
+        strategy, counts = gateway.run(_extract_llm(store, gateway, docs, show_progress))
     stats = gateway.stats.as_dict()
     store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy})
     return ExtractReport(len(docs), counts["expressions"], counts["failed"], strategy, stats,
@@ -83,8 +82,8 @@ async def _extract_llm(store: Store, gateway: Gateway, docs: list[DocumentRow], 
                 store.save_extraction(doc.id, strategy, version, [], error=result.error)
                 counts["failed"] += 1
             else:
-                codes = [c for c in result.value
-                         if not (injected(c.code_name, doc.text) or injected(c.description, doc.text))]
+                injected = injection_check(doc.text)
+                codes = [c for c in result.value if not (injected(c.code_name) or injected(c.description))]
                 counts["injections_dropped"] += len(result.value) - len(codes)
                 store.save_extraction(doc.id, strategy, version, [(c.description, c.code_name, None) for c in codes])
                 counts["expressions"] += len(codes)

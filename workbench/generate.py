@@ -21,7 +21,6 @@ else ``control`` — which is how the scorer labels them (``θ`` for control, ``
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +187,7 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
             advance(1)
 
         try:
-            asyncio.run(gateway.complete_many("generator", prompt, variables, _parse_document, params, on_done))
+            gateway.run(gateway.complete_many("generator", prompt, variables, _parse_document, params, on_done))
         finally:
             flush()  # what arrived before an interruption is kept; a re-run skips it
             report.stats = gateway.stats.as_dict()

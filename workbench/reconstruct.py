@@ -23,7 +23,6 @@ stratified by (group, source); the latent decoder is cheap and reconstructs ever
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,10 +101,10 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
         dists = _offline_lm_distortions(corpus, codebook, q_docs, candidates, show_progress)
     elif gateway.role("decoder").distortion == "logprob":
         decoder = f"logprob:{gateway.role('decoder').model}"
-        dists, failed = asyncio.run(_logprob_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress))
+        dists, failed = gateway.run(_logprob_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress))
     else:
         decoder = f"llm:{gateway.role('decoder').model}"
-        dists, failed = asyncio.run(_llm_distortions(corpus, codebook, q_docs, candidates, cfg, gateway, show_progress))
+        dists, failed = gateway.run(_llm_distortions(corpus, codebook, q_docs, candidates, cfg, gateway, show_progress))
     distortion = np.full(N, np.nan)
     kept_sets, kept_d = [], []
     for i, sets in candidates.items():
@@ -162,7 +161,7 @@ async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.nd
                 corpus.doc_texts[i][:LOGPROB_CHARS])
             advance(1)
 
-        await asyncio.gather(*(one(n) for n in range(len(jobs))))
+        await gateway.in_order("decoder", len(jobs), one)
     dists = {i: np.full(len(sets), np.nan) for i, sets in candidates.items()}
     failed = 0
     for (i, j), result in zip(jobs, results):

@@ -17,6 +17,7 @@ offline candidates or one code whose name the author never uses outside it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .offline import split_sentences
 
@@ -42,11 +43,18 @@ def _words(sentences: list[str]) -> set[str]:
     return {w.lower() for s in sentences for w in _WORD.findall(s)}
 
 
-def injected(code_name: str, text: str) -> bool:
-    """True when the code name's words occur in ``text`` only inside sentences addressed to a model."""
+def injection_check(text: str) -> Callable[[str], bool]:
+    """A test of code names against ``text``: True when the name's words occur in it only inside
+    sentences addressed to a model. The text is split and matched once for all its codes."""
     sentences = split_sentences(text, max_chars=len(text) + 1)
     aimed = [s for s in sentences if is_instruction(s)]
     if not aimed:
-        return False
-    words = _words([code_name])
-    return bool(words & _words(aimed)) and not words & _words([s for s in sentences if not is_instruction(s)])
+        return lambda _code_name: False
+    aimed_words, other_words = _words(aimed), _words([s for s in sentences if not is_instruction(s)])
+
+    def check(code_name: str) -> bool:
+        words = _words([code_name])
+        return bool(words & aimed_words) and not words & other_words
+
+    return check
+

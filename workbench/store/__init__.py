@@ -220,20 +220,23 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
     # -- expressions --------------------------------------------------------------------------
     def save_extraction(self, document_id: str, strategy: str, prompt_version: str,
                         expressions: Sequence[tuple[str, str, float | None]], error: str | None = None) -> None:
-        """Store a document's value expressions (text, code name, score) or its failure, atomically."""
+        """Store a document's value expressions (text, code name, score) or its failure, atomically.
+
+        Plain statements: it runs once per LLM reply on the event loop that has calls in flight,
+        and sqlite-utils' insert_all/upsert re-read the schema on every call (issue 16)."""
         with self.transaction():
             self.db.execute("delete from expressions where document_id = ?", [document_id])
-            self.db["expressions"].insert_all(
-                {"document_id": document_id, "position": i, "text": text, "code_name": name, "score": score,
-                 "strategy": strategy}
-                for i, (text, name, score) in enumerate(expressions)
-            )
-            self.db["extractions"].upsert(
-                {"document_id": document_id, "strategy": strategy, "prompt_version": prompt_version,
-                 "status": "failed" if error else "ok", "n_expressions": len(expressions), "error": error,
-                 "created": time.time()},
-                pk="document_id",
-            )
+            self.db.conn.executemany(
+                "insert into expressions (document_id, position, text, code_name, score, strategy) "
+                "values (?, ?, ?, ?, ?, ?)",
+                [(document_id, i, text, name, score, strategy) for i, (text, name, score) in enumerate(expressions)])
+            self.db.execute(
+                "insert into extractions (document_id, strategy, prompt_version, status, n_expressions, error, created) "
+                "values (?, ?, ?, ?, ?, ?, ?) on conflict (document_id) do update set strategy = excluded.strategy, "
+                "prompt_version = excluded.prompt_version, status = excluded.status, "
+                "n_expressions = excluded.n_expressions, error = excluded.error, created = excluded.created",
+                [document_id, strategy, prompt_version, "failed" if error else "ok", len(expressions), error,
+                 time.time()])
 
     def document_texts(self) -> list[tuple[str, str]]:
         """(id, text) of every document, in import order."""

@@ -238,7 +238,7 @@ def run_survey(
     if todo:
         run_id = store.start_run("survey run", config.digest())
         gateway = Gateway(store, config, run_id)
-        asyncio.run(_simulate(store, gateway, survey_id, survey_obj, run_name, cfg, todo, report, show_progress))
+        gateway.run(_simulate(store, gateway, survey_id, survey_obj, run_name, cfg, todo, report, show_progress))
         report.stats = gateway.stats.as_dict()
         store.finish_run(run_id, {**report.stats, "run_name": run_name, "answered": report.answered,
                                   "valid": report.valid, "unparseable": report.unparseable, "failed": report.failed})
