@@ -5,7 +5,8 @@ For each LLM phase (every ``Gateway.complete_many`` batch: extraction, naming, r
 it prints the calls sent, the phase's wall time, the ideal time calls × latency ÷ c, and their
 ratio; then the same over all phases, the wave-bound ideal Σ over batches of ceil(calls ÷ c) ×
 latency (a batch of n calls cannot end before the last of its ceil(n ÷ c) waves: the tail that small
-batches, such as a naming round's few codes, pay whatever the client does), and the whole build's
+batches, such as a naming round's few codes, pay whatever the client does) with its ratio to the
+ideal (the floor of the workload: no client can do better on these batches), and the whole build's
 wall time (which also holds the CPU work between phases: embedding with the offline e5 model,
 UMAP/HDBSCAN, scoring).
 Cases (latency:c): the 100 ms / c = 8 case (target ratio ≤ 1.10) and a realistic hosted endpoint,
@@ -165,6 +166,10 @@ def run_case(args) -> None:
                 "wave-bound ideal Σ_batches ceil(n_b / c) × latency (s), wall ÷ it, batches":
                     f"{waves * args.latency:.2f}, {wall / (waves * args.latency):.3f}, "
                     f"{sum(1 for p in phases if p['calls'])}",
+                "floor of this workload: wave-bound ÷ (calls × latency ÷ c), what no client beats":
+                    f"{waves * args.latency / sum(ideal.values()):.3f}",
+                "batch sizes in order": " ".join(f"{p['prompt'].split('_')[-1][:5]}:{p['calls']}"
+                                                 for p in phases if p["calls"]),
                 "max calls in flight (c)": f"{in_flight} ({args.concurrency})",
                 "one-off langchain-openai import, before timing (s)": f"{client_import:.2f}",
                 "whole build wall (s)": f"{build:.1f} (LLM phases {wall:.1f}, the rest is CPU work)",

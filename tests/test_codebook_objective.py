@@ -128,6 +128,27 @@ def test_bootstrap_strata_keep_their_counts():
     assert plain.high - plain.low > 1.0
 
 
+@pytest.mark.parametrize("stratified, weighted", [(False, False), (True, False), (True, True), (False, True)])
+def test_bootstrap_draws_what_one_index_matrix_would(stratified, weighted):
+    """The resamples are summed block by block (issue 16), and are still the seed's resamples: the
+    interval equals the one from the whole n_boot × n matrix of resampled indices."""
+    rng = np.random.default_rng(11)
+    x, w = rng.normal(size=300), rng.uniform(0.5, 2.0, size=300)
+    strata = rng.choice(["KR|human", "KR|model", "US|human"], size=300) if stratified else None
+    draw = np.random.default_rng(5)
+    if strata is None:
+        idx = draw.integers(0, 300, size=(400, 300))
+    else:
+        blocks = [np.flatnonzero(strata == s) for s in np.unique(strata)]
+        idx = np.concatenate([b[draw.integers(0, b.size, size=(400, b.size))] for b in blocks], axis=1)
+    weights = w if weighted else np.ones(300)
+    boot = (x[idx] * weights[idx]).sum(axis=1) / weights[idx].sum(axis=1) - 0.1
+
+    ci = bootstrap_ci(x, fixed_term=-0.1, n_boot=400, seed=5, strata=strata, weights=w if weighted else None)
+
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])), abs=1e-12)
+
+
 def test_bootstrap_weighted_mean():
     ci = bootstrap_ci(np.array([0.0, 10.0]), n_boot=50, seed=0, weights=np.array([3.0, 1.0]))
     assert ci.estimate == pytest.approx(2.5)
