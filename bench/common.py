@@ -41,5 +41,5 @@ def summary(name: str, figures: dict[str, str], targets: dict[str, bool]) -> Non
     """Print the figures and a one-line summary naming each target met or missed."""
     for key, value in figures.items():
         print(f"  {key}: {value}")
-    verdict = ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in targets.items())
+    verdict = ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in targets.items()) or "figures only, no target"
     print(f"{name}: {verdict}")

@@ -183,6 +183,9 @@ def test_centroids_sum_members_in_order_to_the_bit():
     ok = (labels >= 0) & (labels < 11)
     np.add.at(sums, labels[ok], unit_rows(emb)[ok])
     assert np.array_equal(clustering.centroids(emb, labels, 11), unit_rows(sums))
+    # a build's corpus scaled once gives each later version the same centroids to the bit
+    assert np.array_equal(clustering.unit_centroids(unit_rows(emb.astype(np.float32)), labels, 11),
+                          clustering.centroids(emb.astype(np.float32), labels, 11))
 
 
 @pytest.mark.parametrize("q", [0.5, 0.1, 0.97])

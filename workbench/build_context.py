@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .codebook.vectors import unit_rows
 from .config import WorkbenchConfig
 from .corpus import load_corpus, training_corpus
 from .llm.gateway import Gateway
@@ -28,6 +29,7 @@ class BuildContext:
     _all: Corpus | None = field(default=None, repr=False)
     _corpus: Corpus | None = field(default=None, repr=False)
     _posteriors: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict, repr=False)
+    _expr_unit: np.ndarray | None = field(default=None, repr=False)
 
     def all_documents(self) -> Corpus:
         """Every extracted document of the project: what the final score table maps."""
@@ -40,6 +42,12 @@ class BuildContext:
         if self._corpus is None:
             self._corpus = training_corpus(self.all_documents(), self.config.em.train_sources, self.store.path)
         return self._corpus
+
+    def expr_unit(self) -> np.ndarray:
+        """The training expressions' embeddings as ``unit_rows`` (float64), made once per build."""
+        if self._expr_unit is None:
+            self._expr_unit = unit_rows(self.corpus().expr_emb)
+        return self._expr_unit
 
     def member_labels(self, codebook: Codebook) -> np.ndarray:
         """Code index of every training expression (aligned with ``corpus().expr_ids``)."""

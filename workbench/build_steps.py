@@ -16,7 +16,7 @@ import numpy as np
 from .build_context import BuildContext
 from .codebook.assignment import code_spread
 from .codebook.changes import apply_changes
-from .codebook.clustering import centroids as code_centroids
+from .codebook.clustering import centroids as code_centroids, unit_centroids
 from .codebook.clustering import code_members, initial_codes
 from .codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
 from .codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
@@ -277,7 +277,7 @@ def save_changed_version(ctx: BuildContext, codebook, iteration: int, reason: st
     corpus = ctx.corpus()
     new_labels, origins = apply_changes(ctx.member_labels(codebook), codebook.K, corpus.expr_emb, list(splits),
                                         [(k, target) for k, target, _, _ in merges], ctx.config.em.seed)
-    cents = code_centroids(corpus.expr_emb, new_labels, len(origins))
+    cents = unit_centroids(ctx.expr_unit(), new_labels, len(origins))
     sizes = np.bincount(new_labels[new_labels >= 0], minlength=len(origins))
     merged = {(k, target): (name, source) for k, target, name, source in merges}
     codes = []
