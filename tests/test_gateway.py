@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 
 import pytest
 
@@ -144,6 +145,20 @@ def test_concurrency_limit_bounds_calls_in_flight(project, fake_openai, tmp_path
     # the logged latency is the request's time on the wire, not its wait for a free slot
     latencies = [r[0] for r in project.db.execute("select latency_ms from llm_calls")]
     assert len(latencies) == 6 and all(200 <= ms < 2 * 200 for ms in latencies)
+
+
+def test_a_refused_connection_is_reported_as_one_not_as_a_timeout(project, tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    use_llm(project, f"http://127.0.0.1:{port}/v1", roles=("extractor",), max_retries=0)
+    _docs(project, tmp_path, n=1)
+
+    report = extract(project, show_progress=False)
+
+    assert report.stats["failures"] == 1 and report.stats["timeouts"] == 0
+    (error,) = report.stats["errors"].values()
+    assert "Connection" in error["first"] and "timed out" not in error["first"]
 
 
 def test_identical_requests_of_one_batch_get_one_call_and_one_reply(project, fake_openai):

@@ -131,6 +131,13 @@ class _HttpClient(DefaultAioHttpClient):
                 response = await super().send(request, **kwargs)
                 if (wire := _WIRE.get()) is not None:
                     wire["ms"] = (time.perf_counter() - started) * 1000
+        except httpx2.ConnectTimeout as exc:
+            self._on_error()
+            if isinstance(exc.__cause__, TimeoutError):
+                raise
+            # The adapter maps every aiohttp connection error to ConnectTimeout, a refused connection
+            # included: the run would report a dead endpoint as timeouts (the SDK's "Request timed out").
+            raise httpx2.ConnectError(str(exc), request=request) from exc.__cause__
         except httpx2.TransportError:
             self._on_error()
             raise
