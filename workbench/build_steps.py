@@ -172,8 +172,9 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         excluded |= set(reasons)
         held_back += reasons.values()
     halves = {p.code: split_members(corpus.expr_emb[members[p.code]], seed=em.seed) for p in found if p.kind == "split"}
+    cents = {code: code_centroids(corpus.expr_emb[members[code]], half, 2) for code, half in halves.items()}
     groups = {code: [([corpus.expr_texts[i] for i in members[code][half == h]], corpus.expr_emb[members[code][half == h]],
-                      code_centroids(corpus.expr_emb[members[code]], half, 2)[h]) for h in (0, 1)]
+                      cents[code][h]) for h in (0, 1)]
               for code, half in halves.items()}
     named = dict(zip(groups, name_group_sets(ctx.gateway, [(g, None) for g in groups.values()])))
     rows = []

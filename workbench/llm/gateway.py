@@ -114,7 +114,7 @@ class _HttpClient(DefaultAioHttpClient):
 
     The limit is taken here, around the request on the wire, not around the whole model call: the
     SDK builds the next request while c are in flight and parses a reply after its slot is free,
-    so a slot is never idle for the event loop's work (≈ 5 ms a call in langchain and the SDK).
+    so a slot is never idle for the event loop's work (3.4–4.0 ms a call, ``bench/llm_client.py``).
     aiohttp, not httpx's pool, which checks every pooled connection on each request and release:
     a call through langchain-openai takes 9.7 ms of event-loop CPU at c = 32 with httpx's pool and
     3.4 ms with aiohttp (``bench/llm_client.py``, issue 16)."""
@@ -318,7 +318,7 @@ class Gateway:
         """``one(i)`` for i = 0 … n − 1, taken in order by 2c workers for the role's c slots: a
         request is prepared (rendered, looked up in the cache, built by the SDK) while the c before
         it are in flight, and not much sooner: a task per item would prepare every item before the
-        first request left (≈ 0.25 s per 600)."""
+        first request left."""
         items = iter(range(n))
 
         async def worker() -> None:

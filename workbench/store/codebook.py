@@ -45,8 +45,8 @@ class CodebookStoreMixin:
                 {"version": version, "idx": c.idx, "uid": c.uid, "name": c.name, "name_source": c.name_source,
                  "description": c.description, "size": c.size,
                  "centroid": np.asarray(c.centroid, dtype=np.float32).tobytes()} for c in codes)
-            # Plain rows: sqlite-utils' dict rows cost ≈ 7 µs each, most of a build's `apply` at
-            # paper scale (one row per expression per version; issue 16).
+            # Plain rows: one per expression per version is a build's largest write, and sqlite-utils
+            # builds and checks a dict for each.
             self.db.conn.executemany(
                 "insert into code_members (version, expression_id, idx) values (?, ?, ?)",
                 zip([version] * len(labels), np.asarray(expression_ids).tolist(), np.asarray(labels).tolist()))
