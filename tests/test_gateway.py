@@ -3,6 +3,7 @@ replies are parsed, bad output is retried then recorded, 429/500 are retried, th
 repeat calls, and the API key never reaches the database."""
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import socket
@@ -14,6 +15,7 @@ from conftest import use_llm
 from fake_openai import Reply
 from workbench.extract import extract
 from workbench.ingest import IngestOptions, ingest_file
+from workbench.llm import gateway as gateway_module
 from workbench.llm.gateway import Gateway
 
 GOOD_REPLY = """The author's final stance: families should look after their elders.
@@ -179,6 +181,54 @@ def test_identical_requests_of_one_batch_get_one_call_and_one_reply(project, fak
     assert (stats.calls, stats.cache_hits) == (2, 4)
     again, stats = batch()
     assert again == first and stats.calls == 0  # a re-run gives each item what the first run gave it
+
+
+def test_each_request_leaves_once_built_and_at_most_c_wait_built(project, fake_openai, monkeypatch):
+    use_llm(project, fake_openai.base_url, roles=("decoder",), concurrency=3)
+    fake_openai.chat = lambda body: Reply("a reconstruction", delay=0.1)
+    events = []
+    render = prompts.render
+    monkeypatch.setattr(prompts, "render", lambda name, **v: events.append("built") or render(name, **v))
+    wire = gateway_module.DefaultAioHttpClient.send
+
+    async def on_wire(client, request, **kwargs):
+        events.append("sent")
+        return await wire(client, request, **kwargs)
+
+    monkeypatch.setattr(gateway_module.DefaultAioHttpClient, "send", on_wire)
+    items = [{"values": f"- care ({i})", "topic": "t"} for i in range(12)]
+    gateway = Gateway(project, project.config())
+
+    gateway.run(gateway.complete_many("decoder", "document_reconstruction", items, str))
+
+    # the first c go out one by one as each is built (langchain's task per call made every
+    # worker build its request before the first left)
+    assert events[:6] == ["built", "sent"] * 3
+    ahead = list(itertools.accumulate(1 if e == "built" else -1 for e in events))
+    assert max(ahead) <= 3 and events.count("sent") == 12  # never more than c built and waiting
+
+
+def test_items_waiting_for_a_twins_reply_leave_the_slots_to_others(project, fake_openai):
+    use_llm(project, fake_openai.base_url, roles=("decoder",), concurrency=3)
+    fake_openai.chat = lambda body: Reply("a reconstruction", delay=0.3)
+    items = [{"values": "- care (0.5)", "topic": "t"}] * 6 + [{"values": f"- duty ({i})", "topic": "t"} for i in range(2)]
+    gateway = Gateway(project, project.config())
+
+    gateway.run(gateway.complete_many("decoder", "document_reconstruction", items, str))
+
+    # the five twins wait for the first one's reply without holding places: the other two
+    # requests go out beside it (before, 2c workers all waited on the twin and they went after)
+    assert len(fake_openai.chat_requests()) == 3 and fake_openai.max_in_flight == 3
+
+
+def test_a_run_keeps_earlier_objects_out_of_collections_while_it_lasts(project):
+    gateway = Gateway(project, project.config())
+
+    async def frozen_now() -> int:
+        return gc.get_freeze_count()
+
+    assert gateway.run(frozen_now()) > 1000  # the loop's replies never wait for a scan of the whole process
+    assert gc.get_freeze_count() == 0  # and afterwards they are collected as before
 
 
 def test_a_run_closes_the_http_clients_it_opened(project, fake_openai):

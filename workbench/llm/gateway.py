@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -107,6 +108,64 @@ def _describe(exc: BaseException) -> str:
 _WIRE: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("wire", default=None)
 
 
+class _Pacing:
+    """When ``Gateway.in_order`` starts its next item: when no item is being prepared (rendered,
+    looked up in the cache, built by langchain and the SDK: CPU on the one event-loop thread) and
+    fewer than c prepared ones wait for a slot. So the first request leaves as soon as it is built,
+    each next one as soon as it is, and c are ready for the slots the replies free.
+
+    An item reports through its ``_Ticket`` (a context variable, seen by the SDK's tasks): it has
+    reached the slot queue, it holds a slot, or it is idle (waiting for a twin's reply, or finished).
+    Before, 2c workers each prepared an item at once; langchain schedules each call as a task, so
+    all 2c were built before the first left (≈ 120 ms at c = 32), and a worker waiting for a twin's
+    reply held its place for a whole latency."""
+
+    def __init__(self, c: int):
+        self.c = c
+        self.preparing = 0
+        self.waiting = 0
+        self.turn = asyncio.Event()
+        self.turn.set()
+
+    def ticket(self) -> "_Ticket":
+        self.preparing += 1
+        self.turn.clear()
+        return _Ticket(self)
+
+    def moved(self, before: str, after: str) -> None:
+        for state, step in ((before, -1), (after, 1)):
+            if state == "preparing":
+                self.preparing += step
+            elif state == "waiting":
+                self.waiting += step
+        if self.preparing == 0 and self.waiting < self.c:
+            self.turn.set()
+        else:
+            self.turn.clear()
+
+
+class _Ticket:
+    """One item's state for its ``_Pacing``: preparing → waiting (for a slot) → sent, or → idle."""
+
+    def __init__(self, pacing: _Pacing):
+        self.pacing = pacing
+        self.state = "preparing"
+
+    def move(self, after: str) -> None:
+        order = ("preparing", "waiting", "sent", "idle")
+        if order.index(after) > order.index(self.state):  # a retry's second request is not a new item
+            self.pacing.moved(self.state, after)
+            self.state = after
+
+
+_TICKET: contextvars.ContextVar[_Ticket | None] = contextvars.ContextVar("ticket", default=None)
+
+
+def _ticket_moves(after: str) -> None:
+    if (ticket := _TICKET.get()) is not None:
+        ticket.move(after)
+
+
 class _HttpClient(DefaultAioHttpClient):
     """The models' HTTP client: openai's own aiohttp-backed client (``openai[aiohttp]``) that holds
     the role's concurrency limit and counts attempts that got no response (refused connection, DNS,
@@ -126,7 +185,9 @@ class _HttpClient(DefaultAioHttpClient):
 
     async def send(self, request: httpx2.Request, **kwargs: Any) -> httpx2.Response:
         try:
+            _ticket_moves("waiting")
             async with self._slots:
+                _ticket_moves("sent")
                 started = time.perf_counter()
                 response = await super().send(request, **kwargs)
                 if (wire := _WIRE.get()) is not None:
@@ -236,7 +297,13 @@ class Gateway:
 
     def run(self, job: Coroutine[Any, Any, T]) -> T:
         """Run an async job of model calls to its end (how every caller enters the event loop),
-        then close the HTTP clients it opened."""
+        then close the HTTP clients it opened.
+
+        What the process held before the job is frozen out of the garbage collector's scans while
+        it runs (``gc.freeze``): the event loop is one thread, and a full collection over a build's
+        objects (the corpus, UMAP's and numba's) stalls every reply that arrives meanwhile (the
+        longest pause is printed by ``bench/llm_efficiency.py``). Nothing is leaked: the objects
+        return to the collector when the job ends."""
 
         async def scoped() -> T:
             try:
@@ -248,7 +315,11 @@ class Gateway:
                 self._chat_models = {k: v for k, v in self._chat_models.items() if k[1] != loop}
                 self._slots = {k: v for k, v in self._slots.items() if k[1] != loop}
 
-        return asyncio.run(scoped())
+        gc.freeze()
+        try:
+            return asyncio.run(scoped())
+        finally:
+            gc.unfreeze()
 
     # -- chat ---------------------------------------------------------------------------------
     async def complete(
@@ -315,17 +386,24 @@ class Gateway:
         return results
 
     async def in_order(self, role: Role, n: int, one: Callable[[int], Awaitable[None]]) -> None:
-        """``one(i)`` for i = 0 … n − 1, taken in order by 2c workers for the role's c slots: a
-        request is prepared (rendered, looked up in the cache, built by the SDK) while the c before
-        it are in flight, and not much sooner: a task per item would prepare every item before the
-        first request left."""
-        items = iter(range(n))
+        """``one(i)`` for i = 0 … n − 1, each started in order when the role's ``_Pacing`` gives it
+        its turn: a request is prepared while the c before it are in flight, and not much sooner."""
+        pacing = _Pacing(self.role(role).concurrency)
 
-        async def worker() -> None:
-            for i in items:
+        async def item(i: int, ticket: _Ticket) -> None:
+            _TICKET.set(ticket)
+            try:
                 await one(i)
+            finally:
+                ticket.move("idle")
 
-        await asyncio.gather(*(worker() for _ in range(min(2 * self.role(role).concurrency, n))))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i in range(n):
+                    await pacing.turn.wait()
+                    group.create_task(item(i, pacing.ticket()))
+        except ExceptionGroup as failed:  # the first item's error as itself (a setting error is one line)
+            raise failed.exceptions[0] from None
 
     def _key(self, role: str, cfg: RoleConfig, messages: list, params: dict) -> tuple[str, dict]:
         request_params = {"temperature": params.get("temperature", cfg.sampling_temperature(role)), "max_tokens": cfg.max_tokens,
@@ -372,6 +450,7 @@ class Gateway:
             return hit["response"], True
         if key in self._in_flight:
             self.stats.cache_hits += 1
+            _ticket_moves("idle")  # its turn passes on while it waits for the twin's reply
             return await asyncio.shield(self._in_flight[key]), True
         future = self._in_flight[key] = asyncio.get_running_loop().create_future()
         try:
