@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from bench.common import summary  # noqa: E402
@@ -122,6 +124,14 @@ def run_case(args) -> None:
                            "wall": time.perf_counter() - start})
 
     Gateway.complete_many = timed_complete_many
+    sends: list[float] = []  # when each request reached the HTTP client
+    original_send = _HttpClient.send
+
+    async def timed_send(self, request, **kw):
+        sends.append(time.perf_counter())
+        return await original_send(self, request, **kw)
+
+    _HttpClient.send = timed_send
     full_collections = []  # (start, seconds) of each generation-2 garbage collection
 
     def on_gc(phase: str, info: dict) -> None:
@@ -162,6 +172,8 @@ def run_case(args) -> None:
 
     in_phases = [seconds for at, seconds in full_collections if seconds is not None
                  and any(p["start"] <= at <= p["start"] + p["wall"] for p in phases)]
+    first_send = [min((t for t in sends if p["start"] <= t), default=p["start"]) - p["start"]
+                  for p in phases if p["calls"]]
     by_prompt: dict[str, list[float]] = {}
     waves = 0  # Σ over batches of ceil(calls / c): a batch cannot end before its last wave
     for p in phases:
@@ -185,6 +197,8 @@ def run_case(args) -> None:
                     f"{waves * args.latency / sum(ideal.values()):.3f}",
                 "batch sizes in order": " ".join(f"{p['prompt'].split('_')[-1][:5]}:{p['calls']}"
                                                  for p in phases if p["calls"]),
+                "from a batch's start to its first request (mean, longest ms)":
+                    f"{np.mean(first_send) * 1000:.0f}, {max(first_send) * 1000:.0f}",
                 "max calls in flight (c)": f"{in_flight} ({args.concurrency})",
                 "one-off first client (import, TLS context, ChatOpenAI), before timing (s)": f"{client_import:.2f}",
                 "full garbage collections during LLM phases (count, longest ms)":

@@ -231,7 +231,7 @@ def test_a_run_keeps_earlier_objects_out_of_collections_while_it_lasts(project):
     assert gc.get_freeze_count() == 0  # and afterwards they are collected as before
 
 
-def test_a_run_closes_the_http_clients_it_opened(project, fake_openai):
+def test_a_run_closes_the_http_clients_it_opened_and_a_session_at_its_end(project, fake_openai):
     use_llm(project, fake_openai.base_url, roles=("namer",))
     gateway = Gateway(project, project.config())
 
@@ -239,24 +239,34 @@ def test_a_run_closes_the_http_clients_it_opened(project, fake_openai):
         await gateway.complete("namer", "code_naming", {"descriptions": "1. care"}, str)
         return gateway._chat_model("namer").http_async_client
 
-    client = gateway.run(call_and_keep_client())
+    alone = gateway.run(call_and_keep_client())
+    assert alone.is_closed and not gateway._open_clients and not gateway._chat_models
+    with gateway.session():
+        client = gateway.run(call_and_keep_client())
+        assert gateway.run(call_and_keep_client()) is client and not client.is_closed  # one client for every run
+    assert client.is_closed and client is not alone
+    assert not gateway._open_clients and not gateway._chat_models  # a later run opens its own
 
-    assert client.is_closed
-    assert not gateway._open_clients and not gateway._chat_models  # the next run opens its own
 
-
-def test_calls_reuse_their_connection(project, fake_openai, tmp_path):
-    use_llm(project, fake_openai.base_url, roles=("extractor",), concurrency=1)
+def test_calls_reuse_their_connection_across_the_runs_of_a_session(project, fake_openai, tmp_path):
+    use_llm(project, fake_openai.base_url, roles=("extractor", "decoder"), concurrency=1)
     fake_openai.chat = lambda body: GOOD_REPLY
     _docs(project, tmp_path, n=4)
 
     extract(project, show_progress=False)
+    gateway = Gateway(project, project.config())
+    with gateway.session():
+        for topic in ("a", "b"):  # two batches, as a build's naming and reconstruction rounds
+            gateway.run(gateway.complete_many("decoder", "document_reconstruction",
+                                              [{"values": "- care (0.5)", "topic": topic}], str))
 
-    # one connection kept alive, as against a real endpoint, not a new one per call
-    assert len({r["client"] for r in fake_openai.chat_requests()}) == 1
+    # one connection kept alive, as against a real endpoint, not a new one per call or per
+    # batch of a build (a TLS handshake each against a hosted endpoint)
+    clients = [r["client"] for r in fake_openai.chat_requests()]
+    assert len(clients) == 6 and len(set(clients[:4])) == 1 and len(set(clients[4:])) == 1
 
 
-def test_clients_of_every_event_loop_share_one_tls_context(project, fake_openai):
+def test_clients_of_every_run_share_one_tls_context(project, fake_openai):
     use_llm(project, fake_openai.base_url, roles=("namer", "decoder"))
     gateway = Gateway(project, project.config())
 
@@ -265,7 +275,7 @@ def test_clients_of_every_event_loop_share_one_tls_context(project, fake_openai)
         return model.http_async_client._transport.ssl_context
 
     contexts = [gateway.run(tls_context(role)) for role in ("namer", "namer", "decoder")]
-    # a new client per role per loop, each without loading the CA bundle again (~25 ms a batch)
+    # a new client per role per run, each without loading the CA bundle again (~25 ms a client)
     assert len({id(c) for c in contexts}) == 1
 
 

@@ -210,16 +210,17 @@ def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: b
     gateway = Gateway(store, config, run_id)
     context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress)
     try:
-        for mode, chunk in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,
-                                        stream_mode=["tasks", "updates"], durability="sync"):
-            if mode == "tasks":
-                if "input" in chunk:  # a node starts: the heartbeat names it
-                    store.touch_build_lock(token, chunk["name"])
-                continue
-            for node, values in chunk.items():
-                if on_update and node != "__interrupt__":
-                    on_update(node, values or {})
-            store.finish_run(run_id, gateway.stats.as_dict())  # kept current: a killed run still counts
+        with gateway.session():  # the nodes' model calls share one loop and its connections
+            for mode, chunk in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,
+                                            stream_mode=["tasks", "updates"], durability="sync"):
+                if mode == "tasks":
+                    if "input" in chunk:  # a node starts: the heartbeat names it
+                        store.touch_build_lock(token, chunk["name"])
+                    continue
+                for node, values in chunk.items():
+                    if on_update and node != "__interrupt__":
+                        on_update(node, values or {})
+                store.finish_run(run_id, gateway.stats.as_dict())  # kept current: a killed run still counts
     finally:
         store.finish_run(run_id, gateway.stats.as_dict())
     return _status(graph, store, thread_id, gateway.stats.as_dict())

@@ -20,6 +20,7 @@ API keys are read from the environment variable a role names and never stored or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import gc
@@ -30,7 +31,7 @@ import re
 import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -117,8 +118,8 @@ class _Pacing:
     An item reports through its ``_Ticket`` (a context variable, seen by the SDK's tasks): it has
     reached the slot queue, it holds a slot, or it is idle (waiting for a twin's reply, or finished).
     Before, 2c workers each prepared an item at once; langchain schedules each call as a task, so
-    all 2c were built before the first left (≈ 120 ms at c = 32), and a worker waiting for a twin's
-    reply held its place for a whole latency."""
+    all 2c were built before the first left (``bench/llm_efficiency.py`` prints a batch's wait for
+    its first request), and a worker waiting for a twin's reply held its place for a latency."""
 
     def __init__(self, c: int):
         self.c = c
@@ -229,10 +230,11 @@ class Gateway:
         self.config = config
         self.run_id = run_id
         self.stats = RunStats()
-        self._chat_models: dict[tuple[str, int], Any] = {}  # (role, event loop id) -> client
-        self._slots: dict[tuple[str, int], asyncio.Semaphore] = {}  # (role, event loop id) -> its c slots
+        self._runner: asyncio.Runner | None = None  # the event loop of the runs of a ``session``
+        self._chat_models: dict[str, Any] = {}  # role (or "ROLE:completions") -> its client on that loop
+        self._slots: dict[str, asyncio.Semaphore] = {}  # role -> its c slots
         self._in_flight: dict[str, asyncio.Future] = {}  # cache key -> the reply of that request, on its way
-        self._open_clients: dict[int, list[_HttpClient]] = {}  # event loop id -> its HTTP clients
+        self._open_clients: list[_HttpClient] = []
         self._embedder: Any = None
         self._e5_model: Any = None
 
@@ -256,10 +258,10 @@ class Gateway:
             self.stats.http_retries += 1
 
     def _http_client(self, role: Role) -> _HttpClient:
-        """A new HTTP client for ``role`` on the running event loop, closed when ``run`` ends; the
-        role's clients on one loop share its ``concurrency`` slots."""
-        cfg, loop = self.role(role), id(asyncio.get_running_loop())
-        slots = self._slots.setdefault((role, loop), asyncio.Semaphore(cfg.concurrency))
+        """A new HTTP client for ``role``, closed when the run or ``session`` ends; the role's
+        clients share its ``concurrency`` slots."""
+        cfg = self.role(role)
+        slots = self._slots.setdefault(role, asyncio.Semaphore(cfg.concurrency))
 
         async def hook(response: httpx2.Response) -> None:
             self._count_retry(response)
@@ -270,12 +272,11 @@ class Gateway:
             # c calls in flight, each kept alive between calls
             limits=httpx2.Limits(max_connections=max(100, cfg.concurrency),
                                  max_keepalive_connections=max(20, cfg.concurrency)))
-        self._open_clients.setdefault(loop, []).append(client)
+        self._open_clients.append(client)
         return client
 
     def _chat_model(self, role: Role) -> Any:
-        # Clients and their slots belong to one event loop; each ``run`` gets its own.
-        key = (role, id(asyncio.get_running_loop()))
+        key = role
         if key not in self._chat_models:
             from langchain_openai import ChatOpenAI
 
@@ -296,30 +297,44 @@ class Gateway:
         return self._chat_models[key]
 
     def run(self, job: Coroutine[Any, Any, T]) -> T:
-        """Run an async job of model calls to its end (how every caller enters the event loop),
-        then close the HTTP clients it opened.
+        """Run an async job of model calls to its end (how every caller enters the event loop).
+        Outside a ``session`` the run has its own loop and closes the HTTP clients it opened.
 
         What the process held before the job is frozen out of the garbage collector's scans while
         it runs (``gc.freeze``): the event loop is one thread, and a full collection over a build's
         objects (the corpus, UMAP's and numba's) stalls every reply that arrives meanwhile (the
-        longest pause is printed by ``bench/llm_efficiency.py``). Nothing is leaked: the objects
+        bench prints the full collections during its LLM phases). Nothing is leaked: the objects
         return to the collector when the job ends."""
-
-        async def scoped() -> T:
-            try:
-                return await job
-            finally:
-                loop = id(asyncio.get_running_loop())
-                for client in self._open_clients.pop(loop, []):
-                    await client.aclose()
-                self._chat_models = {k: v for k, v in self._chat_models.items() if k[1] != loop}
-                self._slots = {k: v for k, v in self._slots.items() if k[1] != loop}
-
+        if self._runner is None:
+            with self.session():
+                return self.run(job)
         gc.freeze()
         try:
-            return asyncio.run(scoped())
+            return self._runner.run(job)
         finally:
             gc.unfreeze()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator["Gateway"]:
+        """Every ``run`` inside shares one event loop, and with it the HTTP clients and their
+        kept-alive connections: a build's successive batches (naming, then reconstruction, each
+        iteration) reuse c connections instead of opening c new ones, a TLS handshake each against
+        a hosted endpoint. The clients and the loop are closed at the end."""
+        self._runner = asyncio.Runner()
+
+        async def close_clients() -> None:
+            for client in self._open_clients:
+                await client.aclose()
+
+        try:
+            yield self
+        finally:
+            try:
+                self._runner.run(close_clients())
+            finally:
+                self._runner.close()
+                self._runner = None
+                self._open_clients, self._chat_models, self._slots = [], {}, {}
 
     # -- chat ---------------------------------------------------------------------------------
     async def complete(
@@ -470,7 +485,7 @@ class Gateway:
     # -- prompt log-probabilities (an open decoder, footnote 3) -----------------------------------
     def _completions(self, role: Role) -> Any:
         """langchain-openai's completions client (``OpenAI.async_client``) for ``role``."""
-        key = (f"{role}:completions", id(asyncio.get_running_loop()))
+        key = f"{role}:completions"
         if key not in self._chat_models:
             from langchain_openai import OpenAI
 
