@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ft2font import FT2Font
 
 from conftest import label_a_paused_version
@@ -92,6 +93,27 @@ def test_distribution_panels_share_one_x_scale(tmp_path, monkeypatch):
     plots.distributions(tmp_path / "d.png", histograms, ["a", "b", "c"], top=8)
     limits = {ax.get_xlim() for ax in drawn[0].axes if ax.has_data()}
     assert len(limits) == 1 and limits.pop()[1] >= 0.6
+
+
+def test_distribution_panels_x_labels_do_not_run_together(tmp_path, monkeypatch):
+    drawn = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: (drawn.append(fig), save(fig, path))[1])
+    shares = np.random.default_rng(0).dirichlet(np.ones(20))
+    shares = shares / shares.max() * 0.21  # the demo's largest share; its ticks read "0.0000.0250.050…"
+    names = [f"mother · family · business (≈ stimulation {k})" for k in range(20)]
+    plots.distributions(tmp_path / "d.png", {"Harbourside": shares, "Hillvale": shares[::-1],
+                                             "example-llm@Harbourside": np.roll(shares, 3)}, names)
+    fig = drawn[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in (ax for ax in fig.axes if ax.has_data()):
+        left, right = ax.get_xlim()
+        boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                        if t.get_text() and left <= t.get_position()[0] <= right), key=lambda b: b.x0)
+        assert len(boxes) >= 3
+        # apart by at least a label's width: a gap of one character reads as one number
+        assert all(b.x0 - a.x1 >= a.width for a, b in zip(boxes, boxes[1:])), \
+            [t.get_text() for t in ax.get_xticklabels()]
 
 
 def test_missing_cjk_font_is_one_note_naming_the_package(monkeypatch):

@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from .fonts import CJK_FONT_PATH  # noqa: E402
 
@@ -110,6 +111,9 @@ def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence
         ax.set_title(label, fontsize=10)
         ax.set_xlim(0, xmax)
         ax.set_xlabel("share of value mass", fontsize=8)
+        # a few ticks, as percentages: a narrow panel's "0.000 0.025 …" ran together
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
         ax.tick_params(axis="x", labelsize=7)
     for ax in axes.ravel()[len(labels):]:
         ax.axis("off")
