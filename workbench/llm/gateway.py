@@ -330,7 +330,8 @@ class Gateway:
             yield self
         finally:
             try:
-                self._runner.run(close_clients())
+                if self._open_clients:  # an offline build opened none: no loop to start
+                    self._runner.run(close_clients())
             finally:
                 self._runner.close()
                 self._runner = None
