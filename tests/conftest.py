@@ -24,6 +24,19 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+def _test_seed() -> int:
+    value = os.environ.get("WORKBENCH_TEST_SEED", "0")
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"WORKBENCH_TEST_SEED={value!r}: give a whole number, e.g. WORKBENCH_TEST_SEED=7") from None
+
+
+# Every random choice of the built fixtures (UMAP/HDBSCAN random state, K-means splits, code-set
+# sampling, bootstrap and annotation samples) takes this seed. 0 is the projects' default seed;
+# another value (WORKBENCH_TEST_SEED=7) gives another clustering, which no test may depend on.
+TEST_SEED = _test_seed()
+
 SLOW_FIXTURE = "built_project_template"  # the session's build runs UMAP (tens of seconds per process)
 
 
@@ -84,6 +97,65 @@ def project(tmp_path):
     store.close()
 
 
+def forced_changes(n_k, distortion_history, centroids, z_split=1.0, z_merge=-0.5, max_splits=None,
+                   max_merges=None, rel_tolerance=0.0, excluded=()):
+    """A stand-in for ``refine.propose_changes`` that proposes a known case whatever the clustering
+    gave: one split of the most-used code and one merge of the least-used other code into its
+    nearest neighbour (by centroid cosine), honouring ``excluded`` as the real rule does, with the
+    real rule's evidence figures. The real rule is tested on constructed inputs in
+    test_codebook_refine.py; the built fixtures use this one so that what they hold (a split and a
+    merge per iteration) does not depend on what UMAP/HDBSCAN produce on one CPU."""
+    import numpy as np
+
+    from workbench.codebook.objective import usage_zscores
+    from workbench.codebook.refine import Proposal
+    from workbench.codebook.vectors import unit_rows
+
+    n_k = np.asarray(n_k, dtype=np.float64)
+    z = usage_zscores(n_k)
+    cen = unit_rows(np.asarray(centroids, dtype=np.float64))
+    proposals = []
+    for k in sorted(range(n_k.size), key=lambda k: (-n_k[k], k)):
+        if (k, None) not in excluded and distortion_history[k]:
+            proposals.append(Proposal("split", k, None, {"n_k": float(n_k[k]), "z": float(z[k]),
+                                                         "distortion_history": list(distortion_history[k]),
+                                                         "median_distortion": 0.0}))
+            break
+    busy = {p.code for p in proposals}
+    for k in sorted(range(n_k.size), key=lambda k: (n_k[k], k)):
+        if k in busy:
+            continue
+        sims = np.where(np.isin(np.arange(n_k.size), [k, *busy]), -np.inf, cen @ cen[k])
+        target = int(np.argmax(sims))
+        if np.isfinite(sims[target]) and (k, target) not in excluded:
+            proposals.append(Proposal("merge", k, target, {"n_k": float(n_k[k]), "z": float(z[k]),
+                                                           "distortion_history": list(distortion_history[k]),
+                                                           "target_similarity": float(sims[target]),
+                                                           "target_n_k": float(n_k[target])}))
+            break
+    return proposals
+
+
+@pytest.fixture
+def forced_proposals(monkeypatch):
+    """Builds run in this test propose one split and one merge per iteration (see ``forced_changes``)."""
+    from workbench import build_steps
+
+    monkeypatch.setattr(build_steps, "propose_changes", forced_changes)
+
+
+@pytest.fixture
+def paused_build(built_project, forced_proposals):
+    """A copy of the session's built project with a new build thread paused at its first review,
+    waiting on exactly one split and one merge (constructed: ``forced_changes``)."""
+    from workbench.build import run_build
+
+    status = run_build(built_project, restart=True, show_progress=False)
+    assert status.state == "paused" and sorted(p["kind"] for p in built_project.proposals(status.proposal_ids)) == [
+        "merge", "split"]
+    return built_project, status
+
+
 def use_llm(store, base_url: str, roles=("extractor", "namer", "decoder", "generator"), model="fake-model",
             **settings_extra) -> None:
     """Point LLM roles of a project at an endpoint."""
@@ -99,7 +171,9 @@ def use_llm(store, base_url: str, roles=("extractor", "namer", "decoder", "gener
 @pytest.fixture(scope="session")
 def built_project_template(tmp_path_factory):
     """A project built once per test session: the demo corpus, extracted and built offline with
-    auto-approve for T = 3 refinements (UMAP compiles once per process, ~40 s). Tests copy it."""
+    auto-approve for T = 3 refinements (UMAP compiles once per process, ~40 s), each refinement one
+    split and one merge (``forced_changes``), every random choice seeded with ``TEST_SEED``.
+    Tests copy it."""
     from workbench.build import run_build
     from workbench.demo import import_demo_corpus
     from workbench.extract import extract
@@ -110,8 +184,13 @@ def built_project_template(tmp_path_factory):
     import_demo_corpus(store, directory)
     extract(store, show_progress=False)
     store.save_config(store.config().with_settings({"em.tau1": "100", "em.min_rel_improvement": "0",  # to T
-                                                     "alignment.n_boot": "10"}))
-    status = run_build(store, auto_approve=True, iterations=3, show_progress=False)
+                                                     "alignment.n_boot": "10", "em.seed": str(TEST_SEED),
+                                                     "alignment.seed": str(TEST_SEED)}))
+    with pytest.MonkeyPatch.context() as patch:
+        from workbench import build_steps
+
+        patch.setattr(build_steps, "propose_changes", forced_changes)
+        status = run_build(store, auto_approve=True, iterations=3, show_progress=False)
     assert status.state == "finished" and status.alignment["n_rows"] > 0  # scored by the final node
     store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -144,7 +223,7 @@ def label_a_paused_version(store, size: int = 6):
 
     final = store.latest_version()
     paused = next(v for v in store.version_lineage(final)[1:] if store.code_uids(v) - store.code_uids(final))
-    ids = mapping_sample(store, paused, size=size)
+    ids = mapping_sample(store, paused, size=size, seed=TEST_SEED)
     pairs = [pair_id(item.document_id, code.uid) for item in mapping_items(store, paused, ids)
              for code in item.codes]
     labels = {}

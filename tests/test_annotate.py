@@ -261,11 +261,9 @@ def test_no_accepted_rename_writes_no_version(built_project):
 # ------------------------------------------------------------------------------ decisions
 
 
-def test_decide_records_the_decision_and_a_proposals_label(built_project):
-    from workbench.build import run_build
-
-    store = built_project
-    waiting = run_build(store, restart=True, show_progress=False).proposal_ids
+def test_decide_records_the_decision_and_a_proposals_label(paused_build):
+    store, status = paused_build
+    waiting = status.proposal_ids
     split = next(p for p in store.proposals(waiting) if p["kind"] == "split")
     merge = next(p for p in store.proposals(waiting) if p["kind"] == "merge")
     decide(store, "ann", rename=[(split["id"], ["a", "b"])])

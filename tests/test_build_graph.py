@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from workbench.build import build_status, run_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,10 +38,41 @@ def test_auto_approved_build_keeps_every_version_iteration_and_decision(built_pr
     assert store.count("codes", "name is null or name_source is null") == 0
 
 
+def test_the_real_rules_pause_on_well_formed_proposals_or_finish_and_resume_goes_on(built_project):
+    """Whatever UMAP/HDBSCAN give on this machine and seed: the paper's split/merge rules either
+    propose nothing (the build finishes, converged) or pause on proposals that name codes of the
+    paused version, with their evidence, two distinct names per split and an existing other code
+    as each merge's target; rejecting them all resumes to the next pause or the end."""
+    store = built_project
+    store.save_config(store.config().with_settings({"em.iterations": "2"}))
+    status = run_build(store, restart=True, show_progress=False)
+    for _ in range(3):
+        if status.state == "finished":
+            assert status.stop_reason
+            break
+        assert status.state == "paused" and status.proposal_ids == status.undecided
+        uids = {c.uid for c in store.load_codebook(status.version).codes}
+        for p in store.proposals(status.proposal_ids):
+            evidence = json.loads(p["evidence"])
+            assert p["version"] == status.version and p["code_uid"] in uids and p["status"] == "pending"
+            assert {"n_k", "z", "distortion_history", "size", "name"} <= set(evidence)
+            if p["kind"] == "split":
+                names = json.loads(p["names"])
+                assert p["target_uid"] is None and len(names) == 2 and names[0] != names[1]
+            else:
+                assert p["kind"] == "merge" and p["target_uid"] in uids - {p["code_uid"]}
+        before = status.proposal_ids
+        status = run_build(store, resume={str(pid): {"decision": "reject", "decider": "ana"} for pid in before},
+                           show_progress=False)
+        assert {p["status"] for p in store.proposals(before)} == {"rejected"}
+    else:
+        pytest.fail("em.iterations = 2 ends the build within three reviews")
+
+
 def test_split_halves_carry_their_proposed_names(built_project):
     store = built_project
     splits = [p for p in store.proposals() if p["kind"] == "split"]
-    assert splits, "the demo build proposes at least one split"
+    assert len(splits) == 3, "the template build splits once per refinement (forced_changes)"
     for p in splits:
         names = json.loads(p["names"])
         child = store.db.execute("select count(*) from codes c join codebook_versions v on v.version = c.version "
@@ -48,11 +81,11 @@ def test_split_halves_carry_their_proposed_names(built_project):
         assert len(names) == 2 and child >= 1
 
 
-def test_review_pauses_and_a_fresh_process_resumes_with_decisions(built_project):
+def test_review_pauses_and_a_fresh_process_resumes_with_decisions(built_project, forced_proposals):
     store = built_project
     store.save_config(store.config().with_settings({"em.iterations": "2"}))
-    status = run_build(store, restart=True, show_progress=False)
-    assert status.state == "paused" and status.proposal_ids and status.undecided == status.proposal_ids
+    status = run_build(store, restart=True, show_progress=False)  # a split and a merge (forced_changes)
+    assert status.state == "paused" and len(status.proposal_ids) == 2 and status.undecided == status.proposal_ids
     assert all(p["status"] == "pending" for p in store.proposals(status.proposal_ids))
     approve, reject = status.proposal_ids[0], status.proposal_ids[1:]
     paused_version = status.version

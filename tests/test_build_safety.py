@@ -22,10 +22,8 @@ from workbench.llm.gateway import Gateway
 
 
 @pytest.fixture
-def paused(built_project):
-    status = run_build(built_project, restart=True, show_progress=False)
-    assert status.state == "paused" and status.proposal_ids
-    return built_project, status
+def paused(paused_build):
+    return paused_build
 
 
 def cli(*args):

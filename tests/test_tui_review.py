@@ -7,18 +7,17 @@ import json
 import pytest
 from textual.widgets import Input, Log, Static
 
-from workbench.build import build_status, run_build
+from workbench.build import build_status
 from workbench.tui import WorkbenchApp
 
 SIZE = (160, 48)
 
 
 @pytest.fixture
-def paused(built_project):
-    """A copy of the session's built project with a new build thread paused at its first review."""
-    status = run_build(built_project, auto_approve=False, restart=True, show_progress=False)
-    assert status.state == "paused" and status.proposal_ids
-    return built_project, status
+def paused(paused_build):
+    """A copy of the session's built project paused at its first review on one split and one merge;
+    the build resumed from this screen proposes one of each again (``forced_changes``)."""
+    return paused_build
 
 
 def kinds(store, ids):
