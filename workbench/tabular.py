@@ -118,7 +118,7 @@ class TabularFile:
         except json.JSONDecodeError as exc:
             line = exc.lineno
             if nl:  # rows_from_file parses line by line: find which line failed
-                line = next(i for i, text in enumerate(self.text.split("\n"), 1) if _bad_json(text))
+                line = next((i for i, text in enumerate(self.text.split("\n"), 1) if _bad_json(text)), line)
             raise WorkbenchError(f"{self.path}, line {line}: invalid JSON ({exc.msg}): fix the syntax there"
                                  + ("; JSON lines holds one whole object per line" if nl else "")) from None
         except Exception as exc:  # a JSON scalar at the top level
