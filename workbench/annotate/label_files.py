@@ -111,7 +111,7 @@ _IDENTITY = ("task", "item_id", "criterion", "label", "annotator", "round", "cod
 def _identity(values, created: float | None, precision: str | None) -> tuple:
     """A label row as an import compares it: its identity columns and its time to ``precision``."""
     *head, note = values
-    when = {"exact": created, "second": math.floor(created) if created is not None else None, None: None}[precision]
+    when = None if precision is None else created if precision == "exact" else math.floor(created)
     return (*(str(v) if v is not None else None for v in head), note or "", when)
 
 
