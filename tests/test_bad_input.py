@@ -35,6 +35,20 @@ def _param(kind: str, name: str, content: str | bytes, *says: str, id: str):
 CASES = [
     # documents: the fixtures of test_ingest.py, as they are
     *(pytest.param("documents", name, None, (line, words), id=f"documents {name}") for name, line, words in BAD_FILES),
+    # documents: damage that reading used to pass on as rows (issue 22)
+    _param("documents", "docs.csv", 'id,text\n1,"unterminated quote\n2,ok\n', "line 2", "never closes",
+           id="documents unclosed quote"),
+    _param("documents", "docs.csv", 'id,text\n1,"stray\n2,ok\n3,"more"\n', "line 2", "closes on line 4",
+           id="documents stray quote"),
+    _param("documents", "docs.csv", "id,text\n1,a\x00b\n", "line 2", "NUL", id="documents NUL byte"),
+    _param("documents", "docs.csv", "id,text,topic\n1,ok\n", "line 2", "fewer fields", id="documents short row"),
+    _param("documents", "docs.csv", "id,text\n1,ok,x\n", "line 2", "more fields", id="documents long row"),
+    _param("documents", "docs.tsv", "id\ttext\n1\ttwo\nlines\n", "line 3", "fewer fields",
+           id="documents TSV line break"),
+    _param("documents", "docs.jsonl", '{"id": "1", "text": "a"}\n{"id": "2", "text": "b\n"}\n', "line 2",
+           "invalid JSON", id="documents JSON lines line break in a string"),
+    _param("documents", "docs.json", '[{"id": "1", "text": "a"},\n{"id": "2", "text": "b"c"}]', "line 2",
+           "invalid JSON", id="documents JSON stray quote"),
     # surveys
     _param("survey", "survey.csv", SURVEY + GOOD_SURVEY + "q1,,,,,Japan,,Maybe,0.4\n", "line 3",
            id="survey unknown option"),
@@ -44,6 +58,16 @@ CASES = [
            id="survey missing column"),
     _param("survey", "survey.csv", SURVEY.encode() + b"q1,\xff\xfe,single\n", "UTF-8", id="survey not UTF-8"),
     _param("survey", "survey.json", b"", "empty", id="survey empty"),
+    _param("survey", "survey.csv", SURVEY + 'q1,"Is divorce acceptable?,single,Yes | No,TDI,Japan,,Yes,0.6\n'
+           + GOOD_SURVEY, "line 2", "never closes", id="survey unclosed quote"),
+    _param("survey", "survey.csv", SURVEY + GOOD_SURVEY + "q1,,,,,Japan,,No\n", "line 3", "fewer fields",
+           id="survey short row"),
+    _param("survey", "survey.csv", SURVEY + GOOD_SURVEY + "q1,,,,,Japan,,No,0.4,x\n", "line 3", "more fields",
+           id="survey long row"),
+    _param("survey", "survey.csv", SURVEY + GOOD_SURVEY.replace("Japan", "Ja\x00pan"), "line 2", "NUL",
+           id="survey NUL byte"),
+    _param("survey", "pew_mcm.csv", "country,question,mcm_score,universal_mcm_score,pew_rating,pew_score\n"
+           "Japan,gambling,0,0,\"{'Morally acceptable': 0.5}\n", "line 2", "never closes", id="pew unclosed quote"),
     _param("survey", "survey.json", '{"name": "s", "questions": [{"id": 1}]}', "survey.json", id="survey wrong type"),
     # labels
     _param("labels", "labels.csv", LABELS + GOOD_LABEL + "summary,j2::u0,appropriate,yes,ana,first,1,\n",
@@ -79,6 +103,12 @@ CASES = [
     _param("labels", "labels.csv", LABELS + GOOD_LABEL + "mapping,j2::u0,appropriate,yes,ana,first,1,,extra\n",
            "line 3", "more fields than the header", id="labels ragged row"),
     _param("labels", "labels.csv", LABELS + GOOD_LABEL * 2, "line 3", "repeats line 2", id="labels repeated row"),
+    _param("labels", "labels.csv", LABELS + 'mapping,j1::u0,appropriate,yes,ana,first,1,"a note\n' + GOOD_LABEL,
+           "line 2", "never closes", id="labels unclosed quote"),
+    _param("labels", "labels.csv", LABELS + GOOD_LABEL + "mapping,j2::u0,appropriate,yes,ana\n", "line 3",
+           "fewer fields", id="labels short row"),
+    _param("labels", "labels.csv", LABELS + GOOD_LABEL.replace("ana", "a\x00na"), "line 2", "NUL",
+           id="labels NUL byte"),
     _param("labels", "labels.jsonl", json.dumps({"task": "mapping", "item_id": "j1::u0", "criterion": "appropriate",
                                                  "label": "yes", "annotator": "ana", "codebook_version": 1}) + "\n"
            + json.dumps({"task": "mapping", "item_id": ["j2::u0"], "criterion": "appropriate", "label": "yes",
@@ -98,6 +128,10 @@ CASES = [
     _param("validate", "scores.csv", SCORES.encode() + b"survey-KL,\xc0,gpt,1\n", "line 2", "UTF-8",
            id="validity not UTF-8"),
     _param("validate", "scores.csv", b"", "empty", id="validity empty"),
+    _param("validate", "scores.csv", SCORES + 'survey-KL,"KR,gpt,0.3\nsurvey-KL,JP,gpt,0.2\n', "line 2",
+           "never closes", id="validity unclosed quote"),
+    _param("validate", "scores.csv", SCORES + "survey-KL,KR,gpt\n", "line 2", "fewer fields",
+           id="validity short row"),
     _param("primed", "primed.tsv", "method\tpersona\tgroup\tsource\tvalue\ndove\t\tKR\t\t0.2\n", "line 2",
            "source is empty", id="validity primed empty source"),
 ]

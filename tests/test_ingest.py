@@ -3,6 +3,7 @@ imports nothing."""
 from __future__ import annotations
 
 import csv
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -113,6 +114,21 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path):
     assert missing.exit_code == 1 and "workbench init" in missing.output
 
 
+def test_an_unclosed_quote_imports_nothing_as_a_new_user_sees_it(tmp_path):
+    """Issue 22: line 2's quote never closes; Python's csv took line 3 into its text and imported
+    1 document, exit 0. Now: one line naming the line the quote opens, and no document."""
+    runner = CliRunner()
+    db, docs = str(tmp_path / "p.db"), tmp_path / "docs.csv"
+    docs.write_text('id,text,topic\n1,"unterminated quote,x\n2,ok,y\n')
+    assert runner.invoke(main, ["init", db]).exit_code == 0
+    result = runner.invoke(main, ["ingest", db, str(docs), "--group", "G"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().count("\n") == 0 and "Traceback" not in result.output
+    assert f"{docs}, line 2: a quoted field opens here and never closes" in result.output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from documents").fetchone()[0] == 0
+
+
 def test_valueeval_preset_reads_real_data_with_gold_labels(project):
     arguments = shared_data("valueeval23", "arguments-validation.tsv")
     result = ingest_file(project, arguments, IngestOptions(preset="valueeval"))
@@ -128,6 +144,10 @@ def test_valueeval_preset_reads_real_data_with_gold_labels(project):
     text, topic = project.db.execute("select d.text, t.text from documents d join topics t on t.id = d.topic_id "
                                      "where d.id = ?", [first["Argument ID"]]).fetchone()
     assert (text, topic) == (f"({first['Stance']}) {first['Premise']}", first["Conclusion"])
+    # a TSV's quotes are characters: the conclusion keeps them (csv's quoting dropped them)
+    quoted = project.db.execute("select t.text from documents d join topics t on t.id = d.topic_id "
+                                "where d.id = 'D27042'").fetchone()
+    assert quoted == ('"Bullet for Bullet" is a right policy',)
 
 
 def test_korean_petitions_with_joined_text_columns(project):

@@ -4,7 +4,10 @@ from __future__ import annotations
 import calendar
 import csv
 import json
+import math
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,11 @@ from .tasks import FIRST, MODEL, PAIR, TASKS
 
 
 def export_labels(store: Store, path: str | Path) -> int:
-    """Write every label ever recorded to a CSV file (one row per label row); returns the count."""
+    """Write every label ever recorded to a CSV file (one row per label row); returns the count.
+
+    ``created`` is the time as stored (seconds since 1970, written as Python's shortest exact
+    repr, so it reads back to the same float); ``created_utc`` is the same time to the second for
+    people; ``id`` is the row's number in this project (an import numbers rows anew)."""
     path = Path(path)
     if not path.parent.exists():
         raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
@@ -34,7 +41,7 @@ def export_labels(store: Store, path: str | Path) -> int:
 
 
 IMPORT_COLUMNS = ("task", "item_id", "criterion", "label", "annotator")  # round, codebook_version, note,
-# protocol_version and created_utc are read when present (an export of this workbench has them all)
+# protocol_version, created and created_utc are read when present (an export of this workbench has them all)
 
 
 @dataclass
@@ -49,33 +56,45 @@ def import_labels(store: Store, path: str | Path) -> LabelImport:
 
     The whole file is checked first — task, criterion and label against the protocols, the item
     (document, code or proposal) and codebook version against the project, annotator names,
-    rounds, times, types, repeated rows — and then written in one transaction; a bad row raises an
-    error naming the file, the line and the fix, and nothing is written. A row already in the
-    project (same task, item, criterion, label, annotator, round and version, and the same second
-    when the file gives a time) is skipped, so importing a file twice adds nothing the second time.
+    rounds, times, types — and then written in one transaction; a bad row raises an error naming
+    the file, the line and the fix, and nothing is written.
+
+    A label row is an event: an annotator who presses ``y`` twice within a second made two rows,
+    alike but for their time, and two rows written in one batch can be alike to the bit. So rows
+    that repeat each other are all imported, and what makes a row *already in the project* is
+    counted: a row's identity is (task, item, criterion, label, annotator, round, version, note,
+    time), the time as exact as the file gives it (``created``, exact to the bit; else
+    ``created_utc``, to the second); if the file holds an identity k times and the project j times,
+    k − j rows are added. Importing a file twice, or a project's own export into it, adds nothing;
+    into another project, it adds every row with its time, so that project's export has the same
+    labels. Only a row without any time that repeats another is refused, as a row pasted twice
+    cannot be told from two labels then.
     """
     rows_in = read_rows(path, IMPORT_COLUMNS, "labels")
     path = Path(path)
     uids, proposals = store.label_targets()
     documents = store.existing_document_ids({str(r.get("item_id") or "").rsplit(PAIR, 1)[0] for _, r in rows_in
                                              if str(r.get("task") or "").strip() == "mapping"})
-    existing = store.label_keys()
-    existing_untimed = {k[:7] for k in existing}
-    rows, seen, recognizer_rows = [], {}, 0
+    present = {precision: Counter(_identity(r[:8], r[8], precision) for r in store.label_identities())
+               for precision in ("exact", "second", None)}
+    rows, untimed, recognizer_rows, already = [], {}, 0, 0
     for line, raw in rows_in:
         try:
-            row = _imported_label(raw, uids, proposals, documents)
+            row, precision = _imported_label(raw, uids, proposals, documents)
         except WorkbenchError as exc:
             raise WorkbenchError(f"{path}, line {line}: {exc}") from None
         if row is None:
             recognizer_rows += 1
             continue
-        key = (row["task"], row["item_id"], row["criterion"], row["label"], row["annotator"], row["round"],
-               row["codebook_version"], int(row["created"]) if row["created"] else None)
-        if key in seen:
-            raise WorkbenchError(f"{path}, line {line}: repeats line {seen[key]}: remove one of them")
-        seen[key] = line
-        if (key in existing) if row["created"] else (key[:7] in existing_untimed):
+        identity = _identity([row[c] for c in _IDENTITY], row["created"], precision)
+        if precision is None:
+            if identity in untimed:
+                raise WorkbenchError(f"{path}, line {line}: repeats line {untimed[identity]} and neither gives a time: "
+                                     "remove one of them, or give each its created_utc if both are real labels")
+            untimed[identity] = line
+        if present[precision][identity] > 0:  # one of the rows the project has; the next repeat is new
+            present[precision][identity] -= 1
+            already += 1
             continue
         row["created"] = row["created"] or time.time()
         closed = store.closed_round(row["task"], row["codebook_version"])
@@ -83,16 +102,27 @@ def import_labels(store: Store, path: str | Path) -> LabelImport:
             raise WorkbenchError(f"{path}, line {line}: {closed_round_error(closed)}; nothing was imported")
         rows.append(row)
     store.record_labels(rows)
-    return LabelImport(len(rows), len(seen) - len(rows), recognizer_rows)
+    return LabelImport(len(rows), already, recognizer_rows)
+
+
+_IDENTITY = ("task", "item_id", "criterion", "label", "annotator", "round", "codebook_version", "note")
+
+
+def _identity(values, created: float | None, precision: str | None) -> tuple:
+    """A label row as an import compares it: its identity columns and its time to ``precision``."""
+    *head, note = values
+    when = None if precision is None else created if precision == "exact" else math.floor(created)
+    return (*(str(v) if v is not None else None for v in head), note or "", when)
 
 
 def _imported_label(raw: dict, uids: dict[int, set[str]], proposals: dict[int, int],
-                    documents: set[str]) -> dict[str, Any] | None:
-    """One file row as a label row (``None`` for the recognizer's own rows); raises the error."""
+                    documents: set[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """One file row as a label row (``None`` for the recognizer's own rows) and the precision of its
+    time ("exact", "second" or None when it gives none); raises the error."""
     cells = {c: _cell(raw.get(c), c) for c in (*IMPORT_COLUMNS, "round", "codebook_version", "note",
-                                                "protocol_version", "created_utc")}
+                                                "protocol_version", "created", "created_utc")}
     if cells["round"] == MODEL:
-        return None
+        return None, None
     task, item = cells["task"], cells["item_id"]
     if not task:
         raise WorkbenchError(f"task is empty: use one of {', '.join(TASKS)}")
@@ -128,8 +158,11 @@ def _imported_label(raw: dict, uids: dict[int, set[str]], proposals: dict[int, i
                 raise WorkbenchError(f"code {code!r} is not in codebook version {version}: give a code uid of that "
                                      "version ('workbench codebook PROJECT --version V' lists them)")
     row["protocol_version"] = cells["protocol_version"] or row["protocol_version"]
+    if cells["created"]:
+        row["created"] = _seconds(cells["created"])
+        return row, "exact"
     row["created"] = _utc(cells["created_utc"])
-    return row
+    return row, "second" if row["created"] is not None else None
 
 
 def _cell(value: Any, column: str) -> str:
@@ -150,11 +183,28 @@ def _optional_int(text: str, column: str) -> int | None:
         raise WorkbenchError(f"{column} {text!r} is not a whole number: write e.g. 3, or leave it empty") from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise WorkbenchError(f"created {text!r} is not a time in seconds since 1970 (as the export writes it): fix "
+                             "it, or leave it empty and give created_utc")
+    return value
+
+
+_UTC = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,6})?Z")
+
+
 def _utc(text: str) -> float | None:
     if not text:
         return None
+    match = _UTC.fullmatch(text)
     try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+        if match is None:
+            raise ValueError
+        return calendar.timegm(time.strptime(match[1], "%Y-%m-%dT%H:%M:%S")) + float(match[2] or 0)
     except ValueError:
         raise WorkbenchError(f"created_utc {text!r} is not a UTC time like 2026-11-23T14:05:00Z: fix it or leave "
                              "it empty (then the import time is used)") from None

@@ -122,11 +122,11 @@ class AnnotationsStoreMixin:
                      "created": row.get("created") or now}).last_pk)
         return ids
 
-    def label_keys(self) -> set[tuple]:
-        """(task, item, criterion, label, annotator, round, version, created to the second) of
-        every label row: what an import compares against so that re-importing adds nothing."""
-        return {(*r[:7], int(r[7])) for r in self.db.execute(
-            "select task, item_id, criterion, label, annotator, round, codebook_version, created from labels")}
+    def label_identities(self) -> list[tuple]:
+        """(task, item, criterion, label, annotator, round, version, note or "", created) of every
+        label row: what an import compares against so that re-importing adds nothing."""
+        return [(*r[:7], r[7] or "", r[8]) for r in self.db.execute(
+            "select task, item_id, criterion, label, annotator, round, codebook_version, note, created from labels")]
 
     def label_targets(self) -> tuple[dict[int, set[str]], dict[int, int]]:
         """({codebook version: code uids}, {proposal id: its codebook version}): what a label's

@@ -10,8 +10,6 @@ the lines). Only ``pew_rating`` is used; the model scores in the other columns a
 from __future__ import annotations
 
 import ast
-import csv
-import io
 from pathlib import Path
 
 from workbench.survey.questionnaire import (
@@ -20,6 +18,7 @@ from workbench.survey.questionnaire import (
     Survey,
     SurveyFormatError,
     check_share,
+    csv_table,
     normalise_shares,
     one_line,
     renormalisation_warning,
@@ -61,19 +60,13 @@ def load_pew_global_morality(
     """
     path = Path(path)
     source = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SurveyFormatError(f"{path.resolve()}: file not found — check the path") from None
+    header, rows = csv_table(path)
 
     def fail_at(line: int | str):
         def fail(problem: str, fix: str):
             raise SurveyFormatError(f"{source}: line {line}: {problem} — {fix}")
         return fail
 
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     missing = [c for c in ("country", "question", "pew_rating") if c not in header]
     if missing:
         fail_at(1)(f"missing column {missing[0]!r}",
@@ -82,11 +75,8 @@ def load_pew_global_morality(
     human: dict[str, dict[str, dict[str, float]]] = {}
     seen: dict[tuple[str, str], int] = {}
     renormalised: list[tuple[str, float]] = []
-    for row in reader:
-        line = reader.line_num
+    for line, row in rows:
         fail = fail_at(line)
-        if None in row:
-            fail("more fields than the header", "quote the pew_rating dict")
         country = (row.get("country") or "").strip()
         issue = (row.get("question") or "").strip()
         if not country:

@@ -49,9 +49,7 @@ header is line 1), what is wrong and the fix. Nothing is returned from a file wi
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -60,6 +58,9 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import WorkbenchError
+from ..tabular import open_tabular
 
 DIMENSIONS: tuple[str, ...] = ("EVI", "IDV", "IVR", "LTO", "MAS", "PDI", "UAI", "TDI", "USI")
 DIMENSION_NAMES: dict[str, str] = {
@@ -93,6 +94,17 @@ _QUESTION_KEYS = ("id", "text", "type", "options", "dimension")
 
 class SurveyFormatError(ValueError):
     """A survey file a user wrote is malformed; the message is one line naming place and fix."""
+
+
+def csv_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(header, [(line, row)]) of a survey CSV, names stripped, read by ``workbench.tabular`` with its
+    checks (quotes that swallow rows, rows wider or narrower than the header, NUL bytes)."""
+    try:
+        table = open_tabular(path, "survey file")
+        header, rows = table.header(), table.rows()
+    except WorkbenchError as exc:
+        raise SurveyFormatError(str(exc)) from None
+    return [h.strip() for h in header], [(line, {k.strip(): v for k, v in row.items()}) for line, row in rows]
 
 
 class Question(BaseModel):
@@ -248,7 +260,7 @@ def load_survey(path: str | Path, *, tolerance: float = SUM_TOLERANCE) -> tuple[
         raise SurveyFormatError(f"{name}: the file is empty — give a survey (see the README's survey format)")
     if suffix == ".json":
         return _load_json(name, text, tolerance)
-    return _load_csv(name, text, tolerance)
+    return _load_csv(name, path, tolerance)
 
 
 def _jp(*keys: str | int) -> str:
@@ -430,16 +442,8 @@ def _load_json(source: str, text: str, tolerance: float) -> tuple[Survey, list[s
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def _load_csv(source: str, text: str, tolerance: float) -> tuple[Survey, list[str]]:
-    # csv.DictReader rather than sqlite_utils.rows_from_file: errors must name the file's line,
-    # and only the csv reader reports line numbers.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames
-    if not header:
-        raise SurveyFormatError(
-            f"{source}: the file is empty — add the header line " + ",".join(CSV_COLUMNS))
-    header = [h.strip() for h in header]
-    reader.fieldnames = header
+def _load_csv(source: str, path: Path, tolerance: float) -> tuple[Survey, list[str]]:
+    header, rows = csv_table(path)
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
         _failer(source, "line 1")(
@@ -456,12 +460,9 @@ def _load_csv(source: str, text: str, tolerance: float) -> tuple[Survey, list[st
     first_line: dict[str, int] = {}
     # line, question_id, country, group, option, share
     data_rows: list[tuple[int, str, str, str, str, str]] = []
-    for row in reader:
-        line = reader.line_num
+    for line, row in rows:
         fail = _failer(source, f"line {line}")
-        if None in row:
-            fail("more fields than the header", "quote values that contain commas")
-        cell = {k: (v or "").strip() for k, v in row.items()}
+        cell = {k: v.strip() for k, v in row.items()}
         if not any(cell.values()):
             continue
         qid = cell["question_id"]
