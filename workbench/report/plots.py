@@ -104,7 +104,8 @@ def _spread_labels(xy: np.ndarray, usage: np.ndarray, n: int, min_gap: float = 0
 
 def _labels_inside(ax, labels: Sequence) -> None:
     """Flip an annotation to the other side of its point where it would run past the axes' edge
-    (a label right of a point near the right edge ended outside the plot)."""
+    (a label right of a point near the right edge ended outside the plot). Names are shortened to
+    at most 40 characters, under half these plots' width, so the other side always has room."""
     fig = ax.figure
     fig.canvas.draw()  # settles the limits and the layout the extents are measured in
     renderer = fig.canvas.get_renderer()
