@@ -20,7 +20,7 @@ def code_names(store, version: int | None) -> dict[str, str]:
         return {}
 
 
-@main.command()
+@main.command(short_help="Review a build, audit names, label, adjudicate (TUI).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--annotator", required=True, help="your name, stored with every label and decision")
 @click.option("--codebook-version", type=int, help="codebook version to audit and map (default: the latest)")
@@ -45,7 +45,7 @@ def review(project: str, annotator: str, codebook_version: int | None, serve: bo
     WorkbenchApp(project, annotator, codebook_version, lead=lead).run()
 
 
-@main.command()
+@main.command(short_help="Inter-annotator agreement per task: κ, α, agreement %.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--task", type=click.Choice(TASK_CHOICES), help="one task (default: all)")
 @click.option("--round", "round_", type=click.Choice(["final", "first"]), default="final", show_default=True,
@@ -101,7 +101,7 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
                                      f"{fmt(u.high)}] over {u.n_items} items" for u in weak))
 
 
-@main.command()
+@main.command(short_help="Count, export or import annotators' labels.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), help="write every label to this CSV file")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True),
@@ -157,7 +157,7 @@ def _print_progress(store, task: str | None, codebook_version: int | None, as_js
         click.echo(f"  waiting for adjudication: {r.waiting}" + (f" ({queue})" if queue else ""))
 
 
-@main.command()
+@main.command(short_help="Assign a round's sample to annotators.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--task", type=click.Choice(["mapping", "code_quality"]), required=True, help="the task to share out")
 @click.option("--annotators", required=True, help="comma-separated names: a,b,c")
@@ -185,7 +185,7 @@ def assign(project: str, task: str, annotators: str, overlap: int | None, per_an
                    "use --overlap 2", err=True)
 
 
-@main.group("round")
+@main.group("round", short_help="A lead's annotation rounds: close one.")
 def round_() -> None:
     """A lead's annotation rounds (a sampled task on a codebook version)."""
 

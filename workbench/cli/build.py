@@ -7,7 +7,7 @@ from ..store import open_project
 from . import main, user_errors
 
 
-@main.command()
+@main.command(short_help="Learn the codebook (Algorithm 1); resumes where it stopped.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="approve every proposal without pausing (decider 'auto')")
 @click.option("--iterations", type=click.IntRange(min=1), help="T, the maximum number of EM iterations")
@@ -32,7 +32,7 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
     print_build_status(store, status)
 
 
-@main.command()
+@main.command(short_help="Decide the proposals that wait (a build's or a review's).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--approve", "approve", multiple=True, type=int, help="proposal id to approve (repeatable)")
 @click.option("--reject", "reject", multiple=True, type=int, help="proposal id to reject (repeatable)")

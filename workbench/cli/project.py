@@ -36,7 +36,7 @@ def init(project: str, base_url: str | None, model: str | None, embedding_model:
                + ", ".join(f"{r}={c.strategy_label('offline')}" for r, c in config.roles.items()))
 
 
-@main.command()
+@main.command(short_help="Show the project's settings, or set one.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.argument("key", required=False)
 @click.argument("value", required=False)
@@ -58,7 +58,7 @@ def config(project: str, key: str | None, value: str | None) -> None:
     click.echo(json.dumps(cfg.model_dump(), indent=2))
 
 
-@main.command()
+@main.command(short_help="Import documents from CSV, TSV, JSON or JSON lines.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--group", help="the culture/population the documents belong to (e.g. KR)")
@@ -85,7 +85,7 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
     click.echo(f"imported {result.documents:,} documents from {file} ({groups}){extra}")
 
 
-@main.command()
+@main.command(short_help="Extract value expressions from documents (resumable).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--limit", type=click.IntRange(min=1), help="extract at most N documents this run")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -110,7 +110,7 @@ def extract(project: str, limit: int | None, quiet: bool) -> None:
                              "'workbench extract', which retries the failed documents")
 
 
-@main.command()
+@main.command(short_help="Print a codebook: names, sizes, usage, examples.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--top", default=3, show_default=True, help="central expressions shown per code")
@@ -122,7 +122,7 @@ def codebook(project: str, version: int | None, top: int) -> None:
     print_codebook(open_project(project), version, top)
 
 
-@main.command()
+@main.command(short_help="Run the whole pipeline offline on an illustrative corpus.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default="demo-project", show_default=True,
               help="where to write the demo project")
 @user_errors

@@ -17,7 +17,7 @@ def _names(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-@main.command()
+@main.command(short_help="Have a model write on each topic (resumable).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--model", required=True, help="the model to write the documents (on the generator role's endpoint)")
 @click.option("--topics", "topics_file", type=click.Path(dir_okay=False, exists=True),
@@ -52,7 +52,7 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
                    f"'workbench score {project}'")
 
 
-@main.command()
+@main.command(short_help="Score every human group against every source (DOVE r).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--halves", is_flag=True, help="also score random halves of each group (G/half1, G/half2)")
@@ -96,7 +96,7 @@ def score(project, version, halves, groups, sources, equal_n, ablations, as_json
             print_ablations(result, extra)
 
 
-@main.command()
+@main.command(short_help="Validity checks (App. E.3), or the known-answer check.")
 @click.argument("project", required=False, type=click.Path(dir_okay=False))
 @click.option("--scores", "score_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
               help="other methods' scores: CSV/TSV/JSON with method, group, source, value (repeatable)")
@@ -189,7 +189,7 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         print_validity(report)
 
 
-@main.command()
+@main.command(short_help="Reliability runs (Sec. 4.3): Cronbach's α and CV.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
 @click.option("--splits", default=3, show_default=True, type=click.IntRange(min=2), help="runs of each kind")
@@ -224,7 +224,7 @@ def reliability(project, version, splits, seed, model_sources, as_json, quiet) -
         click.echo(f"note: {note}")
 
 
-@main.command()
+@main.command(short_help="Build with several seeds; how far the codebooks agree.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=2), help="builds, one seed each")
 @click.option("--match", "match_threshold", default=0.9, show_default=True, type=click.FloatRange(-1, 1),
@@ -245,7 +245,7 @@ def stability(project, seeds, match_threshold, as_json, quiet) -> None:
         print_stability(report)
 
 
-@main.command()
+@main.command(short_help="Write an HTML report with its figures.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="folder for index.html and PNGs")
 @click.option("--version", "version", type=int, help="codebook version (default: the latest)")
@@ -263,7 +263,7 @@ def report(project, out, version, quiet) -> None:
         click.echo(f"  {f.name:<22} {f.stat().st_size:>9,} bytes")
 
 
-@main.command()
+@main.command(short_help="Export a codebook (JSON, CSV, .qdc) or a .qdpx project.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "qdc", "qdpx"]),
               help="qdc = REFI-QDA codebook, qdpx = REFI-QDA project with the coded documents (NVivo, ATLAS.ti, "

@@ -14,7 +14,7 @@ def when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else ""
 
 
-@main.group()
+@main.group(short_help="Annotators' personal links for 'workbench serve'.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.pass_context
 def annotators(ctx: click.Context, project: str) -> None:
@@ -22,7 +22,7 @@ def annotators(ctx: click.Context, project: str) -> None:
     ctx.obj = project
 
 
-@annotators.command("add")
+@annotators.command("add", short_help="Give NAME a personal link (printed once).")
 @click.argument("name")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
               help="the address annotators reach the server at (the proxy's https address behind one)")
@@ -51,7 +51,7 @@ def list_(project: str) -> None:
         click.echo(f"  {a.name:<20} link of {when(a.created)}  {state}")
 
 
-@annotators.command()
+@annotators.command(short_help="Revoke NAME's link; their sessions close.")
 @click.argument("name")
 @click.pass_obj
 @user_errors
@@ -63,7 +63,7 @@ def revoke(project: str, name: str) -> None:
     click.echo(f"revoked {name.strip()}'s link")
 
 
-@annotators.command()
+@annotators.command(short_help="The server's audit log.")
 @click.option("--last", type=click.IntRange(1), help="only the last N events")
 @click.pass_obj
 @user_errors
@@ -76,7 +76,7 @@ def log(project: str, last: int | None) -> None:
                    f"{e['detail'] or ''}".rstrip())
 
 
-@main.command()
+@main.command(short_help="Serve the annotators' app in a browser.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))

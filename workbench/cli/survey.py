@@ -12,12 +12,12 @@ from ..store import open_project
 from . import main, user_errors
 
 
-@main.group()
+@main.group(short_help="The survey-simulation baseline (Liu et al. 2025).")
 def survey() -> None:
     """The survey-simulation baseline (Liu et al. 2025): import surveys, simulate respondents, score."""
 
 
-@survey.command("import")
+@survey.command("import", short_help="Validate a survey file and import it.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["auto", "survey", "pew"]), default="auto", show_default=True,
@@ -38,7 +38,7 @@ def import_(project: str, file: str, fmt: str, name: str | None) -> None:
                f"{result.distributions} distributions")
 
 
-@survey.command("run")
+@survey.command("run", short_help="Simulate respondents answering a survey (resumable).")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--model", help="model name on the generator role's endpoint (default: roles.generator.model)")
 @click.option("--base-url", help="OpenAI-compatible endpoint for this run (default: roles.generator.base_url)")
@@ -81,7 +81,7 @@ def run(project, model, base_url, countries, respondents, survey_ref, no_persona
     _print_run(report.scores)
 
 
-@survey.command("scores")
+@survey.command("scores", short_help="KL and JS per country, diversity per run.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--run-name", "run_names", multiple=True, help="a run to score (repeatable; default: every run)")
 @click.option("--json", "as_json", is_flag=True, help="print the scores as JSON")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from markupsafe import Markup, escape
 from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
-from ..formatting import MISSING, fmt
+from ..formatting import MISSING, fmt, percent
 from ..reliability import stored_reliability
 from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..stability import META_KEY as STABILITY
@@ -162,10 +164,15 @@ def _fmt(x: float | None, digits: int = 4) -> str:
     return fmt(x, digits, MISSING)
 
 
+def _percent(x: float | None) -> str:
+    return percent(x, missing=MISSING)  # as the TUI and 'workbench agreement' print a share: 66.7%
+
+
 def report_template() -> Template:
     """The report page's Jinja template (``templates/report.html``)."""
     env = Environment(loader=PackageLoader("workbench.report", "templates"), autoescape=select_autoescape())
     env.filters["fmt"] = _fmt
+    env.filters["percent"] = _percent
     return env.get_template("report.html")
 
 
@@ -177,11 +184,24 @@ def _reliability(store: Store, version: int) -> list[dict]:
 
 def write_report(store: Store, out: str | Path, version: int | None = None, show_progress: bool = True,
                  top_codes: int = 8, n_flows: int = 5) -> ReportFiles:
-    """Write ``index.html`` and its PNGs (plus the scores as CSV and JSON) into ``out``."""
+    """Write ``index.html`` and its PNGs (plus the scores as CSV and JSON) into ``out``.
+
+    They are written into a temporary folder and moved into ``out`` (created only then) once all
+    are written: a report that fails leaves no empty folder, and no half report in a folder of the
+    user's, whose other files are never touched."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise WorkbenchError(f"{out} is a file: give a folder for the report")
-    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="workbench-report-") as staging:
+        written = _write_report_files(store, Path(staging), version, show_progress, top_codes, n_flows)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in written.files:
+            shutil.move(f, out / f.name)
+    return replace(written, directory=out, files=[out / f.name for f in written.files])
+
+
+def _write_report_files(store: Store, out: Path, version: int | None, show_progress: bool, top_codes: int,
+                        n_flows: int) -> ReportFiles:
     config = store.config()
     post = load_posteriors(store, version, show_progress=show_progress)
     codebook, names = post.codebook, _names(post)

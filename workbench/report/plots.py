@@ -7,6 +7,7 @@ installed, as a per-glyph fallback after DejaVu Sans.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,8 +51,34 @@ def codebook_layout(expr_emb: np.ndarray, centroids: np.ndarray, seed: int = 0,
     return idx, xy[: len(idx)], xy[len(idx):]
 
 
+HINT = re.compile(r"^(?P<head>.*\S)\s+(?P<hint>\([^()]*\))$")  # a name's trailing "(≈ tradition)"
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in ``width`` characters: whole " · "-separated keywords while they fit, else cut."""
+    if len(text) <= width:
+        return text
+    words = text.split(" · ")
+    while len(words) > 1 and len(" · ".join(words)) + 2 > width:
+        words.pop()
+    kept = " · ".join(words)
+    if len(kept) + 2 <= width:
+        return kept + " …"
+    cut = text[: width - 1]
+    if text[width - 1] != " " and " " in cut[width // 2:]:  # mid-word: back to the last space if one is near
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    """A code name in about ``width`` characters. A trailing hint such as "(≈ tradition)" is kept
+    whole (the keywords before it are shortened), since a cut hint ("(≈ traditi…") names no value."""
+    if len(text) <= width:
+        return text
+    m = HINT.match(text)
+    if m is None or len(m["hint"]) + 7 > width:
+        return _cut(text, width)
+    return f"{_cut(m['head'], max(width - len(m['hint']) - 1, 6))} {m['hint']}"
 
 
 def _save(fig, path: Path) -> Path:
@@ -75,22 +102,53 @@ def _spread_labels(xy: np.ndarray, usage: np.ndarray, n: int, min_gap: float = 0
     return chosen
 
 
+def _labels_inside(ax, labels: Sequence) -> None:
+    """Flip an annotation to the other side of its point where it would run past the axes' edge
+    (a label right of a point near the right edge ended outside the plot). Names are shortened to
+    at most 40 characters, under half these plots' width, so the other side always has room."""
+    fig = ax.figure
+    fig.canvas.draw()  # settles the limits and the layout the extents are measured in
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        dx, dy = label.xyann
+        if box.x1 > frame.x1:
+            label.set_horizontalalignment("right")
+            dx = -abs(dx)
+        if box.y1 > frame.y1:
+            label.set_verticalalignment("top")
+            dy = -abs(dy)
+        label.xyann = (dx, dy)
+
+
+def _legend_below(ax, handles: Sequence, ncol: int = 2) -> None:
+    """The legend under the axes, where it cannot cover a point or a label."""
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=ncol)
+
+
+def _ring(colour: str, label: str, size: float = 7) -> plt.Line2D:
+    return plt.Line2D([], [], marker="o", ls="", mfc="none", mec=colour, ms=size, label=label)
+
+
 def codebook_map(path: Path, expr_xy: np.ndarray, code_xy: np.ndarray, usage: np.ndarray,
                  names: Sequence[str], n_labels: int = 12, title: str = "") -> Path:
     """Gray points: value expressions; blue circles: codes, area ∝ usage n_k; up to ``n_labels``
     of the most used codes are named, spread apart (Fig. 4)."""
     fig, ax = plt.subplots(figsize=(9, 7))
-    ax.scatter(expr_xy[:, 0], expr_xy[:, 1], s=4, c=GRAY, alpha=0.5, linewidths=0, label="value expressions")
+    ax.scatter(expr_xy[:, 0], expr_xy[:, 1], s=4, c=GRAY, alpha=0.5, linewidths=0)
     share = usage / usage.sum() if usage.sum() > 0 else np.full(len(usage), 1 / max(len(usage), 1))
-    ax.scatter(code_xy[:, 0], code_xy[:, 1], s=30 + 3000 * share, facecolors="none", edgecolors=BLUE,
-               linewidths=1.2, label="value codes (area ∝ usage)")
-    for k in _spread_labels(code_xy, usage, n_labels):
-        ax.annotate(_short(names[k], 32), code_xy[k], fontsize=8, color="#1c3f6e",
-                    xytext=(4, 4), textcoords="offset points")
+    area = 30 + 3000 * share  # points²
+    ax.scatter(code_xy[:, 0], code_xy[:, 1], s=area, facecolors="none", edgecolors=BLUE, linewidths=1.2)
+    labels = [ax.annotate(_short(names[k], 40), code_xy[k], fontsize=8, color="#1c3f6e",
+                          xytext=(np.sqrt(area[k]) / 2 + 2, 2), textcoords="offset points")  # beside the circle
+              for k in _spread_labels(code_xy, usage, n_labels)]
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"codebook map: {len(names)} codes, {len(expr_xy):,} expressions (2-D UMAP)")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_below(ax, [plt.Line2D([], [], marker="o", ls="", mfc=GRAY, mec="none", ms=3, label="value expressions"),
+                       _ring(BLUE, "value codes (area ∝ usage)")])
+    _labels_inside(ax, labels)
     return _save(fig, path)
 
 
@@ -107,7 +165,7 @@ def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence
         a = histograms[label]
         order = np.argsort(-a, kind="stable")[:top][::-1]
         ax.barh(range(len(order)), a[order], color=BLUE)
-        ax.set_yticks(range(len(order)), [_short(names[k], 34) for k in order], fontsize=8)
+        ax.set_yticks(range(len(order)), [_short(names[k], 40) for k in order], fontsize=8)
         ax.set_title(label, fontsize=10)
         ax.set_xlim(0, xmax)
         ax.set_xlabel("share of value mass", fontsize=8)
@@ -133,15 +191,15 @@ def document_pair(path: Path, code_xy: np.ndarray, active: Sequence[set[int]], t
               for k in range(len(code_xy))]
     size = [90 if c != GRAY else 25 for c in colour]
     ax.scatter(code_xy[:, 0], code_xy[:, 1], s=size, facecolors="none", edgecolors=colour, linewidths=1.5)
-    for k in sorted(first | second):
-        ax.annotate(_short(names[k], 28), code_xy[k], fontsize=7, xytext=(4, 3), textcoords="offset points")
-    handles = [plt.Line2D([], [], marker="o", ls="", mfc="none", mec=c, label=t) for c, t in
-               [(BLUE, f"only {titles[0]}"), (ORANGE, f"only {titles[1] if len(titles) > 1 else '—'}"),
-                (GREEN, "both (matched)"), (GRAY, "not activated")]]
-    ax.legend(handles=handles, fontsize=8, loc="lower right", frameon=False)
+    labels = [ax.annotate(_short(names[k], 36), code_xy[k], fontsize=7, xytext=(4, 3), textcoords="offset points")
+              for k in sorted(first | second)]
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("value codes activated by two documents", fontsize=10)
+    _legend_below(ax, [_ring(c, t) for c, t in
+                       [(BLUE, f"only {titles[0]}"), (ORANGE, f"only {titles[1] if len(titles) > 1 else '—'}"),
+                        (GREEN, "both (matched)"), (GRAY, "not activated")]])
+    _labels_inside(ax, labels)
     return _save(fig, path)
 
 
@@ -157,9 +215,11 @@ def history(path: Path, iterations: Sequence[dict]) -> Path:
     ax2 = ax.twinx()
     ax2.plot(t, [r["K"] for r in iterations], "s--", color=ORANGE, label="K")
     ax2.set_ylabel("K (codes)")
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))  # K is a count: no 11.2 codes
     ax.set_xticks(t)
-    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(lines, [h.get_label() for h in lines], fontsize=8, loc="best", frameon=False)
     ax.set_title("codebook score and size per iteration", fontsize=10)
+    # below the x label: "best" inside the axes still covered the first points of S and K
+    handles, labels = (a + b for a, b in zip(ax.get_legend_handles_labels(), ax2.get_legend_handles_labels()))
+    ax.legend(handles, labels, fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     fig.tight_layout()
     return _save(fig, path)

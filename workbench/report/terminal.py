@@ -17,11 +17,14 @@ from ..store import Store
 from ..validate import ValidityReport
 
 console = Console()
-WIDE = 200  # piped output: wide enough that group and source names are not cut
+# Piped or redirected (`./run demo > log`), lines are as long as their content: at rich's default of
+# 80 columns a table cut its numbers ("[1.41…") and group names.
+piped = Console(width=100_000)
 
 
 def _console() -> Console:
-    return console if console.is_terminal else Console(width=WIDE)
+    """The terminal, or a console that never wraps nor cuts when stdout is not a terminal."""
+    return console if console.is_terminal else piped
 
 SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "ci_low", "ci_high", "ci_method", "ceiling",
                 "ceiling_n", "r_over_ceiling", "n_group_docs", "n_source_docs"]
@@ -245,6 +248,7 @@ def llm_errors(s: dict) -> list[str]:
 
 
 def print_node_update(node: str, values: dict) -> None:
+    console = _console()
     line = _NODE_LINES.get(node)
     console.print(f"[dim]▸[/dim] {line(values) if line else node}")
 
@@ -264,6 +268,7 @@ def review_line(evidence: dict) -> str:
 
 def print_waiting(store: Store, views: list) -> None:
     """The proposals waiting for a decision (``workbench decide`` without one), with how to decide."""
+    console = _console()
     if not views:
         console.print("nothing waits for a decision")
         return
@@ -279,6 +284,7 @@ def print_waiting(store: Store, views: list) -> None:
 
 
 def print_build_status(store: Store, status) -> None:
+    console = _console()
     if status.state == "new":
         console.print("build: not started (run 'workbench build PROJECT')")
         return
@@ -324,6 +330,7 @@ def print_build_status(store: Store, status) -> None:
 
 
 def print_codebook(store: Store, version: int | None, top: int) -> None:
+    console = _console()
     version = working_version(store, version)
     views = code_views(store, version, n_central=top)
     table = Table(title=f"codebook version {version}: K = {len(views)}")
