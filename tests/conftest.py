@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fake_openai import FakeOpenAI
+from forced_changes import forced_changes
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -24,18 +25,24 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
-def _test_seed() -> int:
-    value = os.environ.get("WORKBENCH_TEST_SEED", "0")
+def _test_seed() -> int | None:
     try:
-        return int(value)
+        return int(os.environ.get("WORKBENCH_TEST_SEED", "0"))
     except ValueError:
-        raise pytest.UsageError(f"WORKBENCH_TEST_SEED={value!r}: give a whole number, e.g. WORKBENCH_TEST_SEED=7") from None
+        return None  # refused in pytest_configure, with the fix
 
 
 # Every random choice of the built fixtures (UMAP/HDBSCAN random state, K-means splits, code-set
 # sampling, bootstrap and annotation samples) takes this seed. 0 is the projects' default seed;
 # another value (WORKBENCH_TEST_SEED=7) gives another clustering, which no test may depend on.
 TEST_SEED = _test_seed()
+
+
+def pytest_configure(config):
+    if TEST_SEED is None:
+        raise pytest.UsageError(f"WORKBENCH_TEST_SEED={os.environ['WORKBENCH_TEST_SEED']!r}: give a whole number, "
+                                "e.g. WORKBENCH_TEST_SEED=7")
+
 
 SLOW_FIXTURE = "built_project_template"  # the session's build runs UMAP (tens of seconds per process)
 
@@ -95,45 +102,6 @@ def project(tmp_path):
     store = create_project(tmp_path / "p.db")
     yield store
     store.close()
-
-
-def forced_changes(n_k, distortion_history, centroids, z_split=1.0, z_merge=-0.5, max_splits=None,
-                   max_merges=None, rel_tolerance=0.0, excluded=()):
-    """A stand-in for ``refine.propose_changes`` that proposes a known case whatever the clustering
-    gave: one split of the most-used code and one merge of the least-used other code into its
-    nearest neighbour (by centroid cosine), honouring ``excluded`` as the real rule does, with the
-    real rule's evidence figures. The real rule is tested on constructed inputs in
-    test_codebook_refine.py; the built fixtures use this one so that what they hold (a split and a
-    merge per iteration) does not depend on what UMAP/HDBSCAN produce on one CPU."""
-    import numpy as np
-
-    from workbench.codebook.objective import usage_zscores
-    from workbench.codebook.refine import Proposal
-    from workbench.codebook.vectors import unit_rows
-
-    n_k = np.asarray(n_k, dtype=np.float64)
-    z = usage_zscores(n_k)
-    cen = unit_rows(np.asarray(centroids, dtype=np.float64))
-    proposals = []
-    for k in sorted(range(n_k.size), key=lambda k: (-n_k[k], k)):
-        if (k, None) not in excluded and distortion_history[k]:
-            proposals.append(Proposal("split", k, None, {"n_k": float(n_k[k]), "z": float(z[k]),
-                                                         "distortion_history": list(distortion_history[k]),
-                                                         "median_distortion": 0.0}))
-            break
-    busy = {p.code for p in proposals}
-    for k in sorted(range(n_k.size), key=lambda k: (n_k[k], k)):
-        if k in busy:
-            continue
-        sims = np.where(np.isin(np.arange(n_k.size), [k, *busy]), -np.inf, cen @ cen[k])
-        target = int(np.argmax(sims))
-        if np.isfinite(sims[target]) and (k, target) not in excluded:
-            proposals.append(Proposal("merge", k, target, {"n_k": float(n_k[k]), "z": float(z[k]),
-                                                           "distortion_history": list(distortion_history[k]),
-                                                           "target_similarity": float(sims[target]),
-                                                           "target_n_k": float(n_k[target])}))
-            break
-    return proposals
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_SEED
 from workbench.build import build_status, run_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,11 @@ def test_the_real_rules_pause_on_well_formed_proposals_or_finish_and_resume_goes
         assert {p["status"] for p in store.proposals(before)} == {"rejected"}
     else:
         pytest.fail("em.iterations = 2 ends the build within three reviews")
+
+
+def test_the_built_fixtures_take_the_test_seed(built_project):
+    config = built_project.config()
+    assert config.em.seed == config.alignment.seed == TEST_SEED  # WORKBENCH_TEST_SEED, 0 by default
 
 
 def test_split_halves_carry_their_proposed_names(built_project):

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import use_llm
+from conftest import TEST_SEED, use_llm
 from workbench.build import run_build
 from workbench.demo import import_demo_corpus
 from workbench.extract import extract
 from workbench.store import create_project, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKBENCH = [sys.executable, "-c", "from workbench.cli import main; main()"]
+# the build proposes with the tests' constructed rule in the killed processes too (forced_changes)
+WORKBENCH = [sys.executable, "-c", "import forced_changes; forced_changes.install(); from workbench.cli import main; main()"]
 KILLS, SEED, ITERATIONS = 10, 7, 5
 
 
@@ -57,7 +58,7 @@ def _project(path: Path, base_url: str):
     import_demo_corpus(store, path.parent)
     extract(store, show_progress=False)
     store.save_config(store.config().with_settings({"em.tau1": "100", "em.min_rel_improvement": "0",
-                                                     "em.iterations": str(ITERATIONS)}))
+                                                     "em.iterations": str(ITERATIONS), "em.seed": str(TEST_SEED)}))
     use_llm(store, base_url, roles=("namer",), model="namer-x")
     return store
 
@@ -70,7 +71,7 @@ def _stored_answers(path: Path) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_kill_9_at_ten_random_points_resumes_to_the_same_codebook(tmp_path, fake_openai):
+def test_kill_9_at_ten_random_points_resumes_to_the_same_codebook(tmp_path, fake_openai, forced_proposals):
     fake_openai.chat = _namer
     # The uninterrupted reference, in process (UMAP compiles once per process).
     (tmp_path / "ref").mkdir()
@@ -92,7 +93,8 @@ def test_kill_9_at_ten_random_points_resumes_to_the_same_codebook(tmp_path, fake
     rng = random.Random(SEED)
     delays = [rng.uniform(0.0, 0.15) for _ in range(KILLS)]
     command = [*WORKBENCH, "build", str(path), "--auto-approve", "--quiet"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
     killed_at, labels = [], []
     for n, delay in enumerate(delays):
         threshold = _checkpoints(path) + 1

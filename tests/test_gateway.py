@@ -8,6 +8,7 @@ import itertools
 import json
 import socket
 
+import numpy as np
 import pytest
 
 import prompts
@@ -296,3 +297,23 @@ def test_api_key_never_reaches_the_database(project, fake_openai, tmp_path, monk
     assert key.encode() not in raw and b"DO-NOT-STORE" not in raw
     errors = [r[0] for r in project.db.execute("select error from llm_calls where error is not null")]
     assert errors and all(key not in e for e in errors)
+
+
+def test_a_run_killed_between_embedding_batches_counts_exactly_what_it_stored(project, monkeypatch):
+    """A build killed mid-node (kill -9) never reaches the node's stats update: the run's count of
+    computed embeddings is written with each stored batch, in its transaction."""
+    run_id = project.start_run("build", "x")
+    gateway = Gateway(project, project.config(), run_id)
+    calls = []
+
+    def backend(texts):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies inside the second batch
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    monkeypatch.setattr(gateway, "_embed_backend", lambda: backend)
+    with pytest.raises(KeyboardInterrupt):
+        gateway.embed([f"text {i}" for i in range(gateway_module.EMBED_BATCH + 3)])
+    stats = json.loads(project.db.execute("select stats from runs where id = ?", [run_id]).fetchone()[0])
+    assert stats["embeddings_computed"] == project.count("embeddings") == gateway_module.EMBED_BATCH

@@ -649,9 +649,11 @@ class Gateway:
             vectors = backend([unique[h] for h in batch])
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms == 0, 1, norms)
-            self.store.save_embeddings(self.embedder_id, list(zip(batch, vectors)))
-            found.update(zip(batch, vectors))
+            counted = self.stats.as_dict() | {"embeddings_computed": self.stats.embeddings_computed + len(batch)}
+            self.store.save_embeddings(self.embedder_id, list(zip(batch, vectors)),
+                                       None if self.run_id is None else (self.run_id, counted))
             self.stats.embeddings_computed += len(batch)
+            found.update(zip(batch, vectors))
             if on_batch:
                 on_batch(sum(copies[h] for h in batch))
         return np.stack([found[h] for h in hashes]).astype(np.float32)

@@ -260,13 +260,18 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
                 found[h] = np.frombuffer(vec, dtype=np.float32)
         return found
 
-    def save_embeddings(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
+    def save_embeddings(self, model: str, items: Sequence[tuple[str, np.ndarray]],
+                        run: tuple[int, dict] | None = None) -> None:
+        """Store embeddings; with ``run`` (run id, its stats counting them) the run's stats are
+        written in the same transaction, so a run killed mid-way counts exactly what it stored."""
         with self.transaction():
             self.db["embeddings"].insert_all(
                 ({"model": model, "text_hash": h, "dim": int(v.shape[0]),
                   "vector": np.asarray(v, dtype=np.float32).tobytes()} for h, v in items),
                 replace=True, batch_size=500,
             )
+            if run is not None:
+                self.db["runs"].update(run[0], {"stats": json.dumps(run[1])})
 
     # -- LLM call log and cache ---------------------------------------------------------------
     def cached_response(self, cache_key: str) -> dict | None:
