@@ -180,8 +180,8 @@ def no_refinement(store: Store, post: ProjectPosteriors, config: AlignmentConfig
                           f"K = {result.K})", True, [f"no-refinement: scored on the initial codebook v{initial}"])
 
 
-def no_redundancy(store: Store, post: ProjectPosteriors, config: AlignmentConfig, groups=None, sources=None,
-                  show_progress: bool = False) -> AblationResult:
+def no_redundancy(store: Store, post: ProjectPosteriors, config: AlignmentConfig, groups=None,
+                  sources=None) -> AblationResult:
     """DOVE's score on a codebook built with β1 = β2 = 0 (Eq. 2 without its R2 terms), in a copy
     of the project beside it; a copy already built is scored as it is."""
     from .build import run_build
@@ -191,7 +191,7 @@ def no_redundancy(store: Store, post: ProjectPosteriors, config: AlignmentConfig
     folder.mkdir(exist_ok=True)
     copy, started = variant_project(store, folder / "no-redundancy.db", REDUNDANCY_FREE, "ablation_origin")
     try:
-        status = run_build(copy, auto_approve=True, restart=not started, show_progress=show_progress)
+        status = run_build(copy, auto_approve=True, restart=not started, show_progress=False)
         if status.version is None or status.state != "finished":
             raise WorkbenchError(f"the no-redundancy build in {copy.path} stopped ({status.state}): run "
                                  f"'workbench build {copy.path} --auto-approve' to finish it, then score again")
