@@ -221,8 +221,9 @@ def run_case(args) -> None:
                 "whole build wall (s)": f"{build:.1f} (LLM phases {wall:.1f}, the rest is CPU work)",
                 "latency, documents, iterations": f"{args.latency * 1000:.0f} ms, {args.docs}, {args.iterations}"}
     case = f"{args.latency:g} s" if args.latency >= 1 else f"{args.latency * 1000:.0f} ms"
-    summary(f"bench llm_efficiency ({case}, c = {args.concurrency})", figures, {}, verdict(
-        args.latency, args.concurrency, {"(calls × latency ÷ c)": ratio, "the wave-bound floor": wall / (waves * args.latency)}))
+    ratios = {"(calls × latency ÷ c)": ratio, "the wave-bound floor": wall / (waves * args.latency)}
+    summary(f"bench llm_efficiency ({case}, c = {args.concurrency})", figures, {},
+            verdict(args.latency, args.concurrency, ratios))
 
 
 if __name__ == "__main__":

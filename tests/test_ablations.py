@@ -132,7 +132,8 @@ def test_no_redundancy_scores_a_codebook_built_with_both_betas_zero_in_a_copy(bu
     assert built_project.config() == before and before.em.beta1 > 0 and before.em.beta2 > 0  # the project's own
     copy = open_project(copy_path)
     try:
-        expected = score_project(copy, copy.version_for("build-1", 0, "init"), FAST, groups=["Hillvale"], show_progress=False, save=False)
+        expected = score_project(copy, copy.version_for("build-1", 0, "init"), FAST, groups=["Hillvale"],
+                                 show_progress=False, save=False)
     finally:
         copy.close()
     assert [(r.source, r.value) for r in result.rows] == [(r.source, pytest.approx(r.r)) for r in expected.rows]
@@ -218,4 +219,5 @@ def test_table_14s_redundancy_column_repeats_its_no_codebook_column():
     scores = io.read_scores(PAPER / "table14_ablations.csv")
     column = {m: {(r.group, r.source): r.value for r in scores if r.method == m}
               for m in ("w/o value codebook", "w/o redundancy reduction")}
-    assert len(column["w/o value codebook"]) == 48 and column["w/o redundancy reduction"] == column["w/o value codebook"]
+    assert len(column["w/o value codebook"]) == 48
+    assert column["w/o redundancy reduction"] == column["w/o value codebook"]
