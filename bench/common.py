@@ -37,9 +37,10 @@ def synthetic_embeddings(n: int, centres: np.ndarray, rng: np.random.Generator, 
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
 
 
-def summary(name: str, figures: dict[str, str], targets: dict[str, bool]) -> None:
-    """Print the figures and a one-line summary naming each target met or missed."""
+def summary(name: str, figures: dict[str, str], targets: dict[str, bool], verdict: str | None = None) -> None:
+    """Print the figures and a one-line summary naming each target met or missed (or ``verdict``,
+    a bench's own line)."""
     for key, value in figures.items():
         print(f"  {key}: {value}")
-    verdict = ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in targets.items()) or "figures only, no target"
-    print(f"{name}: {verdict}")
+    verdict = verdict or ", ".join(f"{t}: {'met' if ok else 'MISSED'}" for t, ok in targets.items())
+    print(f"{name}: {verdict or 'figures only, no target'}")

@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from .build import THREAD_KEY, run_build
+from .build import run_build
 from .codebook.stability import assignment_agreement, match_codes
+from .project_variants import variant_project
 from .score import METHOD
-from .store import Store, open_project
+from .store import Store
 
 META_KEY = "stability"
 
@@ -53,20 +54,9 @@ class StabilityReport:
 
 def _seed_project(store: Store, folder: Path, seed: int) -> tuple[Store, bool]:
     """The seed's copy of the project, and whether its build has been started in it already."""
-    path = folder / f"seed-{seed}.db"
-    fresh = not path.exists()
-    if fresh:
-        partial = path.with_suffix(".part")
-        store.copy_to(partial)  # a copy interrupted half-way is never taken for a finished one
-        partial.rename(path)
-    copy = open_project(path)
-    origin = copy.get_meta("stability_origin")
-    if origin is None:  # the project's own build thread, copied: the seed's build is a new thread
-        origin = copy.get_meta(THREAD_KEY) or "build-1"
-        copy.save_config(copy.config().with_settings({
-            "em.seed": str(seed), "roles.decoder.provider": "offline", "roles.namer.provider": "offline"}))
-        copy.set_meta("stability_origin", origin)
-    return copy, (copy.get_meta(THREAD_KEY) or "build-1") != origin
+    return variant_project(store, folder / f"seed-{seed}.db", {
+        "em.seed": str(seed), "roles.decoder.provider": "offline", "roles.namer.provider": "offline"},
+        "stability_origin")
 
 
 def stability(store: Store, seeds: int = 3, match_threshold: float = 0.9, show_progress: bool = True

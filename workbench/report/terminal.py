@@ -40,20 +40,29 @@ def _pct(x: float | None) -> str:
 
 
 def _ablation_dicts(ablations: list[AblationResult]) -> list[dict]:
+    """One dict per ablation cell: the paper's measure (``value``), then ours where kept (``ours``)."""
     return [{"method": f"dove:{a.name}", "measure": a.measure, "codebook_version": a.version, "group": r.group,
              "source": r.source, "value": r.value, "raw": r.raw, "ci_low": r.ci_low, "ci_high": r.ci_high,
+             **({"ours_measure": a.ours_measure, "ours": r.ours, "ours_ci": list(r.ours_ci) if r.ours_ci else None}
+                if a.ours_measure else {}),
              **r.extra, "n_group_docs": r.n_group_docs, "n_source_docs": r.n_source_docs}
             for a in ablations for r in a.rows]
 
 
 def scores_csv(result: ScoreResult, ablations: list[AblationResult] = ()) -> str:
-    """DOVE's rows (method ``dove``), then each ablation's (method ``dove:<name>``, its ``value``
-    in the ``r`` column and its raw D or KL in ``D``)."""
+    """DOVE's rows (method ``dove``), then each ablation's in the paper's measure (method
+    ``dove:<name>``, its ``value`` in the ``r`` column and its raw D in ``D``) and in ours where kept
+    (``dove:<name>:ours``, its raw D or KL in ``D``): the methods the store saves them under."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["method", *SCORE_FIELDS], lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows({"method": "dove", **row} for row in result.as_dicts())
-    writer.writerows({**row, "r": row["value"], "D": row["raw"]} for row in _ablation_dicts(ablations))
+    for row in _ablation_dicts(ablations):
+        writer.writerow({**row, "r": row["value"], "D": row["raw"]})
+        if "ours" in row:
+            low, high = row["ours_ci"] or (None, None)
+            writer.writerow({**row, "method": f"{row['method']}:ours", "r": row["ours"], "ci_low": low, "ci_high": high,
+                             "D": row.get("ours_D", row.get("ours_KL"))})
     return out.getvalue()
 
 
@@ -64,16 +73,20 @@ def scores_json(result: ScoreResult, ablations: list[AblationResult] = ()) -> st
 
 
 def print_ablations(result: ScoreResult, ablations: list[AblationResult]) -> None:
-    """DOVE beside each ablation, one row per (group, source) cell."""
+    """DOVE beside each ablation, one row per (group, source) cell: each ablation's paper measure,
+    then ours where kept."""
     console = _console()
     cells = {(a.name, r.group, r.source): r for a in ablations for r in a.rows}
     table = Table(title=f"DOVE and its ablations (Sec. 4.4), codebook version {result.version}")
-    for col in ("group", "source", "DOVE r", *(f"{a.name}: {a.measure}" for a in ablations)):
+    columns = [c for a in ablations for c in ((a, "value", f"{a.name}: {a.measure}"),
+                                               *([(a, "ours", f"{a.name}: {a.ours_measure}")] if a.ours_measure
+                                                 else []))]
+    for col in ("group", "source", "DOVE r", *(title for _, _, title in columns)):
         table.add_column(col, justify="left" if col in ("group", "source") else "right")
     for r in result.rows:
-        table.add_row(r.group, r.source, _f(r.r), *(_f(cells[(a.name, r.group, r.source)].value)
+        table.add_row(r.group, r.source, _f(r.r), *(_f(getattr(cells[(a.name, r.group, r.source)], what))
                                                     if (a.name, r.group, r.source) in cells else "—"
-                                                    for a in ablations))
+                                                    for a, what, _ in columns))
     console.print(table)
     for a in ablations:
         for note in a.notes:
