@@ -20,7 +20,8 @@ from langgraph.types import Command
 
 from graphs.codebook_graph import build_graph
 
-from .annotate.tasks import check_annotator, task_protocol
+from .annotate.roles import DECIDE, require, sees_labels
+from .annotate.tasks import task_protocol
 from .build_context import BuildContext
 from .annotate.review_proposals import apply_review, propose_reviews
 from .decisions import CHANGING, REVIEW, as_payload, decision_problem, resume_decisions
@@ -241,14 +242,26 @@ class ProposalView:
     status: str
 
 
-def review_queue(store: Store):
+def review_queue(store: Store, viewer: str | None = None):
     """(build status, the proposals waiting for a decision): the paused build's, ordered by kind as
     the protocol asks, then the review proposals of the codes the annotators do not agree on
-    (computed from the current labels, see :mod:`workbench.annotate.review_proposals`)."""
+    (computed from the current labels, see :mod:`workbench.annotate.review_proposals`).
+
+    ``viewer``: who is shown them (None: the lead's view). Only a reviewer or a lead may; while a
+    review proposal's round is open, its evidence keeps the disputed items but not who labelled
+    them what, unless the viewer is a lead (blind until adjudication)."""
+    if viewer is not None:
+        require(store, viewer, DECIDE)
     status = build_status(store)
     paused = store.proposals(status.proposal_ids) if status.state == "paused" else []
     views = sorted((_view(p) for p in paused), key=lambda v: (v.kind, v.id))
-    return status, views + [_view(p) for p in store.proposals(propose_reviews(store))]
+    reviews = [_view(p) for p in store.proposals(propose_reviews(store))]
+    for view in reviews:
+        if not sees_labels(store, viewer, "mapping", view.version):
+            view.evidence["disagreements"] = [{**item, "labels": {}}
+                                              for item in view.evidence.get("disagreements") or []]
+            view.evidence["blind"] = True
+    return status, views + reviews
 
 
 def _view(p: dict) -> ProposalView:
@@ -277,7 +290,7 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
     decision is checked by ``decision_problem`` before any is written (one decision per proposal
     per call, only waiting proposals); each is stored with the same judgement as a ``proposals``
     label (keep as a reject)."""
-    annotator = check_annotator(annotator)
+    annotator = require(store, annotator, DECIDE)
     status = build_status(store)
     paused = status.proposal_ids if status.state != "running" else []
     waiting = paused + [p["id"] for p in store.proposals(status="pending", kind=REVIEW)]
@@ -340,6 +353,7 @@ def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict],
     ``reviewed``: the proposals the annotator was shown. When someone else resumed the build
     first (or is resuming it now), nothing runs and the error says which of this annotator's
     recorded decisions were not applied and where they differ from what was."""
+    annotator = require(store, annotator, DECIDE)
     status = build_status(store)
     shown = list(reviewed) if reviewed is not None else status.proposal_ids
     if status.state != "paused" or sorted(shown) != sorted(status.proposal_ids):

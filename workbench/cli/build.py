@@ -58,7 +58,7 @@ def decide(project, approve, reject, rename, approve_all, keep, split, merge, de
     if not (approve or reject or rename or approve_all or keep or split or merge):
         print_waiting(store, review_queue(store)[1])
         return
-    review_queue(store)  # the review proposals of the current labels, before deciding on them
+    review_queue(store, decider)  # the review proposals of the current labels (refuses who may not decide)
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
                             rename=[(pid, names.split("|")) for pid, names in rename],
                             review=[*((pid, "keep", []) for pid in keep),

@@ -24,16 +24,31 @@ def annotators(ctx: click.Context, project: str) -> None:
 
 @annotators.command("add")
 @click.argument("name")
+@click.option("--role", type=click.Choice(["annotator", "reviewer", "lead"]), default="annotator", show_default=True,
+              help="annotator: labels their items; reviewer: also decides codebook changes; lead: also assigns, "
+                   "closes rounds, adjudicates and sees everyone's labels")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
               help="the address annotators reach the server at (the proxy's https address behind one)")
 @click.pass_obj
 @user_errors
-def add(project: str, name: str, base_url: str) -> None:
-    """Give NAME a personal link (printed once: only its hash is stored)."""
+def add(project: str, name: str, role: str, base_url: str) -> None:
+    """Give NAME a personal link and a role (the link is printed once: only its hash is stored)."""
     from ..annotate.annotators import add_annotator
 
-    url = add_annotator(open_project(project), name, base_url)
-    click.echo(f"personal link of {name.strip()} (send it to them only; it is shown this once):\n{url}")
+    url = add_annotator(open_project(project), name, base_url, role)
+    click.echo(f"personal link of {name.strip()} ({role}; send it to them only; it is shown this once):\n{url}")
+
+
+@annotators.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["annotator", "reviewer", "lead"]))
+@click.pass_obj
+@user_errors
+def role_(project: str, name: str, role: str) -> None:
+    """Give NAME another ROLE (annotator, reviewer or lead)."""
+    from ..annotate.annotators import set_role
+
+    click.echo(f"{set_role(open_project(project), name, role)} is now {role}")
 
 
 @annotators.command("list")
@@ -48,7 +63,7 @@ def list_(project: str) -> None:
         click.echo("no annotators yet: add one with 'workbench annotators PROJECT add NAME'")
     for a in rows:
         state = f"revoked {when(a.revoked)}" if a.revoked else "active"
-        click.echo(f"  {a.name:<20} link of {when(a.created)}  {state}")
+        click.echo(f"  {a.name:<20} {a.role:<10} link of {when(a.created)}  {state}")
 
 
 @annotators.command()

@@ -85,7 +85,7 @@ class ReviewScreen(WorkbenchScreen):
 
     # -- loading ------------------------------------------------------------------------------
     def reload(self) -> None:
-        status, views = review_queue(self.store)
+        status, views = review_queue(self.store, self.annotator)
         self.status = status
         self.views = {str(v.id): v for v in views}
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in views])
@@ -323,6 +323,8 @@ def review_evidence_text(view: ProposalView) -> Text:
     text.append(f"Krippendorff's {review_line(ev)}\n")
     text.append("decide: a / e → 'rename: new name', 'split: first | second', 'merge: other code'; r keeps it\n",
                 style="yellow")
+    if ev.get("blind"):
+        text.append("who labelled what stays hidden until the lead closes the round\n", style="dim")
     for item in ev.get("disagreements") or []:
         text.append(f"\n{item['document_id']}  ", style="bold cyan")
         text.append(", ".join(f"{a}: {label}" for a, label in item["labels"].items()) + "\n")
