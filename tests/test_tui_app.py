@@ -40,6 +40,31 @@ async def test_a_project_without_a_build_opens_every_screen(project):
         assert isinstance(app.screen, ReviewScreen)
 
 
+@pytest.mark.parametrize("role,offered", [("annotator", "2345q"), ("reviewer", "12345q"), ("lead", "123456q")])
+async def test_each_role_is_offered_its_screens_and_every_footer_fits_120_columns(project, role, offered):
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from workbench.annotate.annotators import add_annotator
+
+    add_annotator(project, "ann", "http://x", role)
+    app = WorkbenchApp(project.path, "Ann")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.annotator == "ann" and app.role == role
+        # an annotator lands on their queue (Mapping), not on an empty Changes screen
+        assert isinstance(app.screen, MappingScreen if role == "annotator" else ReviewScreen)
+        for key in "123456":
+            await pilot.press(key)
+            await pilot.pause()
+            keys = [k for k in app.screen.query_one(Footer).query(FooterKey) if k.display]
+            assert {k.key for k in keys} >= set(offered) and not {k.key for k in keys} & (set("123456") - set(offered))
+            assert all(0 <= k.region.x and k.region.right <= 120 for k in keys), type(app.screen).__name__
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen) == ("1" in offered)
+
+
 def test_a_reserved_or_empty_annotator_name_is_refused(project):
     for name in ("", "recognizer", "auto"):
         with pytest.raises(WorkbenchError):

@@ -30,8 +30,8 @@ class AdjudicationScreen(WorkbenchScreen):
     CSS_PATH = "adjudication_screen.tcss"
     PAGED_TABLE = "#adj-table"
     BINDINGS = [
-        Binding("y", "label(0)", "Yes/1/approve"),
-        Binding("n", "label(1)", "No/0/reject"),
+        Binding("y", "label(0)", "Yes/1"),
+        Binding("n", "label(1)", "No/0"),
         Binding("t", "next_task", "Task"),
         Binding("g", "refresh", "Refresh"),
         *PAGE_BINDINGS,

@@ -35,8 +35,8 @@ class WorkbenchApp(App):
         Binding("1", "switch_mode('review')", "Changes"),
         Binding("2", "switch_mode('audit')", "Names"),
         Binding("3", "switch_mode('mapping')", "Mapping"),
-        Binding("4", "switch_mode('agreement')", "Agree"),
-        Binding("5", "switch_mode('adjudication')", "Adjud."),
+        Binding("4", "switch_mode('agreement')", "Agreement"),
+        Binding("5", "switch_mode('adjudication')", "Adjudicate"),
         Binding("6", "switch_mode('lead')", "Lead"),
         Binding("q", "quit", "Quit"),
     ]

@@ -28,11 +28,11 @@ class MappingScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("y", "label(0)", "Yes"),
         Binding("n", "label(1)", "No"),
-        Binding("full_stop", "document(1)", "Next doc"),
-        Binding("comma", "document(-1)", "Prev doc"),
-        Binding("d", "scroll_text(1)", "Text ↓"),
-        Binding("u", "scroll_text(-1)", "Text ↑"),
-        Binding("i", "toggle_instructions", "Instructions"),
+        Binding("full_stop", "document(1)", "Doc", key_display=". ,"),
+        Binding("comma", "document(-1)", "Prev doc", show=False),
+        Binding("d", "scroll_text(1)", "Text", key_display="d u"),
+        Binding("u", "scroll_text(-1)", "Text ↑", show=False),
+        Binding("i", "toggle_instructions", "Help"),
         *PAGE_BINDINGS,
     ]
 
