@@ -114,8 +114,8 @@ def serve(project: str, host: str, port: int, codebook_version: int | None, cert
     names = active_names(store)
     store.close()
     context = tls_context(certfile, keyfile)
+    check_port(host, port)  # a host not of this machine, or a taken port, first: nothing else matters then
     warning = exposure_warning(host, port, len(names), context is not None)
-    check_port(host, port)
     if warning:
         click.echo(warning, err=True)
     scheme = "https" if context else "http"
