@@ -275,9 +275,7 @@ async def test_three_annotators_label_at_once_each_label_stored_once_under_their
         async def annotate(name: str) -> AnnotatorClient:
             client = AnnotatorClient(running.base + "/a/" + token_of(links[name]))
             await client.connect()
-            await client.wait_for("Changes", timeout=60)
-            await client.press("3")  # the mapping screen
-            await client.wait_for(READY, timeout=120)
+            await client.wait_for(READY, timeout=120)  # an annotator lands on the mapping screen
             for answer in answers[name]:
                 assert await client.press(KEYS[answer]), f"{name}: no screen after a key"
             return client
