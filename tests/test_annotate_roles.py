@@ -210,3 +210,45 @@ def test_adjudication_goes_on_after_the_round_is_closed_to_first_labels(project)
     record(project, TASK, item, "meaningful", "1", "lea", version, round=CONSENSUS, note="discussed")
     (settled,) = [i for i in adjudication_items(project, TASK, "ana", version) if i.criterion == "meaningful"]
     assert settled.status == CONSENSUS and settled.labels == {"ana": "1", "lea": "0"}
+
+
+# ------------------------------------------------------------------------------ review quorum
+
+
+def test_a_quorum_carries_out_a_change_only_when_enough_reviewers_agree_and_a_lead_settles_the_rest(project):
+    from workbench.build import resume_payload
+    from workbench.report.html import _changes
+    from workbench.report.qdpx import build_project
+
+    version, _ = team_round(project)
+    add_annotator(project, "rui", "http://x", "reviewer")
+    project.save_config(project.config().with_settings({"review.quorum": "2"}))
+    agreed, split = review_proposal(project, version, "uid00"), review_proposal(project, version, "uid01")
+
+    first = decide(project, "rev", review=[(agreed, "keep", [])])
+    assert first.applied == {} and first.votes[agreed].startswith("waiting (rev keep")
+    assert project.proposals([agreed])[0]["status"] == "pending"
+    second = decide(project, "rui", review=[(agreed, "keep", [])])
+    assert second.applied == {agreed: None} and project.proposals([agreed])[0]["status"] == "kept"
+
+    decide(project, "rev", review=[(split, "keep", [])])
+    differing = decide(project, "rui", review=[(split, "rename", ["Civic voice"])])
+    assert differing.applied == {} and differing.votes[split] == "to the lead (rev keep, rui rename → Civic voice)"
+    with pytest.raises(WorkbenchError, match=r"review.quorum is 2: not settled yet: #\d+ to the lead"):
+        resume_payload(project, "rev", [split])
+    assert decide(project, "lea", review=[(split, "keep", [])]).applied == {split: None}  # the lead settles it
+    assert resume_payload(project, "rev", [split])[str(split)]["decider"] == "lea"
+
+    # every vote with who and when: in the report's changes table and in the .qdpx notes
+    rows = {r["id"]: r for r in _changes(project)[0]}
+    assert rows[split]["votes"].startswith("rev keep (") and "rui rename → Civic voice (" in rows[split]["votes"]
+    assert "lea keep (" in rows[split]["votes"]
+    qde = build_project(project, version)[0]
+    assert f'name="decisions on review #{split} of \'code 0\'"' in qde
+    assert "rui rename → Civic voice (20" in qde and "Z), lea keep (" in qde
+
+
+def test_quorum_one_keeps_todays_behaviour_one_reviewer_decides(project):
+    version, _ = team_round(project)
+    pid = review_proposal(project, version)
+    assert decide(project, "rev", review=[(pid, "keep", [])]).applied == {pid: None}

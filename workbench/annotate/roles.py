@@ -87,6 +87,14 @@ def require_lead(store: Store, by: str | None, action: str) -> str | None:
     return require(store, by, action)
 
 
+def lead_test(store: Store):
+    """A predicate: is this decider a lead? (Anyone is, in a project without annotators.)"""
+    if not store.has_annotators():
+        return lambda name: True
+    leads = {r["name"] for r in store.annotator_rows() if r["revoked"] is None and r["role"] == LEAD}
+    return lambda name: name in leads
+
+
 def members(store: Store, names: Sequence[str]) -> list[str]:
     """Names as registered, each once (``Ana`` and ``ana`` are one); unknown ones refused."""
     return list(dict.fromkeys(member(store, n)[0] for n in names))

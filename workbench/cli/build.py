@@ -65,11 +65,14 @@ def decide(project, approve, reject, rename, approve_all, keep, split, merge, de
                                     *((pid, "split", names.split("|")) for pid, names in split),
                                     *((pid, "merge", [name]) for pid, name in merge)])
     left = len(done.undecided)
-    on_build = len(done.ids) > len(done.applied)  # some decision was on the paused build's proposals
+    on_build = done.on_build
     click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
                + (f"; continue with: workbench build {project}" if on_build and not left else ""))
     for pid, version in done.applied.items():
         click.echo(f"  review #{pid}: " + ("kept, no change" if version is None else f"codebook version {version}"))
+    for pid, where in done.votes.items():
+        if pid not in done.applied:
+            click.echo(f"  #{pid}: {where}")
 
 
 @main.command()

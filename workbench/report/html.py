@@ -21,8 +21,9 @@ from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
+from ..decisions import votes_text
 from ..errors import WorkbenchError
-from ..formatting import MISSING, fmt
+from ..formatting import MISSING, fmt, local_time
 from ..reliability import stored_reliability
 from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..stability import META_KEY as STABILITY
@@ -147,6 +148,7 @@ def _agreement(store: Store) -> list[dict]:
 def _changes(store: Store) -> tuple[list[dict], dict]:
     rows = []
     totals: dict[str, int] = defaultdict(int)
+    votes = store.decision_rows()
     for p in store.report_decisions():
         evidence = json.loads(p["evidence"] or "{}")
         target = f" → {evidence.get('target_name')}" if p["kind"] == "merge" else ""
@@ -154,7 +156,7 @@ def _changes(store: Store) -> tuple[list[dict], dict]:
         totals[state] += 1
         rows.append({"id": p["id"], "iteration": p["iteration"], "kind": p["kind"],
                      "code": f"{evidence.get('name')}{target}", "decision": state, "by": p["decider"] or "—",
-                     "status": p["status"]})
+                     "status": p["status"], "votes": votes_text(votes.get(p["id"], []), local_time, every=True)})
     return rows, dict(totals)
 
 

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
-from ..build import ProposalView, decide, resume_payload, resume_review, review_queue
+from ..build import ProposalView, decide, quorum_outcomes, resume_payload, resume_review, review_queue
 from ..decisions import REVIEW, parse_review_decision
 from ..formatting import fmt
 from ..errors import WorkbenchError
@@ -64,6 +64,7 @@ class ReviewScreen(WorkbenchScreen):
         self.status = None
         self.views: dict[str, ProposalView] = {}
         self.mine: dict[int, dict] = {}
+        self.votes: dict[int, str] = {}  # under review.quorum > 1: each proposal's votes and outcome
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -89,6 +90,9 @@ class ReviewScreen(WorkbenchScreen):
         self.status = status
         self.views = {str(v.id): v for v in views}
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in views])
+        self.votes = ({pid: f"{outcome}: {text}" for pid, (outcome, _, text) in
+                       quorum_outcomes(self.store, [v.id for v in views]).items() if text}
+                      if self.store.config().review.quorum > 1 else {})
         self.paged().set_rows([(str(v.id), self._cells(v)) for v in views])
         self.query_one("#build-state", Static).update(self._state_line())
         self.page_changed()
@@ -156,6 +160,8 @@ class ReviewScreen(WorkbenchScreen):
             shown = Text("No proposal selected.", style="dim")
         else:
             shown = review_evidence_text(view) if view.kind == REVIEW else evidence_text(view, self.mine.get(view.id))
+            if view.id in self.votes:
+                shown = Text.assemble(Text(f"votes ({self.votes[view.id]})\n", style="bold magenta"), shown)
         update_static(body, shown, keep_height=True)
 
     # -- actions ------------------------------------------------------------------------------
@@ -171,6 +177,10 @@ class ReviewScreen(WorkbenchScreen):
         given = {"review": [(pid, decision, names or [])]} if view.kind == REVIEW else build_given[decision]
         done = self.guarded(decide, self.store, self.annotator, **given)
         if done is None:
+            return
+        if view.kind == REVIEW and pid not in done.applied:  # a vote under review.quorum, not settled yet
+            self.notify(f"vote recorded: #{pid} {done.votes.get(pid, '')}")
+            self.reload()
             return
         if view.kind == REVIEW:
             version = done.applied.get(pid)
