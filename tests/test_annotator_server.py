@@ -80,7 +80,8 @@ def test_a_link_holds_a_random_token_of_which_only_the_hash_is_stored(project):
     assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
     project.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert token.encode() not in project.path.read_bytes()
-    assert authenticate(project, token).name == "ana" and authenticate(project, token[:-1] + "A").name is None
+    typo = token[:-1] + ("A" if token[-1] != "A" else "B")  # (a fixed "A" was the token itself 1 time in 64)
+    assert authenticate(project, token).name == "ana" and authenticate(project, typo).name is None
     with pytest.raises(WorkbenchError, match="already has a link"):
         add_annotator(project, "ana", "http://x")
     with pytest.raises(WorkbenchError, match="reserved"):
@@ -301,3 +302,17 @@ async def test_three_annotators_label_at_once_each_label_stored_once_under_their
                                                 "misattributed": 0}
     assert set(latencies) == set(ANNOTATORS) and all(len(v) >= LABELS_EACH for v in latencies.values())
     assert [e["annotator"] for e in annotator_log(store) if e["event"] == "login"].count("ana") == 1
+
+
+def test_links_default_to_where_the_project_is_served_or_the_last_base_url_given(project, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(AnnotatorServer, "serve", lambda self, debug=False: None)
+    first = run("annotators", project.path, "add", "ana").output
+    assert "http://127.0.0.1:8000/a/" in first  # nothing served or given yet
+    assert run("serve", project.path, "--host", "0.0.0.0", "--port", "8126").exit_code == 0
+    assert f"http://{socket.getfqdn()}:8126/a/" in run("annotators", project.path, "add", "ben").output
+    out = run("annotators", project.path, "add", "cem", "--base-url", "https://label.example.org/")
+    assert "https://label.example.org/a/" in out.output
+    assert run("serve", project.path, "--port", "8127").exit_code == 0  # a given address outlasts a serve
+    assert "https://label.example.org/a/" in run("annotators", project.path, "add", "dee").output

@@ -69,3 +69,33 @@ def test_a_reserved_or_empty_annotator_name_is_refused(project):
     for name in ("", "recognizer", "auto"):
         with pytest.raises(WorkbenchError):
             WorkbenchApp(project.path, name)
+
+
+async def test_changes_refresh_shows_a_proposal_made_elsewhere_while_the_app_is_open(project):
+    """Another session's labels make a code unreliable while this app is open: 'g' (or coming
+    back to the screen) shows its review proposal; before, only a restart did."""
+    import numpy as np
+
+    from test_annotate_rounds import small_codebook
+    from workbench.annotate.labels import record
+    from workbench.annotate.tasks import pair_id
+    from workbench.store import open_project
+
+    version = small_codebook(project)
+    app = WorkbenchApp(project.path, "ann")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen) and app.screen.paged().rows_data == []
+        elsewhere = open_project(project.path)
+        rng = np.random.default_rng(3)
+        for n in range(30):  # ana and bob label one code at random: its α is far below the floor
+            for name in ("ana", "bob"):
+                record(elsewhere, "mapping", pair_id(f"d{n}", "uid00"), "appropriate",
+                       "yes" if rng.random() < 0.5 else "no", name, version)
+        elsewhere.close()
+        await pilot.press("g")
+        await pilot.pause()
+        assert [row[1][1] for row in app.screen.paged().rows_data] == ["review"]
+        await pilot.press("2", "1")  # and coming back to the screen shows what is new
+        await pilot.pause()
+        assert len(app.screen.paged().rows_data) == 1

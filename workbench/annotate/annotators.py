@@ -59,12 +59,27 @@ def personal_url(base_url: str, token: str) -> str:
     return check_base_url(base_url) + LINK_PATH + token
 
 
-def add_annotator(store: Store, name: str, base_url: str, role: str = ANNOTATOR) -> str:
+LOCAL_URL = "http://127.0.0.1:8000"
+BASE_URL_KEY, SERVED_URL_KEY = "links.base_url", "links.served_url"
+
+
+def default_base_url(store: Store) -> str:
+    """The address links use when none is given: the last ``--base-url`` given in this project,
+    else where ``workbench serve`` last served it, else this machine's port 8000."""
+    return store.get_meta(BASE_URL_KEY) or store.get_meta(SERVED_URL_KEY) or LOCAL_URL
+
+
+def remember_served_url(store: Store, url: str) -> None:
+    store.set_meta(SERVED_URL_KEY, check_base_url(url))
+
+
+def add_annotator(store: Store, name: str, base_url: str | None = None, role: str = ANNOTATOR) -> str:
     """Give ``name`` a personal link and a role, and return the link (the only time the token is
     shown). A revoked annotator gets a new link; an active one keeps theirs (revoke it first to
-    replace it). Names are unique whatever their case."""
+    replace it). Names are unique whatever their case. ``base_url``: default
+    :func:`default_base_url`; one given is remembered for the next links."""
     name, role = check_annotator(name), check_role(role)
-    check_base_url(base_url)
+    base_url = check_base_url(base_url) if base_url is not None else default_base_url(store)
     row = store.annotator_row(name)
     if row is not None and row["revoked"] is None:
         taken = f"{name!r} is {row['name']!r} already (names are unique whatever their case)" \
@@ -75,6 +90,8 @@ def add_annotator(store: Store, name: str, base_url: str, role: str = ANNOTATOR)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     store.save_annotator(name, token_hash(token), role,
                          {"event": ADDED, "annotator": name, "detail": ("new link, " if row else "") + role})
+    if base_url != default_base_url(store):
+        store.set_meta(BASE_URL_KEY, base_url)
     return personal_url(base_url, token)
 
 

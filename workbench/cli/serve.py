@@ -27,11 +27,12 @@ def annotators(ctx: click.Context, project: str) -> None:
 @click.option("--role", type=click.Choice(["annotator", "reviewer", "lead"]), default="annotator", show_default=True,
               help="annotator: labels their items; reviewer: also decides codebook changes; lead: also assigns, "
                    "closes rounds, adjudicates and sees everyone's labels")
-@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
-              help="the address annotators reach the server at (the proxy's https address behind one)")
+@click.option("--base-url", help="the address annotators reach the server at (the proxy's https address behind "
+                                 "one); default: the last one given, else where 'workbench serve' last served, "
+                                 "else http://127.0.0.1:8000")
 @click.pass_obj
 @user_errors
-def add(project: str, name: str, role: str, base_url: str) -> None:
+def add(project: str, name: str, role: str, base_url: str | None) -> None:
     """Give NAME a personal link and a role (the link is printed once: only its hash is stored)."""
     from ..annotate.annotators import add_annotator
 
@@ -104,18 +105,20 @@ def log(project: str, last: int | None) -> None:
 def serve(project: str, host: str, port: int, codebook_version: int | None, certfile: str | None,
           keyfile: str | None, behind_proxy: bool) -> None:
     """Serve the annotators' app in a browser: each annotator opens their personal link."""
-    from ..annotate.annotators import active_names
+    from ..annotate.annotators import active_names, remember_served_url
     from ..code_view import working_version
-    from ..tui.serve import AnnotatorServer, check_port, exposure_warning, port_error, tls_context
+    from ..tui.serve import AnnotatorServer, check_port, exposure_warning, port_error, served_url, tls_context
 
     store = open_project(project)
     if codebook_version is not None:
         working_version(store, codebook_version)
     names = active_names(store)
-    store.close()
     context = tls_context(certfile, keyfile)
     check_port(host, port)  # a host not of this machine, or a taken port, first: nothing else matters then
     warning = exposure_warning(host, port, len(names), context is not None)
+    if not behind_proxy:  # behind a proxy the links' address is the proxy's, which only --base-url knows
+        remember_served_url(store, served_url(host, port, context is not None))
+    store.close()
     if warning:
         click.echo(warning, err=True)
     scheme = "https" if context else "http"

@@ -23,7 +23,7 @@ from .dialogs import TextPrompt
 from .paged_table import PagedTable
 
 COLUMNS = [("#", "id"), ("kind", "kind"), ("your decision", "mine"), ("code", "code"), ("proposed", "names")]
-BUSY_ACTIONS = {"decide", "edit_names", "submit"}
+BUSY_ACTIONS = {"decide", "edit_names", "submit", "refresh"}
 
 
 def short(text: str, width: int = 28) -> str:
@@ -54,8 +54,9 @@ class ReviewScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("a", "decide('approve')", "Approve"),
         Binding("r", "decide('reject')", "Reject"),
-        Binding("e", "edit_names", "Edit names"),
+        Binding("e", "edit_names", "Edit"),
         Binding("s", "submit", "Submit"),
+        Binding("g", "refresh", "Refresh"),
         *PAGE_BINDINGS,
     ]
 
@@ -83,6 +84,15 @@ class ReviewScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.reload()
+
+    def on_screen_resume(self) -> None:
+        """Coming back to Changes shows what others proposed or decided meanwhile."""
+        if self.status is not None and not self.running:
+            self.reload()
+
+    def action_refresh(self) -> None:
+        if not self.running:
+            self.reload()
 
     # -- loading ------------------------------------------------------------------------------
     def reload(self) -> None:

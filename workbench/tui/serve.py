@@ -59,6 +59,12 @@ def port_error(host: str, port: int, exc: OSError) -> WorkbenchError:
                           "the program that holds it")
 
 
+def served_url(host: str, port: int, tls: bool) -> str:
+    """The address links to a server on HOST:PORT use (this machine's name for every interface)."""
+    name = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    return f"{'https' if tls else 'http'}://{f'[{name}]' if ':' in name else name}:{port}"
+
+
 def check_port(host: str, port: int) -> None:
     """Bind and release HOST:PORT, so that a taken port is one line before the server prints its banner."""
     try:
