@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -252,3 +253,26 @@ def test_quorum_one_keeps_todays_behaviour_one_reviewer_decides(project):
     version, _ = team_round(project)
     pid = review_proposal(project, version)
     assert decide(project, "rev", review=[(pid, "keep", [])]).applied == {pid: None}
+
+
+def test_round_commands_name_their_round_or_refuse_listing_the_open_ones(project):
+    version, shares = team_round(project)
+    newer = project.save_codebook("t2", 1, "init", None, project.load_codebook(version).codes, np.array([], int),
+                                  np.array([], int), {}, "h", "e")  # a later version that no one labels yet
+    assert newer > version
+    out = CliRunner().invoke(main, ["round", "close", str(project.path), "--task", TASK, "--by", "lea"])
+    assert out.exit_code == 0 and f"round on codebook v{version} is closed" in out.output  # not the latest
+    assign(project, TASK, ["ana", "ben"], overlap=2, by="lea")  # the latest version's round, as before
+    out = CliRunner().invoke(main, ["round", "reopen", str(project.path), "--task", TASK, "--by", "lea"])
+    assert out.exit_code == 0 and f"round on codebook v{version} is open again" in out.output
+    out = CliRunner().invoke(main, ["round", "close", str(project.path), "--task", TASK, "--by", "lea"])
+    assert out.exit_code == 1 and out.output.strip() == (
+        f"Error: 2 open {TASK} rounds (v{version}, v{newer}): name one with --codebook-version")
+    with pytest.raises(WorkbenchError, match=f"no closed {TASK} round"):
+        reopen_round(project, TASK, "lea")
+    with pytest.raises(WorkbenchError, match=f"there is no {TASK} round on codebook v99"):
+        close_round(project, TASK, "lea", 99)
+    with pytest.raises(WorkbenchError, match="ana is an annotator: closing or reopening a round needs the lead"):
+        close_round(project, TASK, "ana", newer)
+    assert close_round(project, TASK, "lea", newer)["codebook_version"] == newer
+    record(project, TASK, shares["ana"][0], "meaningful", "1", "ana", version)  # v{version} is open again
