@@ -174,6 +174,15 @@ def test_one_rule_for_names_unknown_ones_refused_everywhere(project):
         set_role(project, "dan", "lead")
     with pytest.raises(WorkbenchError, match="unknown role 'boss'"):
         set_role(project, "zoë", "boss")
+    from workbench.annotate.label_files import import_labels
+
+    labels_file = project.path.with_name("labels.csv")
+    labels_file.write_text(f"task,item_id,criterion,label,annotator,codebook_version\n"
+                           f"{TASK},{done.items['zoë'][0]},meaningful,1,Zoë,{version}\n"
+                           f"{TASK},{done.items['zoë'][0]},meaningful,1,dan,{version}\n")
+    with pytest.raises(WorkbenchError, match="labels.csv, line 3: no annotator 'dan'"):
+        import_labels(project, labels_file)
+    assert project.count("labels") == 0
     assert set_role(project, "ANA.k_2-b", "reviewer") == "ana.k_2-b"
     assert {(a.name, a.role) for a in annotators(project)} == {("zoë", "lead"), ("ana.k_2-b", "reviewer")}
 
