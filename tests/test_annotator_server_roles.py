@@ -68,7 +68,8 @@ async def test_each_role_sees_only_its_screens_and_an_annotator_nothing_of_other
             # an annotator lands on Mapping (no corpus here: it says so); 1 (Changes) does nothing;
             # then Names, Agreement, Adjudicate
             session(running, links["ana"], [("", "value code adequately"), ("1", "value code adequately"),
-                                             ("2", "fully labelled by you"), ("4", "Items in disagreement"),
+                                             ("2", "fully labelled by you"), ("y", "fully labelled by you"),
+                                             ("4", "Items in disagreement"),
                                              *CODE_QUALITY, ("5", "Adjudication"), *CODE_QUALITY]),
             session(running, links["rev"], [("", "Changes to approve"), ("4", "Items in disagreement"),
                                              *CODE_QUALITY]),
@@ -89,3 +90,6 @@ async def test_each_role_sees_only_its_screens_and_an_annotator_nothing_of_other
     # the lead sees the disagreements (so a leak would show above)
     assert all(name_of[uid] in lea.screen for uid in theirs) and "6 Lead" in lea.screen
     assert store.count("decisions") == 0
+    # the one label typed on the Names screen is ana's, on her first code
+    assert [(r["annotator"], r["item_id"], r["label"]) for r in store.labels(TASK, viewer="ana")] == [
+        ("ana", mine[0], "1")]
