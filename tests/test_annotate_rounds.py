@@ -153,7 +153,7 @@ def test_a_closed_round_refuses_labels_and_assignments_and_says_who_closed_it(pr
     with pytest.raises(WorkbenchError, match="after.csv, line 2: .*closed by lea"):
         import_labels(project, tmp_path / "after.csv")
     assert len(project.labels(TASK, viewer=None)) == n  # nothing was written
-    assert close_round(project, TASK, "bob")["closed_by"] == "lea"  # closing again changes nothing
+    assert close_round(project, TASK, "bob", version)["closed_by"] == "lea"  # closing again changes nothing
     assert round_progress(project, TASK, version).closed["closed_by"] == "lea"
     # a label made before the closing (an annotator's file) still fits the round
     project.db.execute("delete from labels")

@@ -80,7 +80,8 @@ def test_a_link_holds_a_random_token_of_which_only_the_hash_is_stored(project):
     assert row["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
     project.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert token.encode() not in project.path.read_bytes()
-    assert authenticate(project, token).name == "ana" and authenticate(project, token[:-1] + "A").name is None
+    typo = token[:-1] + ("A" if token[-1] != "A" else "B")  # (a fixed "A" was the token itself 1 time in 64)
+    assert authenticate(project, token).name == "ana" and authenticate(project, typo).name is None
     with pytest.raises(WorkbenchError, match="already has a link"):
         add_annotator(project, "ana", "http://x")
     with pytest.raises(WorkbenchError, match="reserved"):
@@ -129,26 +130,27 @@ async def test_wrong_missing_or_revoked_tokens_get_403_and_spawn_nothing(project
     assert not any(token in (e["detail"] or "") or bob in (e["detail"] or "") for e in log)
 
 
-def test_failures_from_one_address_are_slowed_down_exponentially():
+def test_failures_from_one_address_and_prefix_are_slowed_down_exponentially():
     now = [1000.0]
     throttle = LoginThrottle(free=5, cap=60, clock=lambda: now[0])
     for _ in range(5):
-        assert throttle.wait("10.0.0.9") == 0
-        throttle.failed("10.0.0.9")
-    assert throttle.wait("10.0.0.9") == pytest.approx(1.0) and throttle.wait("10.0.0.8") == 0
+        assert throttle.wait("10.0.0.9", "abcdefXY") == 0
+        throttle.failed("10.0.0.9", "abcdefXY")
+    assert throttle.wait("10.0.0.9", "abcdefZZ") == pytest.approx(1.0)  # the same link's prefix
+    assert throttle.wait("10.0.0.8", "abcdefXY") == 0 and throttle.wait("10.0.0.9", "uvwxyz12") == 0
     now[0] += 1.0
-    throttle.failed("10.0.0.9")
-    assert throttle.wait("10.0.0.9") == pytest.approx(2.0)
+    throttle.failed("10.0.0.9", "abcdefXY")
+    assert throttle.wait("10.0.0.9", "abcdefXY") == pytest.approx(2.0)
     for _ in range(20):
-        throttle.failed("10.0.0.9")
-    assert throttle.wait("10.0.0.9") == pytest.approx(60.0)  # capped
-    throttle.succeeded("10.0.0.9")
-    assert throttle.wait("10.0.0.9") == 0
+        throttle.failed("10.0.0.9", "abcdefXY")
+    assert throttle.wait("10.0.0.9", "abcdefXY") == pytest.approx(60.0)  # capped
+    throttle.succeeded("10.0.0.9", "abcdefXY")
+    assert throttle.wait("10.0.0.9", "abcdefXY") == 0
 
 
 def test_the_throttle_forgets_addresses_quiet_for_an_hour():
     now = [1000.0]
-    throttle = LoginThrottle(free=1, forget=3600, clock=lambda: now[0])
+    throttle = LoginThrottle(free=1, forget=3600, clock=lambda: now[0], free_per_address=1000)
     for k in range(100):  # many addresses, one failure each
         throttle.failed(f"10.0.{k // 256}.{k % 256}")
     throttle.failed("10.9.9.9")
@@ -156,20 +158,60 @@ def test_the_throttle_forgets_addresses_quiet_for_an_hour():
     assert throttle.wait("10.9.9.9") > 0
     now[0] += 3600.0
     throttle.failed("10.1.1.1")
-    assert set(throttle.failures) == {"10.1.1.1"} and throttle.wait("10.9.9.9") == 0
+    assert {remote for remote, _ in throttle.failures} == {"10.1.1.1"} and throttle.wait("10.9.9.9") == 0
 
 
-async def test_a_throttled_address_is_refused_before_its_token_is_looked_at(project, spawned):
+async def test_a_throttled_link_is_refused_before_its_token_is_looked_at_and_other_links_still_open(
+        project, spawned):
     token = token_of(add_annotator(project, "ana", "http://x"))
+    bob = token_of(add_annotator(project, "bob", "http://x"))
+    typo = token[:-1] + ("A" if token[-1] != "A" else "B")  # ana's link mistyped at its end
     now = [0.0]
-    async with Running(project.path, throttle=LoginThrottle(free=5, clock=lambda: now[0])) as running:
+    throttle = LoginThrottle(free=5, clock=lambda: now[0], free_per_address=8)
+    async with Running(project.path, throttle=throttle) as running:
         for _ in range(5):
-            assert await running.page("/a/guess") == 403
+            assert await running.page(f"/a/{typo}") == 403
         assert await running.page(f"/a/{token}") == 429 and await running.session(f"/a/{token}/ws") == 429
+        assert await running.page(f"/a/{bob}") == 200  # the lab's other links, same address: open
         now[0] += 1.5
         assert await running.page(f"/a/{token}") == 200
+        for n in range(3):  # guesses of many prefixes from one address: the address is slowed down
+            assert await running.page(f"/a/guess{n}") == 403
+        assert await running.page(f"/a/{bob}") == 429
     assert spawned == []
-    assert sum(e["event"] == "refused" for e in annotator_log(project)) == 5
+    assert sum(e["event"] == "refused" for e in annotator_log(project)) == 8
+
+
+async def test_the_page_loads_nothing_from_outside_the_server(project, spawned, monkeypatch):
+    """No browser installs here: the page and every stylesheet it names are read as a browser
+    would, with the network blocked but for loopback, and every address they load must be the
+    server's own and answer."""
+    import re
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def loopback_only(self, address):
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1"):
+            raise OSError(f"network blocked in this test: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    token = token_of(add_annotator(project, "ana", "http://x"))
+    async with Running(project.path) as running:
+        async with running.client.get(f"{running.base}/a/{token}") as response:
+            page = await response.text()
+        loads = re.findall(r'(?:src|href)\s*=\s*"([^"]+)"|url\(\s*"?([^")]+)"?\s*\)', page)
+        urls = [a or b for a, b in loads]
+        assert any(u.endswith(".ttf") for u in urls) and any(u.endswith(".css") for u in urls)
+        assert "googleapis" not in page and "@import" not in page
+        for url in urls:
+            assert url.startswith(running.base + "/static/"), url
+            async with running.client.get(url) as response:
+                assert response.status == 200, url
+                if url.endswith(".css"):
+                    css = await response.text()
+                    assert not re.findall(r"url\(\s*\"?(?:https?:)?//", css) and "@import" not in css, url
 
 
 async def test_behind_a_proxy_the_forwarded_address_is_the_one_throttled_and_logged(project, spawned):
@@ -234,9 +276,7 @@ async def test_three_annotators_label_at_once_each_label_stored_once_under_their
         async def annotate(name: str) -> AnnotatorClient:
             client = AnnotatorClient(running.base + "/a/" + token_of(links[name]))
             await client.connect()
-            await client.wait_for("Changes", timeout=60)
-            await client.press("3")  # the mapping screen
-            await client.wait_for(READY, timeout=120)
+            await client.wait_for(READY, timeout=120)  # an annotator lands on the mapping screen
             for answer in answers[name]:
                 assert await client.press(KEYS[answer]), f"{name}: no screen after a key"
             return client
@@ -262,3 +302,17 @@ async def test_three_annotators_label_at_once_each_label_stored_once_under_their
                                                 "misattributed": 0}
     assert set(latencies) == set(ANNOTATORS) and all(len(v) >= LABELS_EACH for v in latencies.values())
     assert [e["annotator"] for e in annotator_log(store) if e["event"] == "login"].count("ana") == 1
+
+
+def test_links_default_to_where_the_project_is_served_or_the_last_base_url_given(project, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(AnnotatorServer, "serve", lambda self, debug=False: None)
+    first = run("annotators", project.path, "add", "ana").output
+    assert "http://127.0.0.1:8000/a/" in first  # nothing served or given yet
+    assert run("serve", project.path, "--host", "0.0.0.0", "--port", "8126").exit_code == 0
+    assert f"http://{socket.getfqdn()}:8126/a/" in run("annotators", project.path, "add", "ben").output
+    out = run("annotators", project.path, "add", "cem", "--base-url", "https://label.example.org/")
+    assert "https://label.example.org/a/" in out.output
+    assert run("serve", project.path, "--port", "8127").exit_code == 0  # a given address outlasts a serve
+    assert "https://label.example.org/a/" in run("annotators", project.path, "add", "dee").output

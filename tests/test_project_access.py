@@ -97,6 +97,17 @@ def test_taken_port_is_one_line(template, tmp_path):  # noqa: F811
     assert "Traceback" not in result.output and "Serving" not in result.output
 
 
+@pytest.mark.parametrize("host", ["10.255.255.1", "label.example.invalid"])
+def test_a_host_not_of_this_machine_is_one_line_naming_the_host_not_the_port(template, tmp_path, host):  # noqa: F811
+    project = tmp_path / "p.db"
+    project.write_bytes(template.read_bytes())
+    result = CliRunner().invoke(main, ["serve", str(project), "--host", host, "--port", "8125"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert f"cannot serve on {host}: it is not an address of this machine" in line and "--host 127.0.0.1" in line
+    assert "--port" not in line
+
+
 @pytest.mark.parametrize("key, module, function, line", [
     ("3", "workbench.tui.mapping_screen", "mapping_sample", "#mapping-page"),
     ("2", "workbench.tui.audit_screen", "code_quality_sample", "#audit-page"),

@@ -68,7 +68,8 @@ async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the
         items = mapping_items(store, final, keys)
         done = [i for i in items if all(pair_id(i.document_id, c.uid) in kept for c in i.codes)]
         assert f"{len(done)}/{len(keys)} documents done by you ({len(kept)} labels carried from v{paused})" in page
-        first = items[0]
+        first = next(i for i in items if i not in done)  # the screen opens on the first unfinished document
+        assert docs.current_key() == first.document_id
         codes = screen.query_one("#code-table", DataTable)
         for code in first.codes:
             pair = pair_id(first.document_id, code.uid)
@@ -100,3 +101,30 @@ async def test_an_annotator_with_an_assignment_sees_only_their_documents(built_p
                                                                                           Static).render())
     bob = {a.annotator: a for a in round_progress(store, "mapping", version).annotators}["bob"]
     assert (bob.done, bob.assigned) == (1, len(shares["bob"]))
+
+
+async def test_mapping_reopens_at_the_first_unfinished_document_and_counts_the_last_one_done(built_project):
+    """#25: the screen opened at document 1 whatever was done, and after the last code of the last
+    document its status line still said one document fewer than the rows showed (32/33 vs 3/3)."""
+    from workbench.annotate.assignments import assign
+    from workbench.annotate.labels import record
+
+    store = built_project
+    version = store.latest_version()
+    mine = assign(store, "mapping", ["ann"], per_annotator=2).items["ann"]
+    first, second = mapping_items(store, version, mine)
+    for code in first.codes:  # the first document done in an earlier session
+        record(store, "mapping", pair_id(first.document_id, code.uid), "appropriate", "yes", "ann", version)
+    app = WorkbenchApp(store.path, "ann")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.paged().current_key() == second.document_id
+        assert "1/2 documents done by you" in str(screen.query_one("#mapping-page", Static).render())
+        await pilot.press(*["n"] * len(second.codes))
+        await pilot.pause()
+        assert screen.paged().get_row(second.document_id)[4] == f"{len(second.codes)}/{len(second.codes)}"
+        assert "2/2 documents done by you" in str(screen.query_one("#mapping-page", Static).render())

@@ -20,10 +20,12 @@ from langgraph.types import Command
 
 from graphs.codebook_graph import build_graph
 
-from .annotate.tasks import check_annotator, task_protocol
+from .annotate.roles import DECIDE, lead_test, require, sees_labels
+from .annotate.tasks import task_protocol
 from .build_context import BuildContext
 from .annotate.review_proposals import apply_review, propose_reviews
-from .decisions import CHANGING, REVIEW, as_payload, decision_problem, resume_decisions
+from .decisions import (CHANGING, REVIEW, as_payload, decision_problem, quorum_outcome, resume_decisions,
+                        votes_text)
 from .errors import WorkbenchError
 from .llm.gateway import Gateway
 from .score import HUMAN
@@ -241,14 +243,26 @@ class ProposalView:
     status: str
 
 
-def review_queue(store: Store):
+def review_queue(store: Store, viewer: str | None = None):
     """(build status, the proposals waiting for a decision): the paused build's, ordered by kind as
     the protocol asks, then the review proposals of the codes the annotators do not agree on
-    (computed from the current labels, see :mod:`workbench.annotate.review_proposals`)."""
+    (computed from the current labels, see :mod:`workbench.annotate.review_proposals`).
+
+    ``viewer``: who is shown them (None: the lead's view). Only a reviewer or a lead may; while a
+    review proposal's round is open, its evidence keeps the disputed items but not who labelled
+    them what, unless the viewer is a lead (blind until adjudication)."""
+    if viewer is not None:
+        require(store, viewer, DECIDE)
     status = build_status(store)
     paused = store.proposals(status.proposal_ids) if status.state == "paused" else []
     views = sorted((_view(p) for p in paused), key=lambda v: (v.kind, v.id))
-    return status, views + [_view(p) for p in store.proposals(propose_reviews(store))]
+    reviews = [_view(p) for p in store.proposals(propose_reviews(store))]
+    for view in reviews:
+        if not sees_labels(store, viewer, "mapping", view.version):
+            view.evidence["disagreements"] = [{**item, "labels": {}}
+                                              for item in view.evidence.get("disagreements") or []]
+            view.evidence["blind"] = True
+    return status, views + reviews
 
 
 def _view(p: dict) -> ProposalView:
@@ -264,6 +278,17 @@ class Decided:
     ids: list[int]
     undecided: list[int]
     applied: dict[int, int | None] = field(default_factory=dict)
+    votes: dict[int, str] = field(default_factory=dict)  # under a quorum > 1: where each proposal stands
+    on_build: bool = False  # some decision was on the paused build's proposals
+
+
+def quorum_outcomes(store: Store, proposal_ids: Sequence[int]) -> dict[int, tuple[str, dict | None, str]]:
+    """{proposal: (outcome, the settling decision row or None, the votes as text)} under the
+    project's ``review.quorum`` (:func:`workbench.decisions.quorum_outcome`)."""
+    quorum, is_lead = store.config().review.quorum, lead_test(store)
+    rows = store.decision_rows(list(proposal_ids))
+    return {pid: (*quorum_outcome(rows.get(pid, []), quorum, is_lead), votes_text(rows.get(pid, [])))
+            for pid in proposal_ids}
 
 
 def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Sequence[int] = (),
@@ -276,8 +301,12 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
     ``rename`` with one name); each is carried out at once (see :func:`apply_review`). Every
     decision is checked by ``decision_problem`` before any is written (one decision per proposal
     per call, only waiting proposals); each is stored with the same judgement as a ``proposals``
-    label (keep as a reject)."""
-    annotator = check_annotator(annotator)
+    label (keep as a reject).
+
+    Under ``review.quorum`` N > 1 a reviewer's decision is a vote: a review proposal is carried out
+    once N reviewers' votes agree, or a lead decides; votes that differ wait for the lead
+    (``Decided.votes`` says where each stands; :func:`resume_payload` the same for a paused build)."""
+    annotator = require(store, annotator, DECIDE)
     status = build_status(store)
     paused = status.proposal_ids if status.state != "running" else []
     waiting = paused + [p["id"] for p in store.proposals(status="pending", kind=REVIEW)]
@@ -318,14 +347,30 @@ def decide(store: Store, annotator: str, approve: Sequence[int] = (), reject: Se
                                protocol_version=protocol.version,
                                note=json.dumps({"decision": decision, "names": names, "decision_id": decision_id}))
             ids.append(decision_id)
+    settled, votes = dict(chosen), {}
+    if store.config().review.quorum > 1:
+        outcomes = quorum_outcomes(store, sorted(chosen))
+        votes = {pid: f"{outcome} ({text})" for pid, (outcome, _, text) in outcomes.items()}
+        settled = {pid: (row["decision"], json.loads(row["names"]) if row["names"] else None)
+                   for pid, (_, row, _) in outcomes.items() if row is not None}
     applied = {pid: apply_review(store, proposals[pid], decision, names, annotator)
-               for pid, (decision, names) in sorted(chosen.items()) if pid in is_review}
+               for pid, (decision, names) in sorted(settled.items()) if pid in is_review}
     decided = store.latest_decisions(paused)
-    return Decided(ids, [pid for pid in paused if pid not in decided], applied)
+    return Decided(ids, [pid for pid in paused if pid not in decided], applied, votes,
+                   any(pid not in is_review for pid in chosen))
 
 
 def resume_payload(store: Store, annotator: str, proposal_ids: Sequence[int]) -> dict[str, dict]:
-    """The review node's resume value made of this annotator's own latest decisions."""
+    """The review node's resume value made of this annotator's own latest decisions; under
+    ``review.quorum`` N > 1, of what the votes settle (every proposal must be settled)."""
+    if store.config().review.quorum > 1:
+        outcomes = quorum_outcomes(store, list(proposal_ids))
+        unsettled = [f"#{pid} {outcome} ({text or 'no vote'})" for pid, (outcome, row, text) in outcomes.items()
+                     if row is None]
+        if unsettled:
+            raise WorkbenchError(f"review.quorum is {store.config().review.quorum}: not settled yet: "
+                                 f"{'; '.join(unsettled)} (a lead's decision settles one alone)")
+        return {str(pid): as_payload(row) for pid, (_, row, _) in outcomes.items()}
     mine = store.decisions_by(annotator, list(proposal_ids))
     undecided = [p for p in proposal_ids if p not in mine]
     if undecided:
@@ -340,6 +385,7 @@ def resume_review(store: Store, annotator: str, on_update: Callable[[str, dict],
     ``reviewed``: the proposals the annotator was shown. When someone else resumed the build
     first (or is resuming it now), nothing runs and the error says which of this annotator's
     recorded decisions were not applied and where they differ from what was."""
+    annotator = require(store, annotator, DECIDE)
     status = build_status(store)
     shown = list(reviewed) if reviewed is not None else status.proposal_ids
     if status.state != "paused" or sorted(shown) != sorted(status.proposal_ids):

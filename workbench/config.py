@@ -130,6 +130,12 @@ class AnnotationConfig(BaseModel):
     alpha_floor: float = Field(ALPHA_FLOOR, gt=0, le=1)
 
 
+class ReviewConfig(BaseModel):
+    # reviewers whose agreeing decisions carry out a codebook change (#25); 1: one decision does, as
+    # before; a lead's decision always settles a proposal alone
+    quorum: int = Field(1, ge=1)
+
+
 class WorkbenchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -139,6 +145,7 @@ class WorkbenchConfig(BaseModel):
     # Sec. 3.3 / App. F.3 scoring settings (ε, τ, ε₂, bootstrap); defaults documented in AlignmentConfig.
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
     annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
     @model_validator(mode="after")
     def _all_roles(self) -> "WorkbenchConfig":

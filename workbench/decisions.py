@@ -83,6 +83,48 @@ def resume_decisions(store: Store, proposal_ids: list[int], auto_approve: bool) 
     return decisions
 
 
+CARRIED, BY_LEAD, TO_LEAD, WAITING = "carried", "lead", "to the lead", "waiting"
+
+
+def vote_key(row: dict) -> tuple[str, tuple[str, ...]]:
+    """What a vote says: its decision and names (a rename to another name is another vote)."""
+    decision = "reject" if row["decision"] == "keep" else row["decision"]
+    return decision, tuple(n.strip().casefold() for n in json.loads(row["names"] or "[]"))
+
+
+def quorum_outcome(votes: Sequence[dict], quorum: int, is_lead) -> tuple[str, dict | None]:
+    """What the decisions on one proposal (rows of ``decisions``, oldest first) settle under a
+    quorum of ``quorum`` reviewers: each decider's latest row is their vote. A lead's latest vote
+    settles it alone (``lead``, that row); else ``quorum`` votes that all say the same carry it
+    (``carried``, the latest); any vote that differs (a reject, another decision, another name)
+    sends it to the lead (``to the lead``); fewer agreeing votes wait (``waiting``)."""
+    latest: dict[str, dict] = {}
+    for row in votes:
+        latest.pop(row["decider"], None)
+        latest[row["decider"]] = row
+    leads = [row for row in latest.values() if is_lead(row["decider"])]
+    if leads:
+        return BY_LEAD, max(leads, key=lambda r: r["id"])
+    if len({vote_key(r) for r in latest.values()}) > 1:
+        return TO_LEAD, None
+    if latest and len(latest) >= quorum:
+        return CARRIED, max(latest.values(), key=lambda r: r["id"])
+    return WAITING, None
+
+
+def votes_text(votes: Sequence[dict], stamp=None, every: bool = False) -> str:
+    """'ana approve, ben rename → Civic voice': each decider's latest vote in order (``every``:
+    every vote), each followed by ``stamp(row["decided_at"])`` when given."""
+    latest: dict[object, dict] = {}
+    for row in votes:
+        key = row["id"] if every else row["decider"]
+        latest.pop(key, None)
+        latest[key] = row
+    return ", ".join(f"{r['decider']} {r['decision']}" + (f" → {' | '.join(json.loads(r['names']))}"
+                                                          if r["names"] else "")
+                     + (f" ({stamp(r['decided_at'])})" if stamp else "") for r in latest.values())
+
+
 def as_payload(row: dict) -> dict:
     """A row of ``decisions`` as the review node's resume value for its proposal."""
     return {"decision": row["decision"], "decider": row["decider"], "decision_id": row["id"],

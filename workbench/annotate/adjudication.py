@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..store import Store
 from .agreement import default_version, ratings
 from .labels import version_labels
+from .roles import SEE_LABELS, may, member
 from .tasks import CONSENSUS, FIRST, REANNOTATION, task_protocol
 
 
@@ -30,8 +31,12 @@ def adjudication_items(store: Store, task: str, annotator: str | None, codebook_
 
     Blind until discussion: other annotators' labels are shown only once every first-round rater
     has re-labelled the item and it is still evenly split (``discuss``), or once it is settled.
+    Anyone but a lead sees only the items they labelled themselves.
     """
     protocol = task_protocol(task)
+    if annotator is not None:
+        annotator, role = member(store, annotator)
+        only_mine = not may(role, SEE_LABELS)
     if codebook_version is None:
         codebook_version = default_version(store, task)
     consensus_rows = version_labels(store, task, codebook_version, viewer=None, rounds=[CONSENSUS])
@@ -46,7 +51,8 @@ def adjudication_items(store: Store, task: str, annotator: str | None, codebook_
         for row in rean:
             relabelled[row["item_id"]][row["annotator"]] = row["label"]
         for item, first_labels in first.items():
-            if len(set(first_labels.values())) < 2:
+            if len(set(first_labels.values())) < 2 or (annotator is not None and only_mine
+                                                        and annotator not in first_labels):
                 continue
             raters = sorted(first_labels)
             done = relabelled.get(item, {})

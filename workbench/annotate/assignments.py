@@ -13,8 +13,8 @@ import numpy as np
 from ..code_view import working_version
 from ..errors import WorkbenchError
 from ..store import Store
+from .roles import ASSIGN, SEE_LABELS, may, member, members, require_lead
 from .sampling import code_quality_sample, mapping_sample
-from .tasks import check_annotator
 
 SAMPLED_TASKS = ("mapping", "code_quality")  # the tasks with a sample to share out (proposals have none)
 DEFAULT_OVERLAP = 2  # the fewest annotators per item from which agreement (κ, α) is defined
@@ -101,11 +101,14 @@ class Assignment:
 
 
 def assign(store: Store, task: str, annotators: Sequence[str], *, overlap: int | None = None,
-           per_annotator: int | None = None, seed: int = 0, codebook_version: int | None = None) -> Assignment:
+           per_annotator: int | None = None, seed: int = 0, codebook_version: int | None = None,
+           by: str | None = None) -> Assignment:
     """Assign the round's sample (task on a codebook version, default the latest) to annotators
     (:func:`distribute`) and store it, replacing an earlier assignment of the round. Default:
-    ``overlap`` 2. A closed round is refused."""
-    names = [check_annotator(a) for a in annotators]
+    ``overlap`` 2. A closed round is refused; so are names the project does not have, and, in a
+    project with annotators, ``by`` who is not a lead."""
+    require_lead(store, by, ASSIGN)
+    names = members(store, annotators)
     if overlap is None and per_annotator is None:
         overlap = DEFAULT_OVERLAP
     version, sample = round_sample(store, task, codebook_version)
@@ -119,9 +122,14 @@ def assign(store: Store, task: str, annotators: Sequence[str], *, overlap: int |
 
 def visible_items(store: Store, task: str, codebook_version: int, annotator: str,
                   sample: Sequence[str]) -> list[str]:
-    """The sampled items an annotator labels: their assigned ones (in sample order) when the round
-    assigns them any, else the whole sample."""
-    return only_assigned(sample, store.assignments(task, codebook_version).get(annotator))
+    """The sampled items an annotator labels: their assigned ones (in sample order); the whole
+    sample when the round assigns no one, or for a lead; none for anyone else the round leaves out
+    (they never see the text of an item not theirs)."""
+    assigned = store.assignments(task, codebook_version)
+    name, role = member(store, annotator)
+    if assigned and name not in assigned and not may(role, SEE_LABELS):
+        return []
+    return only_assigned(sample, assigned.get(name))
 
 
 def only_assigned(sample: Sequence[str], mine: Sequence[str] | None) -> list[str]:

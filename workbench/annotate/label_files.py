@@ -17,6 +17,7 @@ from ..store import Store
 from ..store.annotations import LABEL_COLUMNS
 from ..tabular import read_rows
 from .labels import closed_round_error, label_row
+from .roles import member
 from .tasks import FIRST, MODEL, PAIR, TASKS
 
 
@@ -81,6 +82,8 @@ def import_labels(store: Store, path: str | Path) -> LabelImport:
     for line, raw in rows_in:
         try:
             row, precision = _imported_label(raw, uids, proposals, documents)
+            if row is not None:  # in a project with annotators, only theirs (as registered)
+                row["annotator"] = member(store, row["annotator"])[0]
         except WorkbenchError as exc:
             raise WorkbenchError(f"{path}, line {line}: {exc}") from None
         if row is None:

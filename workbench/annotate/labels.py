@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import WorkbenchError
 from ..formatting import local_time
 from ..store import Store
+from .roles import ADJUDICATE, LABEL, member, may, require
 from .tasks import (CARRIED_TASKS, CONSENSUS, EXTRA_CRITERIA, FIRST, MODEL, PAIR, RECOGNIZER, REANNOTATION,
                     check_annotator, split_pair, task_protocol)
 
@@ -48,13 +49,30 @@ def closed_round_error(closed: dict) -> WorkbenchError:
 
 def record(store: Store, task: str, item_id: str, criterion: str, label: Any, annotator: str,
            codebook_version: int | None, round: str = FIRST, note: str | None = None) -> int:
-    """Validate a label against the task's protocol and append it with its provenance; a label of
-    a closed round (:func:`workbench.annotate.rounds.close_round`) is refused."""
-    closed = store.closed_round(task, codebook_version)
-    if closed:
-        raise closed_round_error(closed)
+    """Validate a label against the task's protocol and the annotator's role, and append it with
+    its provenance. A consensus label is a lead's (:mod:`workbench.annotate.roles`); a first-round
+    label must be on an item assigned to its annotator when the round assigns items, and is
+    refused once the round is closed (:func:`workbench.annotate.rounds.close_round`); adjudication
+    (re-annotation, consensus) goes on after the closing."""
+    annotator = require(store, annotator, ADJUDICATE if round == CONSENSUS else LABEL)
+    if round == FIRST:
+        closed = store.closed_round(task, codebook_version)
+        if closed:
+            raise closed_round_error(closed)
+        check_assigned(store, task, codebook_version, annotator, str(item_id))
     return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
                                           note)])[0]
+
+
+def check_assigned(store: Store, task: str, codebook_version: int | None, annotator: str, item_id: str) -> None:
+    """Refuse a label on a sampled item the round assigns to others (a lead may label any)."""
+    if codebook_version is None or task == "proposals":
+        return
+    item = split_pair(item_id)[0] if PAIR in item_id else item_id
+    if store.assigned(task, codebook_version, annotator, item) is False and not may(member(store, annotator)[1],
+                                                                                   ADJUDICATE):
+        raise WorkbenchError(f"{item_id!r} is not assigned to {annotator} in the {task} round on codebook "
+                             f"v{codebook_version}: label your own items")
 
 
 def version_labels(store: Store, task: str, codebook_version: int | None, *, viewer: str | None,

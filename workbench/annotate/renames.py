@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ..store import Store
-from .tasks import FIRST, REANNOTATION, check_annotator, task_protocol
+from .roles import DECIDE, require
+from .tasks import FIRST, REANNOTATION, task_protocol
 
 
 @dataclass
@@ -56,7 +57,7 @@ def apply_renames(store: Store, version: int, accepted_by: str) -> int | None:
     """Write the accepted renames of an audited version into a NEW codebook version (reason
     'rename'; the diff names old and new names, proposers, votes and the label ids). Returns the new
     version, the same one again if these renames were already written, or None if none is accepted."""
-    accepted_by = check_annotator(accepted_by)
+    accepted_by = require(store, accepted_by, DECIDE)
     renames = accepted_renames(store, version)
     if not renames:
         return None

@@ -7,14 +7,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..code_view import working_version
 from ..errors import WorkbenchError
 from ..store import Store
 from .adjudication import adjudication_items
 from .agreement import TaskAgreement, agreement
 from .assignments import SAMPLED_TASKS, only_assigned
 from .labels import recognizer_rows, version_labels
-from .tasks import CONSENSUS, EXTRA_CRITERIA, FIRST, HUMAN_ROUNDS, check_annotator, split_pair, task_protocol
+from .roles import ROUNDS, require_lead
+from .tasks import CONSENSUS, EXTRA_CRITERIA, FIRST, HUMAN_ROUNDS, split_pair, task_protocol
 
 SETTLED = ("resolved", CONSENSUS)  # adjudication statuses that wait for nothing
 
@@ -109,9 +109,42 @@ def progress(store: Store, task: str | None = None, codebook_version: int | None
     return [round_progress(store, t, v) for t, v in rounds(store, task, codebook_version)]
 
 
-def close_round(store: Store, task: str, closed_by: str, codebook_version: int | None = None) -> dict:
-    """Close a round (default: the latest version's): from now on its labels are refused
-    (:func:`workbench.annotate.labels.record`, label imports). Closing it again changes nothing."""
+def named_round(store: Store, task: str, codebook_version: int | None, state: str) -> int:
+    """The codebook version of the round a command means: the one given (it must exist), else the
+    only ``state`` ('open' or 'closed') round of the task; several or none are refused, listed."""
     if task not in SAMPLED_TASKS:
-        raise WorkbenchError(f"task {task!r} has no rounds to close: use {' or '.join(SAMPLED_TASKS)}")
-    return store.close_round(task, working_version(store, codebook_version), check_annotator(closed_by))
+        raise WorkbenchError(f"task {task!r} has no rounds: use {' or '.join(SAMPLED_TASKS)}")
+    versions = store.round_versions(task)
+    if codebook_version is not None:
+        if codebook_version not in versions:
+            raise WorkbenchError(f"there is no {task} round on codebook v{codebook_version} (rounds: "
+                                 f"{', '.join(f'v{v}' for v in versions) or 'none yet'})")
+        return codebook_version
+    fits = [v for v in versions if (store.closed_round(task, v) is not None) == (state == "closed")]
+    if len(fits) == 1:
+        return fits[0]
+    which = ", ".join(f"v{v}" for v in fits)
+    if fits:
+        raise WorkbenchError(f"{len(fits)} {state} {task} rounds ({which}): name one with --codebook-version")
+    raise WorkbenchError(f"no {state} {task} round (rounds: {', '.join(f'v{v}' for v in versions) or 'none yet'})")
+
+
+def close_round(store: Store, task: str, closed_by: str | None, codebook_version: int | None = None) -> dict:
+    """Close a round (a lead's act; default: the task's only open round) to first-round labels
+    (:func:`workbench.annotate.labels.record`, label imports); adjudication goes on. Closing it
+    again changes nothing."""
+    closed_by = require_lead(store, closed_by, ROUNDS)
+    version = named_round(store, task, codebook_version, "open")
+    return store.close_round(task, version, closed_by or "lead")
+
+
+def reopen_round(store: Store, task: str, by: str | None, codebook_version: int | None = None) -> int:
+    """Reopen a closed round (a lead's act; default: the task's only closed round) to labels and
+    assignments; returns its codebook version."""
+    by = require_lead(store, by, ROUNDS)
+    version = named_round(store, task, codebook_version, "closed")
+    if not store.reopen_round(task, version):
+        raise WorkbenchError(f"the {task} round on codebook v{version} is open already")
+    store.log_annotator_event({"event": "reopen", "annotator": by, "remote": None,
+                               "detail": f"{task} round on codebook v{version}"})
+    return version

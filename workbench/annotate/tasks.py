@@ -2,6 +2,8 @@
 task's protocol, the codebook version worked on, and mapping item ids."""
 from __future__ import annotations
 
+import re
+
 from annotations.agreement import DEFAULT_MODEL_NAME
 from annotations.protocols import AnnotationProtocol, available_protocols, load_protocol
 
@@ -22,14 +24,20 @@ HUMAN_ROUNDS = (FIRST, REANNOTATION, CONSENSUS)
 # code that keeps its uid (and meaning). A code-quality label judges the code's members and name,
 # which every 'apply' re-clusters and a 'rename' changes, so it stays with its version.
 CARRIED_TASKS = ("mapping",)
+# One rule for annotator names: letters, digits, '-', '_', '.', starting with a letter or digit
+# (no comma, space or '/': a name can be listed in --annotators a,b and written in a file name).
+NAME = re.compile(r"[^\W_][\w.-]{0,63}")
+NAME_RULE = "letters, digits, '-', '_' and '.', starting with a letter or digit, at most 64"
 
 
 def check_annotator(name: str | None) -> str:
-    """An annotator name as stored with every label; reserved and empty names are refused."""
+    """An annotator name as stored with every label (:data:`NAME`); reserved and empty names are refused."""
     name = (name or "").strip()
     if not name:
-        raise WorkbenchError("give the annotator's name: --annotator NAME")
-    if name.lower() in RESERVED_NAMES or PAIR in name:
+        raise WorkbenchError(f"the annotator's name is empty: give one ({NAME_RULE})")
+    if not NAME.fullmatch(name):
+        raise WorkbenchError(f"{name!r} is not an annotator name: use {NAME_RULE}")
+    if name.lower() in RESERVED_NAMES:
         raise WorkbenchError(f"{name!r} is reserved for the workbench's own rows: choose another annotator name")
     return name
 

@@ -166,15 +166,16 @@ def _print_progress(store, task: str | None, codebook_version: int | None, as_js
                                                 "exceeds the sample)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the shuffle; same seed, same assignment")
 @click.option("--codebook-version", type=int, help="the round's codebook version (default: the latest)")
+@click.option("--by", help="who assigns (a lead; needed once the project has annotators)")
 @user_errors
 def assign(project: str, task: str, annotators: str, overlap: int | None, per_annotator: int | None, seed: int,
-           codebook_version: int | None) -> None:
+           codebook_version: int | None, by: str | None) -> None:
     """Assign a round's sample to annotators: each sees only their items in the review app."""
     from ..annotate.assignments import assign as assign_round
 
     names = [a.strip() for a in annotators.split(",") if a.strip()]
     done = assign_round(open_project(project), task, names, overlap=overlap, per_annotator=per_annotator,
-                        seed=seed, codebook_version=codebook_version)
+                        seed=seed, codebook_version=codebook_version, by=by)
     replaced = f" (replacing the earlier assignment's {done.replaced} rows)" if done.replaced else ""
     click.echo(f"assigned the {task} round on codebook v{done.codebook_version}: {done.sample_size} items{replaced}")
     for name, items in done.items.items():
@@ -193,14 +194,28 @@ def round_() -> None:
 @round_.command("close")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--task", type=click.Choice(["mapping", "code_quality"]), required=True)
-@click.option("--by", "closed_by", required=True, help="who closes it (stored with the closing)")
-@click.option("--codebook-version", type=int, help="the round's codebook version (default: the latest)")
+@click.option("--by", "closed_by", required=True, help="who closes it (a lead; stored with the closing)")
+@click.option("--codebook-version", type=int, help="the round's codebook version (default: the task's only open round)")
 @user_errors
 def close(project: str, task: str, closed_by: str, codebook_version: int | None) -> None:
-    """Close a round: later labels of it are refused."""
+    """Close a round to first-round labels; adjudication goes on."""
     from ..annotate.rounds import close_round
     from ..formatting import local_time
 
     closed = close_round(open_project(project), task, closed_by, codebook_version)
     click.echo(f"the {task} round on codebook v{closed['codebook_version']} is closed (by {closed['closed_by']} "
-               f"{local_time(closed['closed'])}): it takes no more labels")
+               f"{local_time(closed['closed'])}): it takes no more first-round labels; adjudication goes on")
+
+
+@round_.command("reopen")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--task", type=click.Choice(["mapping", "code_quality"]), required=True)
+@click.option("--by", required=True, help="who reopens it (a lead)")
+@click.option("--codebook-version", type=int, help="the round's codebook version (default: the task's only closed round)")
+@user_errors
+def reopen(project: str, task: str, by: str, codebook_version: int | None) -> None:
+    """Reopen a closed round to labels and assignments."""
+    from ..annotate.rounds import reopen_round
+
+    version = reopen_round(open_project(project), task, by, codebook_version)
+    click.echo(f"the {task} round on codebook v{version} is open again")

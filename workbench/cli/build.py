@@ -58,18 +58,21 @@ def decide(project, approve, reject, rename, approve_all, keep, split, merge, de
     if not (approve or reject or rename or approve_all or keep or split or merge):
         print_waiting(store, review_queue(store)[1])
         return
-    review_queue(store)  # the review proposals of the current labels, before deciding on them
+    review_queue(store, decider)  # the review proposals of the current labels (refuses who may not decide)
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
                             rename=[(pid, names.split("|")) for pid, names in rename],
                             review=[*((pid, "keep", []) for pid in keep),
                                     *((pid, "split", names.split("|")) for pid, names in split),
                                     *((pid, "merge", [name]) for pid, name in merge)])
     left = len(done.undecided)
-    on_build = len(done.ids) > len(done.applied)  # some decision was on the paused build's proposals
+    on_build = done.on_build
     click.echo(f"recorded {len(done.ids)} decision(s) by {decider}; {left} still undecided"
                + (f"; continue with: workbench build {project}" if on_build and not left else ""))
     for pid, version in done.applied.items():
         click.echo(f"  review #{pid}: " + ("kept, no change" if version is None else f"codebook version {version}"))
+    for pid, where in done.votes.items():
+        if pid not in done.applied:
+            click.echo(f"  #{pid}: {where}")
 
 
 @main.command()

@@ -24,16 +24,32 @@ def annotators(ctx: click.Context, project: str) -> None:
 
 @annotators.command("add", short_help="Give NAME a personal link (printed once).")
 @click.argument("name")
-@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
-              help="the address annotators reach the server at (the proxy's https address behind one)")
+@click.option("--role", type=click.Choice(["annotator", "reviewer", "lead"]), default="annotator", show_default=True,
+              help="annotator: labels their items; reviewer: also decides codebook changes; lead: also assigns, "
+                   "closes rounds, adjudicates and sees everyone's labels")
+@click.option("--base-url", help="the address annotators reach the server at (the proxy's https address behind "
+                                 "one); default: the last one given, else where 'workbench serve' last served, "
+                                 "else http://127.0.0.1:8000")
 @click.pass_obj
 @user_errors
-def add(project: str, name: str, base_url: str) -> None:
-    """Give NAME a personal link (printed once: only its hash is stored)."""
+def add(project: str, name: str, role: str, base_url: str | None) -> None:
+    """Give NAME a personal link and a role (the link is printed once: only its hash is stored)."""
     from ..annotate.annotators import add_annotator
 
-    url = add_annotator(open_project(project), name, base_url)
-    click.echo(f"personal link of {name.strip()} (send it to them only; it is shown this once):\n{url}")
+    url = add_annotator(open_project(project), name, base_url, role)
+    click.echo(f"personal link of {name.strip()} ({role}; send it to them only; it is shown this once):\n{url}")
+
+
+@annotators.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["annotator", "reviewer", "lead"]))
+@click.pass_obj
+@user_errors
+def role_(project: str, name: str, role: str) -> None:
+    """Give NAME another ROLE (annotator, reviewer or lead)."""
+    from ..annotate.annotators import set_role
+
+    click.echo(f"{set_role(open_project(project), name, role)} is now {role}")
 
 
 @annotators.command("list")
@@ -48,7 +64,7 @@ def list_(project: str) -> None:
         click.echo("no annotators yet: add one with 'workbench annotators PROJECT add NAME'")
     for a in rows:
         state = f"revoked {when(a.revoked)}" if a.revoked else "active"
-        click.echo(f"  {a.name:<20} link of {when(a.created)}  {state}")
+        click.echo(f"  {a.name:<20} {a.role:<10} link of {when(a.created)}  {state}")
 
 
 @annotators.command(short_help="Revoke NAME's link; their sessions close.")
@@ -89,18 +105,20 @@ def log(project: str, last: int | None) -> None:
 def serve(project: str, host: str, port: int, codebook_version: int | None, certfile: str | None,
           keyfile: str | None, behind_proxy: bool) -> None:
     """Serve the annotators' app in a browser: each annotator opens their personal link."""
-    from ..annotate.annotators import active_names
+    from ..annotate.annotators import active_names, remember_served_url
     from ..code_view import working_version
-    from ..tui.serve import AnnotatorServer, check_port, exposure_warning, port_error, tls_context
+    from ..tui.serve import AnnotatorServer, check_port, exposure_warning, port_error, served_url, tls_context
 
     store = open_project(project)
     if codebook_version is not None:
         working_version(store, codebook_version)
     names = active_names(store)
-    store.close()
     context = tls_context(certfile, keyfile)
+    check_port(host, port)  # a host not of this machine, or a taken port, first: nothing else matters then
     warning = exposure_warning(host, port, len(names), context is not None)
-    check_port(host, port)
+    if not behind_proxy:  # behind a proxy the links' address is the proxy's, which only --base-url knows
+        remember_served_url(store, served_url(host, port, context is not None))
+    store.close()
     if warning:
         click.echo(warning, err=True)
     scheme = "https" if context else "http"

@@ -23,8 +23,9 @@ from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
 from ..codebook.assignment import soft_assign
+from ..decisions import votes_text
 from ..errors import WorkbenchError
-from ..formatting import MISSING, fmt, percent
+from ..formatting import MISSING, fmt, local_time, percent
 from ..reliability import stored_reliability
 from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
 from ..stability import META_KEY as STABILITY
@@ -149,6 +150,7 @@ def _agreement(store: Store) -> list[dict]:
 def _changes(store: Store) -> tuple[list[dict], dict]:
     rows = []
     totals: dict[str, int] = defaultdict(int)
+    votes = store.decision_rows()
     for p in store.report_decisions():
         evidence = json.loads(p["evidence"] or "{}")
         target = f" → {evidence.get('target_name')}" if p["kind"] == "merge" else ""
@@ -156,7 +158,7 @@ def _changes(store: Store) -> tuple[list[dict], dict]:
         totals[state] += 1
         rows.append({"id": p["id"], "iteration": p["iteration"], "kind": p["kind"],
                      "code": f"{evidence.get('name')}{target}", "decision": state, "by": p["decider"] or "—",
-                     "status": p["status"]})
+                     "status": p["status"], "votes": votes_text(votes.get(p["id"], []), local_time, every=True)})
     return rows, dict(totals)
 
 

@@ -12,7 +12,9 @@ from its ``TextSource`` as ``plainTextPath="internal://<guid>.txt"``. The projec
   ``PlainTextSelection`` (its character span in the document, end exclusive) with one ``Coding`` of
   that code by the extractor's user. Each annotator's accepted mapping label (``yes`` on "does this
   code apply to this document", the label that counts after re-annotation, carried labels
-  included) is a ``Coding`` of the whole document by that annotator's user.
+  included) is a ``Coding`` of the whole document by that annotator's user;
+- ``Notes``: one ``Note`` per proposal (a build's split or merge, a review proposal) with a
+  decision, holding every decision on it (the votes, under ``review.quorum``): who, what, when (UTC).
 
 Expressions are stored without their span, so the span is found in the document: the first exact
 occurrence after the previous expression's, else anywhere, else a match ignoring case and runs of
@@ -24,6 +26,7 @@ exporting again writes the same bytes except the export's date.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -36,6 +39,7 @@ from pathlib import Path
 
 from ..annotate.agreement import ratings
 from ..annotate.tasks import split_pair, task_protocol
+from ..decisions import votes_text
 from ..store import Store
 from .export import add_codes, codebook_records, output_path, xml_document, xml_text
 
@@ -175,6 +179,18 @@ def build_project(store: Store, version: int | None = None) -> tuple[str, dict[s
                 _coding(source, stable_guid("mapping", document_id, uid, annotator), user_guid[user], code_guids[uid])
                 summary.codings[shown[user]] += 1
         summary.sources += 1
+    decisions = store.decision_rows()
+    if decisions:
+        notes = ET.SubElement(root, q + "Notes")
+        kinds = {p["id"]: p for p in store.proposals(sorted(decisions))}
+        for pid, rows in decisions.items():
+            proposal = kinds.get(pid, {"kind": "proposal", "evidence": "{}"})
+            name = json.loads(proposal["evidence"] or "{}").get("name")
+            note = ET.SubElement(notes, q + "Note", {"guid": stable_guid("decisions", pid),
+                                                     "name": xml_text(f"decisions on {proposal['kind']} #{pid}"
+                                                                      + (f" of '{name}'" if name else ""))})
+            ET.SubElement(note, q + "PlainTextContent").text = xml_text(
+                votes_text(rows, lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)), every=True))
     ET.SubElement(root, q + "Description").text = (
         f"DOVE Workbench project {xml_text(store.path.name)}, codebook version {version}: value expressions "
         f"coded by their extractor, accepted mapping labels coded by their annotator.")

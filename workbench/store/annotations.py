@@ -74,6 +74,15 @@ class AnnotationsStoreMixin:
             found.setdefault(annotator, []).append(item)
         return found
 
+    def assigned(self, task: str, codebook_version: int, annotator: str, item_id: str) -> bool | None:
+        """Whether the round assigns ``item_id`` to ``annotator``; None when it assigns nothing."""
+        any_row, mine = self.db.execute(
+            "select exists(select 1 from assignments where task = :task and codebook_version = :version), "
+            "exists(select 1 from assignments where task = :task and codebook_version = :version "
+            "and annotator = :annotator and item_id = :item)",
+            {"task": task, "version": codebook_version, "annotator": annotator, "item": item_id}).fetchone()
+        return bool(mine) if any_row else None
+
     def round_versions(self, task: str) -> list[int]:
         """Codebook versions with a round of a task: a sample, an assignment or a closing."""
         return [r[0] for r in self.db.execute(
@@ -87,6 +96,12 @@ class AnnotationsStoreMixin:
             self.db.execute("insert or ignore into closed_rounds (task, codebook_version, closed_by, closed) "
                             "values (?, ?, ?, ?)", [task, codebook_version, closed_by, time.time()])
         return self.closed_round(task, codebook_version)
+
+    def reopen_round(self, task: str, codebook_version: int) -> bool:
+        """Forget a round's closing; False when it was open."""
+        with self.transaction():
+            return self.db.execute("delete from closed_rounds where task = ? and codebook_version = ?",
+                                   [task, codebook_version]).rowcount > 0
 
     def closed_round(self, task: str, codebook_version: int | None) -> dict | None:
         """The closing of a round ({task, codebook_version, closed_by, closed}), None while open."""

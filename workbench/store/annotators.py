@@ -18,17 +18,27 @@ class AnnotatorsStoreMixin:
 
     def annotator_rows(self) -> list[dict]:
         """Every annotator with a link, revoked ones included, by name."""
-        return list(self.db.query("select name, token_hash, created, revoked from annotators order by name"))
+        return list(self.db.query("select name, token_hash, created, revoked, role from annotators order by name"))
 
     def annotator_row(self, name: str) -> dict | None:
-        rows = list(self.db.query("select name, token_hash, created, revoked from annotators where name = ?", [name]))
-        return rows[0] if rows else None
+        """The row of ``name``, matched without regard to case (names are unique that way; SQLite's
+        ``nocase`` folds ASCII only, so the few rows are compared here)."""
+        key = name.casefold()
+        return next((r for r in self.annotator_rows() if r["name"].casefold() == key), None)
 
-    def save_annotator(self, name: str, token_hash: str, event: dict) -> None:
-        """Give ``name`` a (new) link's hash, active, and log ``event`` in the same transaction."""
+    def has_annotators(self) -> bool:
+        return self.db.execute("select exists(select 1 from annotators)").fetchone()[0] == 1
+
+    def save_annotator(self, name: str, token_hash: str, role: str, event: dict) -> None:
+        """Give ``name`` a (new) link's hash and a role, active, and log ``event`` in the same transaction."""
         with self.transaction():
             self.db["annotators"].upsert({"name": name, "token_hash": token_hash, "created": time.time(),
-                                          "revoked": None}, pk="name")
+                                          "revoked": None, "role": role}, pk="name")
+            self.db["annotator_events"].insert({**event, "time": time.time()})
+
+    def set_annotator_role(self, name: str, role: str, event: dict) -> None:
+        with self.transaction():
+            self.db.execute("update annotators set role = ? where name = ?", [role, name])
             self.db["annotator_events"].insert({**event, "time": time.time()})
 
     def revoke_annotator_row(self, name: str, event: dict) -> None:

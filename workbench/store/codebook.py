@@ -169,6 +169,16 @@ class CodebookStoreMixin:
                 {"proposal_id": proposal_id, "decision": decision, "names": json.dumps(names) if names else None,
                  "decider": decider, "note": note, "decided_at": time.time()}).last_pk
 
+    def decision_rows(self, proposal_ids: Sequence[int] | None = None) -> dict[int, list[dict]]:
+        """{proposal: every decision on it, oldest first} (every proposal's when ``proposal_ids`` is None)."""
+        if proposal_ids is not None and not proposal_ids:
+            return {}
+        where = f" where proposal_id in ({','.join('?' * len(proposal_ids))})" if proposal_ids is not None else ""
+        found: dict[int, list[dict]] = {}
+        for row in self.db.query(f"select * from decisions{where} order by id", list(proposal_ids or [])):
+            found.setdefault(row["proposal_id"], []).append(row)
+        return found
+
     def latest_decisions(self, proposal_ids: Sequence[int]) -> dict[int, dict]:
         if not proposal_ids:
             return {}

@@ -207,5 +207,12 @@ def _m10_annotator_links(db: sqlite_utils.Database) -> None:
         {"id": int, "time": float, "event": str, "annotator": str, "remote": str, "detail": str}, pk="id")
 
 
+def _m11_annotator_roles(db: sqlite_utils.Database) -> None:
+    """Each annotator's role (annotator, reviewer, lead; workbench/annotate/roles.py). Links added
+    before roles existed become plain annotators: a lead gives wider roles with 'annotators role'."""
+    db["annotators"].add_column("role", str)
+    db.execute("update annotators set role = 'annotator' where role is null")
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links]
+              _m10_annotator_links, _m11_annotator_roles]

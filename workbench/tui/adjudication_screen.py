@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from ..annotate.adjudication import AdjudicationItem, adjudication_items
 from ..annotate.agreement import default_version
 from ..annotate.labels import record
+from ..annotate.roles import ADJUDICATE, may
 from ..annotate.tasks import CONSENSUS, REANNOTATION, TASKS, split_pair, task_protocol
 from ..annotate.views import item_titles
 from ..code_view import code_views
@@ -29,8 +30,8 @@ class AdjudicationScreen(WorkbenchScreen):
     CSS_PATH = "adjudication_screen.tcss"
     PAGED_TABLE = "#adj-table"
     BINDINGS = [
-        Binding("y", "label(0)", "Yes/1/approve"),
-        Binding("n", "label(1)", "No/0/reject"),
+        Binding("y", "label(0)", "Yes/1"),
+        Binding("n", "label(1)", "No/0"),
         Binding("t", "next_task", "Task"),
         Binding("g", "refresh", "Refresh"),
         *PAGE_BINDINGS,
@@ -69,7 +70,8 @@ class AdjudicationScreen(WorkbenchScreen):
         self.items = {f"{i.criterion}|{i.item_id}": i for i in items}
         self.titles = item_titles(self.store, self.task_name, self.adjudicated, [i.item_id for i in items])
         version = f"codebook v{self.adjudicated}" if self.adjudicated is not None else "all versions"
-        todo = sum(1 for i in items if i.status in ("re-label", "discuss"))
+        mine = ("re-label", "discuss") if may(self.app.role, ADJUDICATE) else ("re-label",)
+        todo = sum(1 for i in items if i.status in mine)
         update_static(self.query_one("#adj-title", Static),
                       f"Adjudication · task {self.task_name} · {version} · {len(items)} item(s) in disagreement, "
                       f"{todo} need you")
@@ -121,7 +123,8 @@ class AdjudicationScreen(WorkbenchScreen):
             text.append("\nDetailed instruction\n", style="bold")
             text.append(protocol.detailed_instructions.strip() + "\n")
         elif item.status == "discuss":
-            text.append("\nStill evenly split: discuss it, then record the consensus label (y/n) with a note.\n",
+            text.append("\nStill evenly split: discuss it; " + ("then record the consensus label (y/n) with a note.\n"
+                        if may(self.app.role, ADJUDICATE) else "the lead records the consensus label.\n"),
                         style="yellow")
         update_static(body, text, keep_height=True)
 
@@ -162,6 +165,9 @@ class AdjudicationScreen(WorkbenchScreen):
         if item is None:
             return
         value = task_protocol(self.task_name).criterion(item.criterion).values[option]
+        if item.status in ("discuss", CONSENSUS) and not may(self.app.role, ADJUDICATE):
+            self.notify("the lead records the consensus label of an item still split", severity="warning")
+            return
         if item.status == "discuss" or item.status == CONSENSUS:
             self.app.push_screen(
                 TextPrompt(f"Consensus label '{value}' for {self.titles.get(item.item_id, item.item_id)}: "

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..annotate.agreement import TaskAgreement, agreement
+from ..annotate.roles import sees_labels
 from ..annotate.tasks import TASKS
 from ..annotate.views import item_titles
 from ..formatting import fmt, percent
@@ -74,13 +75,15 @@ class AgreementScreen(WorkbenchScreen):
         store = self.app.open_store()
         try:
             result = agreement(store, task, round=round, alpha_floor=store.config().annotation.alpha_floor)
-            items = [(c, item) for c, r in result.reports.items() for item in r.disagreements]
+            # which items the panel split on tells, with yes/no labels, what the others answered
+            blind = not sees_labels(store, self.annotator, task, result.codebook_version)
+            items = [] if blind else [(c, item) for c, r in result.reports.items() for item in r.disagreements]
             titles = item_titles(store, task, result.codebook_version, [str(i) for _, i in items])
         finally:
             store.close()
-        self.app.call_from_thread(self._show, result, items, titles)
+        self.app.call_from_thread(self._show, result, items, titles, blind)
 
-    def _show(self, result: TaskAgreement, items: list, titles: dict[str, str]) -> None:
+    def _show(self, result: TaskAgreement, items: list, titles: dict[str, str], blind: bool = False) -> None:
         if result.task != self.task_name or result.round != self.round:
             return  # the annotator switched task while this was computing
         self.result = result
@@ -102,7 +105,8 @@ class AgreementScreen(WorkbenchScreen):
             for pair in r.pairwise_kappa.pairs + (r.model.pairs if r.model is not None else []):
                 pairs.add_row(criterion, pair.rater_a, pair.rater_b, fmt(pair.kappa), str(pair.n_items))
         self.query_one("#disagreement-title", Static).update(
-            f"Items in disagreement: {len(items)} (labels stay hidden until adjudication, key 5)")
+            "Items in disagreement: listed once the lead closes the round (the panel stays blind until then)"
+            if blind else f"Items in disagreement: {len(items)} (labels stay hidden until adjudication, key 5)")
         self.paged().set_rows([(f"{c}|{i}", [c, titles.get(str(i), str(i))]) for c, i in items])
         # Column widths grow with the new rows; repaint the tables so their headers follow.
         for table in (summary, pairs, self.paged()):

@@ -1,6 +1,9 @@
 """The one App of the annotators' workbench; each task is a mode with its own screen.
 
-Keys 1–5 switch screens (6: the lead screen, with ``--lead``); the footer shows every key of the current screen. The app holds one
+Keys 1–5 switch screens (6: the lead screen, for a lead); the footer shows every key of the
+current screen. The annotator's role (:mod:`workbench.annotate.roles`, read from the project,
+never from the command line) decides which screens are offered: Changes (1) to reviewers and
+leads, the lead screen to leads; an annotator opens on their queue (Mapping). The app holds one
 Store for the UI thread (reads and short label writes); work in thread workers opens its own
 Store (:meth:`WorkbenchApp.open_store`), because an SQLite connection belongs to one thread.
 """
@@ -11,7 +14,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from ..annotate.tasks import check_annotator
+from ..annotate.roles import DECIDE, LEAD, may, member
 from ..code_view import working_version
 from ..store import Store, open_project
 from .adjudication_screen import AdjudicationScreen
@@ -37,23 +40,36 @@ class WorkbenchApp(App):
         Binding("6", "switch_mode('lead')", "Lead"),
         Binding("q", "quit", "Quit"),
     ]
+    ENABLE_COMMAND_PALETTE = False  # its footer entry cut the app's own keys at 120 columns
 
     def __init__(self, project: str | Path, annotator: str, codebook_version: int | None = None, lead: bool = False):
         self.project = Path(project)
-        self.annotator = check_annotator(annotator)
-        self.lead = lead
-        if lead:  # the lead's app opens on the lead screen (key 6, offered to no one else)
-            self.DEFAULT_MODE = "lead"
         self.store = open_project(self.project)
+        try:
+            self.annotator, self.role = member(self.store, annotator)
+        except BaseException:
+            self.store.close()
+            raise
+        # the lead screen (key 6): a lead's in a project with annotators; with --lead in one without
+        self.lead = lead or (self.role == LEAD and self.store.has_annotators())
+        if lead:  # the lead's app opens on the lead screen
+            self.DEFAULT_MODE = "lead"
+        elif not may(self.role, DECIDE):  # an annotator opens on their queue, not on Changes
+            self.DEFAULT_MODE = "mapping"
         self.version = (working_version(self.store, codebook_version)
                         if codebook_version is not None or self.store.latest_version() is not None else None)
         super().__init__()
-        self.sub_title = f"{self.annotator}{' (lead)' if lead else ''} · {self.project.name}" + (
+        self.sub_title = f"{self.annotator} ({self.role}) · {self.project.name}" + (
             f" · codebook v{self.version}" if self.version is not None else " · no codebook yet")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The lead screen is the lead's: hidden from the footer, and its key does nothing, without --lead."""
-        return self.lead or not (action == "switch_mode" and parameters == ("lead",))
+        """A screen the role does not open is hidden from the footer and its key does nothing: the
+        lead screen but for a lead, Changes but for a reviewer or lead."""
+        if action != "switch_mode":
+            return True
+        if parameters == ("lead",):
+            return self.lead
+        return parameters != ("review",) or may(self.role, DECIDE)
 
     def open_store(self) -> Store:
         """A Store for the calling thread (use in workers; close it when done)."""

@@ -34,9 +34,9 @@ class AuditScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("y", "label('1')", "Yes/1"),
         Binding("n", "label('0')", "No/0"),
-        Binding("b", "better_name", "Better name"),
-        Binding("w", "write_renames", "Write renames"),
-        Binding("i", "toggle_instructions", "Instructions"),
+        Binding("b", "better_name", "New name"),
+        Binding("w", "write_renames", "Renames"),
+        Binding("i", "toggle_instructions", "Help"),
         *PAGE_BINDINGS,
     ]
 

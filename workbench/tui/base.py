@@ -16,7 +16,9 @@ from ..errors import WorkbenchError
 from ..store import Store, storage_error
 from .paged_table import PagedTable
 
-PAGE_BINDINGS = [Binding("]", "next_page", "Next page"), Binding("[", "previous_page", "Prev page")]
+# one footer entry for both page keys: the footer must fit 120 columns with the app's keys (#25)
+PAGE_BINDINGS = [Binding("]", "next_page", "Page", key_display="] ["),
+                 Binding("[", "previous_page", "Prev page", show=False)]
 
 
 def update_static(widget: Static, content: VisualType, keep_height: bool = False) -> None:

@@ -14,7 +14,7 @@ from ..annotate.labels import my_label_rows, record
 from ..annotate.sampling import mapping_sample
 from ..annotate.tasks import pair_id, task_protocol
 from ..annotate.views import MappingItem, mapping_items
-from .base import PAGE_BINDINGS, WorkbenchScreen
+from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .paged_table import PagedTable
 
 TASK = "mapping"
@@ -28,11 +28,11 @@ class MappingScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("y", "label(0)", "Yes"),
         Binding("n", "label(1)", "No"),
-        Binding("full_stop", "document(1)", "Next doc"),
-        Binding("comma", "document(-1)", "Prev doc"),
-        Binding("d", "scroll_text(1)", "Text ↓"),
-        Binding("u", "scroll_text(-1)", "Text ↑"),
-        Binding("i", "toggle_instructions", "Instructions"),
+        Binding("full_stop", "document(1)", "Doc", key_display=". ,"),
+        Binding("comma", "document(-1)", "Prev doc", show=False),
+        Binding("d", "scroll_text(1)", "Text", key_display="d u"),
+        Binding("u", "scroll_text(-1)", "Text ↑", show=False),
+        Binding("i", "toggle_instructions", "Help"),
         *PAGE_BINDINGS,
     ]
 
@@ -94,7 +94,11 @@ class MappingScreen(WorkbenchScreen):
         rows = my_label_rows(self.store, TASK, self.annotator, self.version)
         self.labels = {key: r["label"] for key, r in rows.items()}
         self.carried = {key: r["carried_from"] for key, r in rows.items() if r["carried_from"] is not None}
-        self.paged().set_rows([(item.document_id, self._doc_cells(n, item)) for n, item in enumerate(items, 1)])
+        table = self.paged()
+        table.set_rows([(item.document_id, self._doc_cells(n, item)) for n, item in enumerate(items, 1)])
+        unfinished = next((item.document_id for item in items if not self._done(item)), None)
+        if unfinished is not None:  # reopen where the annotator stopped, not at document 1
+            table.move_to(unfinished)
         self.page_changed()
         self.query_one("#code-table").focus()
 
@@ -105,15 +109,20 @@ class MappingScreen(WorkbenchScreen):
         done = sum(1 for c in item.codes if self._answer(item, c.uid) is not None)
         return [str(n), item.document_id, item.group, item.source, f"{done}/{len(item.codes)}"]
 
+    def _done(self, item: MappingItem) -> bool:
+        return all(self._answer(item, c.uid) is not None for c in item.codes)
+
     def page_changed(self) -> None:
-        table = self.paged()
-        done = sum(1 for item in self.items.values()
-                   if all(self._answer(item, c.uid) is not None for c in item.codes))
+        self._status_line()
+        self.show_document(self.paged().current_key())
+
+    def _status_line(self) -> None:
+        """Page, documents done (counted as the rows' n/n are) and carried labels."""
+        done = sum(1 for item in self.items.values() if self._done(item))
         carried = sorted(set(self.carried.values()))
         origin = f" ({len(self.carried)} labels carried from {', '.join(f'v{v}' for v in carried)})" if carried else ""
-        self.query_one("#mapping-page", Static).update(
-            f"{table.page_label()} · {done}/{len(self.items)} documents done by you{origin}")
-        self.show_document(table.current_key())
+        update_static(self.query_one("#mapping-page", Static),
+                      f"{self.paged().page_label()} · {done}/{len(self.items)} documents done by you{origin}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "doc-table":
@@ -166,8 +175,10 @@ class MappingScreen(WorkbenchScreen):
         self.paged().update_row(item.document_id, self._doc_cells(self.position[item.document_id], item))
         if codes.cursor_row + 1 < codes.row_count:
             codes.move_cursor(row=codes.cursor_row + 1, animate=False)
-        else:
-            self.action_document(1)
+        elif self.paged().step(1) is not None:
+            self.page_changed()
+        else:  # the last document's last code: no next document, but one more done
+            self._status_line()
 
     def action_document(self, offset: int) -> None:
         table = self.paged()

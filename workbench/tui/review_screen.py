@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
-from ..build import ProposalView, decide, resume_payload, resume_review, review_queue
+from ..build import ProposalView, decide, quorum_outcomes, resume_payload, resume_review, review_queue
 from ..decisions import REVIEW, parse_review_decision
 from ..formatting import fmt
 from ..errors import WorkbenchError
@@ -23,7 +23,7 @@ from .dialogs import TextPrompt
 from .paged_table import PagedTable
 
 COLUMNS = [("#", "id"), ("kind", "kind"), ("your decision", "mine"), ("code", "code"), ("proposed", "names")]
-BUSY_ACTIONS = {"decide", "edit_names", "submit"}
+BUSY_ACTIONS = {"decide", "edit_names", "submit", "refresh"}
 
 
 def short(text: str, width: int = 28) -> str:
@@ -54,8 +54,9 @@ class ReviewScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("a", "decide('approve')", "Approve"),
         Binding("r", "decide('reject')", "Reject"),
-        Binding("e", "edit_names", "Edit names"),
+        Binding("e", "edit_names", "Edit"),
         Binding("s", "submit", "Submit"),
+        Binding("g", "refresh", "Refresh"),
         *PAGE_BINDINGS,
     ]
 
@@ -64,6 +65,7 @@ class ReviewScreen(WorkbenchScreen):
         self.status = None
         self.views: dict[str, ProposalView] = {}
         self.mine: dict[int, dict] = {}
+        self.votes: dict[int, str] = {}  # under review.quorum > 1: each proposal's votes and outcome
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -83,12 +85,24 @@ class ReviewScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        """Coming back to Changes shows what others proposed or decided meanwhile."""
+        if self.status is not None and not self.running:
+            self.reload()
+
+    def action_refresh(self) -> None:
+        if not self.running:
+            self.reload()
+
     # -- loading ------------------------------------------------------------------------------
     def reload(self) -> None:
-        status, views = review_queue(self.store)
+        status, views = review_queue(self.store, self.annotator)
         self.status = status
         self.views = {str(v.id): v for v in views}
         self.mine = self.store.decisions_by(self.annotator, [v.id for v in views])
+        self.votes = ({pid: f"{outcome}: {text}" for pid, (outcome, _, text) in
+                       quorum_outcomes(self.store, [v.id for v in views]).items() if text}
+                      if self.store.config().review.quorum > 1 else {})
         self.paged().set_rows([(str(v.id), self._cells(v)) for v in views])
         self.query_one("#build-state", Static).update(self._state_line())
         self.page_changed()
@@ -156,6 +170,8 @@ class ReviewScreen(WorkbenchScreen):
             shown = Text("No proposal selected.", style="dim")
         else:
             shown = review_evidence_text(view) if view.kind == REVIEW else evidence_text(view, self.mine.get(view.id))
+            if view.id in self.votes:
+                shown = Text.assemble(Text(f"votes ({self.votes[view.id]})\n", style="bold magenta"), shown)
         update_static(body, shown, keep_height=True)
 
     # -- actions ------------------------------------------------------------------------------
@@ -171,6 +187,10 @@ class ReviewScreen(WorkbenchScreen):
         given = {"review": [(pid, decision, names or [])]} if view.kind == REVIEW else build_given[decision]
         done = self.guarded(decide, self.store, self.annotator, **given)
         if done is None:
+            return
+        if view.kind == REVIEW and pid not in done.applied:  # a vote under review.quorum, not settled yet
+            self.notify(f"vote recorded: #{pid} {done.votes.get(pid, '')}")
+            self.reload()
             return
         if view.kind == REVIEW:
             version = done.applied.get(pid)
@@ -323,6 +343,8 @@ def review_evidence_text(view: ProposalView) -> Text:
     text.append(f"Krippendorff's {review_line(ev)}\n")
     text.append("decide: a / e → 'rename: new name', 'split: first | second', 'merge: other code'; r keeps it\n",
                 style="yellow")
+    if ev.get("blind"):
+        text.append("who labelled what stays hidden until the lead closes the round\n", style="dim")
     for item in ev.get("disagreements") or []:
         text.append(f"\n{item['document_id']}  ", style="bold cyan")
         text.append(", ".join(f"{a}: {label}" for a, label in item["labels"].items()) + "\n")

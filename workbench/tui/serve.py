@@ -3,13 +3,15 @@ session, opened only by an annotator's personal link ``/a/TOKEN``.
 
 The token is checked on the page and again on the websocket that spawns the app; the app runs with
 ``--annotator`` taken from the token's row, so a session cannot label under another name. A wrong,
-missing or revoked token gets a 403 page and spawns nothing; repeated failures from one address are
-throttled; revoking a link closes its open sessions within ``REVOCATION_POLL_S``. Every login,
+missing or revoked token gets a 403 page and spawns nothing; repeated failures from one address and
+token prefix are throttled (:class:`LoginThrottle`); the page loads nothing from outside this server
+(its font included: ``templates/app_index.html``); revoking a link closes its open sessions within ``REVOCATION_POLL_S``. Every login,
 logout, refusal and closure goes to the project's audit log (``workbench annotators PROJECT log``).
 """
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shlex
 import socket
@@ -31,6 +33,7 @@ from ..errors import WorkbenchError
 from ..store import open_project
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVOCATION_POLL_S = 2.0
 PROXY_RECIPE = "README › Running an annotation round for a team › Behind a reverse proxy with TLS"
 REFUSAL_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>DOVE Workbench</title></head>
@@ -46,9 +49,20 @@ def serve_command(project: str | Path, annotator: str, codebook_version: int | N
 
 
 def port_error(host: str, port: int, exc: OSError) -> WorkbenchError:
+    """The one line for a failed bind: a host that is not this machine's, or a port taken."""
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL or (exc.errno or 0) < 0:  # < 0: getaddrinfo
+        return WorkbenchError(f"cannot serve on {host}: it is not an address of this machine ({exc.strerror or exc}): "
+                              "give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its "
+                              "addresses")
     reason = os.strerror(exc.errno) if exc.errno else str(exc)
     return WorkbenchError(f"cannot serve on {host}:{port} ({reason}): choose another --port, or stop "
                           "the program that holds it")
+
+
+def served_url(host: str, port: int, tls: bool) -> str:
+    """The address links to a server on HOST:PORT use (this machine's name for every interface)."""
+    name = socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+    return f"{'https' if tls else 'http'}://{f'[{name}]' if ':' in name else name}:{port}"
 
 
 def check_port(host: str, port: int) -> None:
@@ -97,30 +111,45 @@ def p95(values: list[float]) -> float | None:
 
 
 class LoginThrottle:
-    """Failed attempts per remote address. The first ``free`` failures cost nothing; after them the
-    address must wait 2**(n - free) seconds (at most ``cap``) since its last failure before the
-    server even looks at its next token. A success forgets the address's failures, and so does a
-    quiet ``forget`` seconds (an hour) since its last one: the table holds only recent addresses."""
+    """Failed attempts per remote address and token prefix (the link's first ``PREFIX``
+    characters), and per address overall. The first ``free`` failures of a (address, prefix) cost
+    nothing; after them it must wait 2**(n - free) seconds (at most ``cap``) since its last failure
+    before the server even looks at its next token; so must the whole address after
+    ``free_per_address`` failures of any prefix. So one annotator's mistyped link does not lock
+    out the right links of a lab behind one address (their tokens start otherwise), while
+    guessing many tokens from one address is still slowed down. A success forgets its (address,
+    prefix) failures; a quiet ``forget`` seconds (an hour) forgets an entry: the table holds only
+    recent ones."""
 
-    def __init__(self, free: int = 5, cap: float = 300.0, forget: float = 3600.0, clock=time.monotonic):
+    PREFIX = 6  # characters of the token that name its bucket (36 random bits: links differ there)
+
+    def __init__(self, free: int = 5, cap: float = 300.0, forget: float = 3600.0, clock=time.monotonic,
+                 free_per_address: int = 100):
         self.free, self.cap, self.forget, self.clock = free, cap, forget, clock
-        self.failures: dict[str, tuple[int, float]] = {}
+        self.free_per_address = free_per_address
+        self.failures: dict[tuple[str, str | None], tuple[int, float]] = {}
 
-    def wait(self, remote: str) -> float:
-        """Seconds ``remote`` must still wait; 0 when its attempt is checked."""
-        n, last = self.failures.get(remote, (0, 0.0))
-        if n < self.free:
-            return 0.0
-        return max(0.0, last + min(self.cap, 2.0 ** (n - self.free)) - self.clock())
+    def _keys(self, remote: str, token: str | None) -> list[tuple[tuple[str, str | None], int]]:
+        return [((remote, (token or "")[:self.PREFIX]), self.free), ((remote, None), self.free_per_address)]
 
-    def failed(self, remote: str) -> None:
+    def wait(self, remote: str, token: str | None = None) -> float:
+        """Seconds an attempt with ``token`` from ``remote`` must still wait; 0 when it is checked."""
+        waits = [0.0]
+        for key, free in self._keys(remote, token):
+            n, last = self.failures.get(key, (0, 0.0))
+            if n >= free:
+                waits.append(last + min(self.cap, 2.0 ** (n - free)) - self.clock())
+        return max(waits)
+
+    def failed(self, remote: str, token: str | None = None) -> None:
         now = self.clock()
-        self.failures = {r: f for r, f in self.failures.items() if now - f[1] < self.forget}
-        n, _ = self.failures.get(remote, (0, 0.0))
-        self.failures[remote] = (n + 1, now)
+        self.failures = {k: f for k, f in self.failures.items() if now - f[1] < self.forget}
+        for key, _ in self._keys(remote, token):
+            n, _ = self.failures.get(key, (0, 0.0))
+            self.failures[key] = (n + 1, now)
 
-    def succeeded(self, remote: str) -> None:
-        self.failures.pop(remote, None)
+    def succeeded(self, remote: str, token: str | None = None) -> None:
+        self.failures.pop(self._keys(remote, token)[0][0], None)
 
 
 class TimedAppService(AppService):
@@ -153,6 +182,7 @@ class AnnotatorServer(Server):
                  codebook_version: int | None = None, ssl_context: ssl.SSLContext | None = None,
                  behind_proxy: bool = False, throttle: LoginThrottle | None = None):
         super().__init__("", host=host, port=port, title=f"DOVE Workbench · {Path(project).name}")
+        self.templates_path = TEMPLATES  # textual-serve's page without its call to a public font host
         self.project = Path(project)
         self.codebook_version = codebook_version
         self.ssl_context = ssl_context
@@ -226,17 +256,17 @@ class AnnotatorServer(Server):
         return f"{'https' if https else 'http'}://{request.host}"
 
     async def login(self, request: web.Request) -> Login:
-        """Check the request's token, throttled per remote address; refusals are logged."""
-        remote = self.remote(request)
-        wait = self.throttle.wait(remote)
+        """Check the request's token, throttled per remote address and token prefix; refusals are logged."""
+        remote, token = self.remote(request), request.match_info.get("token")
+        wait = self.throttle.wait(remote, token)
         if wait > 0:
             raise web.HTTPTooManyRequests(
                 text=REFUSAL_PAGE.format(title="Too many failed attempts",
                                          text=f"Try again in {wait:.0f} seconds."),
                 content_type="text/html", headers={"Retry-After": str(int(wait) + 1)})
-        login = await self._in_store(authenticate, request.match_info.get("token"))
+        login = await self._in_store(authenticate, token)
         if login.name is None:
-            self.throttle.failed(remote)
+            self.throttle.failed(remote, token)
             what = "session" if request.path.endswith("/ws") else "page"  # never the token: a typo is near one
             await self._in_store(log_event, REFUSED, None, remote, f"{login.reason} ({what})")
             raise web.HTTPForbidden(
@@ -244,7 +274,7 @@ class AnnotatorServer(Server):
                                          text="It is not a valid personal link, or it was revoked. "
                                               "Ask the lead of the annotation round for yours."),
                 content_type="text/html")
-        self.throttle.succeeded(remote)
+        self.throttle.succeeded(remote, token)
         return login
 
     async def handle_no_token(self, request: web.Request) -> web.Response:
