@@ -71,6 +71,7 @@ def _reference_logprobs(lm, prompt: list[int], text: list[int]) -> np.ndarray:
     return log_softmax[np.arange(len(text)), text]
 
 
+@pytest.mark.slow  # the model: ~3 s to load, seconds per decode on 2 shared cores
 def test_token_logprobs_are_those_of_a_full_forward_pass(lm):
     text = lm.tokenize(TEXTS[0], prompt=False)
     lp = lm.continuation_logprobs([_prompt_ids(lm, s) for s in SINGLE_SETS], text)
@@ -79,6 +80,7 @@ def test_token_logprobs_are_those_of_a_full_forward_pass(lm):
     assert 0.5 < min(logprob_distortion(v) for v in lp) < 8  # nats per token of a fluent English sentence
 
 
+@pytest.mark.slow
 def test_a_set_scores_the_same_whatever_was_scored_before_it(lm):
     text = lm.tokenize(TEXTS[1], prompt=False)
     prompts_ = [_prompt_ids(lm, s, doc=1) for s in SINGLE_SETS]
@@ -88,6 +90,7 @@ def test_a_set_scores_the_same_whatever_was_scored_before_it(lm):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_kv_prefix_reuse_decodes_only_what_differs_and_stays_near_the_fresh_values(lm):
     text = lm.tokenize(TEXTS[1], prompt=False)
     prompts_ = [_prompt_ids(lm, s, doc=1) for s in SINGLE_SETS]
@@ -107,12 +110,14 @@ def test_kv_prefix_reuse_decodes_only_what_differs_and_stays_near_the_fresh_valu
         assert np.abs(a - b).max() < 1.0
 
 
+@pytest.mark.slow
 def test_a_matching_value_code_ranks_above_two_unrelated_ones(lm):
     lp = lm.continuation_logprobs([_prompt_ids(lm, s) for s in SINGLE_SETS], lm.tokenize(TEXTS[0], prompt=False))
     dists = [logprob_distortion(v) for v in lp]
     assert np.argmin(dists) == 0, dict(zip(CODES, dists))
 
 
+@pytest.mark.slow
 def test_a_reconstruct_step_names_its_decoder_and_keeps_the_budget(lm, offline_lm_project):
     gateway = Gateway(offline_lm_project, offline_lm_project.config())
     result = reconstruct(_corpus(), _codebook(), Q, EMConfig(m=1, n1=1, doc_budget=2), gateway, 1, False)
