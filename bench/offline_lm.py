@@ -115,7 +115,10 @@ def decoder_bench(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     lm = local_lm()
     load = time.perf_counter() - began
-    runs = [_speed(lm, args.doc_tokens, threads) for threads in args.threads]
+    runs = []
+    for threads in args.threads:  # printed as measured: a run on a loaded machine can take long
+        runs.append(_speed(lm, args.doc_tokens, threads))
+        print(f"  measured: {runs[-1]}", flush=True)
     best = min(runs, key=lambda r: r["wall"])
     per_set = best["wall"] / best["sets"]
     per_1k = per_set / best["tokens"] * 1000
