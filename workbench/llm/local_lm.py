@@ -112,9 +112,9 @@ class LocalLM:
     ctx: int
     batch: _Batch
     # Keep the tokens a new sequence shares with the last one in the KV cache (see _score). Off: with
-    # it a document's log-probabilities moved by up to 0.33 nats on a token (flash attention on the
-    # CPU groups a split decode's rows differently), above the 0.01 that issue 28 accepts;
-    # bench/offline_lm.py measures it on every run.
+    # it a document's log-probabilities moved by up to 0.33 nats on a token (the CPU kernels, flash
+    # attention above all, compute a split decode differently), above the 0.01 that issue 28
+    # accepts; bench/offline_lm.py measures it on every run.
     reuse_prefix: bool = False
     decode_tokens: int = N_BATCH  # tokens per llama_decode call (≤ N_BATCH)
     kv_tokens: list[int] = field(default_factory=list)
