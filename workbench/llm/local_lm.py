@@ -112,7 +112,7 @@ class LocalLM:
     ctx: int
     batch: _Batch
     # Keep the tokens a new sequence shares with the last one in the KV cache (see _score). Off: with
-    # it a document's log-probabilities moved by up to 0.33 nats on a token (the CPU kernels, flash
+    # it a document's log-probabilities moved by up to 0.40 nats on a token (the CPU kernels, flash
     # attention above all, compute a split decode differently), above the 0.01 that issue 28
     # accepts; bench/offline_lm.py measures it on every run.
     reuse_prefix: bool = False
