@@ -56,3 +56,24 @@ def test_a_build_with_the_logprob_decoder(built_project, fake_openai):
     assert rows and all(r["decoder"] == "logprob:fake-model" for r in rows)
     assert all(0.5 <= r["distortion"] <= 3.0 and r["n_reconstructed"] > 0 for r in rows)  # nats per token
     assert not [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")]  # no sampling
+
+
+def test_the_endpoint_decoder_honours_logprob_reduce(project, fake_openai):
+    from test_offline_lm_decoder import TEXTS, Q, _codebook, _corpus
+
+    from workbench.config import EMConfig
+    from workbench.reconstruct import reconstruct
+
+    fake_openai.token_logprob = _by_length
+    d = {}
+    for reduce in ("mean", "sum"):
+        use_llm(project, fake_openai.base_url, roles=("decoder",), distortion="logprob", logprob_reduce=reduce)
+        gateway = Gateway(project, project.config())
+        d[reduce] = reconstruct(_corpus(), _codebook(), Q, EMConfig(m=1, n1=1, doc_budget=3), gateway, 1,
+                                False).distortion_per_doc
+    calls = [r for r in fake_openai.requests if r["path"].endswith("/v1/completions")]
+    assert len(calls) == 3 * 2  # the sum came from the cache: the same token log-probabilities
+    gateway = Gateway(project, project.config())
+    tokens = [len(gateway.run(gateway.text_logprobs("decoder", "document_likelihood", {"values": "-", "topic": "t"},
+                                                     text)).value) for text in TEXTS]
+    assert d["sum"] == pytest.approx(d["mean"] * np.array(tokens))

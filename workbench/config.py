@@ -47,13 +47,17 @@ class RoleConfig(BaseModel):
     validation_retries: int = Field(1, ge=0, le=5)
     distortion: Literal["embedding", "logprob"] = Field(
         "embedding", description="decoder: d(x|s) as −mean cos of N2 sampled reconstructions' embeddings "
-                                 "(black-box decoder), or the document's mean token −log p given the code set "
+                                 "(black-box decoder), or the document's token −log p given the code set "
                                  "(open decoder, footnote 3; needs prompt log-probabilities from /v1/completions)")
     offline_decoder: Literal["latent", "lm"] = Field(
         "latent", description="decoder with provider 'offline': the latent decoder (d = −cos of the document with "
-                              "its codes' weighted embedding, every document), or 'lm', the document's mean token "
+                              "its codes' weighted embedding, every document), or 'lm', the document's token "
                               "−log p under Gemma 3 270M run in process (footnote 3; doc_budget documents per "
-                              "iteration; Python 3.12, cyllama)")
+                              "iteration; llama.cpp through xllamacpp)")
+    logprob_reduce: Literal["mean", "sum"] = Field(
+        "mean", description="decoder, log-probability d (distortion logprob or offline_decoder lm): 'mean' = "
+                            "−log p(x|s) per token (length-normalised, nats per token; ours), 'sum' = −log p(x|s) "
+                            "of the scored text as footnote 3 writes it (nats per document)")
     max_input_tokens: int | None = Field(
         None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
                                  "embedder's own window, 512 for e5 and 8191 for OpenAI's)")

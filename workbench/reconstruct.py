@@ -9,14 +9,16 @@ Decoders (``decoder`` role):
 
 - **LLM generation** — the App. G reconstruction prompt (topic + code names weighted by
   probability), N2 samples at the decoder's temperature; d = −(1/N2) Σ cos(e_x, e_x̂).
-- **log-probability decoder** (``roles.decoder.distortion = logprob``) — d = the document's mean
-  token −log p(x | prompt with the code set) from an OpenAI-compatible ``/v1/completions``
-  endpoint that echoes prompt log-probabilities (footnote 3): exact, no sampling, no embedding.
+- **log-probability decoder** (``roles.decoder.distortion = logprob``) — d = −log p(x | prompt with
+  the code set) from an OpenAI-compatible ``/v1/completions`` endpoint that echoes prompt
+  log-probabilities (footnote 3): exact, no sampling, no embedding. Per token (the mean, default) or
+  for the document (the sum, footnote 3's), as ``roles.decoder.logprob_reduce`` says.
 - **offline latent decoder** (``roles.decoder.offline_decoder = latent``) — x̂ = normalised
   Σ_{k∈s} q_k e_{c_k}; d = −cos(e_x, x̂). No text is generated; it measures how much of the
   document's embedding the chosen codes span.
 - **offline LM decoder** (``roles.decoder.offline_decoder = lm``) — the log-probability decoder's
-  d, prompt and document cut, with Gemma 3 270M run in process (``workbench.llm.local_lm``).
+  d, prompt, document cut, reduction and cache, with Gemma 3 270M run in process
+  (``workbench.llm.local_lm``, called through ``Gateway.local_logprobs``).
 
 The LLM and offline-LM decoders are bounded by a per-iteration budget of documents, sampled
 stratified by (group, source); the latent decoder is cheap and reconstructs every document.
@@ -34,13 +36,12 @@ from .codebook.objective import expected_distortion
 from .codebook.sampling import sample_code_sets
 from .config import EMConfig
 from .llm.gateway import Gateway
-from .llm.local_lm import OFFLINE_LM, local_lm
+from .llm.local_lm import LM_DECODER
 from .llm.parsing import parse_free_text
 from .models import Codebook, Corpus
 from .progress import progress_bar
 
 LATENT_DECODER = "offline-latent-v1"
-LM_DECODER = f"offline-lm:{OFFLINE_LM}"
 LOGPROB_CHARS = 4000  # document characters scored by a log-probability decoder (a small model's context)
 
 
@@ -98,7 +99,7 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
                  for i, sets in candidates.items()}
     elif offline:
         decoder = LM_DECODER
-        dists = _offline_lm_distortions(corpus, codebook, q_docs, candidates, show_progress)
+        dists = _offline_lm_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress)
     elif gateway.role("decoder").distortion == "logprob":
         decoder = f"logprob:{gateway.role('decoder').model}"
         dists, failed = gateway.run(_logprob_distortions(corpus, codebook, q_docs, candidates, gateway, show_progress))
@@ -126,29 +127,28 @@ def _likelihood_variables(corpus: Corpus, names: list[str], q_row: np.ndarray, i
 
 
 def _offline_lm_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
-                            show: bool) -> dict[int, np.ndarray]:
+                            gateway: Gateway, show: bool) -> dict[int, np.ndarray]:
     """The log-probability decoder's d(x|s) (footnote 3) with the in-process model: one document's
-    candidate sets scored together, the document tokenised once."""
+    candidate sets scored together, the document tokenised once, each (document, set) cached."""
     names = [c.name or f"code {c.idx}" for c in codebook.codes]
-    lm = local_lm()
+    reduce = gateway.role("decoder").logprob_reduce
     dists = {}
     with progress_bar(f"reconstruct ({LM_DECODER} log-probabilities)", len(candidates), show) as advance:
         for i, sets in candidates.items():
-            text = lm.tokenize(corpus.doc_texts[i][:LOGPROB_CHARS], prompt=False)
-            prompts_i = [lm.tokenize(prompts.render_prefix("document_likelihood",
-                                                           **_likelihood_variables(corpus, names, q_docs[i], i, s)),
-                                     prompt=True) for s in sets]
-            dists[i] = np.array([logprob_distortion(lp) if lp.size else np.nan
-                                 for lp in lm.continuation_logprobs(prompts_i, text)])
+            results = gateway.local_logprobs("decoder", "document_likelihood",
+                                             [_likelihood_variables(corpus, names, q_docs[i], i, s) for s in sets],
+                                             corpus.doc_texts[i][:LOGPROB_CHARS])
+            dists[i] = np.array([logprob_distortion(r.value, reduce) if r.value else np.nan for r in results])
             advance(1)
     return dists
 
 
 async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, candidates: dict,
                                gateway: Gateway, show: bool) -> tuple[dict[int, np.ndarray], int]:
-    """d(x|s) = the document's mean token −log p given the code set (footnote 3), one request per
-    (document, set); no sampling, no embedding. Documents are scored on their first
-    ``LOGPROB_CHARS`` characters so that they fit a small model's context."""
+    """d(x|s) = −log p(x|s), the document's tokens given the code set (footnote 3), per token or
+    summed (``logprob_reduce``), one request per (document, set); no sampling, no embedding.
+    Documents are scored on their first ``LOGPROB_CHARS`` characters so that they fit a small
+    model's context."""
     names = [c.name or f"code {c.idx}" for c in codebook.codes]
     jobs = [(i, j) for i, sets in candidates.items() for j in range(len(sets))]
     results: list = [None] * len(jobs)
@@ -166,7 +166,7 @@ async def _logprob_distortions(corpus: Corpus, codebook: Codebook, q_docs: np.nd
     failed = 0
     for (i, j), result in zip(jobs, results):
         if result.value:
-            dists[i][j] = logprob_distortion(np.array(result.value))
+            dists[i][j] = logprob_distortion(np.array(result.value), gateway.role("decoder").logprob_reduce)
         else:
             failed += 1
     return dists, failed

@@ -1,7 +1,8 @@
 """Distortions d(x|s) of a reconstruction from a code set, and code-level distortion d(c_k).
 
 All distortions are "lower is better" (App. F.1 under Eq. 13): d = -cos for
-similarity-based decoders, d = -mean log p for an open decoder (footnote 3).
+similarity-based decoders, d = -log p(x|s) for an open decoder (footnote 3), summed over the
+document's tokens or their mean (``roles.decoder.logprob_reduce``).
 """
 
 from __future__ import annotations
@@ -80,16 +81,24 @@ def embedding_distortion(doc_emb: np.ndarray, recon_embs: np.ndarray) -> float:
     return float(-np.mean(recon @ unit_rows(doc_emb, "doc_emb", allow_zero=False)))
 
 
-def logprob_distortion(token_logprobs: np.ndarray) -> float:
-    """Open decoder: d(x|s) = -log p(x|s) per token, the mean over tokens (footnote 3).
+def logprob_distortion(token_logprobs: np.ndarray, reduce: str = "mean") -> float:
+    """Open decoder: d(x|s) = −log p(x|s) (footnote 3) from the log-probabilities of x's tokens.
 
-    Per-token mean rather than sum so that long and short documents are on one
-    scale. Units: nats per token.
+    Args:
+        token_logprobs: (n,) natural-log probabilities of the document's tokens given the prompt.
+        reduce: "sum" is footnote 3's −log p(x|s), nats per document; "mean" divides it by the
+            token count n, nats per token, so that long and short documents are on one scale.
+
+    Returns:
+        The distortion, lower is better.
     """
     lp = np.asarray(token_logprobs, dtype=np.float64)
     if lp.size == 0:
         raise ValueError("no token log-probabilities")
-    return float(-lp.mean())
+    if reduce not in ("sum", "mean"):
+        raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
+    total = -lp.sum()
+    return float(total / lp.size if reduce == "mean" else total)
 
 
 def code_distortion(

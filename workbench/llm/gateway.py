@@ -45,6 +45,7 @@ from ..config import Role, RoleConfig, WorkbenchConfig
 from ..errors import WorkbenchError
 from ..store import Store, text_hash
 from .language_space import shipped_language_space
+from .local_lm import LM_DECODER, local_lm
 from .refusal import is_refusal
 
 T = TypeVar("T")
@@ -213,6 +214,13 @@ def _tls_context() -> ssl.SSLContext:
     bundle, ~25 ms on the event loop), and a client is made per role per event loop, so every short
     batch of calls (a naming round) paid it before its first request."""
     return httpx2.create_ssl_context()
+
+
+def _logprob_key(role: str, cfg: RoleConfig, prefix: str, text: str) -> str:
+    """Cache key of the log-probabilities of ``text`` after ``prefix`` under the role's model: the
+    same for an endpoint and for the model run in process (whose name and empty endpoint differ)."""
+    return hashlib.sha256(json.dumps({"role": role, "model": cfg.model, "base_url": cfg.base_url or "",
+                                      "completions_echo": [prefix, text]}, ensure_ascii=False).encode()).hexdigest()
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:
@@ -507,8 +515,7 @@ class Gateway:
         prefix = prompts.render_prefix(prompt_name, **variables)
         prompt = prefix + text
         messages = [("prompt", prompt)]
-        key = hashlib.sha256(json.dumps({"role": role, "model": cfg.model, "base_url": cfg.base_url or "",
-                                         "completions_echo": [prefix, text]}, ensure_ascii=False).encode()).hexdigest()
+        key = _logprob_key(role, cfg, prefix, text)
 
         async def fetch() -> str:
             wire: dict[str, float] = {}
@@ -539,6 +546,36 @@ class Gateway:
             self._log(role, cfg, prompt_name, messages, {"echo": True}, None, error=error)
             return CallResult(None, None, error=error)
         return CallResult(json.loads(response), response, cached=cached)
+
+    def local_logprobs(self, role: Role, prompt_name: str, variables: Sequence[dict[str, object]],
+                       text: str) -> list[CallResult[list[float]]]:
+        """:meth:`text_logprobs` with the offline LM run in process (``local_lm``), after each of
+        several renderings of the prompt: one document's candidate code sets, its text tokenised
+        once. Cached by the same rule, the model named ``offline-lm:…`` and no endpoint: a re-run
+        sends nothing to the model."""
+        cfg = self.role(role).model_copy(update={"model": LM_DECODER, "base_url": None})
+        prefixes = [prompts.render_prefix(prompt_name, **v) for v in variables]
+        keys = [_logprob_key(role, cfg, prefix, text) for prefix in prefixes]
+        responses: dict[str, str] = {}
+        for key in keys:
+            hit = self.store.cached_response(key)
+            if hit is not None:
+                responses[key] = hit["response"]
+        missing = list(dict.fromkeys(k for k in keys if k not in responses))  # a prompt rendered twice: one pass
+        if missing:
+            lm = local_lm()
+            prefix_of = dict(zip(keys, prefixes))
+            began = time.perf_counter()
+            values = lm.continuation_logprobs([lm.tokenize(prefix_of[k], prompt=True) for k in missing],
+                                              lm.tokenize(text, prompt=False))
+            latency_ms = (time.perf_counter() - began) * 1000 / len(missing)
+            for key, lp in zip(missing, values):
+                responses[key] = json.dumps(lp.tolist())
+                self.stats.calls += 1
+                self._log(role, cfg, prompt_name, [("prompt", prefix_of[key] + text)], {"echo": True, "logprobs": 0},
+                          key, response=responses[key], latency_ms=latency_ms)
+        self.stats.cache_hits += len(keys) - len(missing)
+        return [CallResult(json.loads(responses[k]), responses[k], cached=k not in missing) for k in keys]
 
     def _log(self, role: str, cfg: RoleConfig, prompt_name: str, messages: list, params: dict, key: str | None,
              response: str | None = None, error: str | None = None, latency_ms: float | None = None,
