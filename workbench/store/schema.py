@@ -207,5 +207,10 @@ def _m10_annotator_links(db: sqlite_utils.Database) -> None:
         {"id": int, "time": float, "event": str, "annotator": str, "remote": str, "detail": str}, pk="id")
 
 
+def _m11_score_corrected(db: sqlite_utils.Database) -> None:
+    """Scores: the bias-corrected value where the bootstrap bias of raw exceeds its spread (issue 24)."""
+    db["scores"].add_column("value_corrected", float)
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links]
+              _m10_annotator_links, _m11_score_corrected]
