@@ -19,7 +19,8 @@ with the default n_boot = 200 and its 100 half-size resamples) and ``cell_interv
 ``score_table`` makes of them, per ``ci_method``) — and, on the same replicates, the
 alternatives: percentile, basic on D (the old default, now cut at r = 1), basic on D², basic
 on the fitted D^p alone. Printed per cell: coverage of the population r at nominal 95 %, the
-mean width, intervals outside r ≤ 1 (must be 0), the plug-in r's bias (mean r̂ − r), the
+binomial standard error of basic-power's coverage (± SE; the 6 pairs of a population share its
+group sample, so the true error is somewhat larger), its mean width, intervals outside r ≤ 1 (must be 0), the plug-in r's bias (mean r̂ − r), the
 bias-corrected r's (mean r̃ − r), and the share of rows whose bias exceeds the bootstrap spread
 (where ``score`` prints r̃, labelled bias-corrected).
 
@@ -134,7 +135,7 @@ def main() -> None:
           f"(+ {cfg.n_boot // 2} half-size), ε = {cfg.eps}, τ = {cfg.tau}; "
           f"{n_pop * len(WEIGHTS)} (group, source) pairs a cell")
     header = (f"{'kind':5} {'K':>4} {'n':>4} | " + " ".join(f"{m:>11}" for m in METHODS)
-              + f" | {'width':>6} {'outside':>7} | {'bias r̂':>7} {'bias r̃':>7} {'r̃ shown':>8} | {'truth ±':>7} {'s':>5}")
+              + f" | {'± SE':>5} {'width':>6} {'outside':>7} | {'bias r̂':>7} {'bias r̃':>7} {'r̃ shown':>8} | {'truth ±':>7} {'s':>5}")
     print(header)
     print("-" * len(header))
     worst, outside, start = 1.0, 0, time.perf_counter()
@@ -145,7 +146,8 @@ def main() -> None:
                 c = simulate_cell(K, n, kind, n_pop, cfg)
                 worst, outside = min(worst, c["basic-power"]), outside + c["basic-power outside"]
                 print(f"{kind:5} {K:>4} {n:>4} | " + " ".join(f"{c[m]:>11.2f}" for m in METHODS)
-                      + f" | {c['basic-power width']:>6.3f} {c['basic-power outside']:>7d} | "
+                      + f" | {np.sqrt(c['basic-power'] * (1 - c['basic-power']) / c['pairs']):>5.2f}"
+                        f" {c['basic-power width']:>6.3f} {c['basic-power outside']:>7d} | "
                         f"{c['plugin_bias']:>+7.3f} {c['corrected_bias']:>+7.3f} {c['flagged']:>8.0%} | "
                         f"{c['truth_err']:>7.4f} {time.perf_counter() - t0:>5.0f}", flush=True)
     summary("bench intervals", {"wall (s)": f"{time.perf_counter() - start:.0f}",
