@@ -133,17 +133,16 @@ def score_table(
         for n, s in enumerate(source_names):
             d = float(fit.D[g][n])
             r = float(alignment_score(d))
+            size = len(subsets[s][0])
             bias = ci_low = ci_high = method = mc_error = corrected = power = None
             if cfg.n_boot:
-                size = len(subsets[s][0])
-                half = fit.half[g][:, n] if g in fit.half else None
-                ci = cell_interval(d, fit.boot[g][:, n], half, cfg,
+                d_half = fit.half[g][:, n] if g in fit.half else None
+                ci = cell_interval(d, fit.boot[g][:, n], d_half, cfg,
                                    1.0 + (len(G[g]) / half_size(len(G[g])) + size / half_size(size)) / 2)
                 bias, method, ci_low, ci_high = d - ci.D_corrected, cfg.ci_method, ci.low, ci.high
                 mc_error, power = ci.mc_error, ci.power
                 if abs(bias) > float(np.std(fit.boot[g][:, n])):
                     corrected = float(alignment_score(ci.D_corrected))
-            size = len(subsets[s][0])
             if (g, size) not in ceilings:
                 ceilings[(g, size)] = _ceiling(G[g], size, costs[cost_of[g]], cfg, g)
             ceiling, half = ceilings[(g, size)]
@@ -236,7 +235,8 @@ def _fit(groups, sources, code_emb, cfg: AlignmentConfig, cost) -> _Fit:
         boot = _bootstrap(costs, cost_of, G, subsets, cfg, warm, cfg.n_boot)
         if cfg.ci_method == "basic-power":
             half = _bootstrap(costs, cost_of, G, subsets, cfg, warm, half_boot(cfg.n_boot), half=True)
-    # a replicate's negative D is rounding or the entropic term of a tiny resample: D ≥ 0 is r ≤ 1
+    # replicates are cut at D = 0 like the estimates (r ≤ 1); the estimates' check already tested
+    # the configuration (costs against ε), so a replicate does not fail the table
     return _Fit(cfg, G, costs, cost_of, subsets, values, {g: np.maximum(b, 0.0) for g, b in boot.items()},
                 {g: np.maximum(b, 0.0) for g, b in half.items()})
 
