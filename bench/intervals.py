@@ -24,7 +24,8 @@ group sample, so the true error is somewhat larger), its mean width, intervals o
 bias-corrected r's (mean r̃ − r), and the share of rows whose bias exceeds the bootstrap spread
 (where ``score`` prints r̃, labelled bias-corrected).
 
-Run (about 8 minutes on one core; ``--quick``: K ∈ {10, 50}, n ∈ {30, 100}, 4 populations, ~1 min):
+Run (20 min with 10 populations on a loaded 2-core machine, so ~25 with 12; ``--quick``: K ∈ {10, 50},
+n ∈ {30, 100}, 4 populations, under a minute):
     nice -n 10 .venv/bin/python bench/intervals.py [--quick]
 """
 from __future__ import annotations
