@@ -5,7 +5,7 @@ in ~[0.2, 0.6] like a text embedder's). A population is a distribution p over th
 (Dirichlet(1)); a document draws its own code mix θ ~ Dirichlet(2·p) and 2 + Poisson(2)
 expressions from θ; each expression's posterior is row z of a kernel P — ``sharp``: one-hot
 (one code per expression), ``soft``: ½ on its code, ½ over its 5 nearest codes — and the
-document's posterior is their mean. Each cell draws 10 group populations, and for each 6 source
+document's posterior is their mean. Each cell draws 12 group populations, and for each 6 source
 populations (1 − w)·p_g + w·p_other, w ∈ {0, 0.2, …, 1} (w = 0: the same population, r = 1),
 then n documents a side: 72 (group, source) pairs (12 groups × 6 sources).
 
@@ -20,9 +20,10 @@ with the default n_boot = 200 and its 100 half-size resamples) and ``cell_interv
 alternatives: percentile, basic on D (the old default, now cut at r = 1), basic on D², basic
 on the fitted D^p alone. Printed per cell: coverage of the population r at nominal 95 %, the
 binomial standard error of basic-power's coverage (± SE; the 6 pairs of a population share its
-group sample, so the true error is somewhat larger), its mean width, intervals outside r ≤ 1 (must be 0), the plug-in r's bias (mean r̂ − r), the
-bias-corrected r's (mean r̃ − r), and the share of rows whose bias exceeds the bootstrap spread
-(where ``score`` prints r̃, labelled bias-corrected).
+group sample, so the true error is somewhat larger), its mean width, intervals outside r ≤ 1
+(must be 0), the plug-in r's bias (mean r̂ − r), the bias-corrected r's (mean r̃ − r), and the
+share of rows whose bias exceeds the bootstrap spread (where ``score`` prints r̃, labelled
+bias-corrected).
 
 Run (20 min with 10 populations on a loaded 2-core machine, so ~25 with 12; ``--quick``: K ∈ {10, 50},
 n ∈ {30, 100}, 4 populations, under a minute):
