@@ -137,7 +137,8 @@ def main() -> None:
           f"(+ {cfg.n_boot // 2} half-size), ε = {cfg.eps}, τ = {cfg.tau}; "
           f"{n_pop * len(WEIGHTS)} (group, source) pairs a cell")
     header = (f"{'kind':5} {'K':>4} {'n':>4} | " + " ".join(f"{m:>11}" for m in METHODS)
-              + f" | {'± SE':>5} {'width':>6} {'outside':>7} | {'bias r̂':>7} {'bias r̃':>7} {'r̃ shown':>8} | {'truth ±':>7} {'s':>5}")
+              + f" | {'± SE':>5} {'width':>6} {'outside':>7} | {'bias r̂':>7} {'bias r̃':>7} {'r̃ shown':>8}"
+              + f" | {'truth ±':>7} {'s':>5}")
     print(header)
     print("-" * len(header))
     worst, outside, start = {m: 1.0 for m in METHODS}, 0, time.perf_counter()
