@@ -1,19 +1,20 @@
 """Bootstrap intervals and bias correction of the alignment score r = (0.1 − D)·10 (App. E.4).
 
-D is the debiased UOT of Eq. 22 (cost units). r ≤ 1 because D ≥ 0, so every interval here is
-computed for D ≥ 0 and reported as r ≤ 1. Two methods (``alignment.ci_method``):
+D is the debiased UOT of Eq. 22 (cost units), ≥ 0 unless the costs lie far below ε (see
+:func:`clamp_rounding`), so r ≤ 1: every interval here is computed for D ≥ 0 and reported within
+r ≤ 1. Two methods (``alignment.ci_method``):
 
 - ``basic``: the pivotal interval [2r̂ − q_hi, 2r̂ − q_lo] of the replicates r*, widened to reach
   r̂ (the behaviour before issue 24), now cut at r = 1.
 - ``basic-power`` (default): the same pivotal interval on the scale D^p, with p fitted per cell
   so that the bootstrap's bias is additive on that scale (joined with the one at p = 2, see
-  :func:`basic_power_interval`). Why: with the paper's ε small beside
-  the costs, debiased UOT behaves like a transport *distance*, homogeneous of degree ~1 in the
-  histograms' difference; sampling noise then adds to it in quadrature (D̂² ≈ D² + noise), not
-  linearly, and with sparse counts (many codes, few documents) it saturates (p > 2). A
-  bootstrap on the D scale sees only part of the bias (resampling noise on top of noise adds
-  less than noise on top of the truth), so the basic interval centred on the wrong point: it
-  covered 0.00–0.95 of simulated truths at K ≥ 50, half the cells below 0.6 (bench/intervals.py). Resamples at two
+  :func:`basic_power_interval`). Why: with the paper's ε small beside the costs, debiased UOT
+  behaves like a transport *distance*, homogeneous of degree ~1 in the histograms' difference;
+  sampling noise then adds to it in quadrature (D̂² ≈ D² + noise), not linearly, and with
+  sparse counts (many codes, few documents) it saturates (p > 2). A bootstrap on the D scale
+  sees only part of the bias (resampling noise on top of noise adds less than noise on top of
+  the truth), so the basic interval centred on the wrong point: it covered 0.00–0.95 of
+  simulated truths at K ≥ 50, half the cells below 0.6 (bench/intervals.py). Resamples at two
   sizes give the bias at two noise levels — n documents add the sample's own noise once more,
   n/2 documents twice more — and p is the power for which D̂^p, mean(D*^p) and mean(D_half^p)
   lie on a line in the noise level (SIMEX's idea: extrapolate the noise back to zero).
@@ -27,7 +28,6 @@ import numpy as np
 
 from .uot import alignment_score
 
-CI_METHODS = ("basic", "basic-power")
 # p is searched in this range: 1 = bias additive on D itself (quadratic-like statistic), 2 = a
 # norm-like distance, larger = saturating sparse counts (the bench's K = 200, 30 documents: p ≈ 3).
 POWER_RANGE = (0.5, 8.0)
@@ -51,10 +51,10 @@ class Interval:
 
 def clamp_rounding(D: float | np.ndarray, tolerance: float) -> float | np.ndarray:
     """D with negatives down to −``tolerance`` set to 0: the Sinkhorn solve stops ~1e-9 (cost
-    units, at tol = 1e-6) from its fixed point, where D ≥ 0, so such values are rounding (they
-    printed r = 1.0000000000331875). A value further below 0 raises: it is no rounding — it
-    happens when the costs are so far below ε that the entropic term dominates Eq. 4 — and the
-    fix is a smaller ``alignment.eps``."""
+    units, at tol = 1e-6) from its fixed point, so such values are rounding (they printed
+    r = 1.0000000000331875). A value further below 0 raises: it is no rounding — measured when
+    every cost lay below ε/3 (max 0.0056 at ε = 0.02: D = −7e-5 at tol = 1e-13 too), where the
+    entropic term outweighs the transport in Eq. 4 — and the fix is a smaller ``alignment.eps``."""
     x = np.asarray(D, dtype=np.float64)
     if np.any(x < -tolerance):
         raise ValueError(f"debiased UOT came out at {float(x.min()):.3g}, below 0 by more than solver rounding "
