@@ -25,8 +25,8 @@ group sample, so the true error is somewhat larger), its mean width, intervals o
 share of rows whose bias exceeds the bootstrap spread (where ``score`` prints r̃, labelled
 bias-corrected).
 
-Run (20 min with 10 populations on a loaded 2-core machine, so ~25 with 12; ``--quick``: K ∈ {10, 50},
-n ∈ {30, 100}, 4 populations, under a minute):
+Run (38 min on 2 cores under a load of ~20, 2026-12-04; ``--quick``: K ∈ {10, 50}, n ∈ {30, 100},
+4 populations, about a minute when the machine is idle):
     nice -n 10 .venv/bin/python bench/intervals.py [--quick]
 """
 from __future__ import annotations

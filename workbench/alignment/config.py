@@ -33,11 +33,11 @@ class AlignmentConfig(BaseModel):
       with many codes and few documents by far more than its spread; the basic (pivotal)
       interval on D corrects the bias the resamples show, but they show only part of it (a
       transport distance adds noise in quadrature, and saturates with sparse counts), so it
-      covered 0.00–0.95 of simulated truths at K ≥ 50 (half the cells below 0.6).
+      covered 0.00–0.96 of simulated truths at K ≥ 50 (half the cells below 0.6).
       ``basic-power`` takes the basic interval on the scale D^p where the bias is additive, p
       fitted per cell from a second set of ``n_boot // 2`` resamples of half the documents
-      (:mod:`workbench.alignment.intervals`): ≥ 0.90 in 23 of the 24 cells of
-      bench/intervals.py (0.88 in the other), for ~1.5× the bootstrap's time. ``basic`` is the
+      (:mod:`workbench.alignment.intervals`): ≥ 0.90 in 22 of the 24 cells of
+      bench/intervals.py (0.88 and 0.89 in the other two), for ~1.5× the bootstrap's time. ``basic`` is the
       old interval (widened to reach r̂), now cut at r = 1 like every interval.
     - ``ceiling_splits = 10`` random split-halves per (group, size) for the row's ceiling: r
       depends on how many documents each side has, so each row also reports the r two disjoint

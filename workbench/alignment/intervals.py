@@ -133,8 +133,8 @@ def basic_power_interval(D_hat: float, D_star: np.ndarray, D_half: np.ndarray, h
 
     The fitted p is itself an estimate (a second difference of replicate means); p = 2 is the
     scale of a distance whose noise adds in quadrature. Taking both ends keeps the coverage
-    where the fit errs (bench/intervals.py: the fitted p alone covered 0.82–0.98, under 0.90 in
-    8 of 24 cells; p = 2 alone 0.47–1.00; the hull 0.88–1.00). Arguments as in :func:`bias_power`.
+    where the fit errs (bench/intervals.py: the fitted p alone covered 0.83–0.99, under 0.90 in
+    8 of 24 cells; p = 2 alone 0.50–1.00; the hull 0.88–1.00, under 0.90 in 2). Arguments as in :func:`bias_power`.
     """
     fitted = power_basic_interval(D_hat, D_star, bias_power(D_hat, D_star, D_half, half_level), level)
     square = power_basic_interval(D_hat, D_star, 2.0, level)
