@@ -41,7 +41,8 @@ def test_report_files_and_contents(built_project, tmp_path):
     page = (out / "index.html").read_text("utf-8")
     for expected in ('src="codebook_map.png"', 'src="distributions.png"', "Alignment scores", "example-llm@Harbourside",
                      "Largest transport flows", "<mark", "Run history", "Changes proposed", "Offline extractive mode",
-                     "codebook trained on source(s) human;", "+β1·M·H(z|x)"):
+                     "codebook trained on source(s) human;", "+β1·M·H(z|x)", "95% basic-power interval",
+                     "r bias-corrected"):
         assert expected in page, expected
     version = built_project.load_codebook().version
     assert f"codebook version {version}" in page

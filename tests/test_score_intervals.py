@@ -1,10 +1,11 @@
-"""Intervals, bias, ceilings and equal-n of the score table (issue 11, items 5 and 6).
+"""Intervals, bias, ceilings and equal-n of the score table (issue 11, items 5 and 6; issue 24 §1).
 
 The coverage simulation knows the truth: documents are one-hot posteriors drawn from known code
 distributions, so the cost matrix is the cosine distance ρ whatever the sample (no co-occurrence
 discount between codes that never share a document) and the true D is Eq. 22 between the two
-populations' distributions. The 200 pairs × 100 resamples are solved in one batch by
-``debiased_uot_pairs`` (the solver the ceiling uses, checked against POT below)."""
+populations' distributions. The 200 pairs × (100 + 50 half-size) resamples are solved in one
+batch by ``debiased_uot_pairs`` (the solver the ceiling uses, checked against POT below). The
+coverage over many codes and few documents is bench/intervals.py's (minutes, not a test)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,9 @@ import pytest
 
 from workbench.alignment.config import AlignmentConfig
 from workbench.alignment.cost import cost_matrix
-from workbench.alignment.scoring import bootstrap_interval, mean_posterior, score_table
+from workbench.alignment.intervals import (basic_power_interval, bias_power, bootstrap_interval, clamp_rounding,
+                                           power_basic_interval)
+from workbench.alignment.scoring import bootstrap_replicates, cell_interval, half_size, mean_posterior, score_table
 from workbench.alignment.uot import alignment_score, debiased_uot, debiased_uot_pairs
 
 K = 4
@@ -32,8 +35,8 @@ def cost():
 
 
 def _simulate(D, seed=0):
-    """Share of PAIRS simulated (group, source) samples whose interval covers the true r, and the
-    share of intervals that had to be widened to reach their estimate."""
+    """Shares of PAIRS simulated (group, source) samples whose interval covers the true r: basic,
+    basic-power, percentile; and whether any basic-power interval left r ≤ 1."""
     rng = np.random.default_rng(seed)
     p_g = rng.dirichlet(np.full(K, 2.0), size=PAIRS)
     # sources from identical (true r = 1) to unrelated distributions
@@ -42,31 +45,38 @@ def _simulate(D, seed=0):
     truth = alignment_score(debiased_uot_pairs(p_g.T, p_s.T, D, CFG.eps, CFG.tau))
     a_hat = rng.multinomial(N_GROUP, p_g) / N_GROUP  # a one-hot sample's mean is its code counts
     b_hat = rng.multinomial(N_SOURCE, p_s) / N_SOURCE
-    r_hat = alignment_score(debiased_uot_pairs(a_hat.T, b_hat.T, D, CFG.eps, CFG.tau))
-    # the document bootstrap of a one-hot sample: multinomial counts of its own histogram
-    a_star = rng.multinomial(N_GROUP, np.repeat(a_hat, N_BOOT, axis=0)) / N_GROUP
-    b_star = rng.multinomial(N_SOURCE, np.repeat(b_hat, N_BOOT, axis=0)) / N_SOURCE
-    # tol 1e-5 (not 1e-6): the objective is stationary at the optimum, so |ΔD| stays ~1e-10
-    r_star = alignment_score(debiased_uot_pairs(a_star.T, b_star.T, D, CFG.eps, CFG.tau, tol=1e-5))
-    r_star = r_star.reshape(PAIRS, N_BOOT)
-    covered = widened = 0
+    d_hat = np.maximum(debiased_uot_pairs(a_hat.T, b_hat.T, D, CFG.eps, CFG.tau), 0.0)
+
+    def replicates(n_boot, m_group, m_source):
+        # the document bootstrap of a one-hot sample: multinomial counts of its own histogram
+        a = rng.multinomial(m_group, np.repeat(a_hat, n_boot, axis=0)) / m_group
+        b = rng.multinomial(m_source, np.repeat(b_hat, n_boot, axis=0)) / m_source
+        # tol 1e-5 (not 1e-6): the objective is stationary at the optimum, so |ΔD| stays ~1e-10
+        d = debiased_uot_pairs(a.T, b.T, D, CFG.eps, CFG.tau, tol=1e-5)
+        return np.maximum(d, 0.0).reshape(PAIRS, n_boot)
+
+    d_star = replicates(N_BOOT, N_GROUP, N_SOURCE)
+    d_half = replicates(N_BOOT // 2, half_size(N_GROUP), half_size(N_SOURCE))
+    covered = {"basic": 0, "basic-power": 0, "percentile": 0}
+    inside = True
     for n in range(PAIRS):
-        lo, hi = bootstrap_interval(r_hat[n], r_star[n], 0.95)
-        covered += lo - 1e-9 <= truth[n] <= hi + 1e-9
-        q_lo, q_hi = np.quantile(r_star[n], [0.025, 0.975])
-        widened += not (2 * r_hat[n] - q_hi <= r_hat[n] <= 2 * r_hat[n] - q_lo)
-    percentile = np.mean([(np.quantile(r_star[n], 0.025) <= truth[n] <= np.quantile(r_star[n], 0.975))
-                          for n in range(PAIRS)])
-    return covered / PAIRS, widened / PAIRS, percentile
+        r_star = alignment_score(d_star[n])
+        power = basic_power_interval(d_hat[n], d_star[n], d_half[n], 3.0)
+        q_lo, q_hi = np.quantile(r_star, [0.025, 0.975])
+        for name, (lo, hi) in (("basic", bootstrap_interval(alignment_score(d_hat[n]), r_star)),
+                               ("basic-power", (power.low, power.high)), ("percentile", (q_lo, q_hi))):
+            covered[name] += lo - 1e-9 <= truth[n] <= hi + 1e-9
+        inside &= power.low <= power.high <= 1.0
+    return {k: v / PAIRS for k, v in covered.items()}, inside
 
 
 def test_interval_covers_the_truth_in_simulation(cost):
     _, D = cost
-    coverage, widened, percentile = _simulate(D)
-    print(f"basic: coverage {coverage:.3f} (percentile interval {percentile:.3f}), widened {widened:.3f}")
-    assert coverage >= 0.90
-    # the shifted percentile interval is what this replaces: it covers less often
-    assert coverage > percentile
+    coverage, inside = _simulate(D)
+    print(f"coverage {coverage}")
+    assert coverage["basic"] >= 0.90 and coverage["basic-power"] >= 0.90 and inside
+    # the shifted percentile interval is what the basic interval replaced: it covers less often
+    assert coverage["basic"] > coverage["percentile"]
 
 
 def test_batched_pairs_equal_pot(cost):
@@ -84,18 +94,105 @@ def test_batched_pairs_equal_pot(cost):
 def test_bootstrap_interval_by_hand():
     reps = np.linspace(0.80, 0.90, 101)  # all below the estimate: a biased statistic
     q_lo, q_hi = np.quantile(reps, [0.025, 0.975])
-    assert bootstrap_interval(0.91, reps, 0.95) == pytest.approx((0.91, 2 * 0.91 - q_lo))
-    # (the pivotal interval alone lies above 0.91: bootstrap_interval then widens it down to r)
-    # inside the estimate's reach the interval is the plain basic interval
+    # the pivotal interval alone lies above 0.91: it is widened down to r̂, and its top (1.0175) is cut at 1
+    assert 2 * 0.91 - q_lo > 1
+    assert bootstrap_interval(0.91, reps, 0.95) == pytest.approx((0.91, 1.0))
+    # inside the estimate's reach and r's range the interval is the plain basic interval
     lo, hi = bootstrap_interval(0.85, reps, 0.95)
     assert (lo, hi) == pytest.approx((1.7 - q_hi, 1.7 - q_lo))
 
 
 def test_interval_contains_its_estimate_even_when_the_bias_carries_it_past():
     reps = np.linspace(0.80, 0.90, 101)
-    for estimate in (0.70, 0.85, 0.91, 1.2):
+    for estimate in (0.70, 0.85, 0.91, 1.0):
         lo, hi = bootstrap_interval(estimate, reps, 0.95)
-        assert lo <= estimate <= hi
+        assert lo <= estimate <= hi <= 1.0
+
+
+def test_rounding_below_zero_is_clamped_and_a_real_negative_is_refused():
+    assert clamp_rounding(-3.3e-12, 1e-7) == 0.0  # printed r = 1.0000000000331875 before
+    assert alignment_score(clamp_rounding(-3.3e-12, 1e-7)) == 1.0
+    assert clamp_rounding(np.array([-1e-9, 0.2]), 1e-7).tolist() == [0.0, 0.2]
+    with pytest.raises(ValueError, match="lower alignment.eps"):
+        clamp_rounding(np.array([0.1, -7e-5]), 1e-7)
+
+
+@pytest.mark.parametrize("method", ["basic", "basic-power"])
+def test_no_interval_leaves_r_range_where_the_truth_is_one(cost, method):
+    """Group and source from one population (true D = 0): the old basic interval ended above 1 here."""
+    emb, _ = cost
+    rng = np.random.default_rng(11)
+    p = np.array([0.4, 0.3, 0.2, 0.1])
+    groups = {"G": _one_hot(rng, 40, p)}
+    sources = {f"s{i}": _one_hot(rng, 40, p) for i in range(6)} | {"G": groups["G"]}
+    rows = score_table(groups, sources, emb, n_boot=60, ceiling_splits=2, ci_method=method)
+    for r in rows:
+        assert r.r <= 1.0 and r.ci_low <= r.ci_high <= 1.0 and r.ceiling <= 1.0 and r.D >= 0.0
+        assert r.ci_method == method
+    assert any(r.ci_high == 1.0 for r in rows)  # the cut is reached, so it is what kept them in range
+
+
+def test_bias_power_recovers_a_known_scale():
+    """Replicates built so that D² grows by c per noise level: the fitted power is 2 and the
+    bias-corrected D is the noiseless one."""
+    delta, c = 0.01, 0.0004  # noise (√c = 0.02) above the signal: sparse counts
+    jitter = np.linspace(-1, 1, 201) * c / 2  # mean 0: the means of D² are exact
+    d_hat = np.sqrt(delta ** 2 + c)
+    d_star, d_half = np.sqrt(delta ** 2 + 2 * c + jitter), np.sqrt(delta ** 2 + 3 * c + jitter)
+    power = bias_power(d_hat, d_star, d_half, 3.0)
+    assert power == pytest.approx(2.0, abs=0.01)
+    interval = power_basic_interval(d_hat, d_star, power, 0.95)
+    assert interval.D_corrected == pytest.approx(delta, rel=0.02)
+    assert interval.low <= alignment_score(delta) <= interval.high <= 1.0
+    # on D itself the same replicates correct only part of the bias
+    assert d_hat - power_basic_interval(d_hat, d_star, 1.0).D_corrected < 0.8 * (d_hat - delta)
+
+
+def test_bias_correction_moves_a_sparse_estimate_towards_the_truth():
+    """60 codes, 25 one-hot documents a side, both from one population: the true r is 1, the
+    plug-in r far below it. The corrected r moves up, is shown (the bias exceeds the spread),
+    and the interval reaches the truth while the old basic interval does not."""
+    rng = np.random.default_rng(4)
+    K_sparse = 60
+    emb = rng.normal(size=(K_sparse, 16)) * 0.55 + 1.0
+    p = rng.dirichlet(np.ones(K_sparse))
+    groups = {"G": _one_hot(rng, 25, p)}
+    sources = {"same": _one_hot(rng, 25, p)}
+    (power,) = score_table(groups, sources, emb, n_boot=100, ceiling_splits=0)
+    (basic,) = score_table(groups, sources, emb, n_boot=100, ceiling_splits=0, ci_method="basic")
+    assert power.D_bias > 0 and power.r_corrected is not None
+    assert power.r < basic.r_corrected < power.r_corrected <= 1.0  # the power scale corrects more
+    assert power.ci_high == 1.0 > basic.ci_high
+
+
+def test_ci_method_is_validated_and_named_in_the_config_error():
+    from pydantic import ValidationError
+
+    from workbench.config import parse_config
+    from workbench.errors import WorkbenchError
+
+    assert AlignmentConfig().ci_method == "basic-power"
+    assert AlignmentConfig(ci_method="basic").ci_method == "basic"
+    with pytest.raises(ValidationError):
+        AlignmentConfig(ci_method="bca")
+    with pytest.raises(WorkbenchError, match=r"alignment\.ci_method: .*'basic'.*'basic-power'"):
+        parse_config('{"alignment": {"ci_method": "percentile"}}')
+
+
+def test_rows_are_cell_interval_of_the_replicates_the_bench_measures(cost):
+    """bench/intervals.py measures ``bootstrap_replicates`` + ``cell_interval``: the rows are those."""
+    emb, _ = cost
+    rng = np.random.default_rng(6)
+    groups = {"G": rng.dirichlet(np.full(K, 0.5), size=30)}
+    sources = {"a": rng.dirichlet(np.full(K, 0.5), size=20), "b": rng.dirichlet(np.full(K, 0.3), size=25)}
+    rows = score_table(groups, sources, emb, n_boot=40, ceiling_splits=0)
+    D, D_star, D_half = bootstrap_replicates(groups, sources, emb, n_boot=40)
+    assert D_half["G"].shape == (20, 2)
+    for n, row in enumerate(rows):
+        level = 1 + (30 / half_size(30) + row.n_source_docs / half_size(row.n_source_docs)) / 2
+        iv = cell_interval(D["G"][n], D_star["G"][:, n], D_half["G"][:, n], CFG, level)
+        assert (row.ci_low, row.ci_high, row.D - row.D_bias, row.ci_power) == pytest.approx(
+            (iv.low, iv.high, iv.D_corrected, iv.power))
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +209,9 @@ def test_every_row_has_bias_interval_around_r_and_ceiling(table_inputs):
     emb, groups, sources = table_inputs
     rows = score_table(groups, sources, emb, n_boot=30, ceiling_splits=8)
     for r in rows:
-        assert r.ci_method == "basic" and r.ci_low <= r.r <= r.ci_high
-        assert r.D_bias is not None and r.D_bias > 0  # resampling reads as extra distance
+        corrected = r.r + 10 * r.D_bias  # r of the bias-corrected D
+        assert r.ci_method == "basic-power" and r.ci_low <= corrected <= r.ci_high <= 1.0
+        assert r.D_bias is not None and r.D_bias > 0  # sampling reads as extra distance
         assert r.ceiling is not None and r.r_over_ceiling == pytest.approx(r.r / r.ceiling)
     cells = {r.source: r for r in rows}
     # same distribution: a smaller source scores lower, and so does its ceiling
@@ -166,7 +264,8 @@ def test_batched_bootstrap_equals_one_solve_per_resample():
     sources = {"m": rng.dirichlet(np.full(6, 0.3), size=25), "G1": groups["G1"],
                "n": rng.dirichlet(np.ones(6), size=12)}
     n_boot = 20
-    rows = {(r.group, r.source): r for r in score_table(groups, sources, emb, n_boot=n_boot, ceiling_splits=0, seed=2)}
+    rows = {(r.group, r.source): r for r in score_table(groups, sources, emb, n_boot=n_boot, ceiling_splits=0, seed=2,
+                                                         ci_method="basic")}
     g_draws = {g: _ResampledMeans([x], 2, "group", g) for g, x in groups.items()}
     s_draws = {s: _ResampledMeans([x], 2, "source", s) for s, x in sources.items()}
     reps = {cell: [] for cell in rows}
@@ -176,13 +275,14 @@ def test_batched_bootstrap_equals_one_solve_per_resample():
         for g, s in reps:
             reps[(g, s)].append(debiased_uot(a[g], b[s], cost_matrix(emb, groups[g]), CFG.eps, CFG.tau))
     for cell, row in rows.items():
-        assert row.D_bias == pytest.approx(np.mean(reps[cell]) - row.D, abs=1e-9)
+        # the bias-corrected D, 2D − mean(D*), is cut at 0 like D itself
+        assert row.D_bias == pytest.approx(row.D - max(2 * row.D - np.mean(reps[cell]), 0.0), abs=1e-9)
         low, high = bootstrap_interval(row.r, alignment_score(np.array(reps[cell])), CFG.ci_level)
         assert (row.ci_low, row.ci_high) == pytest.approx((low, high), abs=1e-8)
 
 
 def test_interval_mc_error_shrinks_with_more_resamples():
-    from workbench.alignment.scoring import interval_mc_error
+    from workbench.alignment.intervals import interval_mc_error
 
     rng = np.random.default_rng(0)
     few, many = (np.mean([interval_mc_error(rng.normal(size=n)) for _ in range(100)]) for n in (200, 3200))

@@ -36,12 +36,14 @@ def test_table_rows_for_groups_by_sources(built_project):
     cells = {(r.group, r.source): r for r in result.rows}
     for g in groups:
         same = cells[(g, g)]
-        assert abs(same.D) < 1e-9 and same.r == pytest.approx(1.0, abs=1e-8)
-        # the basic interval reflects the replicates (all ≤ 1) about r = 1, so its top may pass 1
-        assert same.ci_low <= same.r <= same.ci_high
+        assert 0 <= same.D < 1e-9 and same.r == pytest.approx(1.0, abs=1e-8)
+        # the replicates (all ≤ 1) reflected about r = 1 would pass 1: the interval stops there
+        assert same.ci_high == 1.0
     for r in result.rows:
-        assert r.r == pytest.approx((0.1 - r.D) * 10)
-        assert r.ci_low <= r.r <= r.ci_high and r.n_group_docs == 48
+        assert r.r == pytest.approx((0.1 - r.D) * 10) and r.r <= 1.0
+        # the interval is around the bias-corrected r (which the plug-in r may lie below), within r ≤ 1
+        assert r.ci_low - 1e-9 <= r.r + 10 * r.D_bias <= r.ci_high + 1e-9 and r.ci_high <= 1.0
+        assert r.n_group_docs == 48
         assert r.D_bias is not None and r.ceiling is not None and r.r_over_ceiling == pytest.approx(r.r / r.ceiling)
         assert r.ceiling_n == min(r.n_source_docs, 24)  # 48 documents: at most 24 a half
     assert cells[("Harbourside", "example-llm@Harbourside")].n_source_docs == 24
@@ -110,9 +112,14 @@ def test_unknown_names_and_cli(built_project):
     table = CliRunner().invoke(main, ["score", str(built_project.path), "--quiet"])
     assert table.exit_code == 0 and "example-llm@Harbourside" in table.output
     csv_out = CliRunner().invoke(main, ["score", str(built_project.path), "--csv"])
-    assert csv_out.output.splitlines()[0] == ("method,codebook_version,group,source,D,D_bias,r,ci_low,ci_high,ci_method,ceiling,"
-                                              "ceiling_n,r_over_ceiling,n_group_docs,n_source_docs")
+    assert csv_out.output.splitlines()[0] == ("method,codebook_version,group,source,D,D_bias,r,r_corrected,ci_low,"
+                                              "ci_high,ci_method,ci_power,ceiling,ceiling_n,r_over_ceiling,"
+                                              "n_group_docs,n_source_docs")
     assert "r/ceiling" in table.output and "bias" in table.output
+    # the interval column names its method, and no r or interval end exceeds r's maximum
+    assert "95% basic-power CI" in table.output and "r bias-corrected" in table.output
+    rows = json.loads(result.output)["rows"]
+    assert all(r["r"] <= 1.0 and r["ci_high"] <= 1.0 for r in rows) and rows[0]["r"] == pytest.approx(1.0)  # itself
     equal = CliRunner().invoke(main, ["score", str(built_project.path), "--equal-n", "min", "--json"])
     assert equal.exit_code == 0, equal.output
     assert {r["n_source_docs"] for r in json.loads(equal.output)["rows"]} == {24}

@@ -345,6 +345,7 @@ def score_alignment(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     result = score_project(ctx.store, state.get("version"), ctx.config.alignment, show_progress=ctx.show_progress,
                            corpus=ctx.all_documents())
     return {"alignment": {"version": result.version, "K": result.K, "n_rows": len(result.rows),
-                          "rows": [{"group": r.group, "source": r.source, "r": r.r, "D": r.D,
-                                    "ci": [r.ci_low, r.ci_high], "ci_mc": r.ci_mc_error} for r in result.rows],
+                          "rows": [{"group": r.group, "source": r.source, "r": r.r, "r_corrected": r.r_corrected,
+                                    "D": r.D, "ci": [r.ci_low, r.ci_high], "ci_method": r.ci_method,
+                                    "ci_mc": r.ci_mc_error} for r in result.rows],
                           "notes": result.notes}}

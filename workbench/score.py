@@ -218,7 +218,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     if save:
         store.save_scores(METHOD, result.version, [
             {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "raw_bias": r.D_bias,
-             "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method, "ceiling": r.ceiling,
+             "value_corrected": r.r_corrected, "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method,
+             "ceiling": r.ceiling,
              "ceiling_n": r.ceiling_n, "value_over_ceiling": r.r_over_ceiling, "n_group": r.n_group_docs,
              "n_source": r.n_source_docs} for r in result.rows
         ], {**result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,

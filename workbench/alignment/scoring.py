@@ -15,6 +15,7 @@ import numpy as np
 
 from .config import AlignmentConfig
 from .cost import cost_matrix
+from .intervals import Interval, basic_interval, basic_power_interval, clamp_rounding
 from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many, uot_objective, uot_values
 
 
@@ -23,16 +24,20 @@ from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many,
 class ScoreRow:
     """One (group, source) cell.
 
-    ``D``: debiased UOT (cost units; the mean over subsamples with ``equal_n``); ``D_bias``: its
-    bootstrap bias, mean(D*) − D (positive: the plug-in D overstates the distance by about
-    this much); ``r = (0.1 − D)·10``; ``ci_low``/``ci_high``: the ``ci_method`` interval of r;
-    ``ceiling``: the split-half r of the group's own documents at ``ceiling_n`` documents per
-    half (the source's size, or fewer when the group has under twice that many:
-    ``ceiling_n < n_source_docs``); ``r_over_ceiling``: r / ceiling (None unless ceiling > 0).
-    Bootstrap fields are None when ``n_boot = 0``, ceiling fields when ``ceiling_splits = 0`` or
-    the group has a single document. ``ci_mc_error``: the Monte-Carlo error of the interval ends
-    from using ``n_boot`` resamples (:func:`interval_mc_error`, r units), which says whether fewer
-    resamples would do.
+    ``D``: debiased UOT (cost units, ≥ 0: rounding below 0 is clamped; the mean over subsamples
+    with ``equal_n``); ``r = (0.1 − D)·10`` ≤ 1, the plug-in score. ``D_bias``: the estimated bias
+    of that D, D − D̃ with D̃ the ``ci_method``'s bias-corrected D (positive: the plug-in D
+    overstates the distance by about this much); ``r_corrected``: r of D̃, given only where the
+    bias exceeds the bootstrap spread (the standard deviation of the replicates), i.e. where
+    the plug-in r is off by more than its own noise. ``ci_low``/``ci_high``: the ``ci_method``
+    interval of r, within r ≤ 1 (:mod:`workbench.alignment.intervals`); ``ci_power``: the scale
+    D^p of ``basic-power`` (None for ``basic``). ``ceiling``: the split-half r of the group's own
+    documents at ``ceiling_n`` documents per half (the source's size, or fewer when the group
+    has under twice that many: ``ceiling_n < n_source_docs``); ``r_over_ceiling``: r / ceiling
+    (None unless ceiling > 0). Bootstrap fields are None when ``n_boot = 0``, ceiling fields
+    when ``ceiling_splits = 0`` or the group has a single document. ``ci_mc_error``: the
+    Monte-Carlo error of the interval ends from using ``n_boot`` resamples (r units), which
+    says whether fewer resamples would do.
     """
 
     group: str
@@ -49,6 +54,8 @@ class ScoreRow:
     n_group_docs: int
     n_source_docs: int
     ci_mc_error: float | None = None
+    r_corrected: float | None = None
+    ci_power: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,39 +81,6 @@ def mean_posterior(doc_posteriors: np.ndarray) -> np.ndarray:
     """
     X = _check_docs(doc_posteriors, "document posteriors")
     return _normalise(X.mean(axis=0))
-
-
-def bootstrap_interval(estimate: float, replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Two-sided ``level`` basic (pivotal) bootstrap interval of a statistic, widened to its estimate.
-
-    [2θ̂ − q_hi, 2θ̂ − q_lo] with q the quantiles of the ``replicates`` (B,): valid when θ̂ − θ and
-    θ* − θ̂ have about the same distribution, so it subtracts the bootstrap bias instead of
-    inheriting it as the percentile interval [q_lo, q_hi] does. When the bias exceeds the
-    spread the interval lies wholly on the far side of θ̂; it is then widened to reach θ̂
-    (coverage can only grow), so a printed interval always contains its own estimate.
-    BCa was tried and refused: its endpoints are quantiles of the replicates, which here can
-    all lie on one side of the truth (the coverage test measured 62 % at a nominal 95 %).
-    """
-    q_lo, q_hi = np.quantile(np.asarray(replicates, dtype=np.float64), [(1 - level) / 2, (1 + level) / 2])
-    return float(min(2 * estimate - q_hi, estimate)), float(max(2 * estimate - q_lo, estimate))
-
-
-def interval_mc_error(replicates: np.ndarray, level: float = 0.95) -> float:
-    """Monte-Carlo standard error of the ends of :func:`bootstrap_interval` (the larger of the two).
-
-    An end is 2θ̂ minus a sample quantile q_p of the B replicates; the share of replicates below
-    q_p is binomial, with standard deviation s = √(p (1 − p) / B), so the quantiles at p ± s are
-    about one standard error of q_p either side of it (the order-statistic bracket of
-    Maritz–Jarrett). On normal replicates this reads ~1.2× the true error: a conservative figure.
-    Units of the replicates.
-    """
-    x = np.asarray(replicates, dtype=np.float64)
-    errors = []
-    for p in ((1 - level) / 2, (1 + level) / 2):
-        s = np.sqrt(p * (1 - p) / x.size)
-        low, high = np.quantile(x, [max(p - s, 0.0), min(p + s, 1.0)])
-        errors.append((high - low) / 2)
-    return float(max(errors))
 
 
 def score_table(
@@ -135,9 +109,10 @@ def score_table(
     cost matrix fixed at the one from the full human documents, so the CI reflects which
     documents were sampled, not a changed geometry. The draws of a group or source depend only
     on (seed, its role and name), so a cell's CI does not change when other groups or sources
-    are added to the table. Resampling adds histogram noise, which UOT reads as extra distance:
-    ``D_bias`` = mean(D*) − D̂ shows how much, and the basic interval (:func:`bootstrap_interval`)
-    corrects for it.
+    are added to the table. Sampling adds histogram noise, which UOT reads as extra distance;
+    ``basic-power`` also resamples half the documents (:func:`half_boot` replicates, their own
+    streams) to see how that distance grows with the noise, and extrapolates it back to none
+    (:func:`cell_interval`); ``D_bias`` is the resulting estimate of the plug-in D's bias.
 
     ``equal_n``: every source is scored on ``equal_n_repeats`` random subsets of ``equal_n``
     documents (drawn per source from (seed, name)) and D is their mean; bootstrap replicate k
@@ -149,7 +124,81 @@ def score_table(
     matrix, as r. It is computed once per (group, n) and its draws depend on (seed, g, n) only.
     Rows come in ``groups`` × ``sources`` order.
     """
-    cfg = _resolve_config(config, overrides)
+    fit = _fit(groups, sources, code_emb, _resolve_config(config, overrides), cost)
+    cfg, G, costs, cost_of, subsets = fit.cfg, fit.G, fit.costs, fit.cost_of, fit.subsets
+    group_names, source_names = list(G), list(subsets)
+    ceilings: dict[tuple[str, int], tuple[float | None, int]] = {}
+    rows = []
+    for g in group_names:
+        for n, s in enumerate(source_names):
+            d = float(fit.D[g][n])
+            r = float(alignment_score(d))
+            size = len(subsets[s][0])
+            bias = ci_low = ci_high = method = mc_error = corrected = power = None
+            if cfg.n_boot:
+                d_half = fit.half[g][:, n] if g in fit.half else None
+                ci = cell_interval(d, fit.boot[g][:, n], d_half, cfg,
+                                   1.0 + (len(G[g]) / half_size(len(G[g])) + size / half_size(size)) / 2)
+                bias, method, ci_low, ci_high = d - ci.D_corrected, cfg.ci_method, ci.low, ci.high
+                mc_error, power = ci.mc_error, ci.power
+                if abs(bias) > float(np.std(fit.boot[g][:, n])):
+                    corrected = float(alignment_score(ci.D_corrected))
+            if (g, size) not in ceilings:
+                ceilings[(g, size)] = _ceiling(G[g], size, costs[cost_of[g]], cfg, g)
+            ceiling, half = ceilings[(g, size)]
+            rows.append(ScoreRow(
+                group=g, source=s, D=d, D_bias=bias, r=r, ci_low=ci_low, ci_high=ci_high, ci_method=method,
+                ceiling=ceiling, ceiling_n=half if ceiling is not None else None,
+                r_over_ceiling=r / ceiling if ceiling is not None and ceiling > 0 else None,
+                n_group_docs=len(G[g]), n_source_docs=size, ci_mc_error=mc_error, r_corrected=corrected,
+                ci_power=power))
+    return rows
+
+
+def cell_interval(D_hat: float, D_star: np.ndarray, D_half: np.ndarray | None, config: AlignmentConfig,
+                  half_level: float = 3.0) -> Interval:
+    """The ``config.ci_method`` interval of one cell from its plug-in D (≥ 0), its replicates D*
+    (B,) and, for ``basic-power``, its half-size replicates (B′,) at noise level ``half_level``
+    (1 + n/m; 3 when m = n/2 on both sides). See :mod:`workbench.alignment.intervals`."""
+    if config.ci_method == "basic":
+        return basic_interval(D_hat, D_star, config.ci_level)
+    return basic_power_interval(D_hat, D_star, D_half, half_level, config.ci_level)
+
+
+def bootstrap_replicates(
+    groups: Mapping[str, np.ndarray],
+    sources: Mapping[str, np.ndarray],
+    code_emb: np.ndarray | None,
+    config: AlignmentConfig | None = None,
+    cost: np.ndarray | None = None,
+    **overrides: Any,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The plug-in D and the bootstrap replicates that :func:`score_table` builds its rows from.
+
+    Same arguments as :func:`score_table`. Returns (D, D*, D_half): group → (n_sources,) Eq. 22
+    values (clamped at 0, in source order), group → (n_boot, n_sources) replicates resampling n
+    of n documents, and group → (:func:`half_boot`, n_sources) replicates resampling half of
+    them (``basic-power`` only; else empty, as both are when ``n_boot = 0``). For studying
+    interval methods on the product's own resamples (bench/intervals.py).
+    """
+    fit = _fit(groups, sources, code_emb, _resolve_config(config, overrides), cost)
+    return fit.D, fit.boot, fit.half
+
+
+@dataclass
+class _Fit:
+    cfg: AlignmentConfig
+    G: dict[str, np.ndarray]
+    costs: dict[str, np.ndarray]
+    cost_of: dict[str, str]
+    subsets: dict[str, list[np.ndarray]]
+    D: dict[str, np.ndarray]
+    boot: dict[str, np.ndarray]
+    half: dict[str, np.ndarray]
+
+
+def _fit(groups, sources, code_emb, cfg: AlignmentConfig, cost) -> _Fit:
+    """Checked inputs, cost matrices, the point estimates of Eq. 22 and their bootstrap replicates."""
     emb = np.asarray(code_emb if cost is None else np.zeros((len(cost), 1)), dtype=np.float64)
     if emb.ndim != 2:
         raise ValueError(f"code embeddings must be (K, d), got shape {emb.shape}")
@@ -180,29 +229,28 @@ def score_table(
     a_full = {g: mean_posterior(G[g]) for g in group_names}
     values, warm = _mean_over_subsets(terms, cost_of, a_full, subsets, source_names)
 
-    boot = _bootstrap(costs, cost_of, G, subsets, cfg, warm) if cfg.n_boot else {}
+    values = {g: clamp_rounding(v, _rounding(cfg)) for g, v in values.items()}
+    boot = half = {}
+    if cfg.n_boot:
+        boot = _bootstrap(costs, cost_of, G, subsets, cfg, warm, cfg.n_boot)
+        if cfg.ci_method == "basic-power":
+            half = _bootstrap(costs, cost_of, G, subsets, cfg, warm, half_boot(cfg.n_boot), half=True)
+    # replicates are cut at D = 0 like the estimates (r ≤ 1); the estimates' check already tested
+    # the configuration (costs against ε), so a replicate does not fail the table
+    return _Fit(cfg, G, costs, cost_of, subsets, values, {g: np.maximum(b, 0.0) for g, b in boot.items()},
+                {g: np.maximum(b, 0.0) for g, b in half.items()})
 
-    ceilings: dict[tuple[str, int], tuple[float | None, int]] = {}
-    rows = []
-    for g in group_names:
-        for n, s in enumerate(source_names):
-            d = float(values[g][n])
-            r = float(alignment_score(d))
-            bias = ci_low = ci_high = method = mc_error = None
-            if cfg.n_boot:
-                bias, method = float(boot[g][:, n].mean() - d), cfg.ci_method
-                ci_low, ci_high = bootstrap_interval(r, alignment_score(boot[g][:, n]), cfg.ci_level)
-                mc_error = interval_mc_error(alignment_score(boot[g][:, n]), cfg.ci_level)
-            size = len(subsets[s][0])
-            if (g, size) not in ceilings:
-                ceilings[(g, size)] = _ceiling(G[g], size, costs[cost_of[g]], cfg, g)
-            ceiling, half = ceilings[(g, size)]
-            rows.append(ScoreRow(
-                group=g, source=s, D=d, D_bias=bias, r=r, ci_low=ci_low, ci_high=ci_high, ci_method=method,
-                ceiling=ceiling, ceiling_n=half if ceiling is not None else None,
-                r_over_ceiling=r / ceiling if ceiling is not None and ceiling > 0 else None,
-                n_group_docs=len(G[g]), n_source_docs=size, ci_mc_error=mc_error))
-    return rows
+
+def half_boot(n_boot: int) -> int:
+    """Half-size resamples ``basic-power`` draws beside ``n_boot`` full ones: only their mean is
+    used (to fit the power), so half as many do."""
+    return max(n_boot // 2, 1)
+
+
+def _rounding(cfg: AlignmentConfig) -> float:
+    """How far below 0 a solved D may fall from rounding: a tenth of the Sinkhorn tolerance (the
+    solves stop ~1e-9 cost units from the fixed point at tol = 1e-6)."""
+    return 0.1 * cfg.tol
 
 
 def top_flows(
@@ -295,8 +343,12 @@ class _Terms:
         return values, (logu, logv)
 
 
-def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm) -> dict[str, np.ndarray]:
+def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm, n_boot: int,
+               half: bool = False) -> dict[str, np.ndarray]:
     """Eq. 22 of every bootstrap replicate: group → (n_boot, n_sources).
+
+    ``half``: resample ⌊n/2⌉ of n documents instead of n (from their own streams), for the
+    second noise level of ``basic-power``.
 
     Replicate k draws, per source and then per group, the same documents as one replicate at a
     time would (the streams of :class:`_ResampledMeans`); every term of every replicate under a
@@ -306,9 +358,9 @@ def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm) -> dict[s
     Each column stops by the single solve's own rule, so the statistic is unchanged.
     """
     source_names = list(subsets)
-    n_boot, n_src, K = cfg.n_boot, len(source_names), next(iter(G.values())).shape[1]
-    g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g) for g in G}
-    s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s) for s in source_names}
+    n_src, K = len(source_names), next(iter(G.values())).shape[1]
+    g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g, half) for g in G}
+    s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s, half) for s in source_names}
     A, B = {g: np.empty((K, n_boot)) for g in G}, np.empty((K, n_src, n_boot))
     for k in range(n_boot):
         for n, s in enumerate(source_names):
@@ -382,8 +434,8 @@ def _ceiling(X: np.ndarray, n: int, D: np.ndarray, cfg: AlignmentConfig, name: s
             seconds.append(second / second.sum())
     if not firsts:
         return None, half
-    values = debiased_uot_pairs(np.stack(firsts, axis=1), np.stack(seconds, axis=1), D, cfg.eps, cfg.tau,
-                                max_iter=cfg.max_iter, tol=cfg.tol)
+    values = clamp_rounding(debiased_uot_pairs(np.stack(firsts, axis=1), np.stack(seconds, axis=1), D, cfg.eps,
+                                               cfg.tau, max_iter=cfg.max_iter, tol=cfg.tol), _rounding(cfg))
     return float(alignment_score(values.mean())), half
 
 
@@ -391,21 +443,27 @@ class _ResampledMeans:
     """Bootstrap means of document sets, from a stream seeded by (seed, role, name): draw k
     resamples set k mod len(sets) (one set, or a source's equal-n subsets)."""
 
-    def __init__(self, sets: list[np.ndarray], seed: int, role: str, name: str):
-        self.sets, self.k = sets, 0
-        self.rng = _stream(seed, role, name)
+    def __init__(self, sets: list[np.ndarray], seed: int, role: str, name: str, half: bool = False):
+        self.sets, self.k, self.half = sets, 0, half
+        self.rng = _stream(seed, f"{role}-half" if half else role, name)
 
     def next(self) -> np.ndarray:
         X = self.sets[self.k % len(self.sets)]
         self.k += 1
         N = X.shape[0]
+        m = half_size(N) if self.half else N
         while True:  # ends: at least one document has mass (checked in score_table)
-            counts = np.bincount(self.rng.integers(0, N, size=N), minlength=N)
-            mean = counts @ X / N
+            counts = np.bincount(self.rng.integers(0, N, size=m), minlength=N)
+            mean = counts @ X / m
             # A replicate of only empty documents has no histogram; redraw (conditioning on
             # ≥ 1 non-empty document) rather than substitute the full-sample mean.
             if mean.sum() > 0:
                 return _normalise(mean)
+
+
+def half_size(n: int) -> int:
+    """Documents a half-size resample of n draws (``basic-power``'s second noise level)."""
+    return max(1, round(n / 2))
 
 
 def _stream(seed: int, role: str, name: str) -> np.random.Generator:

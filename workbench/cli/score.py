@@ -71,7 +71,8 @@ def generate(project, model, topics_file, topic_group, persona, samples, group, 
 def score(project, version, halves, groups, sources, equal_n, ablations, as_json, as_csv, quiet) -> None:
     """Score every human group against every source: debiased UOT and r with bootstrap intervals.
 
-    D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4); each row also shows D's bootstrap bias and
+    D is Eq. 22 (App. F.3), r = (0.1 - D)*10 (App. E.4); each row also shows D's estimated bias (and
+    the bias-corrected r where that bias exceeds the bootstrap spread), the interval's method, and
     the ceiling (the group's split-half r at the source's size) with r/ceiling. Settings are the
     project's: see them with 'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2,
     alignment.n_boot, alignment.ci_method, alignment.ceiling_splits, alignment.equal_n_repeats)."""

@@ -237,8 +237,8 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
     changes, change_totals = _changes(store)
 
     if scores:
-        fields = ["group_name", "source", "value", "raw", "raw_bias", "ci_low", "ci_high", "ci_method", "ceiling",
-                  "ceiling_n", "value_over_ceiling", "n_group", "n_source"]
+        fields = ["group_name", "source", "value", "value_corrected", "raw", "raw_bias", "ci_low", "ci_high",
+                  "ci_method", "ceiling", "ceiling_n", "value_over_ceiling", "n_group", "n_source"]
         with open(out / "scores.csv", "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=["codebook_version", *fields], lineterminator="\n")
             writer.writeheader()

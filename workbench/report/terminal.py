@@ -26,8 +26,8 @@ def _console() -> Console:
     """The terminal, or a console that never wraps nor cuts when stdout is not a terminal."""
     return console if console.is_terminal else piped
 
-SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "ci_low", "ci_high", "ci_method", "ceiling",
-                "ceiling_n", "r_over_ceiling", "n_group_docs", "n_source_docs"]
+SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "r_corrected", "ci_low", "ci_high",
+                "ci_method", "ci_power", "ceiling", "ceiling_n", "r_over_ceiling", "n_group_docs", "n_source_docs"]
 
 
 def _f(x: float | None, digits: int = 4) -> str:
@@ -101,7 +101,8 @@ def print_scores(result: ScoreResult) -> None:
     sizes = f", every source subsampled to {cfg.equal_n} documents ×{cfg.equal_n_repeats}" if cfg.equal_n else ""
     table = Table(title=f"DOVE alignment, codebook version {result.version} (K = {result.K}): "
                         f"r = (0.1 − D)·10, {interval}{sizes}")
-    for col in ("group", "source", "r", f"{level}% CI", "D", "bias", "ceiling", "r/ceiling", "n group", "n source"):
+    for col in ("group", "source", "r", "r bias-corrected", f"{level}% {cfg.ci_method} CI", "D", "bias", "ceiling",
+                "r/ceiling", "n group", "n source"):
         table.add_column(col, justify="left" if col in ("group", "source") else "right", no_wrap=True)
     previous = None
     for r in result.rows:
@@ -109,7 +110,8 @@ def print_scores(result: ScoreResult) -> None:
             table.add_section()
         previous = r.group
         capped = "*" if r.ceiling_n is not None and r.ceiling_n < r.n_source_docs else ""
-        table.add_row(r.group, r.source, _f(r.r), f"[{_f(r.ci_low)}, {_f(r.ci_high)}]", _f(r.D, 5), _f(r.D_bias, 5),
+        table.add_row(r.group, r.source, _f(r.r), _f(r.r_corrected), f"[{_f(r.ci_low)}, {_f(r.ci_high)}]", _f(r.D, 5),
+                      _f(r.D_bias, 5),
                       _f(r.ceiling) + capped, _f(r.r_over_ceiling, 3), str(r.n_group_docs), str(r.n_source_docs))
     console.print(table)
     groups = list(dict.fromkeys(r.group for r in result.rows))
@@ -122,7 +124,9 @@ def print_scores(result: ScoreResult) -> None:
     for g in groups:
         matrix.add_row(g, *[_f(cells[(g, s)].r, 3) if (g, s) in cells else "" for s in sources])
     console.print(matrix)
-    console.print("bias: bootstrap mean of D minus D (the plug-in D overstates the distance by about this much); "
+    console.print(f"bias: D minus the {cfg.ci_method} method's bias-corrected D (the plug-in D overstates the distance "
+                  "by about this much); r bias-corrected: r of that D, shown where the bias exceeds the bootstrap "
+                  "spread (the plug-in r is off by more than its noise); the interval is around it; "
                   f"ceiling: the group's own split-half r at the source's document count (mean of "
                   f"{cfg.ceiling_splits} random splits; * = fewer documents per half, the group has too few)")
     console.print(f"ε = {cfg.eps}, τ = {cfg.tau}, ε₂ = {cfg.eps2}, cost from {cfg.cost_from} documents, "

@@ -214,5 +214,10 @@ def _m11_annotator_roles(db: sqlite_utils.Database) -> None:
     db.execute("update annotators set role = 'annotator' where role is null")
 
 
+def _m12_score_corrected(db: sqlite_utils.Database) -> None:
+    """Scores: the bias-corrected value where the bootstrap bias of raw exceeds its spread (issue 24)."""
+    db["scores"].add_column("value_corrected", float)
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links, _m11_annotator_roles]
+              _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected]

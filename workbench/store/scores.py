@@ -15,8 +15,8 @@ import sqlite_utils
 
 from .schema import OWN
 
-OPTIONAL_COLUMNS = ("raw", "raw_bias", "ci_low", "ci_high", "ci_method", "ceiling", "ceiling_n", "value_over_ceiling",
-                    "n_group", "n_source")
+OPTIONAL_COLUMNS = ("raw", "raw_bias", "value_corrected", "ci_low", "ci_high", "ci_method", "ceiling", "ceiling_n",
+                    "value_over_ceiling", "n_group", "n_source")
 
 
 class ScoresStoreMixin:
@@ -25,7 +25,7 @@ class ScoresStoreMixin:
     def save_scores(self, method: str, codebook_version: int | None, rows: Sequence[dict], config: dict) -> int:
         """Store score cells in one transaction, replacing earlier rows of the same cells.
 
-        ``rows``: dicts with group_name, source, value and optionally raw, raw_bias, ci_low,
+        ``rows``: dicts with group_name, source, value and optionally raw, raw_bias, value_corrected, ci_low,
         ci_high, ci_method, ceiling, ceiling_n, value_over_ceiling, n_group, n_source (None when
         absent). Returns the number of rows written.
         """
