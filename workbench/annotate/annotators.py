@@ -26,6 +26,7 @@ class Annotator:
     name: str
     created: float
     revoked: float | None
+    linked: bool = True  # False for an annotator imported with their labels, who has no link yet
 
     @property
     def active(self) -> bool:
@@ -52,7 +53,7 @@ def add_annotator(store: Store, name: str, base_url: str) -> str:
     annotator gets a new link; an active one keeps theirs (revoke it first to replace it)."""
     name = check_annotator(name)
     row = store.annotator_row(name)
-    if row is not None and row["revoked"] is None:
+    if row is not None and row["revoked"] is None and row["token_hash"]:  # imported annotators have no link yet
         raise WorkbenchError(f"{name!r} already has a link: revoke it first ('annotators PROJECT revoke {name}') "
                              "to send a new one")
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -62,7 +63,7 @@ def add_annotator(store: Store, name: str, base_url: str) -> str:
 
 
 def annotators(store: Store) -> list[Annotator]:
-    return [Annotator(r["name"], r["created"], r["revoked"]) for r in store.annotator_rows()]
+    return [Annotator(r["name"], r["created"], r["revoked"], bool(r["token_hash"])) for r in store.annotator_rows()]
 
 
 def revoke_annotator(store: Store, name: str) -> None:
@@ -85,7 +86,7 @@ def authenticate(store: Store, token: str | None) -> Login:
     given = token_hash(token)
     found = None
     for row in store.annotator_rows():
-        if hmac.compare_digest(given, row["token_hash"]):
+        if hmac.compare_digest(given, row["token_hash"] or ""):  # imported annotators have no link
             found = row
     if found is None:
         return Login(None, "unknown token")

@@ -279,6 +279,11 @@ def print_waiting(store: Store, views: list) -> None:
 
 
 def print_build_status(store: Store, status) -> None:
+    for v in store.versions():
+        if v["reason"] == "imported":
+            source = json.loads(v["diff"] or "{}").get("imported", {})
+            console.print(f"codebook version {v['version']}: {v['K']} codes imported from {source.get('file', '?')} "
+                          f"({source.get('format', 'a file')})", markup=False, highlight=False)
     if status.state == "new":
         console.print("build: not started (run 'workbench build PROJECT')")
         return
