@@ -213,22 +213,30 @@ def selection_misfit(text: str, start: int, end: int, name: str | None) -> str |
     return None if fits else "offsets beyond the end of the text"
 
 
-def _codes(codebook: ET.Element | None, project: RefiProject) -> None:
+def flatten_codes(codes: ET.Element | None, namespace: str = NS) -> tuple[list[RefiCode], int]:
+    """(every codable code under a ``Codes`` element, nested ones with their path in the name; how
+    many were not codable). The project's and the codebook's (.qdc) schemas share this CodeType."""
+    q = f"{{{namespace}}}"
+    found: list[RefiCode] = []
+    not_codable = 0
+
     def walk(element: ET.Element, path: list[str]) -> None:
-        for code in element.findall(Q + "Code"):
+        nonlocal not_codable
+        for code in element.findall(q + "Code"):
             names = [*path, (code.get("name") or "").strip()]
             if code.get("isCodable", "true").strip() in ("true", "1"):
-                description = code.find(Q + "Description")
+                description = code.find(q + "Description")
                 colour = code.get("color")
-                project.codes.append(RefiCode(guid_key(code.get("guid")), PATH_SEPARATOR.join(names),
-                                              (description.text or "").strip() if description is not None else "",
-                                              normalise_colour(colour)[0] if colour else None))
+                found.append(RefiCode(guid_key(code.get("guid")), PATH_SEPARATOR.join(names),
+                                      (description.text or "").strip() if description is not None else "",
+                                      normalise_colour(colour)[0] if colour else None))
             else:
-                project.unmapped["codes not codable (categories; their children keep the path)"] += 1
+                not_codable += 1
             walk(code, names)
 
-    if codebook is not None:
-        walk(codebook.find(Q + "Codes"), [])
+    if codes is not None:
+        walk(codes, [])
+    return found, not_codable
 
 
 def _coding_pairs(parent: ET.Element, user: str | None) -> list[tuple[str | None, str]]:
@@ -267,7 +275,8 @@ def read_qdpx(path: str | Path) -> RefiProject:
                                for u in root.iterfind(f"{Q}Users/{Q}User")}, [], [], notes=notes)
         if qde != "project.qde":
             notes.append(f"the project file is {qde!r}, not 'project.qde' (read all the same)")
-        _codes(root.find(Q + "CodeBook"), project)
+        project.codes, not_codable = flatten_codes(root.find(f"{Q}CodeBook/{Q}Codes"))
+        project.unmapped["codes not codable (categories; their children keep the path)"] += not_codable
         base = Path(root.get("basePath") or path.parent)
         for element in root.iterfind(f"{Q}Sources/*"):
             kind = element.tag.removeprefix(Q)

@@ -14,10 +14,13 @@ from . import main, user_errors
 @click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
 @click.option("--train-source", "train_sources", multiple=True, metavar="NAME",
               help="a model source whose documents also shape the codebook (repeatable; human always does)")
+@click.option("--seed-codebook", type=click.Path(dir_okay=False),
+              help="start from this codebook (.qdc, a .qdpx's codebook, or CSV name,description[,examples]) "
+                   "instead of clustering; a new build only (with --restart once one has started)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @user_errors
 def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
-          quiet: bool) -> None:
+          seed_codebook: str | None, quiet: bool) -> None:
     """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
     review pause, continues where it stopped."""
     from ..build import run_build
@@ -28,7 +31,8 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
     for warning in store.config().warnings():
         click.echo(f"warning: {warning}", err=True)
     status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
-                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources)
+                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources,
+                       seed_codebook=seed_codebook)
     print_build_status(store, status)
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..ablations import AblationResult
+from ..build_seed import describe_seed
 from ..code_view import code_views, working_version
 from ..formatting import MISSING, fmt, percent
 from ..score import ScoreResult
@@ -297,6 +298,8 @@ def print_build_status(store: Store, status) -> None:
                           f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), r["decoder"])
         console.print(table)
     record = store.build_record(status.thread_id)
+    if record is not None and record.get("seeded"):
+        console.print(f"C⁰ {describe_seed(record['seeded'])}", markup=False, highlight=False)
     if record is not None:
         console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
                       f"({record.get('n_train_documents', '?')} documents); every other source is only mapped onto "
