@@ -57,6 +57,9 @@ class FakeOpenAI:
         # /v1/completions with echo: the log-probability of each whitespace token of the prompt, or
         # None for an endpoint that returns no log-probabilities
         self.token_logprob: Callable[[str, str], float] | None = None
+        # How the chat endpoint counts tokens in its ``usage``: whitespace words by default; a test
+        # of cost estimates gives a real tokenizer (each message + 3, the reply priming + 3, as OpenAI counts)
+        self.count_tokens: Callable[[str], int] | None = None
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -98,14 +101,19 @@ class FakeOpenAI:
                     return self._send(reply.status, reply.error_body or {"error": {"message": "scripted failure",
                                                                                     "type": "server_error"}},
                                       reply.headers)
-                prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+                contents = [str(m.get("content", "")) for m in body.get("messages", [])]
+                if server.count_tokens is None:
+                    prompt_tokens, completion_tokens = len(" ".join(contents).split()), len(reply.text.split())
+                else:
+                    prompt_tokens = sum(server.count_tokens(c) + 3 for c in contents) + 3
+                    completion_tokens = server.count_tokens(reply.text)
                 return self._send(200, {
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": reply.text}}],
-                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(reply.text.split()),
-                              "total_tokens": len(prompt.split()) + len(reply.text.split())},
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens},
                 }, reply.headers)
 
             def _send(self, status, payload, headers=None):

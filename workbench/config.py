@@ -130,6 +130,27 @@ class AnnotationConfig(BaseModel):
     alpha_floor: float = Field(ALPHA_FLOOR, gt=0, le=1)
 
 
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(0.0, ge=0)
+
+
+class LLMCostConfig(BaseModel):
+    """Cost before a run (``--estimate``): prices per model over the shipped, dated defaults
+    (``workbench/llm/prices.json``), and the estimate above which a run asks first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prices: dict[str, ModelPrice] = Field(default_factory=dict,
+                                          description="model -> {input, output} USD per million tokens; "
+                                                      "over the shipped defaults")
+    max_cost: float | None = Field(None, ge=0, description="USD: a run estimated above it asks first (or --yes)")
+
+
 class WorkbenchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -139,6 +160,7 @@ class WorkbenchConfig(BaseModel):
     # Sec. 3.3 / App. F.3 scoring settings (ε, τ, ε₂, bootstrap); defaults documented in AlignmentConfig.
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
     annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
+    llm: LLMCostConfig = Field(default_factory=LLMCostConfig)
 
     @model_validator(mode="after")
     def _all_roles(self) -> "WorkbenchConfig":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import click
 
@@ -24,6 +25,22 @@ def user_errors(fn):
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def confirm_cost(config, estimate, yes: bool) -> None:
+    """Ask before a run whose estimate is over ``llm.max_cost`` (or unknown with a budget set),
+    unless ``--yes``; without a terminal to ask on, refuse in one line."""
+    from ..llm.cost import estimate_lines, over_budget
+
+    why = over_budget(config, estimate)
+    if why is None or yes:
+        return
+    for line in estimate_lines(estimate):
+        click.echo(line, err=True)
+    if not sys.stdin.isatty():
+        raise WorkbenchError(f"not run: {why}; pass --yes to run it, or raise llm.max_cost")
+    if not click.confirm(f"{why}: run it?", default=False, err=True):
+        raise WorkbenchError(f"not run: {why}")
 
 
 @click.group()

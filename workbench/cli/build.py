@@ -83,7 +83,7 @@ def status(project: str) -> None:
     """Show what the project holds and where the build is."""
     from ..build import build_status
 
-    from ..report.terminal import print_build_status
+    from ..report.terminal import print_build_status, run_cost_lines
 
     store = open_project(project)
     click.echo(f"{project}: schema v{store.schema_version}")
@@ -92,4 +92,6 @@ def status(project: str) -> None:
     extracted = store.extraction_counts()
     click.echo(f"  extracted {extracted['ok']:,} documents ({extracted['failed']} failed), "
                f"{store.count('expressions'):,} expressions")
+    for line in run_cost_lines(store):
+        click.echo(line)
     print_build_status(store, build_status(store))

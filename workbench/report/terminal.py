@@ -13,6 +13,7 @@ from ..ablations import AblationResult
 from ..build_seed import describe_seed
 from ..code_view import code_views, working_version
 from ..formatting import MISSING, fmt, percent
+from ..llm.cost import actual_cost, dollars
 from ..score import ScoreResult
 from ..store import Store
 from ..validate import ValidityReport
@@ -277,6 +278,25 @@ def print_waiting(store: Store, views: list) -> None:
             console.print(f"  #{v.id} {v.kind} '{ev.get('name')}'{target}" + (f" → {v.names}" if v.names else ""))
     console.print(f"decide with 'workbench decide {store.path} --by NAME' and --approve/--reject/--rename ID "
                   "(a build's), --rename/--split/--merge/--keep ID (a review proposal's)")
+
+
+def run_cost_lines(store: Store, commands: tuple[str, ...] = ("extract",)) -> list[str]:
+    """Each command's last run that was estimated: the tokens and cost it used beside the estimate."""
+    lines = []
+    for command in commands:
+        run = store.latest_run(command)
+        estimate = (run or {}).get("stats", {}).get("estimate")
+        if not estimate or not estimate.get("roles"):
+            continue
+        stats = run["stats"]
+        planned = {k: sum(r[k] for r in estimate["roles"]) for k in ("calls", "tokens_in", "tokens_out")}
+        spent = actual_cost(store.config(), estimate["roles"], stats.get("tokens_in", 0), stats.get("tokens_out", 0))
+        lines.append(f"last {command}: {stats.get('calls', 0):,} calls (estimate {planned['calls']:,}), "
+                     f"{stats.get('tokens_in', 0):,} input tokens (estimate {planned['tokens_in']:,}), "
+                     f"{stats.get('tokens_out', 0):,} output tokens (estimate {planned['tokens_out']:,}), "
+                     f"cost {dollars(spent)} (estimate {dollars(estimate.get('cost'))}); tokens as the endpoint "
+                     "counted them")
+    return lines
 
 
 def print_build_status(store: Store, status) -> None:

@@ -295,6 +295,12 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
         with self.transaction():
             self.db["runs"].update(run_id, {"finished": time.time(), "stats": json.dumps(stats)})
 
+    def latest_run(self, command: str) -> dict | None:
+        """The last run of ``command`` (id, started, finished, stats as a dict), or None."""
+        rows = list(self.db.query("select id, started, finished, stats from runs where command = ? "
+                                  "order by id desc limit 1", [command]))
+        return {**rows[0], "stats": json.loads(rows[0]["stats"] or "{}")} if rows else None
+
 
 def storage_error(path: Path, exc: sqlite3.OperationalError) -> WorkbenchError:
     """The one line a user reads when SQLite cannot write or open a project."""
