@@ -31,6 +31,23 @@ class Reply:
     error_body: dict | None = None
 
 
+# How each local server family differs where the workbench can tell (see README, "Local and private
+# models"): whether /v1/completions echoes prompt log-probabilities, and the shape of an error body.
+PROFILES = ("openai", "vllm", "ollama", "llamacpp")
+ECHOES_LOGPROBS = {"openai": True, "vllm": True, "ollama": False, "llamacpp": False}
+
+
+def error_body(profile: str, status: int, message: str) -> dict:
+    """An error reply as ``profile`` writes it: OpenAI, Ollama and llama.cpp wrap it in "error",
+    vLLM answers with a top-level error object."""
+    if profile == "vllm":
+        return {"object": "error", "message": message, "type": "NotFoundError", "param": None, "code": status}
+    if profile == "llamacpp":
+        return {"error": {"code": status, "message": message, "type": "not_found_error"}}
+    return {"error": {"message": message, "type": "api_error" if profile == "ollama" else "invalid_request_error",
+                      "param": None, "code": None}}
+
+
 def hashed_embedding(text: str, dim: int = 16) -> list[float]:
     """A deterministic pseudo-embedding: equal texts give equal vectors."""
     seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
@@ -60,6 +77,7 @@ class FakeOpenAI:
         # How the chat endpoint counts tokens in its ``usage``: whitespace words by default; a test
         # of cost estimates gives a real tokenizer (each message + 3, the reply priming + 3, as OpenAI counts)
         self.count_tokens: Callable[[str], int] | None = None
+        self.profile = "openai"  # one of PROFILES: which server family to behave like
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -150,7 +168,7 @@ class FakeOpenAI:
         tokens = re.findall(r"\S+\s*", prompt) + [" end"]
         offsets = list(itertools.accumulate([0] + [len(t) for t in tokens[:-1]]))
         logprobs = None
-        if self.token_logprob is not None:
+        if self.token_logprob is not None and ECHOES_LOGPROBS[self.profile]:
             logprobs = {"tokens": tokens, "text_offset": offsets, "top_logprobs": None,
                         "token_logprobs": [None] + [self.token_logprob(prompt[:o], t) for o, t in
                                                     zip(offsets[1:], tokens[1:])]}
