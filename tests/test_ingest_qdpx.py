@@ -336,3 +336,24 @@ def test_round_trip_export_ingest_export(tmp_path):
     third_store = create_project(tmp_path / "c.db")
     ingest(third_store, second)
     assert exported(export_project(third_store, tmp_path / "third.qdpx").path) == exported(first)
+
+
+def test_a_project_shaped_like_a_maxqda_24_export(store, tmp_path):
+    """The shape of a real MAXQDA 24 export (a public project.qde read for this test, not copied):
+    schemaLocation on the root, dated attributes, codable parent categories, Sets of sources, a
+    user who coded nothing."""
+    user = g("johnb")
+    dated = f'creatingUser="{user}" modifyingUser="{user}" creationDateTime="2024-10-18T23:23:46Z"'
+    codes = code("parent", "Assessments", color="#32bd59", description="a parent category",
+                  children=code("sum", "ASSMNT - Summative Assessment", color="#32bd59"))
+    sources = ("<Sources>" + f'<TextSource {dated} guid="{g("s1")}" name="ICLS 2024 3-10" '
+               f'plainTextPath="internal://{g("s1")}.txt"/>' + "</Sources>")
+    sets = (f'<Sets><Set guid="{g("set")}" name="ICLS 2024"><MemberSource targetGUID="{g("s1")}"/></Set></Sets>')
+    qde = project_xml(users=(("johnb", "johnb"),), codes=codes, sources=sources, extra=sets, root_attrs=(
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:QDA-XML:project:1.0 '
+        'http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd" origin="MAXQDA 24 (Release 24.7.0)"'))
+    path = write_qdpx(tmp_path / "maxqda.qdpx", qde, {f"sources/{g('s1')}.txt": "Paper text."})
+    result = ingest(store, path)
+    assert result.documents == 1 and result.labels == {} and result.annotators == {}
+    assert [c.name for c in store.load_codebook().codes] == ["Assessments", "Assessments / ASSMNT - Summative Assessment"]
+    assert result.project.unmapped == {"sets": 1}
