@@ -103,3 +103,23 @@ def test_over_max_cost_a_run_refuses_without_yes_and_runs_with_it(llm_project, f
     assert len(fake_openai.chat_requests()) == 24
     status = runner.invoke(main, ["status", str(llm_project.path)])
     assert "last extract: 25 calls (estimate 24)" in status.output  # + the embedding call
+
+
+def test_generate_estimate_counts_the_documents_still_to_write(project, fake_openai, tmp_path, monkeypatch):
+    from workbench.generate import estimate_generate, generate
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")
+    fake_openai.chat = lambda body: "An essay."
+    topics = ["caring for elderly parents", "the role of money in people's lives"]
+    first = estimate_generate(project, "gpt-4.1-nano", topics=topics, persona="KR", samples=2)
+    [role] = first.roles
+    assert role.calls == 4 and role.price == (0.1, 0.4) and "shipped default" in role.price_source
+    assert role.tokens_out == 4 * cost.EXPECTED_OUTPUT["cultural_role_play"]
+    assert fake_openai.chat_requests() == []
+    generate(project, "gpt-4.1-nano", topics=topics[:1], persona="KR", samples=2, show_progress=False,
+             estimate=estimate_generate(project, "gpt-4.1-nano", topics=topics[:1], persona="KR", samples=2))
+    again = estimate_generate(project, "gpt-4.1-nano", topics=topics, persona="KR", samples=2)
+    assert again.calls == 2 and "2 of 4 documents already written" in again.note
+    [line] = [x for x in run_cost_lines(project, ("generate",))]
+    assert line.startswith("last generate: 2 calls (estimate 2)")

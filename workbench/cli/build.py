@@ -92,6 +92,6 @@ def status(project: str) -> None:
     extracted = store.extraction_counts()
     click.echo(f"  extracted {extracted['ok']:,} documents ({extracted['failed']} failed), "
                f"{store.count('expressions'):,} expressions")
-    for line in run_cost_lines(store):
+    for line in run_cost_lines(store, ("extract", "generate")):
         click.echo(line)
     print_build_status(store, build_status(store))

@@ -27,7 +27,11 @@ CHARS_PER_TOKEN = 4.0
 MESSAGE_OVERHEAD = 3
 REPLY_PRIMING = 3
 # Assumed output tokens per call, by prompt (a reply cannot be counted before it is written).
-EXPECTED_OUTPUT = {"value_identifier": 400, "code_naming": 60, "reconstruction": 250, "topic_writing": 500}
+# A piece of writing (App. G's prompts ask for one) is assumed to run to 500 tokens.
+_WRITING = 500
+EXPECTED_OUTPUT = {"value_identifier": 400, "code_naming": 60, "document_reconstruction": 250,
+                   "topic_writing": _WRITING, "topic_writing_paraphrase1": _WRITING,
+                   "topic_writing_paraphrase2": _WRITING, "cultural_role_play": _WRITING, "survey_respondent": 20}
 DEFAULT_OUTPUT = 300
 
 
