@@ -310,19 +310,30 @@ def exported(path):
     return texts, codes, codings
 
 
+def first_summary_codings(path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(1 for _ in ET.fromstring(archive.read("project.qde")).iter(Q + "Coding"))
+
+
 def test_round_trip_export_ingest_export(tmp_path):
     docs = {"d1": "I value my family above everything.", "d2": "Freedom of speech — essential.", "d3": "Nature."}
     source = create_project(tmp_path / "a.db")
     (tmp_path / "docs.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in docs.items()))
     ingest_file(source, tmp_path / "docs.jsonl", IngestOptions(group="G"))
     uids = {k: str(uuid.uuid5(uuid.NAMESPACE_URL, k)) for k in ("family", "freedom", "nature")}
-    codes = [Code(i, uids[k], k, "test", f"the value {k}", 0, np.ones(4, np.float32)) for i, k in enumerate(uids)]
-    version = source.save_codebook("t", 0, "init", None, codes, np.zeros(0), np.zeros(0), {}, "h", "e")
+    codes = [Code(i, uids[k], k, "test", f"the value {k}", 0, np.ones(384, np.float32)) for i, k in enumerate(uids)]
+    # The recognizer's expressions: two of 'family' in d1 (one selection each in the export), one of 'nature'.
+    source.save_extraction("d1", "llm-x", "v1", [("my family", "x", None), ("value my family", "x", None)])
+    source.save_extraction("d3", "llm-x", "v1", [("Nature", "x", None)])
+    expression_ids = [r[0] for r in source.db.execute("select id from expressions order by id").fetchall()]
+    version = source.save_codebook("t", 0, "init", None, codes, np.array(expression_ids), np.array([0, 0, 2]),
+                                   {}, "h", "e")
     for doc, key, annotator, label in [("d1", "family", "ana", "yes"), ("d1", "family", "bob", "yes"),
                                        ("d2", "freedom", "ana", "yes"), ("d2", "nature", "bob", "no"),
                                        ("d3", "nature", "bob", "yes")]:
         record(source, "mapping", pair_id(doc, uids[key]), "appropriate", label, annotator, version)
     first = export_project(source, tmp_path / "first.qdpx").path
+    assert first_summary_codings(first) == 7  # 3 extractor selections + 4 accepted labels
 
     target = create_project(tmp_path / "b.db")
     ingest(target, first)
@@ -331,7 +342,9 @@ def test_round_trip_export_ingest_export(tmp_path):
     texts, codes_seen, codings = exported(second)
     assert texts == docs and len(codes_seen) == 3
     assert codings == {("d1", "family", "ana"), ("d1", "family", "bob"), ("d2", "freedom", "ana"),
-                       ("d3", "nature", "bob")}
+                       ("d3", "nature", "bob"), ("d1", "family", "llm-x"), ("d3", "nature", "llm-x")}
+    # the recognizer's two selections of 'family' in d1 are one document × code label after the import
+    assert first_summary_codings(second) == 6
     # and once more: the imported project's export imports to the same again
     third_store = create_project(tmp_path / "c.db")
     ingest(third_store, second)
