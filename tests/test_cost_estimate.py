@@ -123,3 +123,20 @@ def test_generate_estimate_counts_the_documents_still_to_write(project, fake_ope
     assert again.calls == 2 and "2 of 4 documents already written" in again.note
     [line] = [x for x in run_cost_lines(project, ("generate",))]
     assert line.startswith("last generate: 2 calls (estimate 2)")
+
+
+def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_project, fake_openai):
+    from workbench.build_estimate import estimate_build
+
+    llm_project.save_config(llm_project.config().with_settings(
+        {"roles.decoder.provider": "openai", "roles.decoder.model": "gpt-4.1-nano",
+         "roles.decoder.base_url": fake_openai.base_url, "em.doc_budget": "10"}))
+    estimate = estimate_build(llm_project, iterations=2)
+    extractor, decoder = estimate.roles
+    assert extractor.calls == 24  # the documents not yet extracted
+    assert decoder.calls == 3 * 10 * 2 * 3 * 3  # T + 1 scorings × budget × 2·N1 sets × N2 samples
+    assert decoder.tokens_out == decoder.calls * cost.EXPECTED_OUTPUT["document_reconstruction"]
+    assert "a ceiling: 3 scorings of 10 documents" in estimate.note and "naming not counted" in estimate.note
+    assert fake_openai.chat_requests() == []
+    result = CliRunner().invoke(main, ["build", str(llm_project.path), "--estimate", "--iterations", "2"])
+    assert result.exit_code == 0 and "build estimate: 564 LLM calls" in result.output

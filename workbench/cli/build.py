@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..store import open_project
-from . import main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 @main.command()
@@ -18,16 +18,21 @@ from . import main, user_errors
               help="start from this codebook (.qdc, a .qdpx's codebook, or CSV name,description[,examples]) "
                    "instead of clustering; a new build only (with --restart once one has started)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@estimate_options
 @user_errors
 def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
-          seed_codebook: str | None, quiet: bool) -> None:
+          seed_codebook: str | None, quiet: bool, estimate_only: bool, yes: bool) -> None:
     """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
     review pause, continues where it stopped."""
     from ..build import run_build
+    from ..build_estimate import estimate_build
 
     from ..report.terminal import print_build_status, print_node_update
 
     store = open_project(project)
+    estimate = estimate_build(store, iterations)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
     for warning in store.config().warnings():
         click.echo(f"warning: {warning}", err=True)
     status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,

@@ -8,7 +8,7 @@ import click
 
 from ..errors import WorkbenchError
 from ..store import open_project
-from . import confirm_cost, main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 @main.command()
@@ -100,24 +100,18 @@ def ingest(project, file, group, source, text_col, topic_col, topic, id_col, lan
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--limit", type=click.IntRange(min=1), help="extract at most N documents this run")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--estimate", "estimate_only", is_flag=True,
-              help="print the calls, tokens and cost this run would have, and call nothing")
-@click.option("--yes", is_flag=True, help="run even when the estimate is over llm.max_cost")
+@estimate_options
 @user_errors
 def extract(project: str, limit: int | None, quiet: bool, estimate_only: bool, yes: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
     from ..extract import estimate_extract
     from ..extract import extract as run_extract
-    from ..llm.cost import estimate_lines
     from ..report.terminal import llm_counts, llm_errors
 
     store = open_project(project)
     estimate = estimate_extract(store, limit)
-    if estimate_only:
-        for line in estimate_lines(estimate):
-            click.echo(line)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
         return
-    confirm_cost(store.config(), estimate, yes)
     report = run_extract(store, limit=limit, show_progress=not quiet, estimate=estimate)
     s = report.stats
     dropped = f", {report.injections_dropped} dropped as prompt injection" if report.injections_dropped else ""

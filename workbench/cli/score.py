@@ -10,7 +10,7 @@ import prompts
 from ..errors import WorkbenchError
 from ..formatting import json_text
 from ..store import open_project
-from . import confirm_cost, main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -33,26 +33,20 @@ def _names(value: str | None) -> list[str] | None:
               help="the unprimed prompt: the paper's (App. G) or one of our two paraphrases (prompts/)")
 @click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), help="request seed sent with every call")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-@click.option("--estimate", "estimate_only", is_flag=True,
-              help="print the calls, tokens and cost this run would have, and call nothing")
-@click.option("--yes", is_flag=True, help="run even when the estimate is over llm.max_cost")
+@estimate_options
 @user_errors
 def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, template, seed,
              quiet, estimate_only, yes) -> None:
     """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
     from ..generate import estimate_generate, read_topics
     from ..generate import generate as run_generate
-    from ..llm.cost import estimate_lines
 
     store = open_project(project)
     topics = read_topics(topics_file) if topics_file else None
     estimate = estimate_generate(store, model, topics=topics, persona=persona, samples=samples, group=group,
                                  topic_group=topic_group, base_url=base_url, limit=limit, template=template, seed=seed)
-    if estimate_only:
-        for line in estimate_lines(estimate):
-            click.echo(line)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
         return
-    confirm_cost(store.config(), estimate, yes)
     if samples > 1 and store.config().role("generator").sampling_temperature("generator") == 0:
         click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
                    f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..config import WorkbenchConfig
@@ -123,6 +123,25 @@ def estimate_chats(config: WorkbenchConfig, role: str, prompt_name: str,
     return RoleEstimate(role, cfg.model, len(requests), sum(chat_tokens(count, m) for m in requests),
                         per_call * len(requests), how,
                         f"assumed {per_call} per call (max_tokens {cfg.max_tokens})", price, source)
+
+
+def estimate_completions(config: WorkbenchConfig, role: str, prompts_sent: Sequence[str]) -> RoleEstimate:
+    """The estimate of scoring each of ``prompts_sent`` once on ``/v1/completions`` (echo, one
+    generated token: the log-probability decoder)."""
+    cfg = config.role(role)
+    count, how = token_counter(cfg.model)
+    price, source = price_of(config, cfg.model)
+    return RoleEstimate(role, cfg.model, len(prompts_sent), sum(count(p) for p in prompts_sent), len(prompts_sent),
+                        how, "1 per call (the prompt is scored, not continued)", price, source)
+
+
+def scaled(estimate: RoleEstimate, calls: int) -> RoleEstimate:
+    """``estimate`` (made on a sample of the calls) for ``calls`` calls of the same mean size."""
+    if not estimate.calls:
+        return estimate
+    factor = calls / estimate.calls
+    return replace(estimate, calls=calls, tokens_in=round(estimate.tokens_in * factor),
+                   tokens_out=round(estimate.tokens_out * factor))
 
 
 def dollars(value: float | None) -> str:
