@@ -370,3 +370,11 @@ def test_a_project_shaped_like_a_maxqda_24_export(store, tmp_path):
     assert result.documents == 1 and result.labels == {} and result.annotators == {}
     assert [c.name for c in store.load_codebook().codes] == ["Assessments", "Assessments / ASSMNT - Summative Assessment"]
     assert result.project.unmapped == {"sets": 1}
+
+
+def test_a_source_outside_the_qdpx_is_read_and_said(store, tmp_path):
+    (tmp_path / "outside.txt").write_text("Text kept beside the project.", "utf-8")
+    sources = "<Sources>" + text_source("a", "beside", path="outside.txt", codings=coding("c", "fam")) + "</Sources>"
+    result = ingest(store, write_qdpx(tmp_path / "x.qdpx", project_xml(codes=BASIC_CODES, sources=sources)))
+    assert dict(store.document_texts()) == {"beside": "Text kept beside the project."}
+    assert f"text source 'beside': read from {tmp_path / 'outside.txt'}, outside the .qdpx" in result.project.notes

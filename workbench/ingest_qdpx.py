@@ -174,7 +174,7 @@ def _first_schema_error(root: ET.Element) -> str | None:
         namespace, tag = (found[0].lstrip("{"), found[2]) if found[1] else ("no namespace", root.tag)
         return f"the root element is {tag} ({namespace}), expected Project in namespace {NS}"
     for error in project_schema().iter_errors(root):
-        return f"{error.reason or error.message} (at {error.path})"
+        return " ".join(f"{error.reason or error.message} (at {error.path})".split())
     return None
 
 
@@ -194,8 +194,8 @@ def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path) -> t
     if not reference.startswith("internal://"):
         outside = Path(reference.removeprefix("file://"))
         outside = outside if outside.is_absolute() else base / outside
-        if outside.is_file():
-            return outside.read_text("utf-8-sig", errors="replace"), ""
+        if outside.is_file():  # said in the summary: a file outside the .qdpx becomes a document
+            return outside.read_text("utf-8-sig", errors="replace"), f"read from {outside}, outside the .qdpx"
     return None, f"its text file {reference!r} is neither in the .qdpx's sources/ nor on disk"
 
 
@@ -290,6 +290,8 @@ def read_qdpx(path: str | Path) -> RefiProject:
                 project.skipped.append(f"skipped text source {name!r}: {why}")
                 project.unmapped["codings of skipped sources"] += sum(1 for _ in element.iter(Q + "Coding"))
                 continue
+            if why:
+                notes.append(f"text source {name!r}: {why}")
             codings = _coding_pairs(element, element.get("creatingUser"))
             for selection in element.findall(Q + "PlainTextSelection"):
                 misfit = selection_misfit(text, int(selection.get("startPosition")),
