@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from workbench.annotate.adjudication import adjudication_items
 from workbench.annotate.agreement import ratings
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import pair_id
@@ -129,6 +130,10 @@ def test_sources_codes_users_and_codings_become_documents_a_version_annotators_a
                    pair_id("doc-b", fam): {"Ana": "no"}, pair_id("doc-b", hon): {"Ana": "no"},
                    pair_id("doc-b", nat): {"Ana": "yes"}}
     assert result.labels == {"yes": 3, "no": 6}
+    # the two disagreements wait for adjudication, the lab's coding as it is
+    waiting = adjudication_items(store, "mapping", None, book.version)
+    assert sorted(i.item_id for i in waiting) == sorted([pair_id("doc-a", fam), pair_id("doc-a", hon)])
+    assert {i.status for i in waiting} == {"waiting"}
     assert {a["name"]: a["token_hash"] for a in store.annotator_rows()} == {"Ana": None, "Bob": None}
     docs = store.documents_by_id(["doc-a"])
     assert docs["doc-a"]["group_name"] == "G"
