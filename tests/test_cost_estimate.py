@@ -140,3 +140,22 @@ def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_projec
     assert fake_openai.chat_requests() == []
     result = CliRunner().invoke(main, ["build", str(llm_project.path), "--estimate", "--iterations", "2"])
     assert result.exit_code == 0 and "build estimate: 564 LLM calls" in result.output
+
+
+def test_reliability_estimate_counts_every_run_still_to_write(project, fake_openai, tmp_path, monkeypatch):
+    from workbench.generate import generate
+    from workbench.reliability import estimate_reliability
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")
+    fake_openai.chat = lambda body: "An essay."
+    topics = ["caring for elderly parents", "the role of money in people's lives"]
+    generate(project, "gpt-4.1-nano", topics=topics, show_progress=False)  # an unprimed model source
+    sent = len(fake_openai.chat_requests())
+    estimate = estimate_reliability(project, splits=3, seed=0)
+    [role] = estimate.roles  # one model: its runs merged
+    # 3 test-retest seeds + 3 templates, each on both topics
+    assert role.role == "generator" and role.model == "gpt-4.1-nano" and role.calls == (3 + 3) * 2
+    assert len(fake_openai.chat_requests()) == sent and "1 model source(s)" in estimate.note
+    result = CliRunner().invoke(main, ["reliability", str(project.path), "--estimate"])
+    assert result.exit_code == 0 and "reliability estimate: 12 LLM calls" in result.output

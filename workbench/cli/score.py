@@ -206,20 +206,23 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
                    "(repeatable; sources 'generate' wrote need none)")
 @click.option("--json", "as_json", is_flag=True, help="print the runs' α and CV as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@estimate_options
 @user_errors
-def reliability(project, version, splits, seed, model_sources, as_json, quiet) -> None:
+def reliability(project, version, splits, seed, model_sources, as_json, quiet, estimate_only, yes) -> None:
     """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves), test-retest and template
     invariance; Cronbach's α and CV, stored for 'validate'. With a generator endpoint each model
     writes its topics again (three seeds, three templates; cached, resumable); without one,
     test-retest is a bootstrap re-draw of the stored documents and template invariance is not run."""
-    from ..reliability import reliability_runs
+    from ..reliability import estimate_reliability, reliability_runs
     from ..report.terminal import print_validity
 
     pairs = [m.partition("=") for m in model_sources]
     if any(not label.strip() or not sep or not model.strip() for label, sep, model in pairs):
         raise WorkbenchError("--model-source takes LABEL=MODEL, e.g. --model-source 'example-llm@KR=gpt-4o'")
-    runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json),
-                            model_sources={label.strip(): model.strip() for label, _, model in pairs})
+    store, named = open_project(project), {label.strip(): model.strip() for label, _, model in pairs}
+    if cost_gate(store.config(), estimate_reliability(store, splits, seed, named), estimate_only, yes):
+        return
+    runs = reliability_runs(store, version, splits, seed, show_progress=not (quiet or as_json), model_sources=named)
     if as_json:
         click.echo(json_text({"codebook_version": runs.version, "reliability": runs.report.reliability,
                               "notes": runs.notes}))

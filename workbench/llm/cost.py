@@ -144,6 +144,17 @@ def scaled(estimate: RoleEstimate, calls: int) -> RoleEstimate:
                    tokens_out=round(estimate.tokens_out * factor))
 
 
+def merged(roles: Sequence[RoleEstimate]) -> list[RoleEstimate]:
+    """One estimate per (role, model): the calls and tokens of ``roles`` summed."""
+    out: dict[tuple[str, str | None], RoleEstimate] = {}
+    for r in roles:
+        key = (r.role, r.model)
+        out[key] = r if key not in out else replace(out[key], calls=out[key].calls + r.calls,
+                                                     tokens_in=out[key].tokens_in + r.tokens_in,
+                                                     tokens_out=out[key].tokens_out + r.tokens_out)
+    return list(out.values())
+
+
 def dollars(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
