@@ -31,6 +31,23 @@ class Reply:
     error_body: dict | None = None
 
 
+# How each local server family differs where the workbench can tell (see README, "Local and private
+# models"): whether /v1/completions echoes prompt log-probabilities, and the shape of an error body.
+PROFILES = ("openai", "vllm", "ollama", "llamacpp")
+ECHOES_LOGPROBS = {"openai": True, "vllm": True, "ollama": False, "llamacpp": False}
+
+
+def error_body(profile: str, status: int, message: str) -> dict:
+    """An error reply as ``profile`` writes it: OpenAI, Ollama and llama.cpp wrap it in "error",
+    vLLM answers with a top-level error object."""
+    if profile == "vllm":
+        return {"object": "error", "message": message, "type": "NotFoundError", "param": None, "code": status}
+    if profile == "llamacpp":
+        return {"error": {"code": status, "message": message, "type": "not_found_error"}}
+    return {"error": {"message": message, "type": "api_error" if profile == "ollama" else "invalid_request_error",
+                      "param": None, "code": None}}
+
+
 def hashed_embedding(text: str, dim: int = 16) -> list[float]:
     """A deterministic pseudo-embedding: equal texts give equal vectors."""
     seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
@@ -57,6 +74,10 @@ class FakeOpenAI:
         # /v1/completions with echo: the log-probability of each whitespace token of the prompt, or
         # None for an endpoint that returns no log-probabilities
         self.token_logprob: Callable[[str, str], float] | None = None
+        # How the chat endpoint counts tokens in its ``usage``: whitespace words by default; a test
+        # of cost estimates gives a real tokenizer (each message + 3, the reply priming + 3, as OpenAI counts)
+        self.count_tokens: Callable[[str], int] | None = None
+        self.profile = "openai"  # one of PROFILES: which server family to behave like
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -98,14 +119,19 @@ class FakeOpenAI:
                     return self._send(reply.status, reply.error_body or {"error": {"message": "scripted failure",
                                                                                     "type": "server_error"}},
                                       reply.headers)
-                prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+                contents = [str(m.get("content", "")) for m in body.get("messages", [])]
+                if server.count_tokens is None:
+                    prompt_tokens, completion_tokens = len(" ".join(contents).split()), len(reply.text.split())
+                else:
+                    prompt_tokens = sum(server.count_tokens(c) + 3 for c in contents) + 3
+                    completion_tokens = server.count_tokens(reply.text)
                 return self._send(200, {
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": reply.text}}],
-                    "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(reply.text.split()),
-                              "total_tokens": len(prompt.split()) + len(reply.text.split())},
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens},
                 }, reply.headers)
 
             def _send(self, status, payload, headers=None):
@@ -142,7 +168,7 @@ class FakeOpenAI:
         tokens = re.findall(r"\S+\s*", prompt) + [" end"]
         offsets = list(itertools.accumulate([0] + [len(t) for t in tokens[:-1]]))
         logprobs = None
-        if self.token_logprob is not None:
+        if self.token_logprob is not None and ECHOES_LOGPROBS[self.profile]:
             logprobs = {"tokens": tokens, "text_offset": offsets, "top_logprobs": None,
                         "token_logprobs": [None] + [self.token_logprob(prompt[:o], t) for o, t in
                                                     zip(offsets[1:], tokens[1:])]}

@@ -21,6 +21,7 @@ from conftest import FIXTURES
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import MODEL, RECOGNIZER, pair_id
 from workbench.cli import main
+from workbench import ingest_qdpx
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.models import Code
 from workbench.report import qdpx
@@ -96,7 +97,7 @@ def store(built):
 
 @pytest.fixture(scope="module")
 def project_schema():
-    return xmlschema.XMLSchema10(FIXTURES / "refi_qda" / "Project.xsd")
+    return xmlschema.XMLSchema10(ingest_qdpx.PROJECT_SCHEMA)
 
 
 def read_back(path):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -23,6 +24,7 @@ from graphs.codebook_graph import build_graph
 from .annotate.roles import DECIDE, lead_test, require, sees_labels
 from .annotate.tasks import task_protocol
 from .build_context import BuildContext
+from .build_seed import SEED_KEY, SeedCodebook, read_seed
 from .annotate.review_proposals import apply_review, propose_reviews
 from .decisions import (CHANGING, REVIEW, as_payload, decision_problem, quorum_outcome, resume_decisions,
                         votes_text)
@@ -150,7 +152,7 @@ def _claim(store: Store, by: str | None) -> str:
 def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
               show_progress: bool = True, on_update: Callable[[str, dict], None] | None = None,
               resume: dict[str, dict] | None = None, train_sources: Sequence[str] = (),
-              by: str | None = None) -> BuildStatus:
+              by: str | None = None, seed_codebook: str | Path | None = None) -> BuildStatus:
     """Run the codebook graph until the next review pause or the end.
 
     A paused build continues with the decisions recorded in the project (or ``resume``, a
@@ -162,18 +164,23 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
 
     One build runs per project: its pid, node and start are recorded (``by``: who resumed it) and
     a second ``run_build`` refuses while that process lives.
+
+    ``seed_codebook`` (a .qdc, .qdpx or table, see :mod:`workbench.build_seed`) makes C⁰ that
+    codebook instead of a clustering; only a build that has not started (or ``restart``) takes one.
     """
+    seed = read_seed(seed_codebook) if seed_codebook is not None else None
     token = _claim(store, by)
     try:
         return _locked_build(store, token, auto_approve, iterations, restart, show_progress, on_update, resume,
-                             train_sources)
+                             train_sources, seed)
     finally:
         store.release_build_lock(token)
 
 
 def _locked_build(store: Store, token: str, auto_approve: bool, iterations: int | None, restart: bool,
                   show_progress: bool, on_update: Callable[[str, dict], None] | None,
-                  resume: dict[str, dict] | None, train_sources: Sequence[str]) -> BuildStatus:
+                  resume: dict[str, dict] | None, train_sources: Sequence[str],
+                  seed: SeedCodebook | None = None) -> BuildStatus:
     config = store.config()
     settings = {}
     if iterations is not None:
@@ -190,16 +197,23 @@ def _locked_build(store: Store, token: str, auto_approve: bool, iterations: int 
         _check_same_training(store, config, restart)
         store.save_config(config)
     with _compiled(store) as graph:
-        return _run(graph, store, token, config, auto_approve, restart, show_progress, on_update, resume)
+        return _run(graph, store, token, config, auto_approve, restart, show_progress, on_update, resume, seed)
 
 
 def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: bool, show_progress: bool,
-         on_update: Callable[[str, dict], None] | None, resume: dict[str, dict] | None) -> BuildStatus:
+         on_update: Callable[[str, dict], None] | None, resume: dict[str, dict] | None,
+         seed: SeedCodebook | None = None) -> BuildStatus:
     thread_id = current_thread(store)
     if restart and _status(graph, store, thread_id).state != "new":
         thread_id = f"build-{int(thread_id.rsplit('-', 1)[-1]) + 1}"
-    store.set_meta(THREAD_KEY, thread_id)
     status = _status(graph, store, thread_id)
+    if seed is not None:
+        if status.state != "new":
+            raise WorkbenchError(f"the build {thread_id} has started without --seed-codebook: start a new one "
+                                 f"seeded from {seed.file} with --restart")
+        store.set_meta(SEED_KEY + thread_id, seed.to_json())
+    store.set_meta(THREAD_KEY, thread_id)
+    kept = store.get_meta(SEED_KEY + thread_id)  # a resumed seeded build finds its seed here
     if status.state == "finished":
         return status
     graph_input: Any = None if status.state == "interrupted" else {}
@@ -210,7 +224,8 @@ def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: b
         graph_input = Command(resume=decisions)
     run_id = store.start_run("build", config.digest())
     gateway = Gateway(store, config, run_id)
-    context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress)
+    context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress,
+                           SeedCodebook.from_json(kept) if kept else None)
     try:
         with gateway.session():  # the nodes' model calls share one loop and its connections
             for mode, chunk in graph.stream(graph_input, {"configurable": {"thread_id": thread_id}}, context=context,

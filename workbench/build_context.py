@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .build_seed import SeedCodebook
 from .codebook.vectors import unit_rows
 from .config import WorkbenchConfig
 from .corpus import load_corpus, training_corpus
@@ -26,6 +27,7 @@ class BuildContext:
     thread_id: str
     auto_approve: bool = False
     show_progress: bool = True
+    seed: SeedCodebook | None = None  # the codebook C⁰ starts from (build --seed-codebook), else clustering
     _all: Corpus | None = field(default=None, repr=False)
     _corpus: Corpus | None = field(default=None, repr=False)
     _posteriors: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict, repr=False)

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .build_context import BuildContext
-from .codebook.assignment import code_spread
+from .build_seed import seed_centroids, seed_record
+from .codebook.assignment import code_spread, nearest_codes
 from .codebook.changes import apply_changes
 from .codebook.clustering import centroids as code_centroids, unit_centroids
 from .codebook.clustering import code_members, initial_codes
@@ -30,6 +31,7 @@ from .score import score_project
 
 UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
 SAMPLE_MEMBERS = 5
+SEEDED = "seed"  # name source of a code that came from the seed codebook
 
 
 def _uid(*parts: object) -> str:
@@ -50,19 +52,29 @@ def embed(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 
 def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes,
-    on the training sources' expressions only; records σ of Eq. 15 for the whole build."""
+    on the training sources' expressions only; or, for a seeded build, the seed's codes with the
+    expressions of highest q(z|x) as members. Records σ of Eq. 15 for the whole build."""
     existing = ctx.store.version_for(ctx.thread_id, 0, "init")
     if existing is None:
         corpus, em = ctx.corpus(), ctx.config.em
-        merge = {"merge_threshold": em.merge_cosine} if em.merge_threshold_mode == "paper" else {
-            "merge_value": em.merge_cosine}
-        labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
-        K = int(labels.max()) + 1
-        cents = code_centroids(corpus.expr_emb, labels, K)
-        sizes = np.bincount(labels, minlength=K)
-        codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int(sizes[k]), cents[k]) for k in range(K)]
-        record = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode},
-                  "sigma": code_spread(corpus.expr_emb, labels, cents),
+        if ctx.seed is None:
+            merge = {"merge_threshold": em.merge_cosine} if em.merge_threshold_mode == "paper" else {
+                "merge_value": em.merge_cosine}
+            labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
+            K = int(labels.max()) + 1
+            cents = code_centroids(corpus.expr_emb, labels, K)
+            sizes = np.bincount(labels, minlength=K)
+            codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int(sizes[k]), cents[k])
+                     for k in range(K)]
+            origin = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode}}
+        else:
+            cents, made = seed_centroids(ctx.gateway, ctx.seed)
+            labels = nearest_codes(corpus.expr_emb, cents)
+            sizes = np.bincount(labels, minlength=len(cents))
+            codes = [Code(k, c.uid, c.name, SEEDED, c.description or None, int(sizes[k]), cents[k])
+                     for k, c in enumerate(ctx.seed.codes)]
+            origin = {"init": {"seeded": True}, "seeded": seed_record(ctx.seed, made)}
+        record = {**origin, "sigma": code_spread(corpus.expr_emb, labels, cents),
                   "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
                   "document_input": ctx.gateway.document_input, "representation": ctx.gateway.representation}
         existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,

@@ -138,6 +138,25 @@ class ReviewConfig(BaseModel):
     # reviewers whose agreeing decisions carry out a codebook change (#25); 1: one decision does, as
     # before; a lead's decision always settles a proposal alone
     quorum: int = Field(1, ge=1)
+class ModelPrice(BaseModel):
+    """USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(0.0, ge=0)
+
+
+class LLMCostConfig(BaseModel):
+    """Cost before a run (``--estimate``): prices per model over the shipped, dated defaults
+    (``workbench/llm/prices.json``), and the estimate above which a run asks first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prices: dict[str, ModelPrice] = Field(default_factory=dict,
+                                          description="model -> {input, output} USD per million tokens; "
+                                                      "over the shipped defaults")
+    max_cost: float | None = Field(None, ge=0, description="USD: a run estimated above it asks first (or --yes)")
 
 
 class WorkbenchConfig(BaseModel):
@@ -150,6 +169,7 @@ class WorkbenchConfig(BaseModel):
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
     annotation: AnnotationConfig = Field(default_factory=AnnotationConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    llm: LLMCostConfig = Field(default_factory=LLMCostConfig)
 
     @model_validator(mode="after")
     def _all_roles(self) -> "WorkbenchConfig":

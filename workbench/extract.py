@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import prompts
 
+from .llm.cost import Estimate, estimate_chats
 from .llm.gateway import CallResult, Gateway
 from .llm.injection import injection_check, is_instruction
 from .llm.offline import ExtractiveRecognizer
@@ -35,9 +36,23 @@ class ExtractReport:
         return "offline extractive mode" if self.strategy.startswith("offline") else f"LLM extractor {self.strategy}"
 
 
-def extract(store: Store, limit: int | None = None, show_progress: bool = True, runs: bool = False) -> ExtractReport:
+def estimate_extract(store: Store, limit: int | None = None, runs: bool = False) -> Estimate:
+    """What ``extract`` would send, without sending it: one App. G value-identifier request per
+    document that has no expressions yet, counted as :mod:`workbench.llm.cost` says."""
+    config = store.config()
+    docs = store.documents_without_extraction(limit, runs)
+    if config.role("extractor").provider == "offline":
+        return Estimate("extract", note=f"offline extractor: {len(docs):,} documents, no LLM calls")
+    requests = [[("user", prompts.render("value_identifier", document=d.text))] for d in docs]
+    return Estimate("extract", [estimate_chats(config, "extractor", "value_identifier", requests)],
+                    note="cached replies, retries and the expressions' embedding not counted")
+
+
+def extract(store: Store, limit: int | None = None, show_progress: bool = True, runs: bool = False,
+            estimate: Estimate | None = None) -> ExtractReport:
     """Extract value expressions from documents that have none yet; safe to re-run at any time.
-    ``runs``: the reliability runs' documents instead of the project's own."""
+    ``runs``: the reliability runs' documents instead of the project's own; ``estimate`` is kept
+    with the run so that ``status`` shows it beside what the run used."""
     config = store.config()
     run_id = store.start_run("extract", config.digest())
     gateway = Gateway(store, config, run_id)
@@ -47,7 +62,8 @@ def extract(store: Store, limit: int | None = None, show_progress: bool = True, 
     else:
         strategy, counts = gateway.run(_extract_llm(store, gateway, docs, show_progress))
     stats = gateway.stats.as_dict()
-    store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy})
+    store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy,
+                              **({"estimate": estimate.as_dict()} if estimate else {})})
     return ExtractReport(len(docs), counts["expressions"], counts["failed"], strategy, stats,
                          counts["injections_dropped"])
 

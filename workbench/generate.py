@@ -30,6 +30,7 @@ import prompts
 from .errors import WorkbenchError
 from .ingest import MAX_DOCUMENT_CHARS
 from .language import detect_language
+from .llm.cost import Estimate, estimate_chats
 from .llm.gateway import CallResult, Gateway, OutputError
 from .progress import progress_bar
 from .score import CONTROL
@@ -107,20 +108,29 @@ def _parse_document(text: str) -> str:
     return text
 
 
-def generate(store: Store, model: str, topics: list[str] | None = None, persona: str | None = None,
-             samples: int = 1, group: str | None = None, topic_group: str | None = None,
-             base_url: str | None = None, limit: int | None = None, show_progress: bool = True,
-             template: str = TEMPLATES[0], seed: int | None = None, source: str | None = None,
-             run: str | None = None) -> GenerateReport:
-    """Ask ``model`` (through the ``generator`` role) to write on each topic, ``samples`` times.
+@dataclass
+class GeneratePlan:
+    """What a ``generate`` run would send: the settings, the documents still to write, and per
+    call the prompt's variables and parameters."""
 
-    ``topics`` default to the topics of the project's human documents (of ``topic_group`` if
-    given), the first ``limit`` of them if given. ``base_url`` overrides the generator role's
-    endpoint for this run; the project's settings are not changed. ``template`` names the
-    unprimed prompt (one of :data:`TEMPLATES`), ``seed`` the request seed. ``source`` is the
-    documents' stored source (default: the model); ``run`` marks them as a reliability run's,
-    kept apart from the project's own documents.
-    """
+    config: object
+    model: str
+    group: str
+    persona: str | None
+    source: str
+    prompt: str
+    todo: list[tuple[str, str, int]]  # (document id, topic, sample)
+    variables: list[dict]
+    params: list[dict]
+    wanted: int
+    existing: int
+
+
+def plan_generate(store: Store, model: str, topics: list[str] | None = None, persona: str | None = None,
+                  samples: int = 1, group: str | None = None, topic_group: str | None = None,
+                  base_url: str | None = None, limit: int | None = None, template: str = TEMPLATES[0],
+                  seed: int | None = None, source: str | None = None, run: str | None = None) -> GeneratePlan:
+    """Check the arguments of :func:`generate` and list the calls it would make, calling nothing."""
     if samples < 1:
         raise WorkbenchError("--samples must be at least 1")
     if not model.strip():
@@ -150,14 +160,45 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
     ids = [document_id(model, t, persona, k, variant) for t, k in wanted]
     existing = store.existing_document_ids(ids)
     todo = [(i, t, k) for i, (t, k) in zip(ids, wanted) if i not in existing]
-    report = GenerateReport(model, group, persona, len(wanted), len(existing), 0, 0)
-    if not todo:
-        return report
-
     prompt = ROLE_PLAY if persona else template
     variables = [{"topic": t, **({"country_adjective": country_adjective(persona)} if persona else {})}
                  for _, t, _ in todo]
     params = [{"sample": k, "seed": seed} for _, _, k in todo]
+    return GeneratePlan(config, model, group, persona, source, prompt, todo, variables, params, len(wanted),
+                        len(existing))
+
+
+def estimate_generate(store: Store, model: str, **arguments) -> Estimate:
+    """What :func:`generate` with these arguments would cost (see :mod:`workbench.llm.cost`)."""
+    plan = plan_generate(store, model, **arguments)
+    requests = [[("user", prompts.render(plan.prompt, **v))] for v in plan.variables]
+    return Estimate("generate", [estimate_chats(plan.config, "generator", plan.prompt, requests)],
+                    note=f"{plan.existing:,} of {plan.wanted:,} documents already written; cached replies and "
+                         "retries not counted")
+
+
+def generate(store: Store, model: str, topics: list[str] | None = None, persona: str | None = None,
+             samples: int = 1, group: str | None = None, topic_group: str | None = None,
+             base_url: str | None = None, limit: int | None = None, show_progress: bool = True,
+             template: str = TEMPLATES[0], seed: int | None = None, source: str | None = None,
+             run: str | None = None, estimate: Estimate | None = None) -> GenerateReport:
+    """Ask ``model`` (through the ``generator`` role) to write on each topic, ``samples`` times.
+
+    ``topics`` default to the topics of the project's human documents (of ``topic_group`` if
+    given), the first ``limit`` of them if given. ``base_url`` overrides the generator role's
+    endpoint for this run; the project's settings are not changed. ``template`` names the
+    unprimed prompt (one of :data:`TEMPLATES`), ``seed`` the request seed. ``source`` is the
+    documents' stored source (default: the model); ``run`` marks them as a reliability run's,
+    kept apart from the project's own documents. ``estimate`` is kept with the run (``status``).
+    """
+    plan = plan_generate(store, model, topics, persona, samples, group, topic_group, base_url, limit, template,
+                         seed, source, run)
+    config, group, persona, source, prompt = plan.config, plan.group, plan.persona, plan.source, plan.prompt
+    todo, variables, params = plan.todo, plan.variables, plan.params
+    report = GenerateReport(model, group, persona, plan.wanted, plan.existing, 0, 0)
+    if not todo:
+        return report
+
     run_id = store.start_run("generate", config.digest())
     gateway = Gateway(store, config, run_id)
     pending: list[DocumentRow] = []
@@ -193,5 +234,5 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
             report.stats = gateway.stats.as_dict()
             store.finish_run(run_id, {**report.stats, "generated": report.generated, "failed": report.failed,
                                       "model": model, "persona": persona, "template": prompt, "seed": seed,
-                                      "run": run})
+                                      "run": run, **({"estimate": estimate.as_dict()} if estimate else {})})
     return report

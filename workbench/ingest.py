@@ -24,6 +24,7 @@ MAX_DOCUMENT_CHARS = 100_000
 class IngestOptions:
     group: str | None = None
     source: str = "human"
+    topic: str | None = None  # one topic for every document of a .qdpx (tabular files: --topic-col)
     text_cols: tuple[str, ...] = ("text",)
     topic_col: str | None = None
     id_col: str = "id"

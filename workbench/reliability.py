@@ -42,7 +42,8 @@ from .alignment.scoring import score_table
 from .corpus import load_corpus
 from .errors import WorkbenchError
 from .extract import extract
-from .generate import generate
+from .generate import estimate_generate, generate
+from .llm.cost import Estimate, merged
 from .llm.gateway import Gateway
 from .progress import progress_bar
 from .score import CONTROL, HUMAN, METHOD, ProjectPosteriors, document_sets, load_posteriors, source_label
@@ -132,6 +133,23 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
     if extracted.failed:
         notes.append(f"{extracted.failed} re-generated documents failed extraction and are left out of their runs")
     return notes
+
+
+def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
+                         model_sources: dict[str, str] | None = None) -> Estimate:
+    """What the generation runs of :func:`reliability_runs` would cost: every model source's
+    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)."""
+    if store.config().role("generator").provider == "offline":
+        return Estimate("reliability", note="no generator endpoint: no LLM calls (test-retest is the bootstrap "
+                                            "stand-in)")
+    labels = sorted({source_label(s, g) for g, s, _ in store.document_counts() if s != HUMAN})
+    targets, _ = regeneration_targets(store, labels, model_sources or {})
+    roles = [role for t in targets for run, template, run_seed in _jobs(t, splits, seed)
+             for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona, group=t.group,
+                                           source=t.source, run=run, template=template, seed=run_seed).roles]
+    return Estimate("reliability", merged(roles),
+                    note=f"{len(targets)} model source(s) re-generated; the extraction of their documents and "
+                         "cached replies not counted")
 
 
 def _run_sets(post: ProjectPosteriors, run_of: dict[str, str]) -> tuple[Rows, Rows, dict[str, Rows]]:

@@ -29,6 +29,7 @@ class Annotator:
     created: float
     revoked: float | None
     role: str = ANNOTATOR
+    linked: bool = True  # False for an annotator imported with their labels, who has no link yet
 
     @property
     def active(self) -> bool:
@@ -81,7 +82,7 @@ def add_annotator(store: Store, name: str, base_url: str | None = None, role: st
     name, role = check_annotator(name), check_role(role)
     base_url = check_base_url(base_url) if base_url is not None else default_base_url(store)
     row = store.annotator_row(name)
-    if row is not None and row["revoked"] is None:
+    if row is not None and row["revoked"] is None and row["token_hash"]:  # imported annotators have no link yet
         taken = f"{name!r} is {row['name']!r} already (names are unique whatever their case)" \
             if row["name"] != name else f"{name!r} already has a link"
         raise WorkbenchError(f"{taken}: revoke it first ('annotators PROJECT revoke {row['name']}') "
@@ -108,7 +109,8 @@ def set_role(store: Store, name: str, role: str) -> str:
 
 
 def annotators(store: Store) -> list[Annotator]:
-    return [Annotator(r["name"], r["created"], r["revoked"], r["role"] or ANNOTATOR) for r in store.annotator_rows()]
+    return [Annotator(r["name"], r["created"], r["revoked"], r["role"] or ANNOTATOR, bool(r["token_hash"]))
+            for r in store.annotator_rows()]
 
 
 def revoke_annotator(store: Store, name: str) -> None:
@@ -131,7 +133,7 @@ def authenticate(store: Store, token: str | None) -> Login:
     given = token_hash(token)
     found = None
     for row in store.annotator_rows():
-        if hmac.compare_digest(given, row["token_hash"]):
+        if hmac.compare_digest(given, row["token_hash"] or ""):  # imported annotators have no link
             found = row
     if found is None:
         return Login(None, "unknown token")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..store import open_project
-from . import main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 @main.command(short_help="Learn the codebook (Algorithm 1); resumes where it stopped.")
@@ -14,21 +14,30 @@ from . import main, user_errors
 @click.option("--restart", is_flag=True, help="start a new build thread instead of continuing the current one")
 @click.option("--train-source", "train_sources", multiple=True, metavar="NAME",
               help="a model source whose documents also shape the codebook (repeatable; human always does)")
+@click.option("--seed-codebook", type=click.Path(dir_okay=False),
+              help="start from this codebook (.qdc, a .qdpx's codebook, or CSV name,description[,examples]) "
+                   "instead of clustering; a new build only (with --restart once one has started)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@estimate_options
 @user_errors
 def build(project: str, auto_approve: bool, iterations: int | None, restart: bool, train_sources: tuple[str, ...],
-          quiet: bool) -> None:
+          seed_codebook: str | None, quiet: bool, estimate_only: bool, yes: bool) -> None:
     """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
     review pause, continues where it stopped."""
     from ..build import run_build
+    from ..build_estimate import estimate_build
 
     from ..report.terminal import print_build_status, print_node_update
 
     store = open_project(project)
+    estimate = estimate_build(store, iterations)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
     for warning in store.config().warnings():
         click.echo(f"warning: {warning}", err=True)
     status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
-                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources)
+                       show_progress=not quiet, on_update=print_node_update, train_sources=train_sources,
+                       seed_codebook=seed_codebook)
     print_build_status(store, status)
 
 
@@ -82,7 +91,7 @@ def status(project: str) -> None:
     """Show what the project holds and where the build is."""
     from ..build import build_status
 
-    from ..report.terminal import print_build_status
+    from ..report.terminal import print_build_status, run_cost_lines
 
     store = open_project(project)
     click.echo(f"{project}: schema v{store.schema_version}")
@@ -91,4 +100,6 @@ def status(project: str) -> None:
     extracted = store.extraction_counts()
     click.echo(f"  extracted {extracted['ok']:,} documents ({extracted['failed']} failed), "
                f"{store.count('expressions'):,} expressions")
+    for line in run_cost_lines(store, ("extract", "generate")):
+        click.echo(line)
     print_build_status(store, build_status(store))

@@ -8,7 +8,7 @@ import click
 
 from ..errors import WorkbenchError
 from ..store import open_project
-from . import main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 @main.command()
@@ -66,18 +66,29 @@ def config(project: str, key: str | None, value: str | None) -> None:
 @click.option("--text-col", default="text", show_default=True,
               help="column with the text; several columns joined with commas, e.g. title,content")
 @click.option("--topic-col", help="column with the topic (default: 'topic' when present)")
+@click.option("--topic", help="one topic for every document of a .qdpx (tabular files: --topic-col)")
 @click.option("--id-col", default="id", show_default=True, help="column with a unique document id")
 @click.option("--language", help="language code for every document (default: guessed from the script)")
 @click.option("--preset", type=click.Choice(["valueeval"]), help="a known layout: valueeval = Touché23-ValueEval TSV")
 @click.option("--truncate", is_flag=True, help="cut documents over the length limit instead of rejecting the file")
 @user_errors
-def ingest(project, file, group, source, text_col, topic_col, id_col, language, preset, truncate) -> None:
-    """Import documents from CSV, TSV, JSON or JSON lines; a bad file imports nothing."""
+def ingest(project, file, group, source, text_col, topic_col, topic, id_col, language, preset, truncate) -> None:
+    """Import documents from CSV, TSV, JSON or JSON lines, or a REFI-QDA project (.qdpx: documents,
+    codebook, annotators and their codings); a bad file imports nothing."""
     from ..ingest import IngestOptions, ingest_file
 
     store = open_project(project)
     options = IngestOptions(group=group, source=source, text_cols=tuple(c.strip() for c in text_col.split(",")),
-                            topic_col=topic_col, id_col=id_col, language=language, preset=preset, truncate=truncate)
+                            topic_col=topic_col, id_col=id_col, language=language, preset=preset, truncate=truncate,
+                            topic=topic)
+    if Path(file).suffix.lower() == ".qdpx":
+        from ..ingest_qdpx import ingest_qdpx, summary_lines
+
+        for line in summary_lines(ingest_qdpx(store, file, options)):
+            click.echo(line)
+        return
+    if topic is not None:
+        raise WorkbenchError(f"{file}: --topic is for a .qdpx; name the topic column of a table with --topic-col")
     result = ingest_file(store, file, options)
     groups = ", ".join(f"{g}: {n:,}" for g, n in sorted(result.by_group.items()))
     extra = f"; {result.gold_labels:,} gold labels" if result.gold_labels else ""
@@ -89,13 +100,19 @@ def ingest(project, file, group, source, text_col, topic_col, id_col, language, 
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--limit", type=click.IntRange(min=1), help="extract at most N documents this run")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@estimate_options
 @user_errors
-def extract(project: str, limit: int | None, quiet: bool) -> None:
+def extract(project: str, limit: int | None, quiet: bool, estimate_only: bool, yes: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
+    from ..extract import estimate_extract
     from ..extract import extract as run_extract
     from ..report.terminal import llm_counts, llm_errors
 
-    report = run_extract(open_project(project), limit=limit, show_progress=not quiet)
+    store = open_project(project)
+    estimate = estimate_extract(store, limit)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
+    report = run_extract(store, limit=limit, show_progress=not quiet, estimate=estimate)
     s = report.stats
     dropped = f", {report.injections_dropped} dropped as prompt injection" if report.injections_dropped else ""
     click.echo(f"extract: {report.documents:,} documents, {report.expressions:,} expressions{dropped}, "

@@ -11,7 +11,7 @@ from ..ablations import ABLATIONS
 from ..errors import WorkbenchError
 from ..formatting import json_text
 from ..store import open_project
-from . import main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -34,19 +34,25 @@ def _names(value: str | None) -> list[str] | None:
               help="the unprimed prompt: the paper's (App. G) or one of our two paraphrases (prompts/)")
 @click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), help="request seed sent with every call")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@estimate_options
 @user_errors
 def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, template, seed,
-             quiet) -> None:
+             quiet, estimate_only, yes) -> None:
     """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
+    from ..generate import estimate_generate, read_topics
     from ..generate import generate as run_generate
-    from ..generate import read_topics
 
     store = open_project(project)
+    topics = read_topics(topics_file) if topics_file else None
+    estimate = estimate_generate(store, model, topics=topics, persona=persona, samples=samples, group=group,
+                                 topic_group=topic_group, base_url=base_url, limit=limit, template=template, seed=seed)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
     if samples > 1 and store.config().role("generator").sampling_temperature("generator") == 0:
         click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
                    f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)
-    report = run_generate(store, model, read_topics(topics_file) if topics_file else None, persona, samples, group,
-                          topic_group, base_url, limit, show_progress=not quiet, template=template, seed=seed)
+    report = run_generate(store, model, topics, persona, samples, group, topic_group, base_url, limit,
+                          show_progress=not quiet, template=template, seed=seed, estimate=estimate)
     click.echo(report.summary())
     if report.generated:
         click.echo(f"next: 'workbench extract {project}' to extract their value expressions, then "
@@ -202,20 +208,23 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
                    "(repeatable; sources 'generate' wrote need none)")
 @click.option("--json", "as_json", is_flag=True, help="print the runs' α and CV as JSON")
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@estimate_options
 @user_errors
-def reliability(project, version, splits, seed, model_sources, as_json, quiet) -> None:
+def reliability(project, version, splits, seed, model_sources, as_json, quiet, estimate_only, yes) -> None:
     """Reliability runs (Sec. 4.3, Table 12): sampling (topic halves), test-retest and template
     invariance; Cronbach's α and CV, stored for 'validate'. With a generator endpoint each model
     writes its topics again (three seeds, three templates; cached, resumable); without one,
     test-retest is a bootstrap re-draw of the stored documents and template invariance is not run."""
-    from ..reliability import reliability_runs
+    from ..reliability import estimate_reliability, reliability_runs
     from ..report.terminal import print_validity
 
     pairs = [m.partition("=") for m in model_sources]
     if any(not label.strip() or not sep or not model.strip() for label, sep, model in pairs):
         raise WorkbenchError("--model-source takes LABEL=MODEL, e.g. --model-source 'example-llm@KR=gpt-4o'")
-    runs = reliability_runs(open_project(project), version, splits, seed, show_progress=not (quiet or as_json),
-                            model_sources={label.strip(): model.strip() for label, _, model in pairs})
+    store, named = open_project(project), {label.strip(): model.strip() for label, _, model in pairs}
+    if cost_gate(store.config(), estimate_reliability(store, splits, seed, named), estimate_only, yes):
+        return
+    runs = reliability_runs(store, version, splits, seed, show_progress=not (quiet or as_json), model_sources=named)
     if as_json:
         click.echo(json_text({"codebook_version": runs.version, "reliability": runs.report.reliability,
                               "notes": runs.notes}))

@@ -63,6 +63,10 @@ def list_(project: str) -> None:
     if not rows:
         click.echo("no annotators yet: add one with 'workbench annotators PROJECT add NAME'")
     for a in rows:
+        if not a.linked:
+            click.echo(f"  {a.name:<20} imported {when(a.created)} with their labels, no link yet (add one: "
+                       f"'workbench annotators PROJECT add {a.name}')")
+            continue
         state = f"revoked {when(a.revoked)}" if a.revoked else "active"
         click.echo(f"  {a.name:<20} {a.role:<10} link of {when(a.created)}  {state}")
 

@@ -74,6 +74,24 @@ def code_spread(
     return float(np.mean(spreads))
 
 
+def nearest_codes(expr_emb: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Each expression's code of highest q(z|x) (Eq. 15, inner term): the largest cosine to a
+    centroid, whatever sigma. A seeded C⁰ takes its members this way.
+
+    Args:
+        expr_emb: (n, d) expression embeddings (re-normalised here).
+        centroids: (K, d) code embeddings, no zero rows (re-normalised here).
+
+    Returns:
+        (n,) int64 code indices in [0, K).
+    """
+    v = _unit_matrix(expr_emb, "expr_emb")
+    c = _unit_matrix(centroids, "centroids")
+    if v.shape[1] != c.shape[1]:
+        raise ValueError(f"dimension mismatch: expressions d={v.shape[1]}, centroids d={c.shape[1]}")
+    return (v @ c.T).argmax(axis=1).astype(np.int64)
+
+
 def soft_assign(expr_emb: np.ndarray, centroids: np.ndarray, sigma: float) -> np.ndarray:
     """Per-expression code posteriors softmax_k[cos(e_v, e_c_k) / sigma^2] (Eq. 15, inner term).
 

@@ -96,13 +96,15 @@ class CallResult(Generic[T]):
 
 
 def _describe(exc: BaseException) -> str:
-    """``Type: message``, with the root cause when the SDK's message hides it ("Connection error.")."""
+    """``Type: message`` on one line, with the root cause when the SDK's message hides it ("Connection error.")."""
     root, chain = exc, {id(exc)}
     while (cause := root.__cause__ or root.__context__) is not None and id(cause) not in chain:
         root = cause
         chain.add(id(root))
     text = f"{type(exc).__name__}: {exc}"
-    return text if root is exc or str(root) in text else f"{text} ({type(root).__name__}: {root})"
+    if root is not exc and str(root) not in text:
+        text += f" ({type(root).__name__}: {root})"
+    return " ".join(text.split())  # one line: httpx's status errors carry a second line (a link to MDN)
 
 
 # The model call's record of its time on the wire, filled in by ``_HttpClient.send``: a dict, not a

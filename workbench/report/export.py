@@ -49,6 +49,7 @@ def codebook_records(store: Store, version: int | None = None, examples: int = E
     who named it, a description, size, usage n_k (when the build scored this version) and its
     most central expressions."""
     version = working_version(store, version)
+    colours = store.initial_version_of(version)[1].get("colours", {})  # an imported codebook's, by uid
     seen: dict[str, int] = {}
     codes = []
     for code in code_views(store, version, n_central=examples):
@@ -61,7 +62,7 @@ def codebook_records(store: Store, version: int | None = None, examples: int = E
             description = f"value code {code.idx} of codebook version {version} ({code.size} expressions)"
         codes.append({"guid": code_guid(code.uid), "uid": code.uid, "idx": code.idx, "name": name,
                       "named_by": code.name_source, "description": description, "size": code.size,
-                      "usage": code.usage, "examples": central})
+                      "usage": code.usage, "examples": central, "color": colours.get(code.uid)})
     return {"codebook_version": version, "K": len(codes), "exported_by": f"DOVE Workbench {workbench_version()}",
             "project": str(store.path), "codes": codes}
 
@@ -91,8 +92,8 @@ def add_codes(parent: ET.Element, records: dict, namespace: str) -> None:
     q = f"{{{namespace}}}"
     codes_el = ET.SubElement(parent, q + "Codes")
     for code in records["codes"]:
-        el = ET.SubElement(codes_el, q + "Code", {"guid": code["guid"], "name": xml_text(code["name"]),
-                                                  "isCodable": "true"})
+        attributes = {"guid": code["guid"], "name": xml_text(code["name"]), "isCodable": "true"}
+        el = ET.SubElement(codes_el, q + "Code", attributes | ({"color": code["color"]} if code.get("color") else {}))
         description = code["description"]
         if code["examples"]:
             description += "\n\nExamples:\n" + "\n".join(f"- {e}" for e in code["examples"])

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
+from ..build_seed import describe_seed
 from ..codebook.assignment import soft_assign
 from ..decisions import votes_text
 from ..errors import WorkbenchError
@@ -250,9 +251,11 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
     font_note = fonts.missing_font_note(names)
     agreement = _agreement(store)
     offline = config.role("extractor").provider == "offline"
+    initial = store.initial_version_of(codebook.version)[1]  # what the build recorded on C⁰
     context = dict(
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
-        trained_on=store.initial_version_of(codebook.version)[1].get("train_sources", ["human"]),
+        trained_on=initial.get("train_sources", ["human"]),
+        seeded=describe_seed(initial["seeded"]) if initial.get("seeded") else None,
         created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=post.embedder,
         n_docs=len(post.corpus.doc_ids), n_expr=len(post.corpus.expr_ids), alignment=config.alignment,
         scores=scores, score_config=json.loads(scores[0]["config"]) if scores else None,

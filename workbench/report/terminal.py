@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from ..ablations import AblationResult
+from ..build_seed import describe_seed
 from ..code_view import code_views, working_version
 from ..formatting import MISSING, fmt, percent
+from ..llm.cost import actual_cost, dollars
 from ..score import ScoreResult
 from ..store import Store
 from ..validate import ValidityReport
@@ -300,8 +302,32 @@ def print_waiting(store: Store, views: list) -> None:
                   "(a build's), --rename/--split/--merge/--keep ID (a review proposal's)")
 
 
+def run_cost_lines(store: Store, commands: tuple[str, ...] = ("extract",)) -> list[str]:
+    """Each command's last run that was estimated: the tokens and cost it used beside the estimate."""
+    lines = []
+    for command in commands:
+        run = store.latest_run(command)
+        estimate = (run or {}).get("stats", {}).get("estimate")
+        if not estimate or not estimate.get("roles"):
+            continue
+        stats = run["stats"]
+        planned = {k: sum(r[k] for r in estimate["roles"]) for k in ("calls", "tokens_in", "tokens_out")}
+        spent = actual_cost(store.config(), estimate["roles"], stats.get("tokens_in", 0), stats.get("tokens_out", 0))
+        lines.append(f"last {command}: {stats.get('calls', 0):,} calls (estimate {planned['calls']:,}), "
+                     f"{stats.get('tokens_in', 0):,} input tokens (estimate {planned['tokens_in']:,}), "
+                     f"{stats.get('tokens_out', 0):,} output tokens (estimate {planned['tokens_out']:,}), "
+                     f"cost {dollars(spent)} (estimate {dollars(estimate.get('cost'))}); tokens as the endpoint "
+                     "counted them")
+    return lines
+
+
 def print_build_status(store: Store, status) -> None:
     console = _console()
+    for v in store.versions():
+        if v["reason"] == "imported":
+            source = json.loads(v["diff"] or "{}").get("imported", {})
+            console.print(f"codebook version {v['version']}: {v['K']} codes imported from {source.get('file', '?')} "
+                          f"({source.get('format', 'a file')})", markup=False, highlight=False)
     if status.state == "new":
         console.print("build: not started (run 'workbench build PROJECT')")
         return
@@ -315,6 +341,8 @@ def print_build_status(store: Store, status) -> None:
                           f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), r["decoder"])
         console.print(table)
     record = store.build_record(status.thread_id)
+    if record is not None and record.get("seeded"):
+        console.print(f"C⁰ {describe_seed(record['seeded'])}", markup=False, highlight=False)
     if record is not None:
         console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
                       f"({record.get('n_train_documents', '?')} documents); every other source is only mapped onto "

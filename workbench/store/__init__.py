@@ -207,6 +207,13 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
             f"select group_name, source, coalesce(language, 'und'), count(*) from documents d where {OWN} "
             "group by 1, 2, 3 order by 1, 2, 3")]
 
+    def training_documents(self, sources: Sequence[str]) -> list[tuple[str | None, str]]:
+        """(topic, text) of the project's documents from ``sources`` (a build's training documents)."""
+        marks = ",".join("?" * len(sources))
+        return [tuple(r) for r in self.db.execute(
+            f"select t.text, d.text from documents d left join topics t on t.id = d.topic_id "
+            f"where d.source in ({marks}) and {OWN} order by d.rowid", list(sources))]
+
     def documents_without_extraction(self, limit: int | None = None, runs: bool = False) -> list[DocumentRow]:
         """The project's documents without expressions yet (``runs``: the reliability runs' instead)."""
         sql = f"""select d.id, d.group_name, t.text, d.source, d.language, d.text, d.truncated
@@ -299,6 +306,12 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
     def finish_run(self, run_id: int, stats: dict) -> None:
         with self.transaction():
             self.db["runs"].update(run_id, {"finished": time.time(), "stats": json.dumps(stats)})
+
+    def latest_run(self, command: str) -> dict | None:
+        """The last run of ``command`` (id, started, finished, stats as a dict), or None."""
+        rows = list(self.db.query("select id, started, finished, stats from runs where command = ? "
+                                  "order by id desc limit 1", [command]))
+        return {**rows[0], "stats": json.loads(rows[0]["stats"] or "{}")} if rows else None
 
 
 def storage_error(path: Path, exc: sqlite3.OperationalError) -> WorkbenchError:

@@ -41,6 +41,16 @@ class AnnotatorsStoreMixin:
             self.db.execute("update annotators set role = ? where name = ?", [role, name])
             self.db["annotator_events"].insert({**event, "time": time.time()})
 
+    def register_annotators(self, details: dict[str, str]) -> None:
+        """Annotators known by their labels only (imported from a QDA project): a row without a link
+        (no token hash) for each new name, and an ``import`` event with ``details[name]``."""
+        with self.transaction():
+            for name, detail in details.items():
+                self.db["annotators"].insert({"name": name, "token_hash": None, "created": time.time(),
+                                              "revoked": None}, pk="name", ignore=True)
+                self.db["annotator_events"].insert({"event": "import", "annotator": name, "detail": detail,
+                                                    "time": time.time()})
+
     def revoke_annotator_row(self, name: str, event: dict) -> None:
         with self.transaction():
             self.db.execute("update annotators set revoked = ? where name = ?", [time.time(), name])

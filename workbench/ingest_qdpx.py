@@ -1,0 +1,437 @@
+"""Importing a REFI-QDA project (``.qdpx``) that NVivo, ATLAS.ti, MAXQDA or QualCoder exported:
+its text sources become documents, its users annotators, its codes a codebook version marked
+``imported``, and its codings each user's mapping labels on document × code.
+
+A ``.qdpx`` is a zip with one ``.qde`` (XML of the REFI-QDA Project schema, 18 March 2019, shipped
+in ``refi_qda/Project.xsd``) and the sources' files under ``sources/``. The whole file is read and
+validated before anything is written; a file that is not a valid REFI project is refused with the
+first schema error and nothing is imported.
+
+What is mapped:
+
+- a ``TextSource`` with its text (``PlainTextContent``, or ``plainTextPath`` as ``internal://x.txt``
+  or a bare name, both in the zip's ``sources/``, or an external file that exists) is a document,
+  its name the document id; other sources (pictures, PDFs, audio, video) are skipped, one line each;
+- every codable ``Code``, nested ones flattened with their path in the name (``Parent / Child``),
+  is a code of the imported version, its GUID the code's uid (so exporting again keeps it), its
+  colour kept (``#RRGGBB``; ``#RGB`` widened, an alpha channel ``#RRGGBBAA`` dropped: the 2019
+  schema has no alpha) and its centroid the embedding of ``name: description``;
+- a ``Coding`` (of a selection or of the whole source) says that its user applied the code to the
+  document: a mapping label ``yes`` by that user on document × code. In a document a user coded at
+  all, every imported code the user did not apply gets ``no``, so κ/α and per-code α see the
+  user's decisions; documents a user coded nothing in get no label from them.
+
+What is not (memos, variables, cases, sets, links, graphs, codings on non-text selections, codings
+of non-codable codes) is counted in the summary. Selection offsets are Unicode code points; a
+selection that does not fit its source's text is counted and named, and so is one whose offsets fit
+only when read as UTF-16 units (a known slip of some tools).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .annotate.labels import label_row
+from .annotate.tasks import RESERVED_NAMES, pair_id, task_protocol
+from .errors import WorkbenchError
+from .ingest import MAX_DOCUMENT_CHARS, IngestOptions
+from .language import detect_language
+from .llm.gateway import Gateway
+from .models import Code
+from .store import DocumentRow, Store
+
+PROJECT_SCHEMA = Path(__file__).with_name("refi_qda") / "Project.xsd"
+NS = "urn:QDA-XML:project:1.0"
+Q = f"{{{NS}}}"
+IMPORTED = "imported"  # the codebook version's reason, and the codes' name source
+TASK = "mapping"
+YES, NO = "yes", "no"
+PATH_SEPARATOR = " / "
+UNATTRIBUTED = "refi-unattributed"  # the annotator of codings that name no user
+_NOT_NAME = re.compile(r"[^\w.-]+")  # the annotator name rule: letters, digits, '-', '_', '.'
+_COLOUR = re.compile(r"#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
+# What the mapping task cannot hold, by the element that carries it.
+UNMAPPED = {"Note": "memos (notes)", "Variable": "variables", "Case": "cases", "Set": "sets", "Link": "links",
+            "Graph": "graphs"}
+NON_TEXT = {"PictureSource": "a picture", "PDFSource": "a PDF", "AudioSource": "audio", "VideoSource": "video"}
+
+
+@dataclass
+class RefiCode:
+    guid: str
+    name: str  # the path, flattened
+    description: str
+    colour: str | None
+
+
+@dataclass
+class RefiSource:
+    name: str
+    text: str
+    codings: list[tuple[str | None, str]]  # (user GUID or None, code GUID), one per Coding
+
+
+@dataclass
+class RefiProject:
+    """A parsed and validated ``.qdpx``: what maps, and what does not (counted or said)."""
+
+    name: str
+    qde: str  # the .qde member's name
+    sha256: str
+    users: dict[str, str]  # GUID -> name as the file spells it
+    codes: list[RefiCode]
+    sources: list[RefiSource]
+    skipped: list[str] = field(default_factory=list)  # one line per source not imported
+    unmapped: Counter = field(default_factory=Counter)  # what the mapping task cannot hold -> count
+    notes: list[str] = field(default_factory=list)  # what was read differently from the file, and why
+
+
+@dataclass
+class QdpxImport:
+    """What ``ingest_qdpx`` wrote."""
+
+    file: str
+    documents: int
+    codebook_version: int
+    codes: int
+    annotators: dict[str, str]  # stored name -> the REFI user name
+    labels: Counter  # label -> count
+    by_group: dict[str, int]
+    project: RefiProject
+
+
+def guid_key(guid: str) -> str:
+    """A GUID as the workbench keeps a uid: lower case, no braces (the schema allows ``{…}``)."""
+    return str(uuid.UUID(guid.strip().strip("{}"))).lower()
+
+
+@functools.lru_cache(maxsize=1)
+def project_schema():
+    import xmlschema
+
+    return xmlschema.XMLSchema10(str(PROJECT_SCHEMA))
+
+
+def _qde_member(archive: zipfile.ZipFile, path: Path) -> str:
+    """``project.qde``, else the one ``.qde`` in the zip (ATLAS.ti names it after the project)."""
+    names = [n for n in archive.namelist() if n.lower().endswith(".qde") and not n.startswith("__MACOSX/")]
+    if "project.qde" in names:
+        return "project.qde"
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise WorkbenchError(f"{path}: the .qdpx holds no .qde project file: export the project again as REFI-QDA "
+                             "(.qdpx) from your QDA software")
+    raise WorkbenchError(f"{path}: the .qdpx holds {len(names)} .qde files ({', '.join(sorted(names)[:4])}): "
+                         "export one project per .qdpx")
+
+
+def normalise_colour(value: str) -> tuple[str | None, str | None]:
+    """(``#rrggbb`` or None, what was changed or None): ``#RGB`` widened, the alpha of ``#RRGGBBAA``
+    dropped (the 2019 schema has no alpha channel), anything else dropped."""
+    found = _COLOUR.fullmatch(value.strip())
+    if not found:
+        return None, "not a colour"
+    digits = found.group(1).lower()
+    if len(digits) == 3:
+        return "#" + "".join(d * 2 for d in digits), None
+    if len(digits) == 8:
+        return "#" + digits[:6], "alpha dropped"
+    return "#" + digits, None
+
+
+def _normalise_colours(root: ET.Element, notes: list[str]) -> None:
+    """Colours the schema would refuse but whose meaning is plain are rewritten before validation,
+    and said."""
+    changed: Counter = Counter()
+    for element in root.iter():
+        colour = element.get("color")
+        if colour is None:
+            continue
+        fixed, how = normalise_colour(colour)
+        if how:
+            changed[how] += 1
+            if fixed is None:
+                del element.attrib["color"]
+            else:
+                element.set("color", fixed)
+    for how, n in sorted(changed.items()):
+        notes.append(f"{n:,} colours: {how} ({'#RRGGBBAA read as RGB + alpha' if how == 'alpha dropped' else 'left out'})")
+
+
+def _first_schema_error(root: ET.Element) -> str | None:
+    if root.tag != Q + "Project":
+        found = root.tag.partition("}")
+        namespace, tag = (found[0].lstrip("{"), found[2]) if found[1] else ("no namespace", root.tag)
+        return f"the root element is {tag} ({namespace}), expected Project in namespace {NS}"
+    for error in project_schema().iter_errors(root):
+        return " ".join(f"{error.reason or error.message} (at {error.path})".split())
+    return None
+
+
+def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path) -> tuple[str | None, str]:
+    """(the text of a TextSource, or None and why not)."""
+    content = element.find(Q + "PlainTextContent")
+    if content is not None:
+        return content.text or "", ""
+    reference = element.get("plainTextPath")
+    if not reference:
+        return None, "it has neither PlainTextContent nor a plainTextPath (rich text only)"
+    bare = reference.removeprefix("internal://").lstrip("/")
+    members = set(archive.namelist())
+    for member in (f"sources/{bare}", bare):
+        if member in members:
+            return archive.read(member).decode("utf-8-sig", errors="replace"), ""
+    if not reference.startswith("internal://"):
+        outside = Path(reference.removeprefix("file://"))
+        outside = outside if outside.is_absolute() else base / outside
+        if outside.is_file():  # said in the summary: a file outside the .qdpx becomes a document
+            return outside.read_text("utf-8-sig", errors="replace"), f"read from {outside}, outside the .qdpx"
+    return None, f"its text file {reference!r} is neither in the .qdpx's sources/ nor on disk"
+
+
+def selection_misfit(text: str, start: int, end: int, name: str | None) -> str | None:
+    """None when a selection's offsets (Unicode code points) fit its source's text, else why not:
+    beyond the text, or counted in UTF-16 units (they select the selection's name only so read).
+    A name that differs from the selected text proves nothing by itself: tools name selections
+    freely."""
+    units = text.encode("utf-16-le")
+    utf16 = (name is not None and 0 <= start <= end and 2 * end <= len(units)
+             and units[2 * start:2 * end].decode("utf-16-le", errors="replace") == name)
+    fits = 0 <= start <= end <= len(text)
+    if utf16 and not (fits and text[start:end] == name):
+        return "offsets counted in UTF-16 units, not Unicode code points"
+    return None if fits else "offsets beyond the end of the text"
+
+
+def flatten_codes(codes: ET.Element | None, namespace: str = NS) -> tuple[list[RefiCode], int]:
+    """(every codable code under a ``Codes`` element, nested ones with their path in the name; how
+    many were not codable). The project's and the codebook's (.qdc) schemas share this CodeType."""
+    q = f"{{{namespace}}}"
+    found: list[RefiCode] = []
+    not_codable = 0
+
+    def walk(element: ET.Element, path: list[str]) -> None:
+        nonlocal not_codable
+        for code in element.findall(q + "Code"):
+            names = [*path, (code.get("name") or "").strip()]
+            if code.get("isCodable", "true").strip() in ("true", "1"):
+                description = code.find(q + "Description")
+                colour = code.get("color")
+                found.append(RefiCode(guid_key(code.get("guid")), PATH_SEPARATOR.join(names),
+                                      (description.text or "").strip() if description is not None else "",
+                                      normalise_colour(colour)[0] if colour else None))
+            else:
+                not_codable += 1
+            walk(code, names)
+
+    if codes is not None:
+        walk(codes, [])
+    return found, not_codable
+
+
+def _coding_pairs(parent: ET.Element, user: str | None) -> list[tuple[str | None, str]]:
+    pairs = []
+    for coding in parent.findall(Q + "Coding"):
+        who = coding.get("creatingUser") or user
+        pairs.append((guid_key(who) if who else None, guid_key(coding.find(Q + "CodeRef").get("targetGUID"))))
+    return pairs
+
+
+def read_qdpx(path: str | Path) -> RefiProject:
+    """Parse and validate a ``.qdpx`` without touching a project; a file that is not a valid REFI
+    project raises one line naming the first problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbenchError(f"{path}: no such file: give the path of a .qdpx exported from your QDA software")
+    data = path.read_bytes()
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise WorkbenchError(f"{path}: not a zip archive, so not a .qdpx: export the project again as REFI-QDA "
+                             "(.qdpx)") from None
+    with archive:
+        qde = _qde_member(archive, path)
+        try:
+            root = ET.fromstring(archive.read(qde))
+        except ET.ParseError as exc:
+            raise WorkbenchError(f"{path}: {qde} is not well-formed XML ({exc}): export the project again") from None
+        notes: list[str] = []
+        _normalise_colours(root, notes)
+        error = _first_schema_error(root)
+        if error:
+            raise WorkbenchError(f"{path}: not a valid REFI-QDA project ({qde}): {error}; nothing was imported")
+        project = RefiProject(root.get("name", ""), qde, hashlib.sha256(data).hexdigest(),
+                              {guid_key(u.get("guid")): (u.get("name") or u.get("id") or "").strip()
+                               for u in root.iterfind(f"{Q}Users/{Q}User")}, [], [], notes=notes)
+        if qde != "project.qde":
+            notes.append(f"the project file is {qde!r}, not 'project.qde' (read all the same)")
+        project.codes, not_codable = flatten_codes(root.find(f"{Q}CodeBook/{Q}Codes"))
+        project.unmapped["codes not codable (categories; their children keep the path)"] += not_codable
+        base = Path(root.get("basePath") or path.parent)
+        for element in root.iterfind(f"{Q}Sources/*"):
+            kind = element.tag.removeprefix(Q)
+            name = (element.get("name") or element.get("guid")).strip()
+            if kind in NON_TEXT:
+                project.skipped.append(f"skipped {NON_TEXT[kind]} source {name!r}: only plain text becomes a document")
+                project.unmapped["codings on non-text selections"] += sum(1 for _ in element.iter(Q + "Coding"))
+                continue
+            text, why = _source_text(element, archive, base)
+            if text is None:
+                project.skipped.append(f"skipped text source {name!r}: {why}")
+                project.unmapped["codings of skipped sources"] += sum(1 for _ in element.iter(Q + "Coding"))
+                continue
+            if why:
+                notes.append(f"text source {name!r}: {why}")
+            codings = _coding_pairs(element, element.get("creatingUser"))
+            for selection in element.findall(Q + "PlainTextSelection"):
+                misfit = selection_misfit(text, int(selection.get("startPosition")),
+                                          int(selection.get("endPosition")), selection.get("name"))
+                if misfit:
+                    project.unmapped[f"selections with {misfit} (coded all the same)"] += 1
+                codings += _coding_pairs(selection, selection.get("creatingUser"))
+            project.sources.append(RefiSource(name, text, codings))
+        for tag, what in UNMAPPED.items():
+            n = sum(1 for _ in root.iter(Q + tag))
+            project.unmapped[what] += n
+        project.unmapped += Counter()  # drops the kinds counted zero times
+        return project
+
+
+def annotator_names(users: dict[str, str], used: set[str]) -> dict[str | None, str]:
+    """{user GUID (None: codings naming no user): annotator name}: the REFI name with every run of
+    characters outside letters, digits, '-', '_', '.' made '_', reserved names suffixed ``-refi``,
+    and clashes numbered."""
+    names: dict[str | None, str] = {}
+    taken = set(used)
+    for guid, original in [*sorted(users.items(), key=lambda u: (u[1], u[0])), (None, UNATTRIBUTED)]:
+        name = _NOT_NAME.sub("_", original).strip("_.-") or f"user-{(guid or 'none')[:8]}"
+        if name.lower() in RESERVED_NAMES:
+            name += "-refi"
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}-{n}"
+        taken.add(candidate)
+        names[guid] = candidate
+    return names
+
+
+def _documents(project: RefiProject, options: IngestOptions,
+               where: str) -> tuple[list[tuple[DocumentRow, RefiSource]], list[str]]:
+    """(document, its source) with unique ids, and the lines of the sources left out."""
+    docs, lines, seen = [], [], Counter()
+    group = (options.group or "").strip()
+    if not group:
+        raise WorkbenchError(f"{where}: the group name is empty: pass --group NAME (e.g. --group KR)")
+    for source in project.sources:
+        text = source.text
+        if not text.strip():
+            lines.append(f"skipped text source {source.name!r}: its text is empty")
+            project.unmapped["codings of skipped sources"] += len(source.codings)
+            continue
+        truncated = len(text) > MAX_DOCUMENT_CHARS
+        if truncated and not options.truncate:
+            raise WorkbenchError(
+                f"{where}: source {source.name!r} has {len(text):,} characters, over the limit of "
+                f"{MAX_DOCUMENT_CHARS:,}: pass --truncate to cut it at the limit")
+        seen[source.name] += 1
+        doc_id = source.name if seen[source.name] == 1 else f"{source.name} ({seen[source.name]})"
+        text = text[:MAX_DOCUMENT_CHARS]
+        docs.append((DocumentRow(doc_id, group, options.topic, options.source.strip() or "human",
+                                 options.language or detect_language(text), text, truncated), source))
+    return docs, lines
+
+
+def _labels(project: RefiProject, docs: list[tuple[DocumentRow, RefiSource]], names: dict[str | None, str],
+            version: int, file: str) -> tuple[list[dict], Counter]:
+    """Mapping label rows: per user, per document they coded, ``yes`` on the codes applied and ``no``
+    on the others; codings of unknown codes counted in ``project.unmapped``."""
+    uids = [c.guid for c in project.codes]
+    known = set(uids)
+    applied: dict[str | None, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for document, source in docs:
+        for user, code in source.codings:
+            if code in known:
+                applied[user if user in project.users else None][document.id].add(code)
+            else:
+                project.unmapped["codings of a code that is not codable or not in the codebook"] += 1
+    criterion = task_protocol(TASK).criteria[0].id
+    rows, counts = [], Counter()
+    for user, documents in applied.items():
+        original = project.users.get(user, "(no user named)") if user else "(no user named)"
+        note = f"imported from {file} (REFI-QDA user {original!r})"
+        for document in sorted(documents):
+            for uid in uids:
+                label = YES if uid in documents[document] else NO
+                rows.append(label_row(TASK, pair_id(document, uid), criterion, label, names[user], version,
+                                      note=note))
+                counts[label] += 1
+    return rows, counts
+
+
+def ingest_qdpx(store: Store, path: str | Path, options: IngestOptions, gateway: Gateway | None = None) -> QdpxImport:
+    """Read, validate and import a ``.qdpx`` (see the module docstring), atomically: documents, the
+    imported codebook version, its annotators and their labels in one transaction."""
+    path = Path(path)
+    where = str(path)
+    project = read_qdpx(path)
+    if not project.sources:
+        raise WorkbenchError(f"{where}: the project has no text source with its text: nothing to import")
+    if not project.codes:
+        raise WorkbenchError(f"{where}: the project has no codable code: nothing to map its codings to")
+    docs, lines = _documents(project, options, where)
+    project.skipped += lines
+    clash = store.existing_document_ids(d.id for d, _ in docs)
+    if clash:
+        raise WorkbenchError(f"{where}: source {sorted(clash)[0]!r} is already a document of the project "
+                             f"({len(clash)} names clash): this file may have been imported already")
+    gateway = gateway or Gateway(store, store.config())
+    centroids = gateway.embed([f"{c.name}: {c.description}" if c.description else c.name for c in project.codes])
+    codes = [Code(i, c.guid, c.name, IMPORTED, c.description or None, 0, centroids[i])
+             for i, c in enumerate(project.codes)]
+    info = {IMPORTED: {"file": where, "sha256": project.sha256, "format": "REFI-QDA project",
+                       "project": project.name, "centroids": "embedded name: description"},
+            "colours": {c.guid: c.colour for c in project.codes if c.colour}}
+    used = {a["name"] for a in store.annotator_rows()}
+    names = annotator_names(project.users, used)
+    with store.transaction():
+        store.import_documents(where, project.sha256, {"format": "qdpx", "group": options.group,
+                                                       "topic": options.topic, "source": options.source},
+                               [d for d, _ in docs])
+        version = store.save_codebook(f"import:{project.sha256[:16]}", 0, IMPORTED, None, codes,
+                                      np.zeros(0, np.int64), np.zeros(0, np.int64), info, "", gateway.embedder_id)
+        rows, counts = _labels(project, docs, names, version, where)
+        coders = sorted({r["annotator"] for r in rows})
+        originals = {n: project.users.get(g, "(no user named)") if g else "(no user named)" for g, n in names.items()}
+        store.register_annotators({n: f"imported from {where} as REFI-QDA user {originals[n]!r}" for n in coders})
+        store.record_labels(rows)
+    project.unmapped += Counter()
+    return QdpxImport(where, len(docs), version, len(codes), {n: originals[n] for n in coders}, counts,
+                      dict(Counter(d.group_name for d, _ in docs)), project)
+
+
+def summary_lines(result: QdpxImport) -> list[str]:
+    """What an import wrote, skipped and could not map, as the CLI prints it."""
+    groups = ", ".join(f"{g}: {n:,}" for g, n in sorted(result.by_group.items()))
+    labels = ", ".join(f"{n:,} {label}" for label, n in sorted(result.labels.items(), reverse=True))
+    lines = [f"imported {result.documents:,} documents from {result.file} ({groups})",
+             f"  codebook version {result.codebook_version} ({IMPORTED}): {result.codes:,} codes",
+             f"  annotators {len(result.annotators):,}: " + ", ".join(
+                 n if o == n else f"{n} (REFI user {o!r})" for n, o in sorted(result.annotators.items())),
+             f"  mapping labels {sum(result.labels.values()):,} ({labels or 'none'})"]
+    project = result.project
+    lines += [f"  {line}" for line in project.skipped + project.notes]
+    if project.unmapped:
+        lines.append("  not mapped (the mapping task holds documents × codes only):")
+        lines += [f"    {what:<60} {n:,}" for what, n in sorted(project.unmapped.items())]
+    return lines
