@@ -127,12 +127,11 @@ def test_a_seeded_initial_codebook_is_the_seed_with_members_by_q(project, tmp_pa
     assert init_codebook(ctx, {})["version"] == update["version"]  # idempotent on re-run
 
 
-def test_status_and_report_say_the_codebook_was_seeded_and_from_which_file(project, tmp_path):
+def test_status_and_report_say_the_codebook_was_seeded_and_from_which_file(project, tmp_path, capsys):
     seed = read_seed(seed_csv(tmp_path))
     init_codebook(constructed_context(project, seed), {})
-    with terminal.console.capture() as captured:
-        terminal.print_build_status(project, BuildStatus("build-1", "interrupted", ["name_codes"]))
-    text = " ".join(captured.get().split())
+    terminal.print_build_status(project, BuildStatus("build-1", "interrupted", ["name_codes"]))
+    text = " ".join(capsys.readouterr().out.split())
     assert f"C⁰ seeded from {seed.file} (table, 3 codes; centroids: 2 from examples, 1 from name + description)" \
         in text
     assert describe_seed(json.loads(json.dumps(project.build_record("build-1")["seeded"]))) in text
