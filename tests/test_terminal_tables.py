@@ -8,7 +8,7 @@ from workbench.report import terminal
 
 
 class _Store:
-    """The three questions print_build_status asks of a project."""
+    """The questions print_build_status asks of a project."""
 
     def __init__(self, rows):
         self.rows = rows
@@ -18,6 +18,9 @@ class _Store:
 
     def build_record(self, thread_id):
         return None
+
+    def versions(self):
+        return []
 
     def build_summary(self, thread_id):
         return {"changes": {"applied": 7}}
