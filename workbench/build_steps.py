@@ -18,8 +18,10 @@ from .codebook.assignment import code_spread
 from .codebook.changes import apply_changes
 from .codebook.clustering import centroids as code_centroids, unit_centroids
 from .codebook.clustering import code_members, initial_codes
-from .codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
-from .codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
+from .codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc_loss, score, stop_reason,
+                                  usage_zscores)
+from .codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
+                              propose_changes, split_members)
 from .decisions import as_payload, decision_problem
 from .errors import WorkbenchError
 from .extract import extract as run_extract
@@ -101,11 +103,16 @@ def reconstruct(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         "docs": np.flatnonzero(result.reconstructed).tolist(),
         "distortion": result.distortion_per_doc[result.reconstructed].tolist(),
         "code_distortion": [None if not np.isfinite(v) else float(v) for v in result.code_distortion],
+        "held_out": np.flatnonzero(result.held_out).tolist() if result.held_out is not None else [],
     }}
 
 
 def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
-    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code."""
+    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code.
+
+    ``em.objective reconstruction``: also −d̄ on the held-out documents; when it fell since the
+    previous version the last change is not kept (``change_kept``): the build goes back to the
+    previous version and stops, and the small-improvement stop rule reads held-out −d̄, not S."""
     em = ctx.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
@@ -131,11 +138,29 @@ def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
               "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
               "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code),
               "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term}
+    earlier = [h for h in state.get("history", []) if h["iteration"] < state["iteration"]]
+    held = np.zeros(q_docs.shape[0], dtype=bool)
+    held[rec.get("held_out", [])] = True
+    judged = em.objective == "reconstruction" and held.any()
+    record |= {"heldout_distortion": float(distortion[held].mean()) if judged else None,
+               "n_heldout": int(held.sum()) if judged else None, "kept": None}
+    before = earlier[-1].get("heldout_distortion") if earlier else None
+    if judged and before is not None:
+        record["kept"] = int(change_kept(-before, -record["heldout_distortion"]))
     ctx.store.save_iteration(record)
-    scores = [h["S"] for h in state.get("history", []) if h["iteration"] < state["iteration"]] + [parts.score]
-    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience)
     summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high", "distortion",
-                                      "beta1_term", "beta2_term")}
+                                      "beta1_term", "beta2_term", "heldout_distortion", "kept")}
+    if record["kept"] == 0:
+        back = earlier[-1]["version"]
+        return {"history": [summary], "distortion_history": history, "version": back,
+                "stop_reason": f"iteration {state['iteration'] - 1}'s change lowered −d̄ on "
+                               f"{record['n_heldout']} held-out documents ({-before:.4f} → "
+                               f"{-record['heldout_distortion']:.4f}): not kept, version {back} is the codebook"}
+    scores = [h["S"] for h in earlier] + [parts.score]
+    progress = [-h["heldout_distortion"] for h in earlier if h.get("heldout_distortion") is not None]
+    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience,
+                       *((progress + [-record["heldout_distortion"]], "−d̄ on held-out documents")
+                         if judged and len(progress) == len(earlier) else ()))
     return {"history": [summary], "distortion_history": history, "stop_reason": stop}
 
 
@@ -146,13 +171,19 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 
     Held back, with the reason in ``held_back`` (the next candidates take their places): a split of
     a code whose members are all one sentence, and a change the annotators rejected in this build
-    for the same codes while its evidence has not changed (a re-proposal says what changed)."""
+    for the same codes while its evidence has not changed (a re-proposal says what changed). With
+    ``em.objective reconstruction`` also a split whose halves, and a merge whose two codes, fail
+    ``distinguishable`` / pass it (``held_out_separation`` ≥ ``em.min_separation``), measured on the
+    members of documents that are not held out (those judge the change afterwards)."""
     em = ctx.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
     history = state.get("distortion_history", {})
     corpus = ctx.corpus()
     members = code_members(ctx.member_labels(codebook), codebook.K)
+    held = np.zeros(len(corpus.doc_ids), dtype=bool)
+    held[(state.get("reconstruction") or {}).get("held_out", [])] = True
+    proposing = [mine[~held[corpus.expr_doc[mine]]] for mine in members]
     rejected = {}
     for p in ctx.store.proposals(status="rejected"):
         if p["thread_id"] == ctx.thread_id:
@@ -164,7 +195,12 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                                 codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance,
                                 excluded=excluded)
         evidence = {(p.code, p.target): _evidence(p, codebook, members) for p in found}
-        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected)
+        if em.objective == "reconstruction":
+            for key, ev in evidence.items():
+                r = _separation(key, corpus.expr_emb, proposing, em.seed)
+                ev["separation"] = r if np.isfinite(r) else None  # None: too few members to measure
+        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected,
+                                   em.min_separation if em.objective == "reconstruction" else None)
                    for key, ev in evidence.items()}
         reasons = {key: why for key, why in reasons.items() if why}
         if not reasons:
@@ -205,15 +241,36 @@ def _evidence(p, codebook, members: list[np.ndarray]) -> dict[str, Any]:
     return evidence
 
 
+def _separation(key: tuple[int, int | None], expr_emb: np.ndarray, members: list[np.ndarray], seed: int) -> float:
+    """``held_out_separation`` of a split's halves (K-means on the code's members) or of a merge's two
+    codes, over ``members`` (the members of documents not held out), seeded."""
+    code, target = key
+    if target is None:
+        return held_out_separation(expr_emb[members[code]], seed=seed)
+    both = np.concatenate([members[code], members[target]])
+    return held_out_separation(expr_emb[both], np.repeat([0, 1], [members[code].size, members[target].size]),
+                               seed=seed)
+
+
 def _held_back(key: tuple[int, int | None], codebook, evidence: dict, member_emb: np.ndarray,
-               rejected: dict[tuple, dict]) -> str | None:
+               rejected: dict[tuple, dict], min_separation: float | None = None) -> str | None:
     """Why a change found by the rules is not proposed, or None (then a re-proposal of a rejected
-    change records what changed in ``evidence["changed_since_rejection"]``)."""
+    change records what changed in ``evidence["changed_since_rejection"]``). With ``min_separation``
+    (objective 'reconstruction'), ``evidence["separation"]`` must make a split's halves
+    distinguishable and a merge's codes not."""
     code, target = key
     kind = "split" if target is None else "merge"
     what = f"{kind} of '{evidence['name']}'" + (f" into '{evidence['target_name']}'" if target is not None else "")
     if kind == "split" and distinct_members(member_emb) < 2:
         return f"{what} held back: its {evidence['size']} expressions are all the same sentence"
+    if min_separation is not None:
+        r = evidence["separation"]
+        apart = r is not None and distinguishable(r, min_separation)
+        shown = "too few members to tell apart" if r is None else f"held-out separation {r:.3f}"
+        if kind == "split" and not apart:
+            return f"{what} held back: its halves are not distinguishable ({shown} < {min_separation})"
+        if kind == "merge" and apart:
+            return f"{what} held back: the two codes are distinct ({shown} ≥ {min_separation})"
     before = rejected.get((kind, codebook.codes[code].uid, None if target is None else codebook.codes[target].uid))
     if before is None:
         return None

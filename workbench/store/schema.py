@@ -207,5 +207,14 @@ def _m10_annotator_links(db: sqlite_utils.Database) -> None:
         {"id": int, "time": float, "event": str, "annotator": str, "remote": str, "detail": str}, pk="id")
 
 
+def _m11_heldout_reconstruction(db: sqlite_utils.Database) -> None:
+    """Refinement judged by reconstruction (issue 23): each iteration's mean distortion on the
+    held-out documents, how many there were, and whether the change that made the version was kept
+    (1/0; NULL for C⁰ and under ``em.objective paper``)."""
+    db["em_iterations"].add_column("heldout_distortion", float)
+    db["em_iterations"].add_column("n_heldout", int)
+    db["em_iterations"].add_column("kept", int)
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links]
+              _m10_annotator_links, _m11_heldout_reconstruction]
