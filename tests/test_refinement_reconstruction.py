@@ -3,9 +3,12 @@ merges, stability's matching) on constructed point clouds, the held-out document
 and the stop rule read on held-out −d̄."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from workbench.build import run_build
 from workbench.build_steps import _held_back
 from workbench.codebook.objective import change_kept, stop_reason
 from workbench.codebook.refine import (MIN_SEPARATION, distinguishable, held_out_separation,
@@ -130,3 +133,31 @@ def test_codes_match_across_seeds_when_their_members_cannot_be_told_apart():
     assert sorted((i, j) for i, j, _ in match.pairs) == [(0, 0), (1, 1)]
     assert match.share == pytest.approx(2 / 3)
     assert match_codes(a, a).share == 1.0
+
+
+# ------------------------------------------------------------------ a build under the objective
+
+def test_a_build_judged_by_reconstruction_keeps_only_changes_that_do_not_lower_held_out_d(built_project,
+                                                                                          forced_proposals):
+    """The constructed rule proposes a split and a merge every iteration whatever they do; what
+    holds for any outcome: every iteration records held-out −d̄ on the same documents, a kept change
+    never lowered it, and a change not kept ends the build on a copy of the version before it."""
+    store = built_project
+    store.save_config(store.config().with_settings({"em.objective": "reconstruction"}))
+    status = run_build(store, auto_approve=True, restart=True, iterations=3, show_progress=False)
+    assert status.state == "finished"
+    rows = store.iterations(status.thread_id)
+    assert all(r["heldout_distortion"] is not None and r["n_heldout"] == rows[0]["n_heldout"] > 0 for r in rows)
+    assert rows[0]["kept"] is None and all(r["kept"] in (0, 1) for r in rows[1:])
+    for before, after in zip(rows, rows[1:]):
+        assert after["kept"] == int(after["heldout_distortion"] <= before["heldout_distortion"])
+    assert all(r["kept"] == 1 for r in rows[1:-1])  # the first change not kept is the last one made
+    final = store.load_codebook(status.version)
+    if rows[-1]["kept"] == 0:
+        version = next(v for v in store.versions() if v["version"] == status.version)
+        assert version["reason"] == "revert" and version["parent"] == rows[-2]["version"]
+        assert json.loads(version["diff"])["reverted"] == rows[-1]["version"]
+        previous = store.load_codebook(rows[-2]["version"])
+        assert [c.uid for c in final.codes] == [c.uid for c in previous.codes]
+        assert "not kept" in status.stop_reason
+    assert store.latest_version() == status.version

@@ -152,16 +152,26 @@ def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                                       "beta1_term", "beta2_term", "heldout_distortion", "kept")}
     if record["kept"] == 0:
         back = earlier[-1]["version"]
-        return {"history": [summary], "distortion_history": history, "version": back,
-                "stop_reason": f"iteration {state['iteration'] - 1}'s change lowered −d̄ on "
-                               f"{record['n_heldout']} held-out documents ({-before:.4f} → "
-                               f"{-record['heldout_distortion']:.4f}): not kept, version {back} is the codebook"}
+        why = (f"iteration {state['iteration'] - 1}'s change lowered −d̄ on {record['n_heldout']} held-out "
+               f"documents ({-before:.4f} → {-record['heldout_distortion']:.4f})")
+        version = _revert(ctx, state["iteration"], codebook.version, back, why)
+        return {"history": [summary], "distortion_history": history, "version": version,
+                "stop_reason": f"{why}: not kept, the codebook is version {back} again (as version {version})"}
     scores = [h["S"] for h in earlier] + [parts.score]
     progress = [-h["heldout_distortion"] for h in earlier if h.get("heldout_distortion") is not None]
     stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience,
                        *((progress + [-record["heldout_distortion"]], "−d̄ on held-out documents")
                          if judged and len(progress) == len(earlier) else ()))
     return {"history": [summary], "distortion_history": history, "stop_reason": stop}
+
+
+def _revert(ctx: BuildContext, iteration: int, rejected: int, back: int, why: str) -> int:
+    """Store version ``back`` again as the newest version (parent ``back``, reason "revert"), so that
+    every command that takes the latest version finds the kept codebook; idempotent per iteration."""
+    kept = ctx.store.load_codebook(back)
+    return ctx.store.save_codebook(ctx.thread_id, iteration, "revert", back, kept.codes, kept.expression_ids,
+                                   kept.labels, {"reverted": rejected, "why": why},
+                                   ctx.config.digest(), ctx.gateway.embedder_id)
 
 
 def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:

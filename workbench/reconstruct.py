@@ -112,7 +112,10 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     rest = stratified_budget(corpus.doc_groups, corpus.doc_sources, eligible & ~held,
                              max(1, budget - int(held.sum())), rng)
     docs = np.union1d(np.flatnonzero(held), rest)
-    candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1, np.random.default_rng([cfg.seed, iteration, int(i)]),
+    # A held-out document draws its code sets with the same seed every iteration: two versions'
+    # held-out −d̄ then differ by the codebook, not by the draws.
+    candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1,
+                                           np.random.default_rng([cfg.seed, 0 if held[i] else iteration, int(i)]),
                                            cfg.min_code_p) for i in docs}
     centroids = codebook.centroids
     failed = 0
