@@ -45,7 +45,8 @@ def held_out_reconstruction(store: Store, thread_id: str, versions: list[int]) -
 
 
 def build(extracted: Path, folder: Path, objective: str) -> list[dict]:
-    """Build a copy of ``extracted`` with ``objective``; one row per scored iteration."""
+    """Build a copy of ``extracted`` with ``objective``, print one row per scored iteration, and
+    return the rows of the versions kept (the last is the build's codebook)."""
     path = folder / f"{objective}.db"
     shutil.copyfile(extracted, path)
     store = open_project(path)
@@ -61,9 +62,8 @@ def build(extracted: Path, folder: Path, objective: str) -> list[dict]:
         kept = {1: "yes", 0: "no"}.get(r.get("kept"), "–")
         print(f"{r['iteration']:>2} {r['version']:>4} {r['K']:>3} {r['S']:8.4f} {-r['distortion']:8.4f} "
               f"{r['beta1_term']:9.4f} {r['beta2_term']:9.4f} {r['held_out']:13.4f} {kept:>5}")
-    final = next(r for r in rows if r["version"] == status.version)
     store.close()
-    return [r for r in rows if r.get("kept") != 0] + [{"final": final}]
+    return [r for r in rows if r.get("kept") != 0]
 
 
 def rises_only_with_reconstruction(rows: list[dict]) -> tuple[bool, str]:
@@ -89,9 +89,9 @@ def main() -> None:
             store.close()
         figures, targets = {}, {}
         for objective in ("paper", "reconstruction"):
-            *kept, final = build(extracted, folder, objective)
+            kept = build(extracted, folder, objective)
             ok, steps = rises_only_with_reconstruction(kept)
-            c0, last = kept[0], final["final"]
+            c0, last = kept[0], kept[-1]
             figures[f"{objective}: S(C⁰) → S(final)"] = f"{c0['S']:.4f} → {last['S']:.4f}"
             figures[f"{objective}: held-out −d̄ C⁰ → final"] = f"{c0['held_out']:.4f} → {last['held_out']:.4f}"
             figures[f"{objective}: kept steps"] = steps

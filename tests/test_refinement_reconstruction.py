@@ -140,8 +140,9 @@ def test_codes_match_across_seeds_when_their_members_cannot_be_told_apart():
 def test_a_build_judged_by_reconstruction_keeps_only_changes_that_do_not_lower_held_out_d(built_project,
                                                                                           forced_proposals):
     """The constructed rule proposes a split and a merge every iteration whatever they do; what
-    holds for any outcome: every iteration records held-out −d̄ on the same documents, a kept change
-    never lowered it, and a change not kept ends the build on a copy of the version before it."""
+    holds for any outcome: every iteration records held-out −d̄ on the same documents; a change is
+    kept exactly when it did not lower it below the last kept version's; a change not kept is
+    undone by a "revert" copy of that version, its proposals marked "reverted" and not made again."""
     store = built_project
     store.save_config(store.config().with_settings({"em.objective": "reconstruction"}))
     status = run_build(store, auto_approve=True, restart=True, iterations=3, show_progress=False)
@@ -149,15 +150,22 @@ def test_a_build_judged_by_reconstruction_keeps_only_changes_that_do_not_lower_h
     rows = store.iterations(status.thread_id)
     assert all(r["heldout_distortion"] is not None and r["n_heldout"] == rows[0]["n_heldout"] > 0 for r in rows)
     assert rows[0]["kept"] is None and all(r["kept"] in (0, 1) for r in rows[1:])
-    for before, after in zip(rows, rows[1:]):
-        assert after["kept"] == int(after["heldout_distortion"] <= before["heldout_distortion"])
-    assert all(r["kept"] == 1 for r in rows[1:-1])  # the first change not kept is the last one made
+    versions = {v["version"]: v for v in store.versions()}
+    last_kept = rows[0]
+    for row in rows[1:]:
+        assert row["kept"] == int(row["heldout_distortion"] <= last_kept["heldout_distortion"])
+        if row["kept"]:
+            last_kept = row
+            continue
+        (revert,) = [v for v in versions.values() if v["reason"] == "revert" and v["iteration"] == row["iteration"]]
+        assert revert["parent"] == last_kept["version"] and json.loads(revert["diff"])["reverted"] == row["version"]
+        assert store.code_uids(revert["version"]) == store.code_uids(last_kept["version"])
+    undone = store.proposals(status="reverted")
+    assert all(r["kept"] for r in rows[1:]) or undone
+    for p in undone:  # made again only on new evidence, saying what changed
+        again = [q for q in store.proposals() if q["id"] > p["id"] and q["thread_id"] == status.thread_id
+                 and (q["kind"], q["code_uid"], q["target_uid"]) == (p["kind"], p["code_uid"], p["target_uid"])]
+        assert all("changed_since_rejection" in json.loads(q["evidence"]) for q in again)
     final = store.load_codebook(status.version)
-    if rows[-1]["kept"] == 0:
-        version = next(v for v in store.versions() if v["version"] == status.version)
-        assert version["reason"] == "revert" and version["parent"] == rows[-2]["version"]
-        assert json.loads(version["diff"])["reverted"] == rows[-1]["version"]
-        previous = store.load_codebook(rows[-2]["version"])
-        assert [c.uid for c in final.codes] == [c.uid for c in previous.codes]
-        assert "not kept" in status.stop_reason
+    assert store.code_uids(final.version) == store.code_uids(last_kept["version"])
     assert store.latest_version() == status.version

@@ -110,9 +110,8 @@ def reconstruct(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code.
 
-    ``em.objective reconstruction``: also −d̄ on the held-out documents; when it fell since the
-    previous version the last change is not kept (``change_kept``): the build goes back to the
-    previous version and stops, and the small-improvement stop rule reads held-out −d̄, not S."""
+    ``em.objective reconstruction``: also −d̄ on the held-out documents, and the verdict on the
+    change that made this version (``_judge``)."""
     em = ctx.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
@@ -127,42 +126,58 @@ def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                       fixed_term=-em.beta2 * em.m * parts.usage_entropy, n_boot=1000, seed=em.seed, strata=strata)
     n_k = code_usage(q_docs)
     z = usage_zscores(n_k)
-    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
-    for code, d in zip(codebook.codes, rec["code_distortion"]):
-        if d is not None:
-            history.setdefault(code.uid, []).append(d)
     per_code = [{"uid": c.uid, "name": c.name, "n_k": float(n_k[c.idx]), "z": float(z[c.idx]),
                  "d": rec["code_distortion"][c.idx]} for c in codebook.codes]
+    held = np.zeros(q_docs.shape[0], dtype=bool)
+    held[rec.get("held_out", [])] = True
+    judged = em.objective == "reconstruction" and held.any()
     record = {"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
               "K": codebook.K, "S": parts.score, "S_low": ci.low, "S_high": ci.high, "distortion": parts.distortion,
               "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
               "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code),
-              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term}
+              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term,
+              "heldout_distortion": float(distortion[held].mean()) if judged else None,
+              "n_heldout": int(held.sum()) if judged else None, "kept": None}
     earlier = [h for h in state.get("history", []) if h["iteration"] < state["iteration"]]
-    held = np.zeros(q_docs.shape[0], dtype=bool)
-    held[rec.get("held_out", [])] = True
-    judged = em.objective == "reconstruction" and held.any()
-    record |= {"heldout_distortion": float(distortion[held].mean()) if judged else None,
-               "n_heldout": int(held.sum()) if judged else None, "kept": None}
-    before = earlier[-1].get("heldout_distortion") if earlier else None
-    if judged and before is not None:
-        record["kept"] = int(change_kept(-before, -record["heldout_distortion"]))
+    update = _judge(ctx, state, record, earlier) if judged else {}
     ctx.store.save_iteration(record)
+    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
+    if record["kept"] != 0:  # a version that is not kept leaves no d(c_k) behind
+        for code, d in zip(codebook.codes, rec["code_distortion"]):
+            if d is not None:
+                history.setdefault(code.uid, []).append(d)
+    kept = [h for h in earlier if h.get("kept") != 0]
+    scores = [h["S"] for h in earlier] + [parts.score]
+    progress = ([-h["heldout_distortion"] for h in kept] + [-record["heldout_distortion"]], "−d̄ on held-out documents"
+                ) if judged and all(h.get("heldout_distortion") is not None for h in kept) else ()
     summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high", "distortion",
                                       "beta1_term", "beta2_term", "heldout_distortion", "kept")}
-    if record["kept"] == 0:
-        back = earlier[-1]["version"]
-        why = (f"iteration {state['iteration'] - 1}'s change lowered −d̄ on {record['n_heldout']} held-out "
-               f"documents ({-before:.4f} → {-record['heldout_distortion']:.4f})")
-        version = _revert(ctx, state["iteration"], codebook.version, back, why)
-        return {"history": [summary], "distortion_history": history, "version": version,
-                "stop_reason": f"{why}: not kept, the codebook is version {back} again (as version {version})"}
-    scores = [h["S"] for h in earlier] + [parts.score]
-    progress = [-h["heldout_distortion"] for h in earlier if h.get("heldout_distortion") is not None]
-    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience,
-                       *((progress + [-record["heldout_distortion"]], "−d̄ on held-out documents")
-                         if judged and len(progress) == len(earlier) else ()))
-    return {"history": [summary], "distortion_history": history, "stop_reason": stop}
+    return {"history": [summary], "distortion_history": history,
+            "stop_reason": stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience, *progress),
+            **update}
+
+
+def _judge(ctx: BuildContext, state: Mapping[str, Any], record: dict, earlier: list[dict]) -> dict:
+    """Whether the change that made this version is kept (``change_kept``: −d̄ on the held-out
+    documents did not fall below the last kept version's); sets ``record["kept"]``. A change not
+    kept is undone: the last kept version is stored again as a "revert" version, the build goes on
+    from it, and the proposals that made the change are marked "reverted", so that propose holds
+    them back while their evidence is the same (as a rejected change). Returns the state update."""
+    kept = [h for h in earlier if h.get("kept") != 0]
+    if not kept or kept[-1].get("heldout_distortion") is None:
+        return {}
+    before = kept[-1]["heldout_distortion"]
+    record["kept"] = int(change_kept(-before, -record["heldout_distortion"]))
+    if record["kept"]:
+        return {}
+    back = kept[-1]["version"]
+    why = (f"iteration {state['iteration'] - 1}'s change lowered −d̄ on {record['n_heldout']} held-out documents "
+           f"({-before:.4f} → {-record['heldout_distortion']:.4f}): not kept, back to version {back}")
+    version = _revert(ctx, state["iteration"], record["version"], back, why)
+    made = [p["id"] for p in ctx.store.proposals(status="applied")
+            if p["thread_id"] == ctx.thread_id and p["iteration"] == state["iteration"] - 1]
+    ctx.store.set_proposal_status(made, "reverted")
+    return {"version": version}
 
 
 def _revert(ctx: BuildContext, iteration: int, rejected: int, back: int, why: str) -> int:
@@ -195,7 +210,8 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     held[(state.get("reconstruction") or {}).get("held_out", [])] = True
     proposing = [mine[~held[corpus.expr_doc[mine]]] for mine in members]
     rejected = {}
-    for p in ctx.store.proposals(status="rejected"):
+    for p in sorted(ctx.store.proposals(status="rejected") + ctx.store.proposals(status="reverted"),
+                    key=lambda p: p["id"]):
         if p["thread_id"] == ctx.thread_id:
             rejected[(p["kind"], p["code_uid"], p["target_uid"])] = p  # ordered by id: the latest wins
     excluded: set[tuple[int, int | None]] = set()
@@ -286,7 +302,9 @@ def _held_back(key: tuple[int, int | None], codebook, evidence: dict, member_emb
         return None
     changes = evidence_changes(json.loads(before["evidence"]), evidence)
     if not changes:
-        return f"{what} held back: rejected as #{before['id']} and its evidence has not changed"
+        verdict = "made as" if before["status"] == "reverted" else "rejected as"
+        undone = ", not kept (held-out −d̄ fell)," if before["status"] == "reverted" else ""
+        return f"{what} held back: {verdict} #{before['id']}{undone} and its evidence has not changed"
     evidence["changed_since_rejection"] = {"proposal": before["id"], **changes}
     return None
 
@@ -398,7 +416,7 @@ def finalize(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     summary = {
         "final_version": state["version"], "iterations": state.get("history", []),
         "stop_reason": state.get("stop_reason"),
-        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "pending")},
+        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "reverted", "pending")},
         "llm": ctx.gateway.stats.as_dict(),
     }
     ctx.store.save_summary(ctx.thread_id, state["version"], summary)

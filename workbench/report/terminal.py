@@ -217,6 +217,8 @@ _NODE_LINES = {
     "score": lambda v: "score: " + ", ".join(f"S(C) = {h['S']:.4f} [{h['S_low']:.4f}, {h['S_high']:.4f}], "
                                              f"−d̄ = {-h['distortion']:.4f}" + held_out_clause(h) + f", K = {h['K']}"
                                              for h in v["history"])
+                       + (f" — change undone: version {v['version']} is the last kept codebook again" if "version" in v
+                          else "")
                        + (f" — stop: {v['stop_reason']}" if v.get("stop_reason") else ""),
     "propose": lambda v: proposed_line(v),
     "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
