@@ -263,8 +263,11 @@ def print_node_update(node: str, values: dict) -> None:
 
 
 def score_terms(row: dict) -> list[str]:
-    """An iteration's S(C) as its three terms and σ, formatted (NaN/absent before schema v6)."""
-    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"), row.get("sigma")]
+    """An iteration's S(C) as its three terms, formatted (NaN/absent before schema v6), then −d̄ on
+    the held-out documents (absent under ``em.objective paper``)."""
+    held_out = row.get("heldout_distortion")
+    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"),
+             -held_out if held_out is not None else None]
     return [fmt(v, 4) for v in terms]
 
 
@@ -298,16 +301,18 @@ def print_build_status(store: Store, status) -> None:
     rows = [r for r in store.iterations(status.thread_id)]
     if rows:
         table = Table(title=f"build {status.thread_id}: S(C) = −d̄ + β1·M·H(z|x) − β2·M·Ĥ(z|C) per iteration")
-        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "σ",
-                    "held-out −d̄", "kept", "decoder"):
+        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "held-out −d̄",
+                    "kept"):
             table.add_column(col)
         for r in rows:
-            kept = {1: "yes", 0: "no"}.get(r.get("kept"), "–")
             table.add_row(str(r["iteration"]), str(r["version"]), str(r["K"]), f"{r['S']:.4f}",
                           f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r),
-                          fmt(-r["heldout_distortion"] if r.get("heldout_distortion") is not None else None, 4),
-                          kept, r["decoder"])
+                          {1: "yes", 0: "no"}.get(r.get("kept"), "–"))
         console.print(table)
+        console.print("decoder: " + ", ".join(dict.fromkeys(r["decoder"] for r in rows))
+                      + ("; held-out −d̄: the reconstruction term on held-out documents, which judge each change "
+                         "(kept: not below the last kept version's)" if any(r.get("heldout_distortion") is not None
+                                                                          for r in rows) else ""))
     record = store.build_record(status.thread_id)
     if record is not None:
         console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
