@@ -87,7 +87,7 @@ def holdout_documents(groups: list[str], sources: list[str], eligible: np.ndarra
     Seeded by ``seed`` alone, so every iteration and every version is judged on the same documents."""
     n = min(budget, int(np.count_nonzero(eligible)))
     chosen = stratified_budget(groups, sources, eligible, max(1, round(share * n)),
-                               np.random.default_rng([seed, 0x401D]))
+                               np.random.default_rng([seed, 0x401D]))  # a stream no iteration's draws use
     mask = np.zeros(len(groups), dtype=bool)
     mask[chosen] = True
     return mask
