@@ -17,11 +17,14 @@ def test_ari_is_one_for_a_relabelled_partition_and_low_for_a_shuffle():
     assert assignment_agreement(ids[:30], labels[:30], ids[20:], labels[20:]) == pytest.approx(1.0)
 
 
-def test_hungarian_match_counts_pairs_above_the_threshold_over_the_larger_codebook():
+def test_hungarian_pairs_count_as_matched_only_when_their_members_cannot_be_told_apart():
     rng = np.random.default_rng(1)
-    a = rng.normal(size=(4, 8))
-    b = np.vstack([a[[2, 0, 3]] + 0.01 * rng.normal(size=(3, 8)), rng.normal(size=(2, 8))])  # 3 shared, 2 new
-    match = match_codes(a, b, threshold=0.95)
+    centres = 3 * rng.normal(size=(4, 8)) + 20 * np.eye(8)[0]
+    a = [c + rng.normal(size=(20, 8)) for c in centres]
+    # b: codes 2, 0 and 3 of a again (members resampled), and two new codes
+    new = 3 * rng.normal(size=(2, 8)) + 20 * np.eye(8)[0]
+    b = [centres[k] + rng.normal(size=(20, 8)) for k in (2, 0, 3)] + [c + rng.normal(size=(20, 8)) for c in new]
+    match = match_codes(a, b)
     assert sorted((i, j) for i, j, _ in match.pairs) == [(0, 1), (2, 0), (3, 2)]
     assert match.share == pytest.approx(3 / 5)
-    assert match_codes(a, b, threshold=1.01).share == 0
+    assert match_codes(a, b, min_separation=0.01).share == 0

@@ -82,7 +82,8 @@ def test_report_reads_without_python_reprs(built_project, tmp_path):
     assert f"its {min(8, K)} largest codes shown" in page
 
     status = CliRunner().invoke(main, ["status", str(built_project.path)])
-    assert re.search(r"changes: \d+\s+applied,\s+\d+\s+rejected,\s+\d+\s+pending", status.output), status.output
+    assert re.search(r"changes: \d+\s+applied,\s+\d+\s+rejected,\s+\d+\s+reverted,\s+\d+\s+pending",
+                     status.output), status.output
     assert not PYTHON_REPR.search(status.output), status.output
 
 

@@ -21,14 +21,20 @@ def test_two_seeds_are_built_compared_and_stored(built_project):
     assert report.score_spread and all(len(c["r"]) == 2 and c["sd"] >= 0 for c in report.score_spread)
     assert json.loads(store.get_meta("stability"))["summary"]["seeds"] == 2
     # the same seed twice would agree perfectly: seed 0's copy against itself
+    from workbench.codebook.clustering import code_members
     from workbench.codebook.stability import assignment_agreement, match_codes
+    from workbench.corpus import load_corpus
+    from workbench.llm.gateway import Gateway
+    from workbench.posteriors import member_labels
     from workbench.store import open_project
 
     copy = open_project(report.seeds[0].path)
     codebook = copy.load_codebook(report.seeds[0].version)
     assert assignment_agreement(codebook.expression_ids, codebook.labels, codebook.expression_ids,
                                 codebook.labels) == 1.0
-    assert match_codes(codebook.centroids, codebook.centroids).share == 1.0
+    corpus = load_corpus(copy, Gateway(copy, copy.config()), show_progress=False)
+    members = [corpus.expr_emb[m] for m in code_members(member_labels(corpus, codebook), codebook.K)]
+    assert match_codes(members, members).share == 1.0  # equal members: no axis to tell them apart
     copy.close()
     # a second run resumes the finished copies: nothing is built again
     again = CliRunner().invoke(main, ["stability", str(store.path), "--seeds", "2", "--json"])

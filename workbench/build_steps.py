@@ -19,8 +19,10 @@ from .codebook.assignment import code_spread, nearest_codes
 from .codebook.changes import apply_changes
 from .codebook.clustering import centroids as code_centroids, unit_centroids
 from .codebook.clustering import code_members, initial_codes
-from .codebook.objective import bootstrap_ci, code_usage, per_doc_loss, score, stop_reason, usage_zscores
-from .codebook.refine import distinct_members, evidence_changes, propose_changes, split_members
+from .codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc_loss, score, stop_reason,
+                                  usage_zscores)
+from .codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
+                              propose_changes, split_members)
 from .decisions import as_payload, decision_problem
 from .errors import WorkbenchError
 from .extract import extract as run_extract
@@ -113,11 +115,15 @@ def reconstruct(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
         "docs": np.flatnonzero(result.reconstructed).tolist(),
         "distortion": result.distortion_per_doc[result.reconstructed].tolist(),
         "code_distortion": [None if not np.isfinite(v) else float(v) for v in result.code_distortion],
+        "held_out": np.flatnonzero(result.held_out).tolist() if result.held_out is not None else [],
     }}
 
 
 def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
-    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code."""
+    """S(C) = −L(C) (Eq. 13/14) with a bootstrap interval; n_k, z (Eq. 16) and d(c_k) per code.
+
+    ``em.objective reconstruction``: also −d̄ on the held-out documents, and the verdict on the
+    change that made this version (``_judge``)."""
     em = ctx.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
@@ -132,23 +138,67 @@ def score_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                       fixed_term=-em.beta2 * em.m * parts.usage_entropy, n_boot=1000, seed=em.seed, strata=strata)
     n_k = code_usage(q_docs)
     z = usage_zscores(n_k)
-    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
-    for code, d in zip(codebook.codes, rec["code_distortion"]):
-        if d is not None:
-            history.setdefault(code.uid, []).append(d)
     per_code = [{"uid": c.uid, "name": c.name, "n_k": float(n_k[c.idx]), "z": float(z[c.idx]),
                  "d": rec["code_distortion"][c.idx]} for c in codebook.codes]
+    held = np.zeros(q_docs.shape[0], dtype=bool)
+    held[rec.get("held_out", [])] = True
+    judged = em.objective == "reconstruction" and held.any()
     record = {"thread_id": ctx.thread_id, "iteration": state["iteration"], "version": codebook.version,
               "K": codebook.K, "S": parts.score, "S_low": ci.low, "S_high": ci.high, "distortion": parts.distortion,
               "doc_entropy": parts.doc_entropy, "usage_entropy": parts.usage_entropy, "n_docs": int(q_docs.shape[0]),
               "n_reconstructed": parts.n_docs, "decoder": rec["decoder"], "per_code": json.dumps(per_code),
-              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term}
+              "sigma": ctx.posteriors(codebook)[1], "beta1_term": parts.beta1_term, "beta2_term": parts.beta2_term,
+              "heldout_distortion": float(distortion[held].mean()) if judged else None,
+              "n_heldout": int(held.sum()) if judged else None, "kept": None}
+    earlier = [h for h in state.get("history", []) if h["iteration"] < state["iteration"]]
+    update = _judge(ctx, state, record, earlier) if judged else {}
     ctx.store.save_iteration(record)
-    scores = [h["S"] for h in state.get("history", []) if h["iteration"] < state["iteration"]] + [parts.score]
-    stop = stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience)
+    history = {uid: list(h) for uid, h in state.get("distortion_history", {}).items()}
+    if record["kept"] != 0:  # a version that is not kept leaves no d(c_k) behind
+        for code, d in zip(codebook.codes, rec["code_distortion"]):
+            if d is not None:
+                history.setdefault(code.uid, []).append(d)
+    kept = [h for h in earlier if h.get("kept") != 0]
+    scores = [h["S"] for h in earlier] + [parts.score]
+    progress = ([-h["heldout_distortion"] for h in kept] + [-record["heldout_distortion"]], "−d̄ on held-out documents"
+                ) if judged and all(h.get("heldout_distortion") is not None for h in kept) else ()
     summary = {k: record[k] for k in ("iteration", "version", "K", "S", "S_low", "S_high", "distortion",
-                                      "beta1_term", "beta2_term")}
-    return {"history": [summary], "distortion_history": history, "stop_reason": stop}
+                                      "beta1_term", "beta2_term", "heldout_distortion", "kept")}
+    return {"history": [summary], "distortion_history": history,
+            "stop_reason": stop_reason(scores, em.iterations, em.tau1, em.min_rel_improvement, em.patience, *progress),
+            **update}
+
+
+def _judge(ctx: BuildContext, state: Mapping[str, Any], record: dict, earlier: list[dict]) -> dict:
+    """Whether the change that made this version is kept (``change_kept``: −d̄ on the held-out
+    documents did not fall below the last kept version's); sets ``record["kept"]``. A change not
+    kept is undone: the last kept version is stored again as a "revert" version, the build goes on
+    from it, and the proposals that made the change are marked "reverted", so that propose holds
+    them back while their evidence is the same (as a rejected change). Returns the state update."""
+    kept = [h for h in earlier if h.get("kept") != 0]
+    if not kept or kept[-1].get("heldout_distortion") is None:
+        return {}
+    before = kept[-1]["heldout_distortion"]
+    record["kept"] = int(change_kept(-before, -record["heldout_distortion"]))
+    if record["kept"]:
+        return {}
+    back = kept[-1]["version"]
+    why = (f"iteration {state['iteration'] - 1}'s change lowered −d̄ on {record['n_heldout']} held-out documents "
+           f"({-before:.4f} → {-record['heldout_distortion']:.4f}): not kept, back to version {back}")
+    version = _revert(ctx, state["iteration"], record["version"], back, why)
+    made = [p["id"] for p in ctx.store.proposals(status="applied")
+            if p["thread_id"] == ctx.thread_id and p["iteration"] == state["iteration"] - 1]
+    ctx.store.set_proposal_status(made, "reverted")
+    return {"version": version}
+
+
+def _revert(ctx: BuildContext, iteration: int, rejected: int, back: int, why: str) -> int:
+    """Store version ``back`` again as the newest version (parent ``back``, reason "revert"), so that
+    every command that takes the latest version finds the kept codebook; idempotent per iteration."""
+    kept = ctx.store.load_codebook(back)
+    return ctx.store.save_codebook(ctx.thread_id, iteration, "revert", back, kept.codes, kept.expression_ids,
+                                   kept.labels, {"reverted": rejected, "why": why},
+                                   ctx.config.digest(), ctx.gateway.embedder_id)
 
 
 def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
@@ -158,15 +208,22 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 
     Held back, with the reason in ``held_back`` (the next candidates take their places): a split of
     a code whose members are all one sentence, and a change the annotators rejected in this build
-    for the same codes while its evidence has not changed (a re-proposal says what changed)."""
+    for the same codes while its evidence has not changed (a re-proposal says what changed). With
+    ``em.objective reconstruction`` also a split whose halves, and a merge whose two codes, fail
+    ``distinguishable`` / pass it (``held_out_separation`` ≥ ``em.min_separation``), measured on the
+    members of documents that are not held out (those judge the change afterwards)."""
     em = ctx.config.em
     codebook = ctx.store.load_codebook(state["version"])
     q_docs, _ = ctx.posteriors(codebook)
     history = state.get("distortion_history", {})
     corpus = ctx.corpus()
     members = code_members(ctx.member_labels(codebook), codebook.K)
+    held = np.zeros(len(corpus.doc_ids), dtype=bool)
+    held[(state.get("reconstruction") or {}).get("held_out", [])] = True
+    proposing = [mine[~held[corpus.expr_doc[mine]]] for mine in members]
     rejected = {}
-    for p in ctx.store.proposals(status="rejected"):
+    for p in sorted(ctx.store.proposals(status="rejected") + ctx.store.proposals(status="reverted"),
+                    key=lambda p: p["id"]):
         if p["thread_id"] == ctx.thread_id:
             rejected[(p["kind"], p["code_uid"], p["target_uid"])] = p  # ordered by id: the latest wins
     excluded: set[tuple[int, int | None]] = set()
@@ -176,7 +233,12 @@ def propose(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
                                 codebook.centroids, em.z_split, em.z_merge, rel_tolerance=em.split_tolerance,
                                 excluded=excluded)
         evidence = {(p.code, p.target): _evidence(p, codebook, members) for p in found}
-        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected)
+        if em.objective == "reconstruction":
+            for key, ev in evidence.items():
+                r = _separation(key, corpus.expr_emb, proposing, em.seed)
+                ev["separation"] = r if np.isfinite(r) else None  # None: too few members to measure
+        reasons = {key: _held_back(key, codebook, ev, corpus.expr_emb[members[key[0]]], rejected,
+                                   em.min_separation if em.objective == "reconstruction" else None)
                    for key, ev in evidence.items()}
         reasons = {key: why for key, why in reasons.items() if why}
         if not reasons:
@@ -217,21 +279,44 @@ def _evidence(p, codebook, members: list[np.ndarray]) -> dict[str, Any]:
     return evidence
 
 
+def _separation(key: tuple[int, int | None], expr_emb: np.ndarray, members: list[np.ndarray], seed: int) -> float:
+    """``held_out_separation`` of a split's halves (K-means on the code's members) or of a merge's two
+    codes, over ``members`` (the members of documents not held out), seeded."""
+    code, target = key
+    if target is None:
+        return held_out_separation(expr_emb[members[code]], seed=seed)
+    both = np.concatenate([members[code], members[target]])
+    return held_out_separation(expr_emb[both], np.repeat([0, 1], [members[code].size, members[target].size]),
+                               seed=seed)
+
+
 def _held_back(key: tuple[int, int | None], codebook, evidence: dict, member_emb: np.ndarray,
-               rejected: dict[tuple, dict]) -> str | None:
+               rejected: dict[tuple, dict], min_separation: float | None = None) -> str | None:
     """Why a change found by the rules is not proposed, or None (then a re-proposal of a rejected
-    change records what changed in ``evidence["changed_since_rejection"]``)."""
+    change records what changed in ``evidence["changed_since_rejection"]``). With ``min_separation``
+    (objective 'reconstruction'), ``evidence["separation"]`` must make a split's halves
+    distinguishable and a merge's codes not."""
     code, target = key
     kind = "split" if target is None else "merge"
     what = f"{kind} of '{evidence['name']}'" + (f" into '{evidence['target_name']}'" if target is not None else "")
     if kind == "split" and distinct_members(member_emb) < 2:
         return f"{what} held back: its {evidence['size']} expressions are all the same sentence"
+    if min_separation is not None:
+        r = evidence["separation"]
+        apart = r is not None and distinguishable(r, min_separation)
+        shown = "too few members to tell apart" if r is None else f"held-out separation {r:.3f}"
+        if kind == "split" and not apart:
+            return f"{what} held back: its halves are not distinguishable ({shown} < {min_separation})"
+        if kind == "merge" and apart:
+            return f"{what} held back: the two codes are distinct ({shown} ≥ {min_separation})"
     before = rejected.get((kind, codebook.codes[code].uid, None if target is None else codebook.codes[target].uid))
     if before is None:
         return None
     changes = evidence_changes(json.loads(before["evidence"]), evidence)
     if not changes:
-        return f"{what} held back: rejected as #{before['id']} and its evidence has not changed"
+        verdict = "made as" if before["status"] == "reverted" else "rejected as"
+        undone = ", not kept (held-out −d̄ fell)," if before["status"] == "reverted" else ""
+        return f"{what} held back: {verdict} #{before['id']}{undone} and its evidence has not changed"
     evidence["changed_since_rejection"] = {"proposal": before["id"], **changes}
     return None
 
@@ -343,7 +428,7 @@ def finalize(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
     summary = {
         "final_version": state["version"], "iterations": state.get("history", []),
         "stop_reason": state.get("stop_reason"),
-        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "pending")},
+        "changes": {s: sum(1 for p in mine if p["status"] == s) for s in ("applied", "rejected", "reverted", "pending")},
         "llm": ctx.gateway.stats.as_dict(),
     }
     ctx.store.save_summary(ctx.thread_id, state["version"], summary)

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .alignment.config import AlignmentConfig
+from .codebook.refine import MIN_SEPARATION
 from .errors import WorkbenchError
 from .llm.language_space import DEFAULT_REPRESENTATION, Representation
 
@@ -120,6 +121,19 @@ class EMConfig(BaseModel):
     umap_dims: int = Field(5, ge=2)
     min_code_p: float = 0.01
     doc_budget: int = Field(300, ge=1, description="documents reconstructed per iteration (stratified)")
+    objective: Literal["reconstruction", "paper"] = Field(
+        "reconstruction", description="what refinement answers to: 'paper' = Algorithm 1 as printed (splits and "
+                                      "merges by usage and d(c_k), stop rule on S(C)); 'reconstruction' = a split only "
+                                      "when its halves are distinguishable, a merge only when the two codes are not "
+                                      "(min_separation), a change kept and the stop rule read on −d̄ of held-out "
+                                      "documents (S(C) alone rises with near-duplicate codes, issue 23)")
+    holdout_share: float = Field(
+        0.3, gt=0.0, lt=1.0, description="objective 'reconstruction': share of each iteration's reconstructed "
+                                         "documents held out (the same ones every iteration) to judge changes")
+    min_separation: float = Field(
+        MIN_SEPARATION, gt=0.0, le=1.0,
+        description="objective 'reconstruction': held-out share of variance a cut must explain for two groups of "
+                    "members to count as distinct codes (default: two modes 3 sd apart; one Gaussian gives ≤ 2/π)")
     train_sources: list[str] = Field(
         default_factory=lambda: ["human"], min_length=1,
         description="sources whose documents shape the codebook; every other source is only mapped onto it")

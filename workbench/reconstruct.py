@@ -22,6 +22,11 @@ Decoders (``decoder`` role):
 
 The LLM and offline-LM decoders are bounded by a per-iteration budget of documents, sampled
 stratified by (group, source); the latent decoder is cheap and reconstructs every document.
+
+With ``em.objective reconstruction`` (the default) a share ``em.holdout_share`` of those documents
+is held out: the same documents every iteration (seeded by ``em.seed`` alone, stratified), never
+used to propose a change (the per-code d(c_k) the split rule reads comes from the others), and
+their mean distortion judges whether the last change is kept (``build_steps.score_codebook``).
 """
 from __future__ import annotations
 
@@ -54,6 +59,7 @@ class Reconstruction:
     code_distortion: np.ndarray  # (K,)
     reconstructed: np.ndarray  # (N,) bool
     failed_calls: int = 0
+    held_out: np.ndarray | None = None  # (N,) bool: documents that judge a change, not used to propose one
 
 
 def stratified_budget(groups: list[str], sources: list[str], eligible: np.ndarray, budget: int,
@@ -75,6 +81,19 @@ def stratified_budget(groups: list[str], sources: list[str], eligible: np.ndarra
     return np.sort(np.array(chosen[: max(budget, len(strata))], dtype=np.int64))
 
 
+def holdout_documents(groups: list[str], sources: list[str], eligible: np.ndarray, budget: int, share: float,
+                      seed: int) -> np.ndarray:
+    """(N,) bool: the held-out documents of a build, ``share`` of a per-iteration budget of ``budget``
+    documents (at most the eligible ones), stratified by (group, source) as `stratified_budget`.
+    Seeded by ``seed`` alone, so every iteration and every version is judged on the same documents."""
+    n = min(budget, int(np.count_nonzero(eligible)))
+    chosen = stratified_budget(groups, sources, eligible, max(1, round(share * n)),
+                               np.random.default_rng([seed, 0x401D]))  # a stream no iteration's draws use
+    mask = np.zeros(len(groups), dtype=bool)
+    mask[chosen] = True
+    return mask
+
+
 def _values_list(names: list[str], probs: np.ndarray) -> str:
     return "\n".join(f"- {name} [{p:.2f}]" for name, p in zip(names, probs))
 
@@ -87,9 +106,17 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
     offline = gateway.is_offline("decoder")
     latent = offline and gateway.role("decoder").offline_decoder == "latent"
     rng = np.random.default_rng([cfg.seed, iteration])
-    docs = np.flatnonzero(eligible) if latent else stratified_budget(
-        corpus.doc_groups, corpus.doc_sources, eligible, cfg.doc_budget, rng)
-    candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1, np.random.default_rng([cfg.seed, iteration, int(i)]),
+    budget = int(np.count_nonzero(eligible)) if latent else cfg.doc_budget
+    held = np.zeros(N, dtype=bool)
+    if cfg.objective == "reconstruction":
+        held = holdout_documents(corpus.doc_groups, corpus.doc_sources, eligible, budget, cfg.holdout_share, cfg.seed)
+    rest = stratified_budget(corpus.doc_groups, corpus.doc_sources, eligible & ~held,
+                             max(1, budget - int(held.sum())), rng)
+    docs = np.union1d(np.flatnonzero(held), rest)
+    # A held-out document draws its code sets with the same seed every iteration: two versions'
+    # held-out −d̄ then differ by the codebook, not by the draws.
+    candidates = {int(i): sample_code_sets(q_docs[i], cfg.m, 2 * cfg.n1,
+                                           np.random.default_rng([cfg.seed, 0 if held[i] else iteration, int(i)]),
                                            cfg.min_code_p) for i in docs}
     centroids = codebook.centroids
     failed = 0
@@ -116,9 +143,11 @@ def reconstruct(corpus: Corpus, codebook: Codebook, q_docs: np.ndarray, cfg: EMC
         order = [j for j in np.argsort(d, kind="stable") if ok[j]][: cfg.n1]
         sets_i, d_i = [sets[j] for j in order], d[order]
         distortion[i] = expected_distortion(q_docs[i], sets_i, d_i)
-        kept_sets.append(sets_i)
-        kept_d.append(d_i)
-    return Reconstruction(decoder, distortion, code_distortion(kept_sets, kept_d, K), np.isfinite(distortion), failed)
+        if not held[i]:  # d(c_k) proposes changes: held-out documents only judge them
+            kept_sets.append(sets_i)
+            kept_d.append(d_i)
+    return Reconstruction(decoder, distortion, code_distortion(kept_sets, kept_d, K), np.isfinite(distortion), failed,
+                          held & np.isfinite(distortion))
 
 
 def _likelihood_variables(corpus: Corpus, names: list[str], q_row: np.ndarray, i: int, s: np.ndarray) -> dict:

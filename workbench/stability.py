@@ -7,8 +7,9 @@ so nothing is extracted or embedded again, and a build killed half-way resumes t
 project's own codebook versions are left as they are. Then, for every pair of seeds:
 
 - the adjusted Rand index of their final expression → code assignments;
-- the share of codes with a one-to-one match (Hungarian matching of centroids, cosine ≥
-  ``match_threshold``) — :mod:`workbench.codebook.stability`;
+- the share of codes with a one-to-one match (Hungarian pairing of centroids; a pair matches when
+  its two codes' members cannot be told apart, held-out separation < ``min_separation``, the
+  criterion that holds back a merge) — :mod:`workbench.codebook.stability`;
 
 and, per (group, source) cell, the spread of the DOVE score r across seeds. The summary is stored
 in the project (meta key ``stability``) and shown by the report.
@@ -22,7 +23,12 @@ from itertools import combinations
 from pathlib import Path
 
 from .build import run_build
+from .codebook.clustering import code_members
+from .codebook.refine import MIN_SEPARATION
 from .codebook.stability import assignment_agreement, match_codes
+from .corpus import load_corpus
+from .llm.gateway import Gateway
+from .posteriors import member_labels
 from .project_variants import variant_project
 from .score import METHOD
 from .store import Store
@@ -44,12 +50,12 @@ class StabilityReport:
     seeds: list[SeedBuild]
     pairs: list[dict]  # seed a, seed b, ARI, matched share
     score_spread: list[dict]  # group, source, r per seed, sd
-    match_threshold: float
+    min_separation: float
     summary: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"seeds": [asdict(s) for s in self.seeds], "pairs": self.pairs, "score_spread": self.score_spread,
-                "match_threshold": self.match_threshold, "summary": self.summary}
+                "min_separation": self.min_separation, "summary": self.summary}
 
 
 def _seed_project(store: Store, folder: Path, seed: int) -> tuple[Store, bool]:
@@ -59,7 +65,7 @@ def _seed_project(store: Store, folder: Path, seed: int) -> tuple[Store, bool]:
         "stability_origin")
 
 
-def stability(store: Store, seeds: int = 3, match_threshold: float = 0.9, show_progress: bool = True
+def stability(store: Store, seeds: int = 3, min_separation: float = MIN_SEPARATION, show_progress: bool = True
               ) -> StabilityReport:
     """Build with ``seeds`` seeds and compare the codebooks and their score tables."""
     folder = Path(f"{store.path}.stability")
@@ -76,10 +82,13 @@ def stability(store: Store, seeds: int = 3, match_threshold: float = 0.9, show_p
             builds.append(SeedBuild(seed, str(copy.path), status.version, codebook.K, status.stop_reason))
         finally:
             copy.close()
+    corpus = load_corpus(store, Gateway(store, store.config()), show_progress)
+    members = {seed: [corpus.expr_emb[m] for m in code_members(member_labels(corpus, c), c.K)]
+               for seed, c in codebooks.items()}
     pairs = []
     for a, b in combinations(sorted(codebooks), 2):
         ca, cb = codebooks[a], codebooks[b]
-        match = match_codes(ca.centroids, cb.centroids, match_threshold)
+        match = match_codes(members[a], members[b], min_separation, seed=first)
         pairs.append({"seed_a": a, "seed_b": b,
                       "ari": assignment_agreement(ca.expression_ids, ca.labels, cb.expression_ids, cb.labels),
                       "matched_share": match.share, "matched": len(match.pairs), "K_a": ca.K, "K_b": cb.K})
@@ -93,6 +102,6 @@ def stability(store: Store, seeds: int = 3, match_threshold: float = 0.9, show_p
                "mean_ari": statistics.fmean(p["ari"] for p in pairs) if pairs else None,
                "mean_matched_share": statistics.fmean(p["matched_share"] for p in pairs) if pairs else None,
                "max_score_sd": max((c["sd"] for c in spread), default=None)}
-    report = StabilityReport(builds, pairs, spread, match_threshold, summary)
+    report = StabilityReport(builds, pairs, spread, min_separation, summary)
     store.set_meta(META_KEY, json.dumps(report.as_dict()))
     return report

@@ -217,7 +217,8 @@ def score(
 
 
 def stop_reason(scores: Sequence[float], iterations: int, tau1: float, min_rel_improvement: float = 0.0,
-                patience: int = 2) -> str | None:
+                patience: int = 2, progress: Sequence[float] | None = None, progress_name: str = "S(C)"
+                ) -> str | None:
     """Why Algorithm 1 stops after scoring iteration t = len(scores), or None to refine again.
 
     ``scores`` are S(C^0), ..., S(C^{t-1}), one per iteration so far (iteration t scores C^{t-1}).
@@ -225,9 +226,11 @@ def stop_reason(scores: Sequence[float], iterations: int, tau1: float, min_rel_i
       * S(C^{t-1}) > tau1 (Alg. 1 line 8, the paper's rule);
       * t - 1 = T refinements have been made (``iterations`` = T of Alg. 1: T refinements, so the
         loop scores T + 1 codebooks, C^T being scored for the record);
-      * the relative improvement (S_t - S_{t-1}) / |S_{t-1}| stayed below ``min_rel_improvement``
-        for ``patience`` iterations in a row (ours: tau1 = 1.0 is on the scale of the paper's
-        embedder and decoder, which another embedder's S may never reach; 0 turns it off).
+      * the relative improvement (p_t - p_{t-1}) / |p_{t-1}| of ``progress`` (default: the scores;
+        ``em.objective reconstruction``: −d̄ on held-out documents, named ``progress_name``) stayed
+        below ``min_rel_improvement`` for ``patience`` iterations in a row (ours: tau1 = 1.0 is on
+        the scale of the paper's embedder and decoder, which another embedder's S may never reach;
+        0 turns it off).
     """
     t = len(scores)
     if t == 0:
@@ -236,13 +239,23 @@ def stop_reason(scores: Sequence[float], iterations: int, tau1: float, min_rel_i
         return f"S(C) = {scores[-1]:.4f} > τ1 = {tau1}"
     if t - 1 >= iterations:
         return f"made T = {iterations} refinements"
-    if min_rel_improvement > 0 and t > patience:
-        recent = [(b - a) / abs(a) if a else np.inf for a, b in zip(scores[-patience - 1:-1], scores[-patience:])]
+    series = list(scores if progress is None else progress)
+    if min_rel_improvement > 0 and len(series) > patience:
+        recent = [(b - a) / abs(a) if a else np.inf for a, b in zip(series[-patience - 1:-1], series[-patience:])]
         if all(r < min_rel_improvement for r in recent):
             shown = ", ".join(f"{100 * r:+.2f} %" for r in recent)
-            return (f"S(C) improved by less than {100 * min_rel_improvement:g} % for {patience} iterations "
-                    f"({shown})")
+            return (f"{progress_name} improved by less than {100 * min_rel_improvement:g} % for {patience} "
+                    f"iterations ({shown})")
     return None
+
+
+def change_kept(held_out_before: float, held_out_after: float) -> bool:
+    """Whether a refinement (the splits and merges that made C^t from C^{t-1}) is kept under
+    ``em.objective reconstruction``: the reconstruction term −d̄ (Eq. 13's first term, sign of S)
+    on held-out documents did not fall, −d̄(C^t) ≥ −d̄(C^{t-1}), both measured on the same
+    documents, none of which proposed the change. S(C) is not asked: its β1·M·H(z|x) term rises
+    whenever a code is cut into near-duplicate halves, however the reconstruction fares (issue 23)."""
+    return bool(held_out_after >= held_out_before)
 
 
 @dataclass(frozen=True)

@@ -226,3 +226,103 @@ def evidence_changes(rejected: dict[str, Any], now: dict[str, Any],
         if (a != b) if exact else abs(b - a) > rel_tolerance * abs(a):
             changed[key] = [a, b]
     return changed
+
+
+def two_mode_share(delta: float) -> float:
+    """Share of variance that a cut at the middle explains for two equal Gaussian modes at ±delta
+    standard deviations (unit variance each): (δ(2Φ(δ) − 1) + 2φ(δ))² / (1 + δ²). At δ = 0 (one
+    Gaussian) it is 2/π ≈ 0.637, the most any cut of a single Gaussian explains; δ = 1.5 (modes
+    3 sd apart) gives 0.747; it tends to 1 as the modes separate."""
+    from scipy.stats import norm
+
+    half_mean = delta * (2 * norm.cdf(delta) - 1) + 2 * norm.pdf(delta)
+    return float(half_mean ** 2 / (1 + delta ** 2))
+
+
+# The default of ``em.min_separation``: two equal modes 3 standard deviations apart.
+MIN_SEPARATION = round(two_mode_share(1.5), 3)
+# Members below which separation is not measured: two folds of at least two members per side.
+MIN_TESTED = 8
+
+
+def held_out_separation(member_emb: np.ndarray, labels: np.ndarray | None = None, seed: int = 0,
+                        folds: int = 5) -> float:
+    """How far a code's two halves (a split) or two codes (a merge) can be told apart on members not
+    used to find them: the cross-validated share of variance the cut explains along its axis.
+
+    The members are dealt into ``folds`` folds (stratified by ``labels`` when given; fewer folds
+    when a group has fewer members; equal rows in one fold). On all folds but one the two groups are found: K-means,
+    k = 2 (the split of App. E.4) when ``labels`` is None, else the given labels (two codes); their
+    centroids c0, c1 give the unit axis w ∝ c1 − c0 and the cut at (c0 + c1)/2. Each held-out
+    member x gets t = (x − (c0 + c1)/2)·w from the fold that did not see it, and over all members
+    R = 1 − (within-side sum of squares of t) / (total sum of squares of t), the sides being
+    t > 0 and t ≤ 0 (R = 0 when every member falls on one side).
+
+    Why it separates distinct from redundant: the projection of one Gaussian cloud on any axis is
+    Gaussian, and no cut of a Gaussian explains more than 2/π ≈ 0.64 of its variance (less on
+    held-out members, as the axis is partly fitted noise); two modes k standard deviations apart
+    give `two_mode_share`(k/2), → 1. K-means halves are always linearly separable on the members
+    they were fitted on, which is why R is measured on held-out members.
+
+    Args:
+        member_emb: (m, d) member embeddings (rows L2-normalised here).
+        labels: (m,) in {0, 1} (two codes' members), or None to split by K-means.
+        seed: fold assignment and K-means seed.
+        folds: number of folds, ≥ 2.
+
+    Returns:
+        R in [0, 1], unitless; NaN when there are too few members to measure it (fewer than
+        ``MIN_TESTED`` members for a split, fewer than 2 in a group for two codes).
+    """
+    x = unit_rows(np.atleast_2d(np.asarray(member_emb, dtype=np.float64)))
+    m = x.shape[0]
+    if labels is None:
+        if m < MIN_TESTED or distinct_members(x) < 2:
+            return float("nan")
+    else:
+        labels = np.asarray(labels, dtype=int)
+        if labels.shape != (m,):
+            raise ValueError(f"labels must have shape ({m},)")
+        smallest = min(int((labels == side).sum()) for side in (0, 1))
+        if smallest < 2:
+            return float("nan")
+        folds = min(folds, smallest)
+    # Equal rows (one sentence twice, or one expression in both codes) share a fold: a held-out
+    # member's copy must not help find the axis it is measured on.
+    _, first, inverse = np.unique(np.round(x, 12), axis=0, return_index=True, return_inverse=True)
+    order = np.random.default_rng(seed).permutation(first.size)
+    if labels is not None:  # stratified: each code's rows dealt round the folds in turn
+        order = order[np.argsort(labels[first[order]], kind="stable")]
+    unique_fold = np.empty(first.size, dtype=int)
+    unique_fold[order] = np.arange(first.size) % folds
+    fold = unique_fold[inverse.ravel()]
+    t = np.zeros(m)
+    for f in range(folds):
+        train = fold != f
+        if labels is None:
+            if distinct_members(x[train]) < 2:
+                continue
+            groups = split_members(x[train], seed=seed)
+        else:
+            groups = labels[train]
+            if not (groups == 0).any() or not (groups == 1).any():
+                continue
+        c0, c1 = x[train][groups == 0].mean(axis=0), x[train][groups == 1].mean(axis=0)
+        norm_w = float(np.linalg.norm(c1 - c0))
+        if norm_w > 0:
+            t[~train] = (x[~train] - (c0 + c1) / 2) @ ((c1 - c0) / norm_w)
+    side = t > 0
+    total = float(((t - t.mean()) ** 2).sum())
+    if side.all() or not side.any() or total <= 0:
+        return 0.0
+    within = sum(float(((t[s] - t[s].mean()) ** 2).sum()) for s in (side, ~side))
+    return 1.0 - within / total
+
+
+def distinguishable(separation: float, min_separation: float = MIN_SEPARATION) -> bool:
+    """Whether two groups of members count as distinct codes: their `held_out_separation` is at
+    least ``min_separation`` (default: two equal modes 3 standard deviations apart, 0.747; one
+    Gaussian cut in two reaches at most 2/π ≈ 0.637). NaN (too few members) is not distinguishable.
+    The same test holds back a split (its halves must be distinguishable), a merge (the two codes
+    must not be) and decides a match of two codebooks' codes (not distinguishable)."""
+    return bool(np.isfinite(separation) and separation >= min_separation)

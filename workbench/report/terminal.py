@@ -146,7 +146,8 @@ def print_stability(report) -> None:
     for b in report.seeds:
         builds.add_row(str(b.seed), str(b.version), str(b.K), b.stop_reason or "—", b.path)
     console.print(builds)
-    pairs = Table(title=f"agreement between seeds (codes matched one-to-one at cosine ≥ {report.match_threshold})")
+    pairs = Table(title="agreement between seeds (codes matched one-to-one when their members cannot be told apart: "
+                        f"held-out separation < {report.min_separation})")
     for col in ("seeds", "ARI of assignments", "codes matched", "share matched"):
         pairs.add_column(col, justify="left" if col == "seeds" else "right")
     for p in report.pairs:
@@ -236,7 +237,10 @@ _NODE_LINES = {
     "reconstruct": lambda v: f"reconstruct: {len(v['reconstruction']['docs'])} documents "
                              f"({v['reconstruction']['decoder']})",
     "score": lambda v: "score: " + ", ".join(f"S(C) = {h['S']:.4f} [{h['S_low']:.4f}, {h['S_high']:.4f}], "
-                                             f"K = {h['K']}" for h in v["history"])
+                                             f"−d̄ = {-h['distortion']:.4f}" + held_out_clause(h) + f", K = {h['K']}"
+                                             for h in v["history"])
+                       + (f" — change undone: version {v['version']} is the last kept codebook again" if "version" in v
+                          else "")
                        + (f" — stop: {v['stop_reason']}" if v.get("stop_reason") else ""),
     "propose": lambda v: proposed_line(v),
     "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
@@ -266,6 +270,15 @@ def llm_errors(s: dict) -> list[str]:
     return [f"  {e['count']} × {e['first']}" for e in s.get("errors", {}).values()]
 
 
+def held_out_clause(h: dict) -> str:
+    """", held-out −d̄ = 0.8950 (kept)": an iteration's reconstruction term on held-out documents and
+    whether the change it judged was kept (nothing under ``em.objective paper``)."""
+    if h.get("heldout_distortion") is None:
+        return ""
+    verdict = {1: " (change kept)", 0: " (change not kept)"}.get(h.get("kept"), "")
+    return f", held-out −d̄ = {-h['heldout_distortion']:.4f}{verdict}"
+
+
 def print_node_update(node: str, values: dict) -> None:
     console = _console()
     line = _NODE_LINES.get(node)
@@ -273,8 +286,11 @@ def print_node_update(node: str, values: dict) -> None:
 
 
 def score_terms(row: dict) -> list[str]:
-    """An iteration's S(C) as its three terms and σ, formatted (NaN/absent before schema v6)."""
-    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"), row.get("sigma")]
+    """An iteration's S(C) as its three terms, formatted (NaN/absent before schema v6), then −d̄ on
+    the held-out documents (absent under ``em.objective paper``)."""
+    held_out = row.get("heldout_distortion")
+    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"),
+             -held_out if held_out is not None else None]
     return [fmt(v, 4) for v in terms]
 
 
@@ -334,12 +350,18 @@ def print_build_status(store: Store, status) -> None:
     rows = [r for r in store.iterations(status.thread_id)]
     if rows:
         table = Table(title=f"build {status.thread_id}: S(C) = −d̄ + β1·M·H(z|x) − β2·M·Ĥ(z|C) per iteration")
-        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "σ", "decoder"):
+        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "held-out −d̄",
+                    "kept"):
             table.add_column(col)
         for r in rows:
             table.add_row(str(r["iteration"]), str(r["version"]), str(r["K"]), f"{r['S']:.4f}",
-                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), r["decoder"])
+                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r),
+                          {1: "yes", 0: "no"}.get(r.get("kept"), "–"))
         console.print(table)
+        console.print("decoder: " + ", ".join(dict.fromkeys(r["decoder"] for r in rows))
+                      + ("; held-out −d̄: the reconstruction term on held-out documents, which judge each change "
+                         "(kept: not below the last kept version's)" if any(r.get("heldout_distortion") is not None
+                                                                          for r in rows) else ""))
     record = store.build_record(status.thread_id)
     if record is not None and record.get("seeded"):
         console.print(f"C⁰ {describe_seed(record['seeded'])}", markup=False, highlight=False)

@@ -219,5 +219,14 @@ def _m12_score_corrected(db: sqlite_utils.Database) -> None:
     db["scores"].add_column("value_corrected", float)
 
 
+def _m13_heldout_reconstruction(db: sqlite_utils.Database) -> None:
+    """Refinement judged by reconstruction (issue 23): each iteration's mean distortion on the
+    held-out documents, how many there were, and whether the change that made the version was kept
+    (1/0; NULL for C⁰ and under ``em.objective paper``)."""
+    db["em_iterations"].add_column("heldout_distortion", float)
+    db["em_iterations"].add_column("n_heldout", int)
+    db["em_iterations"].add_column("kept", int)
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected]
+              _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected, _m13_heldout_reconstruction]
