@@ -42,13 +42,20 @@ import numpy as np
 from ..codebook.vectors import unit_rows
 from ..language import detect_language
 
-Representation = Literal["raw", "passage", "language-centered", "language-subspace"]
-REPRESENTATIONS: tuple[str, ...] = ("raw", "passage", "language-centered", "language-subspace")
+Representation = Literal["raw", "passage", "language-centered", "language-subspace", "value-lens"]
+REPRESENTATIONS: tuple[str, ...] = ("raw", "passage", "language-centered", "language-subspace")  # language spaces
+VALUE_LENS = "value-lens"  # a language space seen through the value lens (:mod:`workbench.llm.value_lens`)
+LENS_BASE = "language-centered"  # the language space the value lens is fitted on and applied after
 DEFAULT_REPRESENTATION: Representation = "language-centered"
 SUBSPACE_K = 8  # directions removed by ``language-subspace``: more cost ValueEval F1 (see README)
 HELD_BACK_SHARE = 3  # tenths of the statements held back
 RATIO_TARGET = 1.5  # D(set, its translation) ≤ 1.5 × D(two halves of the set)
 SHARE_TARGET = 0.7  # translation pairs that share their top code
+
+
+def base_representation(name: str) -> str:
+    """The language space under representation ``name`` (the value lens sits on ``LENS_BASE``)."""
+    return LENS_BASE if name == VALUE_LENS else name
 
 
 def is_held_back(statement_id: str) -> bool:
