@@ -5,14 +5,19 @@ the topic: codes followed topics and the known-answer check saw no value shift (
 lens is learned from public labelled data, the training split of Touché23-ValueEval (Kiesel et
 al. 2022/2023, https://doi.org/10.5281/zenodo.6814563, CC BY-SA 4.0; the validation split is never
 fitted on, it is what the checks use): one balanced logistic probe per value category over the
-embedder's document vectors. A vector x is mapped to its standardised probe logits,
+embedder's document vectors. A vector x becomes its value features beside what is left of it:
 
-    z(x) = (W x + b − μ_z) / s_z,   then cut to unit length,
+    z(x) = unit((W x + b − μ_z) / s_z)              the standardised probe logits (L values)
+    r(x) = unit((I − QᵀQ)(x − μ))                   the rest, with the probes' span Q removed
+    lens(x) = [√α · z(x), √(1 − α) · r(x)],  α = ½   (unit length, L + d dimensions)
 
-so cosine similarity between two texts is the correlation of their value profiles. The codebook
-stays open-ended: codes are clusters in this space (combinations of values, finer or other than
-the categories, as many as the data gives) and are named from their own expressions; the
-categories only fix the axes.
+so half of a cosine similarity is the correlation of two texts' value profiles and half their
+similarity in everything else. The codebook stays open-ended: codes are clusters in this space
+(combinations of values and what they are about, finer or other than the categories, as many as
+the data gives) and are named from their own expressions; the categories only fix the axes.
+Chosen on the training split (``bench/value_lens.py``: three folds by topic, the known-answer
+draw): the probe logits alone, their span, the space with the span amplified, and this mix with
+α = ½ and 0.8 were measured; this one ranked value shifts best (README, "Reading the scores").
 
 It composes with the language centering: the probes are fitted on ``language-centered`` vectors
 (:mod:`workbench.llm.language_space`), and every text is centred for its own language before the
@@ -30,7 +35,7 @@ import base64
 import hashlib
 import io
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -41,7 +46,8 @@ from .language_space import LENS_BASE, VALUE_LENS
 
 __all__ = ["LENS_BASE", "VALUE_LENS", "ValueLens", "fit_value_lens", "project_value_lens", "shipped_value_lens"]
 LENS_FILE = "value_lens.npz"
-PROBE_C = 1.0  # inverse L2 strength of each probe (scikit-learn's default; chosen on training folds)
+PROBE_C = 1.0  # inverse L2 strength of each probe (scikit-learn's default)
+VALUE_SHARE = 0.5  # α: the share of a squared unit vector given to the value features
 SOURCE_FILES = ("arguments-training.tsv", "labels-training.tsv")
 
 
@@ -49,39 +55,46 @@ SOURCE_FILES = ("arguments-training.tsv", "labels-training.tsv")
 class ValueLens:
     """Per-value probe directions and the standardisation of their logits."""
 
-    directions: np.ndarray  # (L, d)
+    directions: np.ndarray  # (L, d) probe weights W
     intercepts: np.ndarray  # (L,)
     z_mean: np.ndarray  # (L,)
     z_scale: np.ndarray  # (L,)
+    mean: np.ndarray  # (d,) μ, the training documents' mean vector
+    basis: np.ndarray  # (L, d) Q, orthonormal rows spanning W
     label_names: tuple[str, ...]
     embedder: str  # the base embedder id the probes were fitted for
     source: str  # what it was fitted on (file names, rows, sha256)
 
-    @property
+    @cached_property
     def tag(self) -> str:
         """Part of the embedder id of every vector seen through this lens."""
-        digest = hashlib.sha256(self.directions.astype(np.float32).tobytes()).hexdigest()[:10]
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes() for a in (
+            self.directions, self.intercepts, self.z_mean, self.z_scale, self.mean, self.basis))).hexdigest()[:10]
         return f"|{VALUE_LENS}-{digest}"
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """(n, d) base vectors → (n, L) unit value profiles."""
+        """(n, d) base vectors → (n, L + d) unit vectors: value features beside the rest."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.directions.shape[1]:
             raise WorkbenchError(f"the value lens was fitted on {self.directions.shape[1]}-d vectors of {self.embedder} "
                                  f"and got {x.shape[-1]}-d ones: fit it for this embedder with 'workbench lens fit'")
-        return unit_rows((x @ self.directions.T + self.intercepts - self.z_mean) / self.z_scale)
+        z = unit_rows((x @ self.directions.T + self.intercepts - self.z_mean) / self.z_scale)
+        centred = x - self.mean
+        rest = unit_rows(centred - (centred @ self.basis.T) @ self.basis)
+        return np.hstack([np.sqrt(VALUE_SHARE) * z, np.sqrt(1 - VALUE_SHARE) * rest])
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, directions=self.directions.astype(np.float32), intercepts=self.intercepts,
-                            z_mean=self.z_mean, z_scale=self.z_scale, label_names=np.array(self.label_names),
-                            embedder=np.array(self.embedder), source=np.array(self.source))
+        np.savez_compressed(buffer, directions=self.directions, intercepts=self.intercepts, z_mean=self.z_mean,
+                            z_scale=self.z_scale, mean=self.mean, basis=self.basis,
+                            label_names=np.array(self.label_names), embedder=np.array(self.embedder),
+                            source=np.array(self.source))
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ValueLens":
         with np.load(io.BytesIO(data)) as f:
-            return cls(f["directions"].astype(np.float64), f["intercepts"], f["z_mean"], f["z_scale"],
+            return cls(f["directions"], f["intercepts"], f["z_mean"], f["z_scale"], f["mean"], f["basis"],
                        tuple(str(x) for x in f["label_names"]), str(f["embedder"]), str(f["source"]))
 
 
@@ -109,13 +122,14 @@ def fit_probes(x: np.ndarray, labels: np.ndarray, c: float = PROBE_C) -> tuple[n
 
 def fit_value_lens(x: np.ndarray, labels: np.ndarray, label_names: list[str], embedder: str, source: str,
                    c: float = PROBE_C) -> ValueLens:
-    """The lens of (n, d) training vectors ``x`` with (n, L) gold ``labels``: probes, and the mean
-    and spread of their logits over the training documents."""
+    """The lens of (n, d) training vectors ``x`` with (n, L) gold ``labels``: probes, the mean and
+    spread of their logits over the training documents, the documents' mean and the probes' span."""
     x = np.asarray(x, dtype=np.float64)
     weights, intercepts = fit_probes(x, labels, c)
     logits = x @ weights.T + intercepts
-    return ValueLens(weights, intercepts, logits.mean(axis=0), logits.std(axis=0), tuple(label_names), embedder,
-                     source)
+    basis = np.linalg.qr(weights.T)[0].T
+    return ValueLens(weights, intercepts, logits.mean(axis=0), logits.std(axis=0), x.mean(axis=0), basis,
+                     tuple(label_names), embedder, source)
 
 
 @cache
