@@ -60,7 +60,9 @@ class RoleConfig(BaseModel):
     representation: Representation = Field(
         DEFAULT_REPRESENTATION, description="offline embedder: how e5 vectors are made language-neutral "
                                             "(raw, passage, language-centered, language-subspace; see README, "
-                                            "'Languages in offline mode')")
+                                            "'Languages in offline mode'), or value-lens: language-centered seen "
+                                            "through the value lens (any embedder; another than the offline one "
+                                            "needs 'workbench lens fit' first; README, 'The value lens')")
 
     @model_validator(mode="after")
     def _needs_model(self) -> "RoleConfig":
