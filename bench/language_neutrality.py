@@ -89,7 +89,8 @@ def macro_f1(X: np.ndarray, Y: np.ndarray, folds: int = 5, seed: int = 0) -> flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=1000, help="ValueEval premises (0: skip)")
+    parser.add_argument("--documents", type=int, default=1000,
+                        help="ValueEval premises (0: skip; with --write, keep the F1 figures written before)")
     parser.add_argument("--valueeval", type=Path, default=VALUEEVAL, help="folder of the ValueEval data")
     parser.add_argument("--write", action="store_true", help="write language_space.npz and language_space.json")
     args = parser.parse_args()
@@ -137,8 +138,15 @@ def main() -> None:
         subspace, centered = spaces["language-subspace"], spaces["language-centered"]
         np.savez(PACKAGE / ls.PARAMETERS_FILE, languages=np.array(langs),
                  offsets=np.stack([centered.offsets[lang] for lang in langs]), basis=subspace.basis)
+        n_docs = len(docs)
+        if not docs:  # no ValueEval sample this time: keep the F1 figures written before
+            before = ls.shipped_figures()
+            n_docs = before["valueeval_documents"]
+            for name, f in figures.items():
+                if "valueeval_macro_f1" in before["representations"].get(name, {}):
+                    f["valueeval_macro_f1"] = before["representations"][name]["valueeval_macro_f1"]
         (PACKAGE / ls.FIGURES_FILE).write_text(json.dumps(
-            {"parallel_set_version": parallel.version, "subspace_k": ls.SUBSPACE_K, "valueeval_documents": len(docs),
+            {"parallel_set_version": parallel.version, "subspace_k": ls.SUBSPACE_K, "valueeval_documents": n_docs,
              "representations": figures}, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {ls.PARAMETERS_FILE} and {ls.FIGURES_FILE}")
 

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, help="arguments sampled (default: all of validation, 1,000 of training)")
     parser.add_argument("--representation", help="roles.embedder.representation of the project (default: the "
                                                  "workbench's default)")
-    parser.add_argument("--pairs", type=int, default=120, help="known-answer pairs")
+    parser.add_argument("--rounds", type=int, default=2, help="known-answer pairs per topic and strength")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/valueeval23")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="build the project in this directory and keep it")
@@ -134,7 +134,7 @@ def main() -> None:
               "all-ones": all_ones_f1(gold)}
         kept = (f1["q(z|x)"] - f1["all-ones"]) / max(f1["raw embeddings"] - f1["all-ones"], 1e-9)
         iterations = store.iterations()
-        known = known_answer(store, labels_file, n_pairs=args.pairs, seed=args.seed, show_progress=False)
+        known = known_answer(store, labels_file, rounds=args.rounds, seed=args.seed, show_progress=False)
         dove, baseline = known.agreement["dove"], known.agreement["raw-embedding"]
         summary(f"V2 and known answer on ValueEval ({args.split})", {
             "representation": f"{store.config().role('embedder').representation}",
@@ -147,8 +147,8 @@ def main() -> None:
             **{f"macro-F1 {k}": f"{v:.3f}" for k, v in f1.items()},
             "q(z|x) keeps of raw's above-chance F1": f"{kept:.0%}",
             **({} if args.reuse else {"extract + build": f"{build_s:.0f} s"}),
-            "known answer": f"{known.n_documents:,} documents, {known.n_topics} topics × {known.per_topic} a "
-                            f"population, {dove.n_pairs} pairs",
+            "known answer": f"{known.n_documents:,} documents, {known.n_topics} topics, {known.rounds} rounds, "
+                            f"{dove.n_pairs} pairs",
             **{f"known-answer ρ {m}": f"{a.rho:.3f} [{a.low:.3f}, {a.high:.3f}]" for m, a in known.agreement.items()},
         }, {"q(z|x) ≥ 90 % of raw": kept >= 0.9, "DOVE ρ ≥ 0.6": dove.rho >= 0.6, "its lower end > 0.3": dove.low > 0.3,
             "DOVE ρ ≥ raw-embedding + 0.15": dove.rho >= baseline.rho + 0.15})

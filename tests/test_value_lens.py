@@ -118,3 +118,13 @@ def test_lens_fit_cli_refuses_the_offline_embedder_and_a_folder_without_the_trai
                                                         "roles.embedder.model": "m"}))
     out = CliRunner().invoke(main, ["lens", "fit", str(project.path), "--data", str(tmp_path)])
     assert out.exit_code != 0 and "arguments-training.tsv: not found" in out.output
+
+
+def test_shipped_figures_show_the_lens_keeps_translations_together():
+    """bench/language_neutrality.py measured the lens on the held-back parallel statements."""
+    from workbench.language_neutrality import translation_ratio
+    from workbench.llm.language_space import RATIO_TARGET, SHARE_TARGET, shipped_figures
+
+    figures = shipped_figures()
+    assert translation_ratio(figures, "value-lens") <= RATIO_TARGET
+    assert figures["representations"]["value-lens"]["held_back_kmeans"]["share"] >= SHARE_TARGET
