@@ -137,7 +137,7 @@ def main() -> None:
         known = known_answer(store, labels_file, rounds=args.rounds, seed=args.seed, show_progress=False)
         dove, baseline = known.agreement["dove"], known.agreement["raw-embedding"]
         summary(f"V2 and known answer on ValueEval ({args.split})", {
-            "representation": f"{store.config().role('embedder').representation}",
+            "representation": f"{store.config().role('embedder').representation_in_use()}",
             "documents with expressions": f"{len(post.corpus.doc_ids):,} of "
                                           f"{f'{docs:,} sampled' if docs else f'all {args.split} arguments'}",
             "expressions": f"{len(post.corpus.expr_ids):,}",

@@ -233,7 +233,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
 def language_check(store: Store, labels: set[str]) -> dict:
     """The offline representation, its measured translation ratio and the notes on the table's languages."""
     config = store.config()
-    representation = config.role("embedder").representation if config.role("embedder").provider == "offline" else None
+    embedder = config.role("embedder")
+    representation = embedder.representation_in_use() if embedder.provider == "offline" else None
     ratio = translation_ratio(shipped_figures(), representation) if representation else None
     counts = [(source_label(source, group), language, n) for group, source, language, n in store.language_counts()
               if source_label(source, group) in labels]

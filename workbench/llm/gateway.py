@@ -558,7 +558,7 @@ class Gateway:
         """Cache key of the embedder's vectors before any value lens (the lens is applied on reading)."""
         cfg = self.role("embedder")
         if cfg.provider == "offline":
-            return OFFLINE_EMBEDDER + shipped_language_space(base_representation(cfg.representation)).tag
+            return OFFLINE_EMBEDDER + shipped_language_space(base_representation(cfg.representation_in_use())).tag
         return f"{cfg.base_url or 'openai'}|{cfg.model}"
 
     @property
@@ -571,10 +571,7 @@ class Gateway:
     @property
     def representation(self) -> str | None:
         """The representation of the embedder's vectors (None for a remote embedder without a lens)."""
-        cfg = self.role("embedder")
-        if cfg.provider == "offline":
-            return cfg.representation
-        return VALUE_LENS if cfg.representation == VALUE_LENS else None
+        return self.role("embedder").representation_in_use()
 
     @property
     def lens_id(self) -> str | None:
@@ -587,7 +584,7 @@ class Gateway:
         the shipped one for the offline embedder, the project's own (``workbench lens fit``) for
         another; None for other representations."""
         cfg = self.role("embedder")
-        if cfg.representation != VALUE_LENS:
+        if cfg.representation_in_use() != VALUE_LENS:
             return None
         if self._lens is None:
             self._lens = shipped_value_lens() if cfg.provider == "offline" else project_value_lens(self.store, self.base_embedder_id)
@@ -597,7 +594,7 @@ class Gateway:
         if self._embedder is None:
             cfg = self.role("embedder")
             if cfg.provider == "offline":
-                model, space = self._e5(), shipped_language_space(base_representation(cfg.representation))
+                model, space = self._e5(), shipped_language_space(base_representation(cfg.representation_in_use()))
                 # e5 wants "query: " on both sides of a symmetric task (clustering, similarity).
                 encode = model.passage if space.prefix == "passage" else model.query
 
