@@ -61,8 +61,8 @@ class RoleConfig(BaseModel):
         None, description="how embeddings are represented. Offline embedder: raw, passage, language-centered, "
                           "language-subspace (how e5 vectors are made language-neutral; README, 'Languages in "
                           "offline mode') or value-lens (language-centered seen through the value lens; README, "
-                          "'The value lens'); None: the default, value-lens. Another embedder: value-lens (after "
-                          "'workbench lens fit') or None, its own vectors")
+                          "'The value lens'); None: the default, language-centered. Another embedder: value-lens "
+                          "(after 'workbench lens fit') or None, its own vectors")
 
     def representation_in_use(self) -> str | None:
         """The embedder role's representation: the one set, else the offline default; for an

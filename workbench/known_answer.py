@@ -25,7 +25,8 @@ from .score import load_posteriors
 from .store import Store
 from .survey.metrics import js_distance
 from .tabular import open_tabular
-from .validity.known_answer import MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth, rank_agreement, rbf_mmd
+from .validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
+                                    rank_agreement, rbf_mmd)
 
 METHODS = ("dove", "dove:no-refinement", "dove:no-uot", "dove:no-codebook", "raw-embedding")
 

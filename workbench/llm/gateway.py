@@ -587,7 +587,8 @@ class Gateway:
         if cfg.representation_in_use() != VALUE_LENS:
             return None
         if self._lens is None:
-            self._lens = shipped_value_lens() if cfg.provider == "offline" else project_value_lens(self.store, self.base_embedder_id)
+            offline = cfg.provider == "offline"
+            self._lens = shipped_value_lens() if offline else project_value_lens(self.store, self.base_embedder_id)
         return self._lens
 
     def _embed_backend(self) -> Callable[[list[str]], np.ndarray]:

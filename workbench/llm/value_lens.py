@@ -42,6 +42,7 @@ import numpy as np
 
 from ..codebook.vectors import unit_rows
 from ..errors import WorkbenchError
+from ..store import Store
 from .language_space import LENS_BASE, VALUE_LENS
 
 __all__ = ["LENS_BASE", "VALUE_LENS", "ValueLens", "fit_value_lens", "project_value_lens", "shipped_value_lens"]
@@ -76,8 +77,9 @@ class ValueLens:
         """(n, d) base vectors → (n, L + d) unit vectors: value features beside the rest."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.directions.shape[1]:
-            raise WorkbenchError(f"the value lens was fitted on {self.directions.shape[1]}-d vectors of {self.embedder} "
-                                 f"and got {x.shape[-1]}-d ones: fit it for this embedder with 'workbench lens fit'")
+            raise WorkbenchError(f"the value lens was fitted on {self.directions.shape[1]}-d vectors of "
+                                 f"{self.embedder} and got {x.shape[-1]}-d ones: fit it for this embedder with "
+                                 "'workbench lens fit'")
         z = unit_rows((x @ self.directions.T + self.intercepts - self.z_mean) / self.z_scale)
         centred = x - self.mean
         rest = unit_rows(centred - (centred @ self.basis.T) @ self.basis)
@@ -150,7 +152,7 @@ def decode_lens(text: str) -> ValueLens:
 PROJECT_KEY = "value_lens"  # meta key of a project's own lens (``workbench lens fit``)
 
 
-def project_value_lens(store, base_embedder_id: str) -> ValueLens:
+def project_value_lens(store: Store, base_embedder_id: str) -> ValueLens:
     """The lens ``workbench lens fit`` stored in the project for its (non-default) embedder, or
     a one-line refusal saying how to get one."""
     text = store.get_meta(PROJECT_KEY)

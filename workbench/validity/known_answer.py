@@ -5,9 +5,10 @@ half of the topic's documents, drawn without replacement with weight 1 + s·y_j 
 document carries value j), so that A leans towards value j with strength s, and B is the other
 half; s = 0 gives the unshifted (null) pairs. Both halves hold distinct documents and are the same
 size, so a distance cannot rank the pairs by how concentrated a population is (drawn with
-replacement, the strong pairs' repeated documents alone ranked them at ρ ≈ 0.7 on ValueEval). A method that measures values
-should rank the pairs as the divergence of their mean gold-label vectors does. Pure functions over
-arrays; the service (:mod:`workbench.known_answer`) feeds them a project.
+replacement, the strong pairs' repeated documents alone ranked them at ρ ≈ 0.7 on ValueEval).
+A method that measures values should rank the pairs as the divergence of their mean gold-label
+vectors does. Pure functions over arrays; the service (:mod:`workbench.known_answer`) feeds them
+a project.
 """
 from __future__ import annotations
 
