@@ -94,6 +94,7 @@ def test_on_the_demo_every_method_gets_a_rho(built_project, tmp_path):
     report = known_answer(built_project, path, rounds=2, show_progress=False)
     assert set(report.agreement) == set(METHODS) and report.n_documents == len(rows)
     assert "raw-embedding" in METHODS and report.n_topics == 8 and report.rounds == 2
+    assert "half of the topic's documents" in report.notes[0] and "RBF-MMD" in report.notes[1]
     used = {a.n_pairs for a in report.agreement.values()}
     assert len(used) == 1 and 40 <= used.pop() <= 64  # pairs with an unlabelled population are left out
     assert all(-1 <= a.low <= a.rho <= a.high <= 1 for a in report.agreement.values())

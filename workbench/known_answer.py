@@ -124,9 +124,9 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
     strengths = sorted({p.strength for p in pairs})
     used = len({p.topic for p in pairs})
     notes = [f"{len(pairs)} pairs of populations, each pair within one topic ({used} topics with ≥ {min_documents} "
-             f"labelled documents, {rounds} round(s)), each population as large as its topic and drawn from it with "
-             f"replacement: A with weight 1 + s·y_j towards a value j, s in "
-             f"{{{', '.join(f'{s:g}' for s in strengths)}}} (s = 0: an unshifted pair), B uniformly; "
+             f"labelled documents, {rounds} round(s)): A is half of the topic's documents, drawn without "
+             f"replacement with weight 1 + s·y_j towards a value j, s in "
+             f"{{{', '.join(f'{s:g}' for s in strengths)}}} (s = 0: an unshifted pair), B the other half; "
              "truth = JS distance (base 2) between the populations' mean gold-label vectors",
              "raw-embedding: unbiased RBF-MMD² between the populations' document embeddings "
              f"({gateway.base_embedder_id}, no codebook, no lens; bandwidth {bandwidth:.3f}, the median distance)",
