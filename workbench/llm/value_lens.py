@@ -15,9 +15,10 @@ so half of a cosine similarity is the correlation of two texts' value profiles a
 similarity in everything else. The codebook stays open-ended: codes are clusters in this space
 (combinations of values and what they are about, finer or other than the categories, as many as
 the data gives) and are named from their own expressions; the categories only fix the axes.
-Chosen on the training split (``bench/value_lens.py``: three folds by topic, the known-answer
+Chosen on the training split only (``bench/value_lens.py``: three folds by topic, the known-answer
 draw): the probe logits alone, their span, the space with the span amplified, and this mix with
-α = ½ and 0.8 were measured; this one ranked value shifts best (README, "Reading the scores").
+α = ½ and 0.8 were measured; this one had the best mean (README, "The value lens"), the amplified
+metric is as good within the proxy's noise.
 
 It composes with the language centering: the probes are fitted on ``language-centered`` vectors
 (:mod:`workbench.llm.language_space`), and every text is centred for its own language before the
