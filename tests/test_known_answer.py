@@ -14,7 +14,7 @@ from conftest import shared_data
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.known_answer import METHODS, known_answer, read_gold_labels
-from workbench.validity.known_answer import draw_pairs, label_divergence, rank_agreement
+from workbench.validity.known_answer import draw_pairs, label_divergence, median_bandwidth, rank_agreement, rbf_mmd
 
 
 def _synthetic(n_topics=10, per_topic=8, n_labels=4, seed=0):
@@ -24,24 +24,44 @@ def _synthetic(n_topics=10, per_topic=8, n_labels=4, seed=0):
     return topics, labels
 
 
-def test_pairs_share_their_topic_mix_and_shift_labels_with_the_tilt():
-    topics, labels = _synthetic()
-    pairs = draw_pairs(topics, labels, n_pairs=60, n_topics=6, seed=1)
-    for a, b in pairs:
-        assert Counter(topics[a]) == Counter(topics[b]) and len(a) == 6  # one document per topic each
-        assert not set(a) & set(b)
-    flat = draw_pairs(topics, labels, n_pairs=60, n_topics=6, max_tilt=0.0, seed=1)
-    steep = draw_pairs(topics, labels, n_pairs=60, n_topics=6, max_tilt=20.0, seed=1)
-    mean_js = lambda ps: np.nanmean([label_divergence(labels, a, b) for a, b in ps])  # noqa: E731
-    assert mean_js(steep) > 1.3 * mean_js(flat)
-    with pytest.raises(ValueError, match="need 20 topics"):
-        draw_pairs(topics, labels, n_topics=20)
+def test_pairs_hold_their_topic_and_shift_labels_with_the_strength():
+    topics, labels = _synthetic(per_topic=12)
+    topics[:5] = 99  # a topic of 5 documents gives no pairs (6 needed)
+    pairs = draw_pairs(topics, labels, rounds=5, seed=1)
+    assert len(pairs) == 5 * 10 * 4 and {p.topic for p in pairs} == set(range(10))
+    for p in pairs:
+        assert set(topics[p.a]) == set(topics[p.b]) == {p.topic}  # the topic is held fixed
+        n = np.sum(topics == p.topic)
+        assert len(p.a) == n // 2 and len(p.b) == n - n // 2 and not set(p.a) & set(p.b)
+        assert (p.value == -1) == (p.strength == 0)
+    by_strength = {s: np.nanmean([label_divergence(labels, p.a, p.b) for p in pairs if p.strength == s])
+                   for s in (0.0, 3.0, 30.0, 300.0)}
+    assert by_strength[0.0] < by_strength[3.0] < by_strength[30.0] < by_strength[300.0]
+    # A leans towards its value: it carries value j more often than B in nearly every strong pair
+    strong = [p for p in pairs if p.strength == 300.0]
+    assert np.mean([labels[p.a, p.value].mean() > labels[p.b, p.value].mean() for p in strong]) > 0.9
+    with pytest.raises(ValueError, match="need 2 topics with at least 20"):
+        draw_pairs(topics, labels, min_documents=20)
+
+
+def test_rbf_mmd_tells_shifted_samples_from_resampled_ones():
+    rng = np.random.default_rng(0)
+    x, y, far = rng.normal(size=(60, 5)), rng.normal(size=(60, 5)), rng.normal(0.8, 1.0, size=(60, 5))
+    h = median_bandwidth(np.vstack([x, y]))
+    assert h == pytest.approx(np.sqrt(2 * 5), rel=0.15)  # two standard normals in 5-d lie ~√10 apart
+    assert abs(rbf_mmd(x, y, h)) < 0.02 < rbf_mmd(x, far, h)
+    assert rbf_mmd(x, far, h) == pytest.approx(rbf_mmd(far, x, h))
+    same = np.ones((3, 2))
+    assert rbf_mmd(same, same, 1.0) == pytest.approx(0.0)
 
 
 def test_label_divergence_and_rank_agreement_by_hand():
     labels = np.array([[1, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
     assert label_divergence(labels, np.array([0, 1]), np.array([0, 1])) == 0
     assert label_divergence(labels, np.array([0]), np.array([2])) == pytest.approx(1.0)  # disjoint mixes
+    # mean label vectors (1, 1/2) → (2/3, 1/3) and (0, 1); their midpoint (1/3, 2/3)
+    kl_a, kl_b = 2 / 3 * np.log2(2) + 1 / 3 * np.log2(1 / 2), np.log2(3 / 2)
+    assert label_divergence(labels, np.array([0, 3]), np.array([2])) == pytest.approx(np.sqrt((kl_a + kl_b) / 2))
     truth = np.linspace(0, 1, 30)
     perfect = rank_agreement(truth ** 2, truth, n_boot=200)
     assert perfect.rho == pytest.approx(1) and perfect.low == pytest.approx(1) and perfect.n_pairs == 30
@@ -71,13 +91,15 @@ def test_on_the_demo_every_method_gets_a_rho(built_project, tmp_path):
             t = text.lower()
             writer.writerow([doc_id, int("famil" in t or "parent" in t), int("money" in t or "pay" in t),
                              int("free" in t)])
-    report = known_answer(built_project, path, n_pairs=30, n_topics=6, show_progress=False)
+    report = known_answer(built_project, path, rounds=2, show_progress=False)
     assert set(report.agreement) == set(METHODS) and report.n_documents == len(rows)
+    assert "raw-embedding" in METHODS and report.n_topics == 8 and report.rounds == 2
+    assert "half of the topic's documents" in report.notes[0] and "RBF-MMD" in report.notes[1]
     used = {a.n_pairs for a in report.agreement.values()}
-    assert len(used) == 1 and 20 <= used.pop() <= 30  # pairs with an unlabelled population are left out
+    assert len(used) == 1 and 40 <= used.pop() <= 64  # pairs with an unlabelled population are left out
     assert all(-1 <= a.low <= a.rho <= a.high <= 1 for a in report.agreement.values())
-    out = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--pairs", "10",
-                                    "--topics", "6", "--json"])
+    out = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--rounds", "1",
+                                    "--json"])
     assert out.exit_code == 0, out.output
     assert set(json.loads(out.output)["methods"]) == set(METHODS)
     unknown = tmp_path / "other.csv"
@@ -105,8 +127,8 @@ def test_on_valueeval_validation_arguments(tmp_path):
     extract(store, show_progress=False)
     store.save_config(store.config().with_settings({"em.iterations": "2", "alignment.n_boot": "0"}))
     assert run_build(store, auto_approve=True, show_progress=False).state == "finished"
-    report = known_answer(store, labels, n_pairs=40, n_topics=12, show_progress=False)
+    report = known_answer(store, labels, rounds=1, show_progress=False)
     assert report.n_documents > 400 and report.truth_range[1] > report.truth_range[0]
     for a in report.agreement.values():
-        assert 30 <= a.n_pairs <= 40 and a.low <= a.rho <= a.high
+        assert a.n_pairs == 4 * report.n_topics and a.low <= a.rho <= a.high
     print({m: (round(a.rho, 3), round(a.low, 3), round(a.high, 3)) for m, a in report.agreement.items()})

@@ -78,7 +78,8 @@ def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
             origin = {"init": {"seeded": True}, "seeded": seed_record(ctx.seed, made)}
         record = {**origin, "sigma": code_spread(corpus.expr_emb, labels, cents),
                   "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
-                  "document_input": ctx.gateway.document_input, "representation": ctx.gateway.representation}
+                  "document_input": ctx.gateway.document_input, "representation": ctx.gateway.representation,
+                  "value_lens": ctx.gateway.lens_id}
         existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,
                                            record, ctx.config.digest(), ctx.gateway.embedder_id)
     return {"version": existing, "iteration": 1, "distortion_history": {}}

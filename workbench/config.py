@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .alignment.config import AlignmentConfig
 from .codebook.refine import MIN_SEPARATION
 from .errors import WorkbenchError
-from .llm.language_space import DEFAULT_REPRESENTATION, Representation
+from .llm.language_space import DEFAULT_REPRESENTATION, VALUE_LENS, Representation
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
@@ -62,10 +62,19 @@ class RoleConfig(BaseModel):
     max_input_tokens: int | None = Field(
         None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
                                  "embedder's own window, 512 for e5 and 8191 for OpenAI's)")
-    representation: Representation = Field(
-        DEFAULT_REPRESENTATION, description="offline embedder: how e5 vectors are made language-neutral "
-                                            "(raw, passage, language-centered, language-subspace; see README, "
-                                            "'Languages in offline mode')")
+    representation: Representation | None = Field(
+        None, description="how embeddings are represented. Offline embedder: raw, passage, language-centered, "
+                          "language-subspace (how e5 vectors are made language-neutral; README, 'Languages in "
+                          "offline mode') or value-lens (language-centered seen through the value lens; README, "
+                          "'The value lens'); None: the default, language-centered. Another embedder: value-lens "
+                          "(after 'workbench lens fit') or None, its own vectors")
+
+    def representation_in_use(self) -> str | None:
+        """The embedder role's representation: the one set, else the offline default; for an
+        embedder other than the offline one only the value lens applies (None: its own vectors)."""
+        if self.provider == "offline":
+            return self.representation or DEFAULT_REPRESENTATION
+        return VALUE_LENS if self.representation == VALUE_LENS else None
 
     @model_validator(mode="after")
     def _needs_model(self) -> "RoleConfig":

@@ -8,6 +8,7 @@ computed and cached, and every row records the strategy that produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import prompts
 
@@ -70,9 +71,11 @@ def extract(store: Store, limit: int | None = None, show_progress: bool = True, 
 
 def _extract_offline(store: Store, gateway: Gateway, docs: list[DocumentRow], show: bool) -> tuple[str, dict]:
     cfg = store.config().extraction
-    recognizer = ExtractiveRecognizer(gateway.embed, cfg.max_expressions, cfg.max_sentence_chars,
-                                      exclude=is_instruction)
-    strategy = f"{recognizer.strategy}+{gateway.embedder_id}"
+    # Sentences are picked in the embedder's own space (its thresholds were set there), never
+    # through the value lens, so turning the lens on or off leaves the expressions as they are.
+    recognizer = ExtractiveRecognizer(partial(gateway.embed, lens=False), cfg.max_expressions,
+                                      cfg.max_sentence_chars, exclude=is_instruction)
+    strategy = f"{recognizer.strategy}+{gateway.base_embedder_id}"
     total = 0
     with progress_bar("extract (offline extractive)", len(docs), show) as advance:
         for start in range(0, len(docs), OFFLINE_BATCH):

@@ -130,6 +130,14 @@ def _generic_row(reader: TabularFile, line: int, row: dict, options: IngestOptio
 VALUEEVAL_COLUMNS = ("Argument ID", "Conclusion", "Stance", "Premise")
 
 
+def valueeval_documents(path: str | Path) -> list[DocumentRow]:
+    """The documents of a Touché23-ValueEval ``arguments-*.tsv`` as ``--preset valueeval`` makes
+    them, without importing them (the value lens is fitted on these texts)."""
+    reader = open_tabular(path, empty_fix="give a ValueEval arguments-*.tsv file")
+    options = IngestOptions(preset="valueeval")
+    return [_valueeval_row(reader, line, row, options) for line, row in reader.rows()]
+
+
 def _valueeval_row(reader: TabularFile, line: int, row: dict, options: IngestOptions) -> DocumentRow:
     """Touché23-ValueEval: topic = Conclusion, text = "(Stance) Premise", group = first letter of
     the Argument ID (A = IBM-ArgQ/USA, D = Group Discussion Ideas/India, E = Conference on the

@@ -1,10 +1,11 @@
 """``workbench validate PROJECT --known-answer LABELS``: the workbench's own answer to "does the
 score track values, not topics?" on the user's data with gold labels.
 
-Pairs of document populations with the same topic mix but shifted label mixes are drawn
-(:func:`workbench.validity.known_answer.draw_pairs`); DOVE and each ablation measure every pair,
-and Spearman ρ between each method's distance and the true divergence of the label mixes (JS) is
-reported with a bootstrap interval. An honest low ρ is a result: it says the score, on this data
+Pairs of document populations within one topic but with shifted label mixes are drawn
+(:func:`workbench.validity.known_answer.draw_pairs`); DOVE, each ablation and a raw-embedding
+baseline (RBF-MMD between the populations' document embeddings, no codebook, no lens) measure
+every pair, and Spearman ρ between each method's distance and the true divergence of the label
+mixes (JS) is reported with a bootstrap interval. An honest low ρ is a result: it says the score, on this data
 and this codebook, does not yet rank value differences.
 """
 from __future__ import annotations
@@ -18,14 +19,16 @@ from .ablations import cloud_uot
 from .alignment.scoring import mean_posterior, score_table
 from .codebook.vectors import unit_rows
 from .errors import WorkbenchError
+from .llm.gateway import Gateway
 from .progress import progress_bar
 from .score import load_posteriors
 from .store import Store
 from .survey.metrics import js_distance
 from .tabular import open_tabular
-from .validity.known_answer import Agreement, draw_pairs, label_divergence, rank_agreement
+from .validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
+                                    rank_agreement, rbf_mmd)
 
-METHODS = ("dove", "dove:no-refinement", "dove:no-uot", "dove:no-codebook")
+METHODS = ("dove", "dove:no-refinement", "dove:no-uot", "dove:no-codebook", "raw-embedding")
 
 
 @dataclass
@@ -34,14 +37,17 @@ class KnownAnswerReport:
     labels_file: str
     label_names: list[str]
     n_documents: int  # labelled documents with value expressions and a topic
-    n_topics: int  # per population
+    n_topics: int  # topics the pairs are drawn in
+    rounds: int  # pairs per topic and strength
     truth_range: tuple[float, float]
     agreement: dict[str, Agreement]
     notes: list[str] = field(default_factory=list)
+    representation: str | None = None  # the offline embedder's representation (None: a remote embedder)
 
     def as_dict(self) -> dict:
         return {"codebook_version": self.version, "labels_file": self.labels_file, "labels": self.label_names,
-                "n_documents": self.n_documents, "topics_per_population": self.n_topics,
+                "n_documents": self.n_documents, "topics": self.n_topics, "rounds": self.rounds,
+                "representation": self.representation,
                 "true_js_range": list(self.truth_range),
                 "methods": {m: {"rho": a.rho, "ci": [a.low, a.high], "pairs": a.n_pairs}
                             for m, a in self.agreement.items()}, "notes": self.notes}
@@ -71,11 +77,14 @@ def read_gold_labels(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]
     return names, gold
 
 
-def known_answer(store: Store, labels_path: str | Path, version: int | None = None, n_pairs: int = 100,
-                 n_topics: int = 40, seed: int = 0, show_progress: bool = True) -> KnownAnswerReport:
-    """Spearman ρ of DOVE and each ablation with the true label divergence over drawn pairs."""
+def known_answer(store: Store, labels_path: str | Path, version: int | None = None, rounds: int = 2,
+                 min_documents: int = MIN_TOPIC_DOCUMENTS, seed: int = 0,
+                 show_progress: bool = True) -> KnownAnswerReport:
+    """Spearman ρ of DOVE, each ablation and the raw-embedding baseline with the true label
+    divergence over drawn pairs (:func:`workbench.validity.known_answer.draw_pairs`)."""
     names, gold = read_gold_labels(labels_path)
-    post = load_posteriors(store, version, show_progress=show_progress)
+    gateway = Gateway(store, store.config())
+    post = load_posteriors(store, version, gateway=gateway, show_progress=show_progress)
     corpus = post.corpus
     rows = [i for i, (d, t) in enumerate(zip(corpus.doc_ids, corpus.doc_topics)) if d in gold and t]
     if not rows:
@@ -85,17 +94,21 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
     labels = np.stack([gold[corpus.doc_ids[i]] for i in rows])
     topics = np.array([corpus.doc_topics[i] for i in rows], dtype=object)
     try:
-        pairs = draw_pairs(topics, labels, n_pairs, n_topics, seed=seed)
+        pairs = draw_pairs(topics, labels, rounds, min_documents=min_documents, seed=seed)
     except ValueError as exc:
-        raise WorkbenchError(f"{labels_path}: {exc}; lower --topics") from None
+        raise WorkbenchError(f"{labels_path}: {exc}; lower --min-documents") from None
     initial, _ = store.initial_version_of(post.codebook.version)
-    first = load_posteriors(store, initial, show_progress=False, corpus=corpus)
+    first = load_posteriors(store, initial, gateway=gateway, show_progress=False, corpus=corpus)
     cfg = store.config().alignment.model_copy(update={"n_boot": 0, "ceiling_splits": 0, "equal_n": None})
     emb = unit_rows(np.asarray(corpus.doc_emb, dtype=np.float64))
+    raw = unit_rows(np.asarray(gateway.embed_documents([corpus.doc_texts[i] for i in rows], lens=False),
+                               dtype=np.float64))
+    bandwidth = median_bandwidth(raw, seed=seed)
     distances: dict[str, list[float]] = {m: [] for m in METHODS}
     truth = []
     with progress_bar("known-answer pairs", len(pairs), show_progress) as advance:
-        for a, b in pairs:
+        for pair in pairs:
+            a, b = pair.a, pair.b
             ga, gb = rows[a], rows[b]
             truth.append(label_divergence(labels, a, b))
             for method, p in (("dove", post), ("dove:no-refinement", first)):
@@ -104,14 +117,23 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
             distances["dove:no-uot"].append(js_distance(mean_posterior(post.q_docs[ga]),
                                                         mean_posterior(post.q_docs[gb])))
             distances["dove:no-codebook"].append(cloud_uot(emb, ga, gb, cfg).D)
+            distances["raw-embedding"].append(rbf_mmd(raw[a], raw[b], bandwidth))
             advance(1)
     truth_arr = np.array(truth)
     agreement = {m: rank_agreement(np.array(d), truth_arr, seed=seed) for m, d in distances.items()}
-    notes = [f"{len(pairs)} pairs of populations, one document from each of {n_topics} topics in each population "
-             "(the same topic mix); truth = JS distance (base 2) between the populations' gold-label mixes",
+    strengths = sorted({p.strength for p in pairs})
+    used = len({p.topic for p in pairs})
+    notes = [f"{len(pairs)} pairs of populations, each pair within one topic ({used} topics with ≥ {min_documents} "
+             f"labelled documents, {rounds} round(s)): A is half of the topic's documents, drawn without "
+             f"replacement with weight 1 + s·y_j towards a value j, s in "
+             f"{{{', '.join(f'{s:g}' for s in strengths)}}} (s = 0: an unshifted pair), B the other half; "
+             "truth = JS distance (base 2) between the populations' mean gold-label vectors",
+             "raw-embedding: unbiased RBF-MMD² between the populations' document embeddings "
+             f"({gateway.base_embedder_id}, no codebook, no lens; bandwidth {bandwidth:.3f}, the median distance)",
              "ρ near 0 (or an interval containing 0): the method does not rank value differences on this data"]
     unlabelled = int(np.isnan(truth_arr).sum())
     if unlabelled:
         notes.append(f"{unlabelled} pair(s) left out: a population whose documents carry no label has no label mix")
-    return KnownAnswerReport(post.codebook.version, str(labels_path), names, len(rows), n_topics,
-                             (float(np.nanmin(truth_arr)), float(np.nanmax(truth_arr))), agreement, notes)
+    return KnownAnswerReport(post.codebook.version, str(labels_path), names, len(rows), used, rounds,
+                             (float(np.nanmin(truth_arr)), float(np.nanmax(truth_arr))), agreement, notes,
+                             gateway.representation)

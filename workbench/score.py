@@ -78,11 +78,15 @@ def load_posteriors(store: Store, version: int | None = None, gateway: Gateway |
     (``corpus``: an already loaded corpus of the project, e.g. the build graph's)."""
     codebook = store.load_codebook(version)
     gateway = gateway or Gateway(store, store.config())
-    built_with = store.initial_version_of(codebook.version)[1].get("representation", "raw")
+    info = store.initial_version_of(codebook.version)[1]
+    built_with = info.get("representation", "raw")
     if gateway.representation is not None and built_with != gateway.representation:
         raise WorkbenchError(f"codebook v{codebook.version} was built in the offline representation '{built_with}' and "
                              f"the project now embeds in '{gateway.representation}': rebuild the codebook, or set "
                              f"roles.embedder.representation back to {built_with}")
+    if info.get("value_lens") != gateway.lens_id:
+        raise WorkbenchError(f"codebook v{codebook.version} was built through value lens {info.get('value_lens')} and "
+                             f"the project now embeds through {gateway.lens_id}: rebuild the codebook")
     corpus = corpus or load_corpus(store, gateway, show_progress)
     sigma = build_sigma(store, corpus, codebook, store.config().em.sigma_mode)
     q_docs, _ = code_posteriors(corpus, codebook, sigma)
@@ -230,7 +234,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
 def language_check(store: Store, labels: set[str]) -> dict:
     """The offline representation, its measured translation ratio and the notes on the table's languages."""
     config = store.config()
-    representation = config.role("embedder").representation if config.role("embedder").provider == "offline" else None
+    embedder = config.role("embedder")
+    representation = embedder.representation_in_use() if embedder.provider == "offline" else None
     ratio = translation_ratio(shipped_figures(), representation) if representation else None
     counts = [(source_label(source, group), language, n) for group, source, language, n in store.language_counts()
               if source_label(source, group) in labels]

@@ -65,7 +65,7 @@ def main() -> None:
 
 
 # Each command group registers its commands on ``main``.
-from . import annotate, build, project, score, serve, survey  # noqa: E402,F401
+from . import annotate, build, lens, project, score, serve, survey  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

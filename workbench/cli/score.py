@@ -132,13 +132,14 @@ def score(project, version, halves, groups, sources, equal_n, ablations, as_json
 @click.option("--known-answer", "known", type=click.Path(dir_okay=False, exists=True),
               help="gold labels of PROJECT's documents (id, then one 0/1 column per label): Spearman ρ of DOVE and "
                    "each ablation with the true label divergence over populations with one topic mix")
-@click.option("--pairs", default=100, show_default=True, type=click.IntRange(min=5), help="--known-answer: pairs drawn")
-@click.option("--topics", "n_topics", default=40, show_default=True, type=click.IntRange(min=2),
-              help="--known-answer: topics per population (one document each)")
+@click.option("--rounds", default=2, show_default=True, type=click.IntRange(min=1),
+              help="--known-answer: pairs per topic and strength (an unshifted pair and one each at s = 3, 30, 300)")
+@click.option("--min-documents", default=6, show_default=True, type=click.IntRange(min=2),
+              help="--known-answer: labelled documents a topic needs to give pairs")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 @user_errors
 def validate(project, score_files, downstream, primed, reliability, version, similar, contrasting, models, groups,
-             lower, pooling, undefined, known, pairs, n_topics, as_json) -> None:
+             lower, pooling, undefined, known, rounds, min_documents, as_json) -> None:
     """Validity checks: MTMM A and B, predictive r, priming Δ, reliability α and CV (App E.3);
     with --known-answer, whether the score ranks value differences on labelled documents.
 
@@ -149,7 +150,8 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
 
         if not project:
             raise WorkbenchError("--known-answer needs PROJECT: the labels are of its documents")
-        result = known_answer(open_project(project), known, version, pairs, n_topics, show_progress=not as_json)
+        result = known_answer(open_project(project), known, version, rounds, min_documents,
+                              show_progress=not as_json)
         if as_json:
             click.echo(json_text(result.as_dict()))
         else:

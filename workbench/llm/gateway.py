@@ -44,8 +44,9 @@ import prompts
 from ..config import Role, RoleConfig, WorkbenchConfig
 from ..errors import WorkbenchError
 from ..store import Store, text_hash
-from .language_space import shipped_language_space
+from .language_space import base_representation, shipped_language_space
 from .local_lm import LM_DECODER, local_lm
+from .value_lens import VALUE_LENS, ValueLens, project_value_lens, shipped_value_lens
 from .refusal import is_refusal
 
 T = TypeVar("T")
@@ -247,6 +248,7 @@ class Gateway:
         self._open_clients: list[_HttpClient] = []
         self._embedder: Any = None
         self._e5_model: Any = None
+        self._lens: ValueLens | None = None
 
     # -- configuration ------------------------------------------------------------------------
     def role(self, role: Role) -> RoleConfig:
@@ -591,23 +593,48 @@ class Gateway:
 
     # -- embeddings ---------------------------------------------------------------------------
     @property
-    def embedder_id(self) -> str:
+    def base_embedder_id(self) -> str:
+        """Cache key of the embedder's vectors before any value lens (the lens is applied on reading)."""
         cfg = self.role("embedder")
         if cfg.provider == "offline":
-            return OFFLINE_EMBEDDER + shipped_language_space(cfg.representation).tag
+            return OFFLINE_EMBEDDER + shipped_language_space(base_representation(cfg.representation_in_use())).tag
         return f"{cfg.base_url or 'openai'}|{cfg.model}"
 
     @property
+    def embedder_id(self) -> str:
+        """The vectors' space as recorded with expressions, codebooks and scores: the embedder, its
+        language representation and the value lens, if any."""
+        lens = self.value_lens()
+        return self.base_embedder_id + (lens.tag if lens else "")
+
+    @property
     def representation(self) -> str | None:
-        """The offline embedder's language representation (None for a remote embedder)."""
+        """The representation of the embedder's vectors (None for a remote embedder without a lens)."""
+        return self.role("embedder").representation_in_use()
+
+    @property
+    def lens_id(self) -> str | None:
+        """The value lens in use (recorded with the codebook), None without one."""
+        lens = self.value_lens()
+        return lens.tag.lstrip("|") if lens else None
+
+    def value_lens(self) -> ValueLens | None:
+        """The value lens applied to every embedding (``roles.embedder.representation value-lens``):
+        the shipped one for the offline embedder, the project's own (``workbench lens fit``) for
+        another; None for other representations."""
         cfg = self.role("embedder")
-        return cfg.representation if cfg.provider == "offline" else None
+        if cfg.representation_in_use() != VALUE_LENS:
+            return None
+        if self._lens is None:
+            offline = cfg.provider == "offline"
+            self._lens = shipped_value_lens() if offline else project_value_lens(self.store, self.base_embedder_id)
+        return self._lens
 
     def _embed_backend(self) -> Callable[[list[str]], np.ndarray]:
         if self._embedder is None:
             cfg = self.role("embedder")
             if cfg.provider == "offline":
-                model, space = self._e5(), shipped_language_space(cfg.representation)
+                model, space = self._e5(), shipped_language_space(base_representation(cfg.representation_in_use()))
                 # e5 wants "query: " on both sides of a symmetric task (clustering, similarity).
                 encode = model.passage if space.prefix == "passage" else model.query
 
@@ -665,18 +692,26 @@ class Gateway:
             low, high = (middle, high) if fits(middle) else (low, middle)
         return text[:low]
 
-    def embed_documents(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None,
+                        lens: bool = True) -> np.ndarray:
         """Embeddings of whole documents and of their reconstructions, both cut the same way
         (``document_input``), so that d(x|s) compares like with like."""
-        return self.embed([self.fit_to_embedder(t) for t in texts], on_batch)
+        return self.embed([self.fit_to_embedder(t) for t in texts], on_batch, lens)
 
-    def embed(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-        """L2-normalised embeddings (n, d) float32, computed once per (embedder, text) per project."""
+    def embed(self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None,
+              lens: bool = True) -> np.ndarray:
+        """L2-normalised embeddings (n, d') float32, computed once per (embedder, text) per project
+        and cached before the value lens; ``lens=False``: without it (the embedder's own space)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        vectors = self._embed_cached(texts, on_batch)
+        value_lens = self.value_lens() if lens else None
+        return vectors if value_lens is None else value_lens.apply(vectors).astype(np.float32)
+
+    def _embed_cached(self, texts: Sequence[str], on_batch: Callable[[int], None] | None) -> np.ndarray:
         hashes = [text_hash(t) for t in texts]
         unique = dict(zip(hashes, texts))
-        found = self.store.cached_embeddings(self.embedder_id, list(unique))
+        found = self.store.cached_embeddings(self.base_embedder_id, list(unique))
         self.stats.embeddings_cached += len(found)
         missing = [h for h in unique if h not in found]
         copies = Counter(hashes)  # ``on_batch`` counts texts, repeated ones included, cached ones at once
@@ -689,7 +724,7 @@ class Gateway:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms == 0, 1, norms)
             counted = self.stats.as_dict() | {"embeddings_computed": self.stats.embeddings_computed + len(batch)}
-            self.store.save_embeddings(self.embedder_id, list(zip(batch, vectors)),
+            self.store.save_embeddings(self.base_embedder_id, list(zip(batch, vectors)),
                                        None if self.run_id is None else (self.run_id, counted))
             self.stats.embeddings_computed += len(batch)
             found.update(zip(batch, vectors))

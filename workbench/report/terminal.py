@@ -174,7 +174,8 @@ def print_known_answer(report) -> None:
         table.add_row(method, _f(a.rho, 3), f"[{_f(a.low, 3)}, {_f(a.high, 3)}]", str(a.n_pairs))
     console.print(table)
     console.print(f"{report.n_documents} labelled documents ({len(report.label_names)} labels) from "
-                  f"{report.labels_file}; true JS from {_f(report.truth_range[0], 3)} to {_f(report.truth_range[1], 3)}")
+                  f"{report.labels_file}; true JS from {_f(report.truth_range[0], 3)} to {_f(report.truth_range[1], 3)}; "
+                  f"embeddings: {report.representation or 'remote embedder'}")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
 

@@ -84,7 +84,9 @@ def js_distance(human: Sequence[float] | np.ndarray, model: Sequence[float] | np
     m = _distribution(model, "model")
     if h.shape != m.shape:
         raise ValueError(f"human has {h.size} options but model has {m.size}")
-    return float(min(1.0, max(0.0, jensenshannon(h, m, base=2))))
+    with np.errstate(invalid="ignore"):  # near-equal distributions: sqrt of a rounding-negative divergence
+        js = jensenshannon(h, m, base=2)
+    return float(min(1.0, max(0.0, 0.0 if np.isnan(js) else js)))
 
 
 def entropy(p: Sequence[float] | np.ndarray, base: float = 2.0) -> float:
