@@ -12,15 +12,20 @@ from workbench.tui import WorkbenchApp
 SIZE = (160, 48)
 
 
+async def open_mapping(app, pilot) -> None:
+    """The Mapping screen (key 3), once its worker has loaded the queue."""
+    await pilot.press("3")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_yes_no_per_code_are_stored_and_the_next_document_follows(built_project):
     store = built_project
     version = store.latest_version()
     app = WorkbenchApp(store.path, "ann")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_mapping(app, pilot)
         screen = app.screen
         docs = screen.paged()
         sample = store.sample_items("mapping", version)
@@ -56,10 +61,7 @@ async def test_labels_made_on_the_paused_version_show_as_carried_and_done_on_the
     paused, final, ids, labels, kept = label_a_paused_version(store)
     app = WorkbenchApp(store.path, "ann")  # the latest version: the final one
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_mapping(app, pilot)
         screen = app.screen
         docs = screen.paged()
         keys = [k for k, _ in docs.rows_data]
@@ -88,10 +90,7 @@ async def test_an_annotator_with_an_assignment_sees_only_their_documents(built_p
     assert sorted(sum(shares.values(), [])) == sorted(sample * 2)  # every document twice
     app = WorkbenchApp(store.path, "bob")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_mapping(app, pilot)
         docs = app.screen.paged()
         assert [k for k, _ in docs.rows_data] == shares["bob"] and docs.current_key() == shares["bob"][0]
         first = mapping_items(store, version, shares["bob"][:1])[0]
@@ -117,10 +116,7 @@ async def test_mapping_reopens_at_the_first_unfinished_document_and_counts_the_l
         record(store, "mapping", pair_id(first.document_id, code.uid), "appropriate", "yes", "ann", version)
     app = WorkbenchApp(store.path, "ann")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await open_mapping(app, pilot)
         screen = app.screen
         assert screen.paged().current_key() == second.document_id
         assert "1/2 documents done by you" in str(screen.query_one("#mapping-page", Static).render())
