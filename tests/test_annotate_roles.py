@@ -222,6 +222,22 @@ def test_adjudication_goes_on_after_the_round_is_closed_to_first_labels(project)
     assert settled.status == CONSENSUS and settled.labels == {"ana": "1", "lea": "0"}
 
 
+def test_while_the_round_is_open_an_annotator_neither_sees_disagreements_nor_re_annotates_nor_votes(project):
+    version, shares = team_round(project)
+    item = shares["ana"][0]
+    label_code(project, item, "ana", version, ("1", "1", "1"))
+    record(project, TASK, item, "meaningful", "0", "lea", version)  # a disagreement with ana
+    assert adjudication_items(project, TASK, "ana", version) == []  # it would say what lea answered
+    assert [i.item_id for i in adjudication_items(project, TASK, None, version)] == [item]  # the lead's view
+    with pytest.raises(WorkbenchError, match="re-annotation starts when the lead closes it"):
+        record(project, TASK, item, "meaningful", "1", "ana", version, round=REANNOTATION)
+    pid = review_proposal(project, version)
+    with pytest.raises(WorkbenchError, match="ana is an annotator: deciding codebook changes"):
+        record(project, "proposals", str(pid), "decision", "approve", "ana", None)
+    close_round(project, TASK, "lea")
+    assert [i.item_id for i in adjudication_items(project, TASK, "ana", version)] == [item]
+
+
 # ------------------------------------------------------------------------------ review quorum
 
 

@@ -168,6 +168,8 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
     ``seed_codebook`` (a .qdc, .qdpx or table, see :mod:`workbench.build_seed`) makes C⁰ that
     codebook instead of a clustering; only a build that has not started (or ``restart``) takes one.
     """
+    if by is not None and (auto_approve or resume is not None):
+        require(store, by, DECIDE)  # approving or resuming with decisions is a reviewer's or lead's act
     seed = read_seed(seed_codebook) if seed_codebook is not None else None
     token = _claim(store, by)
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..store import Store
 from .agreement import default_version, ratings
 from .labels import version_labels
-from .roles import SEE_LABELS, may, member
+from .roles import SEE_LABELS, may, member, sees_labels
 from .tasks import CONSENSUS, FIRST, REANNOTATION, task_protocol
 
 
@@ -39,6 +39,8 @@ def adjudication_items(store: Store, task: str, annotator: str | None, codebook_
         only_mine = not may(role, SEE_LABELS)
     if codebook_version is None:
         codebook_version = default_version(store, task)
+    if not sees_labels(store, annotator, task, codebook_version):
+        return []  # blind until the lead closes the round: a disagreement says what the other answered
     consensus_rows = version_labels(store, task, codebook_version, viewer=None, rounds=[CONSENSUS])
     consensus = {(r["item_id"], r["criterion"]): r for r in consensus_rows}
     items = []

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import WorkbenchError
 from ..formatting import local_time
 from ..store import Store
-from .roles import ADJUDICATE, LABEL, member, may, require
+from .roles import ADJUDICATE, DECIDE, LABEL, member, may, require, sees_labels
 from .tasks import (CARRIED_TASKS, CONSENSUS, EXTRA_CRITERIA, FIRST, MODEL, PAIR, RECOGNIZER, REANNOTATION,
                     check_annotator, split_pair, task_protocol)
 
@@ -54,7 +54,12 @@ def record(store: Store, task: str, item_id: str, criterion: str, label: Any, an
     label must be on an item assigned to its annotator when the round assigns items, and is
     refused once the round is closed (:func:`workbench.annotate.rounds.close_round`); adjudication
     (re-annotation, consensus) goes on after the closing."""
-    annotator = require(store, annotator, ADJUDICATE if round == CONSENSUS else LABEL)
+    annotator = require(store, annotator, ADJUDICATE if round == CONSENSUS else DECIDE if task == "proposals"
+                        else LABEL)
+    if round == REANNOTATION and not may(member(store, annotator)[1], ADJUDICATE):
+        if not sees_labels(store, annotator, task, codebook_version):
+            raise WorkbenchError(f"the {task} round on codebook v{codebook_version} is open: re-annotation starts "
+                                 "when the lead closes it")
     if round == FIRST:
         closed = store.closed_round(task, codebook_version)
         if closed:

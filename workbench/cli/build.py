@@ -65,7 +65,7 @@ def decide(project, approve, reject, rename, approve_all, keep, split, merge, de
 
     store = open_project(project)
     if not (approve or reject or rename or approve_all or keep or split or merge):
-        print_waiting(store, review_queue(store)[1])
+        print_waiting(store, review_queue(store, decider)[1])
         return
     review_queue(store, decider)  # the review proposals of the current labels (refuses who may not decide)
     done = record_decisions(store, decider, approve=approve, reject=reject, approve_all=approve_all,
