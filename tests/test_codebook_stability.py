@@ -28,3 +28,10 @@ def test_hungarian_pairs_count_as_matched_only_when_their_members_cannot_be_told
     assert sorted((i, j) for i, j, _ in match.pairs) == [(0, 1), (2, 0), (3, 2)]
     assert match.share == pytest.approx(3 / 5)
     assert match_codes(a, b, min_separation=0.01).share == 0
+
+
+def test_a_code_too_small_to_test_is_not_counted_as_matched():
+    from workbench.codebook.stability import match_codes
+
+    one = [np.array([[1.0, 0.0, 0.0]])]  # a single member: the separation test cannot run
+    assert match_codes(one, [np.array([[1.0, 0.0, 0.0]])]).pairs == []

@@ -256,7 +256,7 @@ def test_other_sources_and_unmappable_parts_are_listed_by_count(store, tmp_path)
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda x: x.replace('isCodable="true"', 'isCodable="perhaps"', 1), "isCodable"),
-    (lambda x: x.replace("<CodeRef ", "<CodeReference ", 1).replace("</Coding>", "</Coding>", 1), "CodeReference"),
+    (lambda x: x.replace("<CodeRef ", "<CodeReference ", 1), "CodeReference"),
     (lambda x: x.replace(QDA_PROJECT_NS, "urn:something:else"), "expected Project in namespace"),
 ])
 def test_an_invalid_project_names_the_first_schema_error_and_imports_nothing(store, tmp_path, mutate, message):
@@ -383,3 +383,21 @@ def test_a_source_outside_the_qdpx_is_read_and_said(store, tmp_path):
     result = ingest(store, write_qdpx(tmp_path / "x.qdpx", project_xml(codes=BASIC_CODES, sources=sources)))
     assert dict(store.document_texts()) == {"beside": "Text kept beside the project."}
     assert f"text source 'beside': read from {tmp_path / 'outside.txt'}, outside the .qdpx" in result.project.notes
+
+
+def test_a_damaged_member_an_unknown_encoding_and_an_unreadable_path_are_one_line_each(store, tmp_path):
+    damaged = basic(tmp_path)
+    data = bytearray(damaged.read_bytes())
+    at = data.index(TEXT_A.encode())  # stored uncompressed: flip a byte of sources/a.txt, its CRC no longer fits
+    data[at] ^= 0x20
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(WorkbenchError, match=r"cannot read sources/a.txt .*damaged or encrypted"):
+        ingest(store, damaged)
+    odd = write_qdpx(tmp_path / "enc.qdpx", project_xml(codes=BASIC_CODES).replace('encoding="utf-8"',
+                                                                                    'encoding="foo"'))
+    with pytest.raises(WorkbenchError, match="not well-formed XML"):
+        ingest(store, odd)
+    long = "<Sources>" + text_source("l", "doc-l", path="x" * 300 + ".txt") + "</Sources>"
+    with pytest.raises(WorkbenchError, match="nothing to import"):  # was OSError: File name too long
+        ingest(store, write_qdpx(tmp_path / "long.qdpx", project_xml(codes=BASIC_CODES, sources=long)))
+    assert store.count("documents") == 0

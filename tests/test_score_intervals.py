@@ -292,3 +292,10 @@ def test_interval_mc_error_shrinks_with_more_resamples():
     (row,) = score_table({"G": np.eye(4)[[0, 1, 1, 2, 3, 3]]}, {"s": np.eye(4)[[0, 1, 2, 2, 3]]},
                          np.random.default_rng(1).normal(size=(4, 3)), n_boot=50, ceiling_splits=0)
     assert row.ci_mc_error is not None and 0 < row.ci_mc_error < row.ci_high - row.ci_low
+
+
+def test_bias_power_without_a_second_noise_level_falls_back_to_the_square():
+    from workbench.alignment.intervals import bias_power
+
+    # one document a side: the half-size resample is the full one (level 2), so no p can be fitted
+    assert bias_power(0.1, np.full(20, 0.2), np.full(20, 0.2), half_level=2.0) == 2.0

@@ -84,7 +84,7 @@ def _from_refi(codes) -> list[SeedCode]:
 def _read_qdc(path: Path) -> list[SeedCode]:
     try:
         root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError, ValueError: its declared encoding
         raise WorkbenchError(f"{path}: not well-formed XML ({exc}): export the codebook again as REFI-QDA (.qdc)") from None
     except OSError as exc:
         raise WorkbenchError(f"{path}: cannot read the codebook ({exc.strerror})") from None

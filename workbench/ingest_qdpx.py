@@ -190,12 +190,15 @@ def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path) -> t
     members = set(archive.namelist())
     for member in (f"sources/{bare}", bare):
         if member in members:
-            return archive.read(member).decode("utf-8-sig", errors="replace"), ""
+            return _member(archive, member).decode("utf-8-sig", errors="replace"), ""
     if not reference.startswith("internal://"):
         outside = Path(reference.removeprefix("file://"))
         outside = outside if outside.is_absolute() else base / outside
-        if outside.is_file():  # said in the summary: a file outside the .qdpx becomes a document
-            return outside.read_text("utf-8-sig", errors="replace"), f"read from {outside}, outside the .qdpx"
+        try:
+            if outside.is_file():  # said in the summary: a file outside the .qdpx becomes a document
+                return outside.read_text("utf-8-sig", errors="replace"), f"read from {outside}, outside the .qdpx"
+        except OSError as exc:  # a name too long, a file it may not read
+            return None, f"its text file {reference!r} cannot be read ({exc.strerror})"
     return None, f"its text file {reference!r} is neither in the .qdpx's sources/ nor on disk"
 
 
@@ -262,8 +265,8 @@ def read_qdpx(path: str | Path) -> RefiProject:
     with archive:
         qde = _qde_member(archive, path)
         try:
-            root = ET.fromstring(archive.read(qde))
-        except ET.ParseError as exc:
+            root = ET.fromstring(_member(archive, qde))
+        except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError, ValueError: its declared encoding
             raise WorkbenchError(f"{path}: {qde} is not well-formed XML ({exc}): export the project again") from None
         notes: list[str] = []
         _normalise_colours(root, notes)
@@ -307,21 +310,30 @@ def read_qdpx(path: str | Path) -> RefiProject:
         return project
 
 
+def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, or one line naming what is wrong with the archive."""
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+        raise WorkbenchError(f"{archive.filename}: cannot read {name} ({exc}): the .qdpx is damaged or encrypted; "
+                             "export the project again") from None
+
+
 def annotator_names(users: dict[str, str], used: set[str]) -> dict[str | None, str]:
     """{user GUID (None: codings naming no user): annotator name}: the REFI name with every run of
     characters outside letters, digits, '-', '_', '.' made '_', reserved names suffixed ``-refi``,
     and clashes numbered."""
     names: dict[str | None, str] = {}
-    taken = set(used)
+    taken = {n.casefold() for n in used}  # names are one whatever their case
     for guid, original in [*sorted(users.items(), key=lambda u: (u[1], u[0])), (None, UNATTRIBUTED)]:
         name = _NOT_NAME.sub("_", original).strip("_.-") or f"user-{(guid or 'none')[:8]}"
         if name.lower() in RESERVED_NAMES:
             name += "-refi"
         candidate, n = name, 1
-        while candidate in taken:
+        while candidate.casefold() in taken:
             n += 1
             candidate = f"{name}-{n}"
-        taken.add(candidate)
+        taken.add(candidate.casefold())
         names[guid] = candidate
     return names
 

@@ -28,7 +28,7 @@ from .tabular import open_tabular
 from .validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
                                     rank_agreement, rbf_mmd)
 
-METHODS = ("dove", "dove:no-refinement", "dove:no-uot", "dove:no-codebook", "raw-embedding")
+METHODS = ("dove", "dove:no-refinement", "dove:no-uot:ours", "dove:no-codebook:ours", "raw-embedding")
 
 
 @dataclass
@@ -114,9 +114,9 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
             for method, p in (("dove", post), ("dove:no-refinement", first)):
                 distances[method].append(score_table({"A": p.q_docs[ga]}, {"B": p.q_docs[gb]},
                                                      p.codebook.centroids, cfg)[0].D)
-            distances["dove:no-uot"].append(js_distance(mean_posterior(post.q_docs[ga]),
+            distances["dove:no-uot:ours"].append(js_distance(mean_posterior(post.q_docs[ga]),
                                                         mean_posterior(post.q_docs[gb])))
-            distances["dove:no-codebook"].append(cloud_uot(emb, ga, gb, cfg).D)
+            distances["dove:no-codebook:ours"].append(cloud_uot(emb, ga, gb, cfg).D)
             distances["raw-embedding"].append(rbf_mmd(raw[a], raw[b], bandwidth))
             advance(1)
     truth_arr = np.array(truth)

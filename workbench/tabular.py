@@ -86,7 +86,7 @@ class TabularFile:
                 sniffed = csv.Sniffer().sniff(self.text[:2048])
             except csv.Error:
                 sniffed = csv.excel
-            return _TSV if sniffed.delimiter == "\t" else type("_Sniffed", (sniffed,), {"strict": True})
+            return _TSV if sniffed.delimiter == "\t" else type("_Sniffed", (sniffed,), {"strict": True, "doublequote": True})
         return {Format.CSV: _CSV, Format.TSV: _TSV}.get(fmt)
 
     def header(self) -> list[str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.optimize import brentq
 
 from .uot import alignment_score
 
@@ -87,6 +88,8 @@ def bias_power(D_hat: float, D_star: np.ndarray, D_half: np.ndarray, half_level:
     :data:`POWER_RANGE` (first sign change from below; the nearer end when there is none).
     All D ≥ 0, cost units.
     """
+    if half_level <= 2:  # the half resample is the full one (a single document a side): no second level
+        return 2.0
     d, ds, dh = float(D_hat), np.asarray(D_star, dtype=np.float64), np.asarray(D_half, dtype=np.float64)
 
     def curvature(p: float) -> float:
@@ -102,11 +105,7 @@ def bias_power(D_hat: float, D_star: np.ndarray, D_half: np.ndarray, half_level:
         if values[i] == 0:
             return float(grid[i])
         if np.sign(values[i]) != np.sign(values[i + 1]):
-            lo, hi = grid[i], grid[i + 1]
-            for _ in range(40):  # bisection: curvature is smooth in p, 40 halvings reach 1e-11
-                mid = 0.5 * (lo + hi)
-                lo, hi = (mid, hi) if np.sign(curvature(mid)) == np.sign(values[i]) else (lo, mid)
-            return float(0.5 * (lo + hi))
+            return float(brentq(curvature, grid[i], grid[i + 1], xtol=1e-11))
     # concave at every p (saturated: noise barely adds) → the largest power; convex at every p → the smallest
     return float(grid[-1] if values[0] < 0 else grid[0])
 

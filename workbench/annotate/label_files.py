@@ -191,7 +191,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value) or not 0 <= value < 253402300800:  # before year 10000, as the export writes
         raise WorkbenchError(f"created {text!r} is not a time in seconds since 1970 (as the export writes it): fix "
                              "it, or leave it empty and give created_utc")
     return value

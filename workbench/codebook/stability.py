@@ -59,6 +59,6 @@ def match_codes(members_a: list[np.ndarray], members_b: list[np.ndarray], min_se
     for i, j in zip(rows, cols):
         both = np.vstack([members_a[i], members_b[j]])
         r = held_out_separation(both, np.repeat([0, 1], [len(members_a[i]), len(members_b[j])]), seed=seed)
-        if not distinguishable(r, min_separation):
+        if np.isfinite(r) and not distinguishable(r, min_separation):  # too few members: untested, unmatched
             pairs.append((int(i), int(j), float(r)))
     return CodeMatch(pairs, len(pairs) / max(len(a), len(b)), min_separation)
