@@ -5,6 +5,7 @@ files are read back with the project's own reader (``workbench.tabular``) and co
 was written. The project is built without UMAP: two documents and one two-code version."""
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sqlite3
@@ -20,6 +21,7 @@ from workbench.annotate.label_files import export_labels, import_labels
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import CONSENSUS
 from workbench.cli import main
+from workbench.errors import WorkbenchError
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.models import Code
 from workbench.report.export import codebook_records, export_codebook
@@ -169,3 +171,18 @@ def test_scores_csv_reads_back_to_the_same_numbers(tmp_path):
                 assert type(value)(got[name]) == value  # floats to the bit
             else:
                 assert got[name] == value
+
+
+def test_a_label_time_no_export_can_write_is_refused_on_import(labelled, tmp_path):
+    store = open_project(labelled)
+    exported = tmp_path / "labels.csv"
+    export_labels(store, exported)
+    rows = list(csv.DictReader(exported.open(encoding="utf-8")))
+    rows[0] |= {"created": "1e20", "created_utc": ""}  # year ≫ 9999: time.gmtime cannot write it back
+    with exported.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(WorkbenchError, match="not a time in seconds since 1970"):
+        import_labels(store, exported)
+    export_labels(store, tmp_path / "again.csv")  # the project still exports

@@ -92,3 +92,10 @@ def test_json_lines_lines_count_only_newlines(tmp_path):
     path.write_text(json.dumps({"id": "1", "text": "a\u2028b"}, ensure_ascii=False) + "\n\n"
                     + json.dumps({"id": "2", "text": "c"}) + "\n")
     assert [(line, r["id"]) for line, r in open_tabular(path).rows()] == [(1, "1"), (3, "2")]
+
+
+def test_a_sniffed_file_keeps_the_quote_checks(tmp_path):
+    path = tmp_path / "s.txt"  # no known extension: the dialect is sniffed (';' here)
+    path.write_text('id;text\nd1;"a" b\n', "utf-8")
+    with pytest.raises(WorkbenchError, match="line 2"):  # was read as 'a b', the quotes dropped
+        open_tabular(path).rows()
