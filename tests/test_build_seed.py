@@ -33,6 +33,7 @@ class FakeGateway:
     embedder_id = "fake"
     document_input = "whole"
     representation = None
+    lens_id = None
 
     def __init__(self):
         self.embedded: list[str] = []

@@ -6,12 +6,12 @@ import click
 from . import main, user_errors
 
 
-@main.group()
+@main.group(short_help="The value lens: fit one for another embedder.")
 def lens() -> None:
     """The value lens (roles.embedder.representation value-lens)."""
 
 
-@lens.command("fit")
+@lens.command("fit", short_help="Fit the value lens for this project's embedder.")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--data", required=True, type=click.Path(file_okay=False, exists=True),
               help="the folder holding ValueEval's arguments-training.tsv and labels-training.tsv")
