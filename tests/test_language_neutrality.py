@@ -102,7 +102,7 @@ def test_offline_gateway_embeds_in_the_configured_space(project):
     embed = lambda name: Gateway(project, WorkbenchConfig().with_settings(  # noqa: E731
         {"roles.embedder.representation": name})).embed([text])[0]
     raw = embed("raw")
-    assert Gateway(project, WorkbenchConfig()).representation == ls.DEFAULT_REPRESENTATION == "language-centered"
+    assert Gateway(project, WorkbenchConfig()).representation == ls.DEFAULT_REPRESENTATION == "value-lens"
     for name in ("language-centered", "language-subspace"):
         expected = ls.shipped_language_space(name).apply([text], raw[None].astype(np.float64))[0]
         vector = embed(name)
