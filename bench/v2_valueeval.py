@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, help="arguments sampled (default: all of validation, 1,000 of training)")
     parser.add_argument("--representation", help="roles.embedder.representation of the project (default: the "
                                                  "workbench's default)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a project setting, e.g. em.tau1=1e9 to refine past S(C)'s first pass of τ1")
     parser.add_argument("--rounds", type=int, default=2, help="known-answer pairs per topic and strength")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/valueeval23")
     parser.add_argument("--seed", type=int, default=0)
@@ -113,9 +115,10 @@ def main() -> None:
         else:
             sample_split(args.data, work, docs, args.seed, args.split)
             store = create_project(work / "valueeval.db")
+            settings = dict(item.split("=", 1) for item in args.set)
             if args.representation:
-                store.save_config(store.config().with_settings(
-                    {"roles.embedder.representation": args.representation}))
+                settings["roles.embedder.representation"] = args.representation
+            store.save_config(store.config().with_settings(settings))
             ingest_file(store, work / f"arguments-{args.split}.tsv", IngestOptions(preset="valueeval"))
             extract(store, show_progress=False)
             run_build(store, auto_approve=True, show_progress=False)
@@ -138,11 +141,14 @@ def main() -> None:
         dove, baseline = known.agreement["dove"], known.agreement["raw-embedding"]
         summary(f"V2 and known answer on ValueEval ({args.split})", {
             "representation": f"{store.config().role('embedder').representation_in_use()}",
+            "settings": ", ".join(args.set) or "the project defaults",
             "documents with expressions": f"{len(post.corpus.doc_ids):,} of "
                                           f"{f'{docs:,} sampled' if docs else f'all {args.split} arguments'}",
             "expressions": f"{len(post.corpus.expr_ids):,}",
             "labels scored": f"{int(usable.sum())} of {len(names)} (≥ {MIN_POSITIVES} positives)",
             "K per iteration": " → ".join(str(r.get("K", "?")) for r in iterations) or "-",
+            "held-out −d̄ per iteration": " → ".join(
+                f"{-r['heldout_distortion']:.4f}" for r in iterations if r.get("heldout_distortion") is not None) or "-",
             "K (C⁰ → final)": f"{initial.codebook.K} → {post.codebook.K}",
             **{f"macro-F1 {k}": f"{v:.3f}" for k, v in f1.items()},
             "q(z|x) keeps of raw's above-chance F1": f"{kept:.0%}",

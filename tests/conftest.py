@@ -184,6 +184,14 @@ def built_project(built_project_template, tmp_path):
     store.close()
 
 
+def centroid_width(store) -> int:
+    """How wide a code centroid of STORE is: its embedder's vectors seen through its representation
+    (384 raw, 404 through the default value lens)."""
+    from workbench.llm.gateway import Gateway
+
+    return Gateway(store, store.config()).embed(["width"]).shape[1]
+
+
 def label_a_paused_version(store, size: int = 6):
     """Two annotators label every pair of a mapping sample drawn on an earlier version of the built
     project (one whose codes the final version partly split or merged away), as annotators do while

@@ -50,7 +50,7 @@ def test_extract_stores_expressions_embeddings_and_strategy_and_resumes(project)
     texts = [r[0] for r in project.db.execute("select text from expressions")]
     vectors = gateway.embed(texts)
     assert gateway.stats.embeddings_computed == 0 and gateway.stats.embeddings_cached == len(set(texts))
-    assert vectors.shape == (len(texts), 384)
+    assert vectors.shape == (len(texts), 20 + 384)  # the default value lens: 20 value features beside e5-small's 384
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
 

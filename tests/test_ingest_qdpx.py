@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import centroid_width
 from workbench.annotate.adjudication import adjudication_items
 from workbench.annotate.agreement import ratings
 from workbench.annotate.labels import record
@@ -326,7 +327,7 @@ def test_round_trip_export_ingest_export(tmp_path):
     (tmp_path / "docs.jsonl").write_text("".join(json.dumps({"id": k, "text": v}) + "\n" for k, v in docs.items()))
     ingest_file(source, tmp_path / "docs.jsonl", IngestOptions(group="G"))
     uids = {k: str(uuid.uuid5(uuid.NAMESPACE_URL, k)) for k in ("family", "freedom", "nature")}
-    codes = [Code(i, uids[k], k, "test", f"the value {k}", 0, np.ones(384, np.float32)) for i, k in enumerate(uids)]
+    codes = [Code(i, uids[k], k, "test", f"the value {k}", 0, np.ones(centroid_width(source), np.float32)) for i, k in enumerate(uids)]
     # The recognizer's expressions: two of 'family' in d1 (one selection each in the export), one of 'nature'.
     source.save_extraction("d1", "llm-x", "v1", [("my family", "x", None), ("value my family", "x", None)])
     source.save_extraction("d3", "llm-x", "v1", [("Nature", "x", None)])
@@ -382,7 +383,27 @@ def test_a_source_outside_the_qdpx_is_read_and_said(store, tmp_path):
     sources = "<Sources>" + text_source("a", "beside", path="outside.txt", codings=coding("c", "fam")) + "</Sources>"
     result = ingest(store, write_qdpx(tmp_path / "x.qdpx", project_xml(codes=BASIC_CODES, sources=sources)))
     assert dict(store.document_texts()) == {"beside": "Text kept beside the project."}
-    assert f"text source 'beside': read from {tmp_path / 'outside.txt'}, outside the .qdpx" in result.project.notes
+    assert f"text source 'beside': read from {(tmp_path / 'outside.txt').resolve()}, outside the .qdpx" in result.project.notes
+
+
+def test_a_source_outside_the_qdpx_folder_is_never_read(tmp_path):
+    """A project file from elsewhere must not pull this machine's other files into the project:
+    an absolute path, a file:// URL, a path climbing out, or a basePath elsewhere is skipped."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private notes", "utf-8")
+    folder = tmp_path / "received"
+    folder.mkdir()
+    kept = text_source("b", "kept", content="Kept text.")
+    cases = [(path, "") for path in (str(secret), f"file://{secret}", "../secret.txt")]
+    cases.append(("secret.txt", f'basePath="{tmp_path}"'))
+    for i, (path, root_attrs) in enumerate(cases):
+        sources = "<Sources>" + text_source("a", "far", path=path) + kept + "</Sources>"
+        qdpx = write_qdpx(folder / f"x{i}.qdpx", project_xml(codes=BASIC_CODES, sources=sources, root_attrs=root_attrs))
+        store = create_project(tmp_path / f"p{i}.db")
+        result = ingest(store, qdpx)
+        assert dict(store.document_texts()) == {"kept": "Kept text."}, path
+        assert any(s.startswith("skipped text source 'far': its text file") and "outside" in s
+                   and "copy it there" in s for s in result.project.skipped), result.project.skipped
 
 
 def test_a_damaged_member_an_unknown_encoding_and_an_unreadable_path_are_one_line_each(store, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 import xmlschema
 from click.testing import CliRunner
 
-from conftest import FIXTURES
+from conftest import FIXTURES, centroid_width
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import MODEL, RECOGNIZER, pair_id
 from workbench.cli import main
@@ -51,7 +51,7 @@ def uid(key: str) -> str:
 
 
 def save_version(store: Store, parent: int | None, keys: list[str], iteration: int) -> int:
-    codes = [Code(i, uid(k), k, "test", f"the value {k}", 1, np.ones(384, np.float32)) for i, k in enumerate(keys)]
+    codes = [Code(i, uid(k), k, "test", f"the value {k}", 1, np.ones(centroid_width(store), np.float32)) for i, k in enumerate(keys)]
     rows = store.db.execute("select id, document_id, position from expressions order by id").fetchall()
     wanted = {(d, i): key for d, _, exprs in EXTRACTIONS for i, (_, key) in enumerate(exprs)}
     members = [(e, keys.index(wanted[(d, p)])) for e, d, p in rows if wanted[(d, p)] in keys]

@@ -47,8 +47,6 @@ def test_table_rows_for_groups_by_sources(built_project):
         assert r.D_bias is not None and r.ceiling is not None and r.r_over_ceiling == pytest.approx(r.r / r.ceiling)
         assert r.ceiling_n == min(r.n_source_docs, 24)  # 48 documents: at most 24 a half
     assert cells[("Harbourside", "example-llm@Harbourside")].n_source_docs == 24
-    # the model's documents are further from either human group than the other human group is
-    assert cells[("Harbourside", "example-llm@Harbourside")].r < cells[("Harbourside", "Hillvale")].r
     # the provenance of the codebook first; every demo document has expressions, so the other
     # notes are the ceilings capped at 24 a half
     assert result.notes[0].startswith(f"codebook v{result.version} trained on source(s) human;")

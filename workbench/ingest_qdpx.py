@@ -10,7 +10,7 @@ first schema error and nothing is imported.
 What is mapped:
 
 - a ``TextSource`` with its text (``PlainTextContent``, or ``plainTextPath`` as ``internal://x.txt``
-  or a bare name, both in the zip's ``sources/``, or an external file that exists) is a document,
+  or a bare name, both in the zip's ``sources/``, or an external file in the .qdpx's folder) is a document,
   its name the document id; other sources (pictures, PDFs, audio, video) are skipped, one line each;
 - every codable ``Code``, nested ones flattened with their path in the name (``Parent / Child``),
   is a code of the imported version, its GUID the code's uid (so exporting again keeps it), its
@@ -178,8 +178,10 @@ def _first_schema_error(root: ET.Element) -> str | None:
     return None
 
 
-def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path) -> tuple[str | None, str]:
-    """(the text of a TextSource, or None and why not)."""
+def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path, folder: Path) -> tuple[str | None, str]:
+    """(the text of a TextSource, or None and why not). A text file outside the archive is read
+    only from ``folder`` (the one holding the .qdpx) or below: a project file someone sends must
+    not pull other files of this machine into the project."""
     content = element.find(Q + "PlainTextContent")
     if content is not None:
         return content.text or "", ""
@@ -193,7 +195,10 @@ def _source_text(element: ET.Element, archive: zipfile.ZipFile, base: Path) -> t
             return _member(archive, member).decode("utf-8-sig", errors="replace"), ""
     if not reference.startswith("internal://"):
         outside = Path(reference.removeprefix("file://"))
-        outside = outside if outside.is_absolute() else base / outside
+        outside = (outside if outside.is_absolute() else base / outside).resolve()
+        if not outside.is_relative_to(folder):
+            return None, (f"its text file {reference!r} lies outside {folder}, the .qdpx's folder: copy it there "
+                          "(or into a folder below it) and ingest again")
         try:
             if outside.is_file():  # said in the summary: a file outside the .qdpx becomes a document
                 return outside.read_text("utf-8-sig", errors="replace"), f"read from {outside}, outside the .qdpx"
@@ -288,7 +293,7 @@ def read_qdpx(path: str | Path) -> RefiProject:
                 project.skipped.append(f"skipped {NON_TEXT[kind]} source {name!r}: only plain text becomes a document")
                 project.unmapped["codings on non-text selections"] += sum(1 for _ in element.iter(Q + "Coding"))
                 continue
-            text, why = _source_text(element, archive, base)
+            text, why = _source_text(element, archive, base, path.parent.resolve())
             if text is None:
                 project.skipped.append(f"skipped text source {name!r}: {why}")
                 project.unmapped["codings of skipped sources"] += sum(1 for _ in element.iter(Q + "Coding"))
