@@ -1,8 +1,8 @@
-"""Cost before a run: ``extract --estimate`` counts calls and tokens and prices them without calling
-anything; over ``llm.max_cost`` a run asks first (or takes ``--yes``); ``status`` shows what the
-run used beside the estimate. On the fake server, which counts its ``usage`` with a real
-tokenizer here (multilingual-e5's, since no OpenAI encoding file is reachable offline), the
-estimate's input tokens are within 10 % of the counted ones."""
+"""Cost before a run: ``extract --estimate`` (and build, generate, reliability, survey run) counts
+calls and tokens and prices them without calling anything; over ``llm.max_cost`` a run asks first
+(or takes ``--yes``); ``status`` shows what the run used beside the estimate. On the fake server,
+which counts its ``usage`` with a real tokenizer here (multilingual-e5's, since no OpenAI encoding
+file is reachable offline), the estimate's input tokens are within 10 % of the counted ones."""
 from __future__ import annotations
 
 import json
@@ -40,8 +40,20 @@ def llm_project(project, fake_openai, tmp_path, monkeypatch):
 
 def test_the_characters_rule_and_the_chat_overhead():
     count, how = cost.token_counter("some-local-model")
-    assert "4 characters per token" in how and count("x" * 40) == 10 and count("") == 0
+    assert how.startswith("tokens by rule: 1 per Han, Hangul or Kana character, 4 characters per token otherwise")
+    assert count("x" * 40) == 10 and count("") == 0 and count("x") == 1
     assert cost.chat_tokens(count, [("user", "x" * 40), ("assistant", "y" * 8)]) == 10 + 3 + 2 + 3 + 3
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("가족은 조부모님이", 8 + 1 / 4),  # 8 Hangul syllables, one space
+    ("家族は祖父母が。", 8),  # Han, Kana and the ideographic full stop
+    ("家庭应该继续", 6),
+    ("Ｆｕｌｌ", 4),  # full-width forms
+    ("AI 정책 2024", 2 + 8 / 4),  # 2 Hangul, 8 others
+])
+def test_the_rule_counts_cjk_hangul_and_kana_by_the_character(text, tokens):
+    assert cost.rule_tokens(text) == round(tokens)
 
 
 def test_prices_come_from_the_project_over_the_dated_defaults(project):
@@ -76,8 +88,8 @@ def test_the_extract_estimate_is_within_10_percent_of_the_counted_tokens(llm_pro
     print(f"extract estimate {role.tokens_in:,} input tokens, counted {counted:,}: {role.tokens_in / counted - 1:+.1%}")
     assert abs(role.tokens_in - counted) / counted < 0.10, (role.tokens_in, counted)
     assert role.cost == pytest.approx((role.tokens_in * 2 + role.tokens_out * 8) / 1e6)
-    [line] = run_cost_lines(llm_project)
-    assert f"25 calls (estimate 24), {counted:,} input tokens (estimate {role.tokens_in:,})" in line
+    [line] = run_cost_lines(llm_project)  # the embedding call is no chat call
+    assert f"24 calls (estimate 24), {counted:,} input tokens (estimate {role.tokens_in:,})" in line
     assert re.search(r"cost \$0\.\d{4} \(estimate \$0\.\d{4}\)", line)
 
 
@@ -86,7 +98,8 @@ def test_cli_estimate_prints_and_calls_nothing(llm_project, fake_openai):
     assert result.exit_code == 0, result.output
     assert "extract estimate: 24 LLM calls, cost unknown" in result.output
     assert "no price for 'local-model': set llm.prices" in result.output
-    assert "characters per token" in result.output and "assumed 400 per call" in result.output
+    assert "tokens by rule: 1 per Han, Hangul or Kana character, 4 characters per token otherwise" in result.output
+    assert "assumed 400 per call" in result.output
     assert fake_openai.chat_requests() == []
 
 
@@ -102,7 +115,7 @@ def test_over_max_cost_a_run_refuses_without_yes_and_runs_with_it(llm_project, f
     assert done.exit_code == 0, done.output
     assert len(fake_openai.chat_requests()) == 24
     status = runner.invoke(main, ["status", str(llm_project.path)])
-    assert "last extract: 25 calls (estimate 24)" in status.output  # + the embedding call
+    assert "last extract: 24 calls (estimate 24)" in status.output
 
 
 def test_generate_estimate_counts_the_documents_still_to_write(project, fake_openai, tmp_path, monkeypatch):

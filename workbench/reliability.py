@@ -115,9 +115,10 @@ def _jobs(target: Regeneration, splits: int, seed: int) -> list[tuple[str, str, 
 
 
 def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: int,
-                  show_progress: bool = True) -> list[str]:
+                  show_progress: bool = True, parent_run: int | None = None) -> list[str]:
     """Generate (resumably, from the call cache where asked before) every target's test–retest
-    and template runs and extract their expressions; returns notes on failures and skips."""
+    and template runs and extract their expressions, as parts of ``parent_run``; returns notes on
+    failures and skips."""
     notes = []
     for t in targets:
         if t.persona:
@@ -125,11 +126,11 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
                          "prompt)")
         for run, template, run_seed in _jobs(t, splits, seed):
             report = generate(store, t.model, list(t.topics), t.persona, group=t.group, source=t.source, run=run,
-                              template=template, seed=run_seed, show_progress=show_progress)
+                              template=template, seed=run_seed, show_progress=show_progress, parent_run=parent_run)
             if report.failed:
                 notes.append(f"{t.label}, {run}: {report.failed} of {report.requested} generations failed "
                              f"(run 'workbench reliability' again to retry them): {'; '.join(report.errors[:2])}")
-    extracted = extract(store, show_progress=show_progress, runs=True)
+    extracted = extract(store, show_progress=show_progress, runs=True, parent_run=parent_run)
     if extracted.failed:
         notes.append(f"{extracted.failed} re-generated documents failed extraction and are left out of their runs")
     return notes
@@ -168,10 +169,20 @@ def _run_sets(post: ProjectPosteriors, run_of: dict[str, str]) -> tuple[Rows, Ro
 
 def reliability_runs(store: Store, version: int | None = None, splits: int = 3, seed: int = 0,
                      show_progress: bool = True, save: bool = True,
-                     model_sources: dict[str, str] | None = None) -> ReliabilityRuns:
+                     model_sources: dict[str, str] | None = None, estimate: Estimate | None = None) -> ReliabilityRuns:
     """The sampling, test–retest and (with an endpoint) template runs, their α and CV, stored
-    for ``validate``."""
-    gateway = Gateway(store, store.config())
+    for ``validate``. ``estimate`` (:func:`estimate_reliability`) is kept with the run, so that
+    ``status`` shows it beside what its generations and their extraction used."""
+    run_id = store.start_run("reliability", store.config().digest(), estimate.as_dict() if estimate else None)
+    gateway = Gateway(store, store.config(), run_id)
+    try:
+        return _reliability_runs(store, gateway, version, splits, seed, show_progress, save, model_sources)
+    finally:
+        store.finish_run(run_id, gateway.stats.as_dict())  # its own (embedding) calls; the generations are parts
+
+
+def _reliability_runs(store: Store, gateway: Gateway, version: int | None, splits: int, seed: int,
+                      show_progress: bool, save: bool, model_sources: dict[str, str] | None) -> ReliabilityRuns:
     post = load_posteriors(store, version, gateway, show_progress)
     groups, models, _ = _run_sets(post, {})
     if not models:
@@ -187,7 +198,7 @@ def reliability_runs(store: Store, version: int | None = None, splits: int = 3, 
         targets, skipped = regeneration_targets(store, sorted(models), model_sources or {})
         notes += skipped
         if targets:
-            notes += generate_runs(store, targets, splits, seed, show_progress)
+            notes += generate_runs(store, targets, splits, seed, show_progress, gateway.run_id)
             corpus = load_corpus(store, gateway, show_progress, runs=True)
             post = load_posteriors(store, post.codebook.version, gateway, show_progress, corpus=corpus)
         else:
