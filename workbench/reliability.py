@@ -145,9 +145,14 @@ def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
                                             "stand-in)")
     labels = sorted({source_label(s, g) for g, s, _ in store.document_counts() if s != HUMAN})
     targets, _ = regeneration_targets(store, labels, model_sources or {})
-    roles = [role for t in targets for run, template, run_seed in _jobs(t, splits, seed)
-             for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona, group=t.group,
-                                           source=t.source, run=run, template=template, seed=run_seed).roles]
+    roles = []
+    for t in targets:
+        # the paper's template's run asks the first test-retest run's requests again: from the cache
+        jobs = {(template, run_seed): run for run, template, run_seed in reversed(_jobs(t, splits, seed))}
+        roles += [role for (template, run_seed), run in jobs.items()
+                  for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona,
+                                                group=t.group, source=t.source, run=run, template=template,
+                                                seed=run_seed).roles]
     return Estimate("reliability", merged(roles),
                     note=f"{len(targets)} model source(s) re-generated; the extraction of their documents and "
                          "cached replies not counted")
