@@ -189,6 +189,7 @@ def test_status_shows_what_a_reliability_run_used_beside_its_estimate(project, f
     # two models: 2 seeds + 3 templates each, the paper's template at the first seed asked once
     assert writing == estimate.calls == 2 * (2 + 3 - 1) * len(TOPICS)
     total, *roles = run_cost_lines(project, ("reliability",))
+    print(total, *roles, sep="\n")
     assert total.startswith(f"last reliability: {sent} calls (estimate {writing})")
     for model in ("qwen-test", "llama-test"):
         assert f"  generator {model}: {writing // 2} calls (estimate {writing // 2})," in "\n".join(roles)
