@@ -41,9 +41,9 @@ import prompts
 from .alignment.scoring import score_table
 from .corpus import load_corpus
 from .errors import WorkbenchError
-from .extract import extract
+from .extract import estimate_extract, extract
 from .generate import estimate_generate, generate
-from .llm.cost import Estimate, merged
+from .llm.cost import Estimate, estimate_on_replies, merged
 from .llm.gateway import Gateway
 from .progress import progress_bar
 from .score import CONTROL, HUMAN, METHOD, ProjectPosteriors, document_sets, load_posteriors, source_label
@@ -139,7 +139,9 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
 def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
                          model_sources: dict[str, str] | None = None) -> Estimate:
     """What the generation runs of :func:`reliability_runs` would cost: every model source's
-    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)."""
+    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)
+    and, with an LLM extractor, the extraction of every document they write (each of the length
+    the generator's estimate assumes) and of those written before but not extracted."""
     if store.config().role("generator").provider == "offline":
         return Estimate("reliability", note="no generator endpoint: no LLM calls (test-retest is the bootstrap "
                                             "stand-in)")
@@ -153,9 +155,14 @@ def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
                   for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona,
                                                 group=t.group, source=t.source, run=run, template=template,
                                                 seed=run_seed).roles]
+    written = [r for r in roles if r.calls]
+    if store.config().role("extractor").provider == "openai":  # then each document written is extracted
+        roles += estimate_extract(store, runs=True).roles  # written before, not extracted yet
+        if written:
+            roles.append(estimate_on_replies(store.config(), "extractor", "value_identifier", "document", written))
     return Estimate("reliability", merged(roles),
-                    note=f"{len(targets)} model source(s) re-generated; the extraction of their documents and "
-                         "cached replies not counted")
+                    note=f"{len(targets)} model source(s) re-generated; their extraction counted with documents "
+                         "of the assumed length; cached replies not counted")
 
 
 def _run_sets(post: ProjectPosteriors, run_of: dict[str, str]) -> tuple[Rows, Rows, dict[str, Rows]]:

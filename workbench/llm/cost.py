@@ -156,6 +156,19 @@ def estimate_completions(config: WorkbenchConfig, role: str, prompts_sent: Seque
                         how, "1 per call (the prompt is scored, not continued)", price, source)
 
 
+def estimate_on_replies(config: WorkbenchConfig, role: str, prompt_name: str, variable: str,
+                        replies: Sequence[RoleEstimate], **variables: object) -> RoleEstimate:
+    """The estimate of sending each reply that ``replies`` assume once through ``role``'s
+    ``prompt_name`` as its ``variable`` (a document written by one call, then extracted): the prompt
+    counted without the reply, plus the reply's assumed tokens."""
+    import prompts
+
+    empty = estimate_chats(config, role, prompt_name, [[("user", prompts.render(prompt_name, **variables,
+                                                                                **{variable: ""}))]])
+    calls = sum(r.calls for r in replies)
+    return replace(scaled(empty, calls), tokens_in=empty.tokens_in * calls + sum(r.tokens_out for r in replies))
+
+
 def scaled(estimate: RoleEstimate, calls: int) -> RoleEstimate:
     """``estimate`` (made on a sample of the calls) for ``calls`` calls of the same mean size."""
     if not estimate.calls:
