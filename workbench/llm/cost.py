@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import prompts
+
 from ..config import WorkbenchConfig
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
@@ -157,14 +159,11 @@ def estimate_completions(config: WorkbenchConfig, role: str, prompts_sent: Seque
 
 
 def estimate_on_replies(config: WorkbenchConfig, role: str, prompt_name: str, variable: str,
-                        replies: Sequence[RoleEstimate], **variables: object) -> RoleEstimate:
+                        replies: Sequence[RoleEstimate]) -> RoleEstimate:
     """The estimate of sending each reply that ``replies`` assume once through ``role``'s
     ``prompt_name`` as its ``variable`` (a document written by one call, then extracted): the prompt
     counted without the reply, plus the reply's assumed tokens."""
-    import prompts
-
-    empty = estimate_chats(config, role, prompt_name, [[("user", prompts.render(prompt_name, **variables,
-                                                                                **{variable: ""}))]])
+    empty = estimate_chats(config, role, prompt_name, [[("user", prompts.render(prompt_name, **{variable: ""}))]])
     calls = sum(r.calls for r in replies)
     return replace(scaled(empty, calls), tokens_in=empty.tokens_in * calls + sum(r.tokens_out for r in replies))
 

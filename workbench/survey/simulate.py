@@ -304,7 +304,7 @@ def run_survey(
     # The slots are recorded before any call, so a killed run keeps its respondents' numbers.
     store.save_survey_run_settings(run_name, plan.settings)
     report = SurveyRunReport(run_name=run_name, survey_id=plan.survey_id, survey_name=plan.survey.name,
-                             model=plan.role.model, countries=plan.countries, respondents=respondents,
+                             model=plan.role.model, countries=plan.countries, respondents=plan.respondents,
                              questions=len(plan.survey.questions), skipped_respondents=len(plan.plan) - len(plan.todo))
     if plan.todo:
         run_id = store.start_run("survey run", config.digest(), estimate.as_dict() if estimate else None)
