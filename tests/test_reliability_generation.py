@@ -23,7 +23,8 @@ from workbench.generate import generate
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
 from workbench.models import Code
-from workbench.reliability import RETEST, SAMPLING, TEMPLATE, reliability_runs, stored_reliability
+from workbench.reliability import RETEST, SAMPLING, TEMPLATE, estimate_reliability, reliability_runs, stored_reliability
+from workbench.report.terminal import run_cost_lines
 from workbench.score import score_project
 
 TOPICS = ["the qualities of a good partner", "caring for elderly parents", "the role of money",
@@ -175,3 +176,25 @@ def test_generate_template_and_seed(project, fake_openai):
         ("topic_writing_paraphrase1", 7, None)]
     with pytest.raises(WorkbenchError, match="role-play"):
         generate(project, "qwen-test", topics=TOPICS[:1], persona="KR", template="topic_writing_paraphrase2")
+
+
+def test_status_shows_what_a_reliability_run_used_beside_its_estimate(project, fake_openai, tmp_path):
+    """The generations and their extraction are parts of the reliability run: status adds them up
+    beside the estimate, which counts both (each document extracted at the writing's assumed length)."""
+    before = _project(project, fake_openai, tmp_path)
+    estimate = estimate_reliability(project, splits=2, seed=10)
+    assert fake_openai.chat_requests()[before:] == []
+    reliability_runs(project, splits=2, seed=10, show_progress=False, estimate=estimate)
+    writing, sent = len(_writing(fake_openai, before)), len(fake_openai.chat_requests()) - before
+    generators = [r for r in estimate.roles if r.role == "generator"]
+    [extractor] = [r for r in estimate.roles if r.role == "extractor"]
+    assert sorted(r.model for r in generators) == ["llama-test", "qwen-test"]
+    # two models: 2 seeds + 3 templates each, the paper's template at the first seed asked once
+    assert writing == sum(r.calls for r in generators) == extractor.calls == 2 * (2 + 3 - 1) * len(TOPICS)
+    total, *roles = run_cost_lines(project, ("reliability",))
+    print(total, *roles, sep="\n")
+    # the fake writes documents of 2-3 sentences, so some are alike and their extraction cached
+    assert total.startswith(f"last reliability: {sent} calls (estimate {2 * writing})") and sent - writing <= writing
+    for model in ("qwen-test", "llama-test"):
+        assert f"  generator {model}: {writing // 2} calls (estimate {writing // 2})," in "\n".join(roles)
+    assert f"  extractor fake-model: {sent - writing} calls (estimate {writing})," in "\n".join(roles)

@@ -119,3 +119,19 @@ def test_a_project_of_every_earlier_schema_version_upgrades_and_keeps_its_rows(t
         assert [r["label"] for r in store.labels("mapping", viewer=None, codebook_version=1)] == ["yes"]
     assert store.migrate() == len(MIGRATIONS)  # opening it again changes nothing
     store.close()
+
+
+def test_an_estimate_kept_in_a_runs_stats_moves_to_its_own_column(tmp_path):
+    """Before schema 14, extract and generate kept their estimate inside the run's stats."""
+    old = project_at(tmp_path / "v13.db", 13)
+    estimate = {"command": "extract", "note": "", "cost": 0.5,
+                "roles": [{"role": "extractor", "model": "m", "calls": 1, "tokens_in": 3, "tokens_out": 4}]}
+    old.db["runs"].insert({"id": 2, "command": "extract", "config_hash": "c", "started": 3.0, "finished": 4.0,
+                           "stats": json.dumps({"calls": 1, "estimate": estimate})})
+    old.close()
+    store = open_project(tmp_path / "v13.db")
+    run = store.latest_estimated_run("extract")
+    assert run["id"] == 2 and run["estimate"] == estimate and run["stats"] == {"calls": 1}
+    assert store.db["runs"].get(1)["estimate"] is None  # a run without one keeps none
+    assert store.run_usage(1) == [{"role": "extractor", "model": "m", "calls": 1, "tokens_in": 3, "tokens_out": 4}]
+    store.close()

@@ -29,6 +29,7 @@ from .annotate.review_proposals import apply_review, propose_reviews
 from .decisions import (CHANGING, REVIEW, as_payload, decision_problem, quorum_outcome, resume_decisions,
                         votes_text)
 from .errors import WorkbenchError
+from .llm.cost import Estimate
 from .llm.gateway import Gateway
 from .score import HUMAN
 from .store import Store
@@ -152,7 +153,8 @@ def _claim(store: Store, by: str | None) -> str:
 def run_build(store: Store, auto_approve: bool = False, iterations: int | None = None, restart: bool = False,
               show_progress: bool = True, on_update: Callable[[str, dict], None] | None = None,
               resume: dict[str, dict] | None = None, train_sources: Sequence[str] = (),
-              by: str | None = None, seed_codebook: str | Path | None = None) -> BuildStatus:
+              by: str | None = None, seed_codebook: str | Path | None = None,
+              estimate: Estimate | None = None) -> BuildStatus:
     """Run the codebook graph until the next review pause or the end.
 
     A paused build continues with the decisions recorded in the project (or ``resume``, a
@@ -167,6 +169,8 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
 
     ``seed_codebook`` (a .qdc, .qdpx or table, see :mod:`workbench.build_seed`) makes C⁰ that
     codebook instead of a clustering; only a build that has not started (or ``restart``) takes one.
+    ``estimate`` (:func:`workbench.build_estimate.estimate_build`) is kept with this invocation's
+    run, so that ``status`` shows it beside what the run used.
     """
     if by is not None and (auto_approve or resume is not None):
         require(store, by, DECIDE)  # approving or resuming with decisions is a reviewer's or lead's act
@@ -174,7 +178,7 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
     token = _claim(store, by)
     try:
         return _locked_build(store, token, auto_approve, iterations, restart, show_progress, on_update, resume,
-                             train_sources, seed)
+                             train_sources, seed, estimate)
     finally:
         store.release_build_lock(token)
 
@@ -182,7 +186,7 @@ def run_build(store: Store, auto_approve: bool = False, iterations: int | None =
 def _locked_build(store: Store, token: str, auto_approve: bool, iterations: int | None, restart: bool,
                   show_progress: bool, on_update: Callable[[str, dict], None] | None,
                   resume: dict[str, dict] | None, train_sources: Sequence[str],
-                  seed: SeedCodebook | None = None) -> BuildStatus:
+                  seed: SeedCodebook | None = None, estimate: Estimate | None = None) -> BuildStatus:
     config = store.config()
     settings = {}
     if iterations is not None:
@@ -199,12 +203,13 @@ def _locked_build(store: Store, token: str, auto_approve: bool, iterations: int 
         _check_same_training(store, config, restart)
         store.save_config(config)
     with _compiled(store) as graph:
-        return _run(graph, store, token, config, auto_approve, restart, show_progress, on_update, resume, seed)
+        return _run(graph, store, token, config, auto_approve, restart, show_progress, on_update, resume, seed,
+                    estimate)
 
 
 def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: bool, show_progress: bool,
          on_update: Callable[[str, dict], None] | None, resume: dict[str, dict] | None,
-         seed: SeedCodebook | None = None) -> BuildStatus:
+         seed: SeedCodebook | None = None, estimate: Estimate | None = None) -> BuildStatus:
     thread_id = current_thread(store)
     if restart and _status(graph, store, thread_id).state != "new":
         thread_id = f"build-{int(thread_id.rsplit('-', 1)[-1]) + 1}"
@@ -224,7 +229,7 @@ def _run(graph, store: Store, token: str, config, auto_approve: bool, restart: b
         if decisions is None:
             return status
         graph_input = Command(resume=decisions)
-    run_id = store.start_run("build", config.digest())
+    run_id = store.start_run("build", config.digest(), estimate.as_dict() if estimate else None)
     gateway = Gateway(store, config, run_id)
     context = BuildContext(store, gateway, config, thread_id, auto_approve, show_progress,
                            SeedCodebook.from_json(kept) if kept else None)

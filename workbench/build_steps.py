@@ -42,7 +42,7 @@ def _uid(*parts: object) -> str:
 
 
 def extract(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
-    report = run_extract(ctx.store, show_progress=ctx.show_progress)
+    report = run_extract(ctx.store, show_progress=ctx.show_progress, parent_run=ctx.gateway.run_id)
     return {"extract_report": {"documents": report.documents, "expressions": report.expressions,
                                "failed": report.failed, "strategy": report.strategy}}
 

@@ -50,12 +50,13 @@ def estimate_extract(store: Store, limit: int | None = None, runs: bool = False)
 
 
 def extract(store: Store, limit: int | None = None, show_progress: bool = True, runs: bool = False,
-            estimate: Estimate | None = None) -> ExtractReport:
+            estimate: Estimate | None = None, parent_run: int | None = None) -> ExtractReport:
     """Extract value expressions from documents that have none yet; safe to re-run at any time.
     ``runs``: the reliability runs' documents instead of the project's own; ``estimate`` is kept
-    with the run so that ``status`` shows it beside what the run used."""
+    with the run so that ``status`` shows it beside what the run used; ``parent_run``: the run
+    (a build's, a reliability run's) this extraction is part of."""
     config = store.config()
-    run_id = store.start_run("extract", config.digest())
+    run_id = store.start_run("extract", config.digest(), estimate.as_dict() if estimate else None, parent_run)
     gateway = Gateway(store, config, run_id)
     docs = store.documents_without_extraction(limit, runs)
     if gateway.is_offline("extractor"):
@@ -63,8 +64,7 @@ def extract(store: Store, limit: int | None = None, show_progress: bool = True, 
     else:
         strategy, counts = gateway.run(_extract_llm(store, gateway, docs, show_progress))
     stats = gateway.stats.as_dict()
-    store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy,
-                              **({"estimate": estimate.as_dict()} if estimate else {})})
+    store.finish_run(run_id, {**stats, "documents": len(docs), **counts, "strategy": strategy})
     return ExtractReport(len(docs), counts["expressions"], counts["failed"], strategy, stats,
                          counts["injections_dropped"])
 

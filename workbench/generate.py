@@ -181,7 +181,8 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
              samples: int = 1, group: str | None = None, topic_group: str | None = None,
              base_url: str | None = None, limit: int | None = None, show_progress: bool = True,
              template: str = TEMPLATES[0], seed: int | None = None, source: str | None = None,
-             run: str | None = None, estimate: Estimate | None = None) -> GenerateReport:
+             run: str | None = None, estimate: Estimate | None = None,
+             parent_run: int | None = None) -> GenerateReport:
     """Ask ``model`` (through the ``generator`` role) to write on each topic, ``samples`` times.
 
     ``topics`` default to the topics of the project's human documents (of ``topic_group`` if
@@ -189,7 +190,8 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
     endpoint for this run; the project's settings are not changed. ``template`` names the
     unprimed prompt (one of :data:`TEMPLATES`), ``seed`` the request seed. ``source`` is the
     documents' stored source (default: the model); ``run`` marks them as a reliability run's,
-    kept apart from the project's own documents. ``estimate`` is kept with the run (``status``).
+    kept apart from the project's own documents. ``estimate`` is kept with the run (``status``);
+    ``parent_run``: the run (a reliability run's) this generation is part of.
     """
     plan = plan_generate(store, model, topics, persona, samples, group, topic_group, base_url, limit, template,
                          seed, source, run)
@@ -199,7 +201,7 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
     if not todo:
         return report
 
-    run_id = store.start_run("generate", config.digest())
+    run_id = store.start_run("generate", config.digest(), estimate.as_dict() if estimate else None, parent_run)
     gateway = Gateway(store, config, run_id)
     pending: list[DocumentRow] = []
 
@@ -234,5 +236,5 @@ def generate(store: Store, model: str, topics: list[str] | None = None, persona:
             report.stats = gateway.stats.as_dict()
             store.finish_run(run_id, {**report.stats, "generated": report.generated, "failed": report.failed,
                                       "model": model, "persona": persona, "template": prompt, "seed": seed,
-                                      "run": run, **({"estimate": estimate.as_dict()} if estimate else {})})
+                                      "run": run})
     return report

@@ -41,9 +41,9 @@ import prompts
 from .alignment.scoring import score_table
 from .corpus import load_corpus
 from .errors import WorkbenchError
-from .extract import extract
+from .extract import estimate_extract, extract
 from .generate import estimate_generate, generate
-from .llm.cost import Estimate, merged
+from .llm.cost import Estimate, estimate_on_replies, merged
 from .llm.gateway import Gateway
 from .progress import progress_bar
 from .score import CONTROL, HUMAN, METHOD, ProjectPosteriors, document_sets, load_posteriors, source_label
@@ -115,9 +115,10 @@ def _jobs(target: Regeneration, splits: int, seed: int) -> list[tuple[str, str, 
 
 
 def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: int,
-                  show_progress: bool = True) -> list[str]:
+                  show_progress: bool = True, parent_run: int | None = None) -> list[str]:
     """Generate (resumably, from the call cache where asked before) every target's test–retest
-    and template runs and extract their expressions; returns notes on failures and skips."""
+    and template runs and extract their expressions, as parts of ``parent_run``; returns notes on
+    failures and skips."""
     notes = []
     for t in targets:
         if t.persona:
@@ -125,11 +126,11 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
                          "prompt)")
         for run, template, run_seed in _jobs(t, splits, seed):
             report = generate(store, t.model, list(t.topics), t.persona, group=t.group, source=t.source, run=run,
-                              template=template, seed=run_seed, show_progress=show_progress)
+                              template=template, seed=run_seed, show_progress=show_progress, parent_run=parent_run)
             if report.failed:
                 notes.append(f"{t.label}, {run}: {report.failed} of {report.requested} generations failed "
                              f"(run 'workbench reliability' again to retry them): {'; '.join(report.errors[:2])}")
-    extracted = extract(store, show_progress=show_progress, runs=True)
+    extracted = extract(store, show_progress=show_progress, runs=True, parent_run=parent_run)
     if extracted.failed:
         notes.append(f"{extracted.failed} re-generated documents failed extraction and are left out of their runs")
     return notes
@@ -138,18 +139,30 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
 def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
                          model_sources: dict[str, str] | None = None) -> Estimate:
     """What the generation runs of :func:`reliability_runs` would cost: every model source's
-    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)."""
+    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)
+    and, with an LLM extractor, the extraction of every document they write (each of the length
+    the generator's estimate assumes) and of those written before but not extracted."""
     if store.config().role("generator").provider == "offline":
         return Estimate("reliability", note="no generator endpoint: no LLM calls (test-retest is the bootstrap "
                                             "stand-in)")
     labels = sorted({source_label(s, g) for g, s, _ in store.document_counts() if s != HUMAN})
     targets, _ = regeneration_targets(store, labels, model_sources or {})
-    roles = [role for t in targets for run, template, run_seed in _jobs(t, splits, seed)
-             for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona, group=t.group,
-                                           source=t.source, run=run, template=template, seed=run_seed).roles]
+    roles = []
+    for t in targets:
+        # the paper's template's run asks the first test-retest run's requests again: from the cache
+        jobs = {(template, run_seed): run for run, template, run_seed in reversed(_jobs(t, splits, seed))}
+        roles += [role for (template, run_seed), run in jobs.items()
+                  for role in estimate_generate(store, t.model, topics=list(t.topics), persona=t.persona,
+                                                group=t.group, source=t.source, run=run, template=template,
+                                                seed=run_seed).roles]
+    written = [r for r in roles if r.calls]
+    if store.config().role("extractor").provider == "openai":  # then each document written is extracted
+        roles += estimate_extract(store, runs=True).roles  # written before, not extracted yet
+        if written:
+            roles.append(estimate_on_replies(store.config(), "extractor", "value_identifier", "document", written))
     return Estimate("reliability", merged(roles),
-                    note=f"{len(targets)} model source(s) re-generated; the extraction of their documents and "
-                         "cached replies not counted")
+                    note=f"{len(targets)} model source(s) re-generated; their extraction counted with documents "
+                         "of the assumed length; cached replies not counted")
 
 
 def _run_sets(post: ProjectPosteriors, run_of: dict[str, str]) -> tuple[Rows, Rows, dict[str, Rows]]:
@@ -168,10 +181,20 @@ def _run_sets(post: ProjectPosteriors, run_of: dict[str, str]) -> tuple[Rows, Ro
 
 def reliability_runs(store: Store, version: int | None = None, splits: int = 3, seed: int = 0,
                      show_progress: bool = True, save: bool = True,
-                     model_sources: dict[str, str] | None = None) -> ReliabilityRuns:
+                     model_sources: dict[str, str] | None = None, estimate: Estimate | None = None) -> ReliabilityRuns:
     """The sampling, test–retest and (with an endpoint) template runs, their α and CV, stored
-    for ``validate``."""
-    gateway = Gateway(store, store.config())
+    for ``validate``. ``estimate`` (:func:`estimate_reliability`) is kept with the run, so that
+    ``status`` shows it beside what its generations and their extraction used."""
+    run_id = store.start_run("reliability", store.config().digest(), estimate.as_dict() if estimate else None)
+    gateway = Gateway(store, store.config(), run_id)
+    try:
+        return _reliability_runs(store, gateway, version, splits, seed, show_progress, save, model_sources)
+    finally:
+        store.finish_run(run_id, gateway.stats.as_dict())  # its own (embedding) calls; the generations are parts
+
+
+def _reliability_runs(store: Store, gateway: Gateway, version: int | None, splits: int, seed: int,
+                      show_progress: bool, save: bool, model_sources: dict[str, str] | None) -> ReliabilityRuns:
     post = load_posteriors(store, version, gateway, show_progress)
     groups, models, _ = _run_sets(post, {})
     if not models:
@@ -187,7 +210,7 @@ def reliability_runs(store: Store, version: int | None = None, splits: int = 3, 
         targets, skipped = regeneration_targets(store, sorted(models), model_sources or {})
         notes += skipped
         if targets:
-            notes += generate_runs(store, targets, splits, seed, show_progress)
+            notes += generate_runs(store, targets, splits, seed, show_progress, gateway.run_id)
             corpus = load_corpus(store, gateway, show_progress, runs=True)
             post = load_posteriors(store, post.codebook.version, gateway, show_progress, corpus=corpus)
         else:

@@ -37,7 +37,7 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
         click.echo(f"warning: {warning}", err=True)
     status = run_build(store, auto_approve=auto_approve, iterations=iterations, restart=restart,
                        show_progress=not quiet, on_update=print_node_update, train_sources=train_sources,
-                       seed_codebook=seed_codebook)
+                       seed_codebook=seed_codebook, estimate=estimate)
     print_build_status(store, status)
 
 
@@ -100,6 +100,6 @@ def status(project: str) -> None:
     extracted = store.extraction_counts()
     click.echo(f"  extracted {extracted['ok']:,} documents ({extracted['failed']} failed), "
                f"{store.count('expressions'):,} expressions")
-    for line in run_cost_lines(store, ("extract", "generate")):
+    for line in run_cost_lines(store):
         click.echo(line)
     print_build_status(store, build_status(store))

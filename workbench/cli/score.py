@@ -225,9 +225,11 @@ def reliability(project, version, splits, seed, model_sources, as_json, quiet, e
     if any(not label.strip() or not sep or not model.strip() for label, sep, model in pairs):
         raise WorkbenchError("--model-source takes LABEL=MODEL, e.g. --model-source 'example-llm@KR=gpt-4o'")
     store, named = open_project(project), {label.strip(): model.strip() for label, _, model in pairs}
-    if cost_gate(store.config(), estimate_reliability(store, splits, seed, named), estimate_only, yes):
+    estimate = estimate_reliability(store, splits, seed, named)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
         return
-    runs = reliability_runs(store, version, splits, seed, show_progress=not (quiet or as_json), model_sources=named)
+    runs = reliability_runs(store, version, splits, seed, show_progress=not (quiet or as_json), model_sources=named,
+                            estimate=estimate)
     if as_json:
         click.echo(json_text({"codebook_version": runs.version, "reliability": runs.report.reliability,
                               "notes": runs.notes}))

@@ -9,7 +9,7 @@ import click
 from ..formatting import MISSING, fmt
 from ..report.terminal import llm_counts, llm_errors
 from ..store import open_project
-from . import main, user_errors
+from . import cost_gate, estimate_options, main, user_errors
 
 
 @main.group(short_help="The survey-simulation baseline (Liu et al. 2025).")
@@ -58,18 +58,23 @@ def import_(project: str, file: str, fmt: str, name: str | None) -> None:
                    "(default: no seed is sent, the server samples)")
 @click.option("--run-name", help="name of the run (default: MODEL/DEF, MODEL/no-DEF, MODEL/DEF-no-memory …)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@estimate_options
 @user_errors
 def run(project, model, base_url, countries, respondents, survey_ref, no_persona, no_config_sampling, no_memory,
-        max_memory, seed, run_name, quiet) -> None:
+        max_memory, seed, run_name, quiet, estimate_only, yes) -> None:
     """Simulate respondents answering the survey (DEF on unless switched off); resumable."""
     from ..survey.config import DefConfig
-    from ..survey.simulate import run_survey
+    from ..survey.simulate import estimate_survey, run_survey
 
     cfg = DefConfig(persona=not no_persona, sample_generation_config=not no_config_sampling, memory=not no_memory,
                     max_memory=max_memory, seed=seed)
     store = open_project(project)
-    report = run_survey(store, survey_ref, model=model, countries=countries, respondents=respondents,
-                        def_config=cfg, run_name=run_name, show_progress=not quiet, base_url=base_url)
+    arguments = dict(model=model, countries=countries, respondents=respondents, def_config=cfg, run_name=run_name,
+                     base_url=base_url)
+    estimate = estimate_survey(store, survey_ref, **arguments)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
+    report = run_survey(store, survey_ref, show_progress=not quiet, estimate=estimate, **arguments)
     s = report.stats
     calls = f"; {llm_counts(s)}, wall {s['wall_s']:.1f} s" if s else "; nothing left to ask"
     click.echo(f"survey run {report.run_name!r}: {len(report.countries)} countries × {report.respondents} "

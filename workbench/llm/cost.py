@@ -1,10 +1,14 @@
 """What a run will cost before it runs (``--estimate``), and what it cost after.
 
 Tokens are counted with tiktoken's encoding for the model when tiktoken has it (OpenAI model
-names; the encoding file must be in tiktoken's cache, since nothing is downloaded here), else by
-the rule of ``CHARS_PER_TOKEN`` characters per token (OpenAI's rule of thumb for English; other
-scripts run denser: Korean or Chinese text has fewer characters per token, so the rule
-under-counts them). Every estimate names which counter it used. A chat request is its messages'
+names; the encoding file must be in tiktoken's cache, ``TIKTOKEN_CACHE_DIR``, since nothing can be
+downloaded offline), else by a script-aware rule: ``DENSE_TOKENS_PER_CHAR`` token per Han, Hangul
+or Kana character (and CJK punctuation and full-width forms), ``CHARS_PER_TOKEN`` characters per
+token for everything else (OpenAI's rule of thumb for English). The dense rate is the middle of
+what o200k (0.75–0.86 tokens per character) and cl100k (1.16–1.29) give the project's parallel
+Korean, Japanese and Chinese statements (``parallel_statements.json``); its error on real texts is
+measured by ``bench/token_rule.py`` (README, "Cost before a run"). Every estimate names which
+counter it used. A chat request is its messages'
 tokens plus ``MESSAGE_OVERHEAD`` per message and ``REPLY_PRIMING`` (OpenAI's accounting for chat).
 Output tokens cannot be counted before the reply: an estimate assumes ``EXPECTED_OUTPUT`` tokens
 per call of each prompt, never more than the role's ``max_tokens``, and says so.
@@ -16,22 +20,33 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+import prompts
 
 from ..config import WorkbenchConfig
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 CHARS_PER_TOKEN = 4.0
+DENSE_TOKENS_PER_CHAR = 1.0
+# Han (with extensions A and compatibility), Hangul syllables and jamo, Hiragana and Katakana, CJK
+# symbols and punctuation, half- and full-width forms.
+_DENSE = re.compile("[\u1100-\u11ff\u3000-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+                    "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f]")
+RULE = (f"tokens by rule: {DENSE_TOKENS_PER_CHAR:g} per Han, Hangul or Kana character, "
+        f"{CHARS_PER_TOKEN:g} characters per token otherwise")
 MESSAGE_OVERHEAD = 3
 REPLY_PRIMING = 3
 # Assumed output tokens per call, by prompt (a reply cannot be counted before it is written).
-# A piece of writing (App. G's prompts ask for one) is assumed to run to 500 tokens.
+# A piece of writing (App. G's prompts ask for one) is assumed to run to 500 tokens; a survey
+# respondent is asked for "Answer:" and an explanation after it (a few sentences).
 _WRITING = 500
 EXPECTED_OUTPUT = {"value_identifier": 400, "code_naming": 60, "document_reconstruction": 250,
                    "topic_writing": _WRITING, "topic_writing_paraphrase1": _WRITING,
-                   "topic_writing_paraphrase2": _WRITING, "cultural_role_play": _WRITING, "survey_respondent": 20}
+                   "topic_writing_paraphrase2": _WRITING, "cultural_role_play": _WRITING, "survey_respondent": 80}
 DEFAULT_OUTPUT = 300
 
 
@@ -50,13 +65,20 @@ def _tiktoken_encoder(model: str) -> Callable[[str], list[int]] | None:
         return None
 
 
+def rule_tokens(text: str) -> int:
+    """Tokens of ``text`` by the stated rule (:data:`RULE`): at least 1 for a text that is not empty."""
+    if not text:
+        return 0
+    dense = len(_DENSE.findall(text))
+    return max(1, round(dense * DENSE_TOKENS_PER_CHAR + (len(text) - dense) / CHARS_PER_TOKEN))
+
+
 def token_counter(model: str | None) -> tuple[Callable[[str], int], str]:
-    """(count tokens of a text, how): tiktoken for the model when it loads, else the characters rule."""
+    """(count tokens of a text, how): tiktoken for the model when it loads, else :func:`rule_tokens`."""
     encode = _tiktoken_encoder(model) if model else None
     if encode is not None:
         return (lambda text: len(encode(text, disallowed_special=()))), f"tiktoken ({model})"
-    return (lambda text: max(1, round(len(text) / CHARS_PER_TOKEN)) if text else 0), \
-        f"{CHARS_PER_TOKEN:g} characters per token (no tokenizer for {model or 'this model'} here)"
+    return rule_tokens, f"{RULE} (no tokenizer for {model or 'this model'} here)"
 
 
 def chat_tokens(count: Callable[[str], int], messages: Sequence[tuple[str, str]]) -> int:
@@ -118,6 +140,7 @@ def estimate_chats(config: WorkbenchConfig, role: str, prompt_name: str,
     """The estimate of sending each of ``requests`` (a list of chat messages) once through ``role``."""
     cfg = config.role(role)
     count, how = token_counter(cfg.model)
+    count = functools.cache(count)  # a survey's memory sends the same turns again and again
     per_call = min(EXPECTED_OUTPUT.get(prompt_name, DEFAULT_OUTPUT), cfg.max_tokens)
     price, source = price_of(config, cfg.model)
     return RoleEstimate(role, cfg.model, len(requests), sum(chat_tokens(count, m) for m in requests),
@@ -133,6 +156,16 @@ def estimate_completions(config: WorkbenchConfig, role: str, prompts_sent: Seque
     price, source = price_of(config, cfg.model)
     return RoleEstimate(role, cfg.model, len(prompts_sent), sum(count(p) for p in prompts_sent), len(prompts_sent),
                         how, "1 per call (the prompt is scored, not continued)", price, source)
+
+
+def estimate_on_replies(config: WorkbenchConfig, role: str, prompt_name: str, variable: str,
+                        replies: Sequence[RoleEstimate]) -> RoleEstimate:
+    """The estimate of sending each reply that ``replies`` assume once through ``role``'s
+    ``prompt_name`` as its ``variable`` (a document written by one call, then extracted): the prompt
+    counted without the reply, plus the reply's assumed tokens."""
+    empty = estimate_chats(config, role, prompt_name, [[("user", prompts.render(prompt_name, **{variable: ""}))]])
+    calls = sum(r.calls for r in replies)
+    return replace(scaled(empty, calls), tokens_in=empty.tokens_in * calls + sum(r.tokens_out for r in replies))
 
 
 def scaled(estimate: RoleEstimate, calls: int) -> RoleEstimate:
@@ -170,12 +203,17 @@ def estimate_lines(estimate: Estimate) -> list[str]:
     return lines
 
 
-def actual_cost(config: WorkbenchConfig, roles: Sequence[dict], tokens_in: int, tokens_out: int) -> float | None:
-    """The cost of a run's counted tokens at the price of its (first) role's model."""
-    if not roles:
-        return None
-    price, _ = price_of(config, roles[0].get("model"))
-    return None if price is None else (tokens_in * price[0] + tokens_out * price[1]) / 1e6
+def usage_cost(config: WorkbenchConfig, usage: Sequence[dict]) -> float | None:
+    """The cost of the tokens a run's calls used (rows of ``Store.run_usage``), each at its own
+    model's price; unknown when a model that used tokens has no price."""
+    total = 0.0
+    for row in usage:
+        if row["tokens_in"] or row["tokens_out"]:
+            price, _ = price_of(config, row["model"])
+            if price is None:
+                return None
+            total += (row["tokens_in"] * price[0] + row["tokens_out"] * price[1]) / 1e6
+    return total
 
 
 def over_budget(config: WorkbenchConfig, estimate: Estimate) -> str | None:

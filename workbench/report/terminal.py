@@ -13,7 +13,7 @@ from ..ablations import AblationResult
 from ..build_seed import describe_seed
 from ..code_view import code_views, working_version
 from ..formatting import MISSING, fmt, percent
-from ..llm.cost import actual_cost, dollars
+from ..llm.cost import dollars, usage_cost
 from ..score import ScoreResult
 from ..store import Store
 from ..validate import ValidityReport
@@ -319,22 +319,38 @@ def print_waiting(store: Store, views: list) -> None:
                   "(a build's), --rename/--split/--merge/--keep ID (a review proposal's)")
 
 
-def run_cost_lines(store: Store, commands: tuple[str, ...] = ("extract",)) -> list[str]:
-    """Each command's last run that was estimated: the tokens and cost it used beside the estimate."""
-    lines = []
+LLM_COMMANDS = ("extract", "build", "generate", "reliability", "survey run")
+
+
+def run_cost_lines(store: Store, commands: tuple[str, ...] = LLM_COMMANDS) -> list[str]:
+    """Each command's last run that was estimated: the calls, tokens and cost it used (with those of
+    the runs that were part of it) beside the estimate, in total and per (role, model) when there
+    are several."""
+    config, lines = store.config(), []
+    keys = ("calls", "tokens_in", "tokens_out")
+
+    def compared(used: dict, planned: dict | None, used_cost: float | None, planned_cost: float | None) -> str:
+        est = (lambda k: f" (estimate {planned[k]:,})") if planned else (lambda k: " (not estimated)")
+        return (f"{used['calls']:,} calls{est('calls')}, {used['tokens_in']:,} input tokens{est('tokens_in')}, "
+                f"{used['tokens_out']:,} output tokens{est('tokens_out')}, cost {dollars(used_cost)}"
+                + (f" (estimate {dollars(planned_cost)})" if planned else ""))
+
     for command in commands:
-        run = store.latest_run(command)
-        estimate = (run or {}).get("stats", {}).get("estimate")
-        if not estimate or not estimate.get("roles"):
+        run = store.latest_estimated_run(command)
+        if run is None or not run["estimate"].get("roles"):
             continue
-        stats = run["stats"]
-        planned = {k: sum(r[k] for r in estimate["roles"]) for k in ("calls", "tokens_in", "tokens_out")}
-        spent = actual_cost(store.config(), estimate["roles"], stats.get("tokens_in", 0), stats.get("tokens_out", 0))
-        lines.append(f"last {command}: {stats.get('calls', 0):,} calls (estimate {planned['calls']:,}), "
-                     f"{stats.get('tokens_in', 0):,} input tokens (estimate {planned['tokens_in']:,}), "
-                     f"{stats.get('tokens_out', 0):,} output tokens (estimate {planned['tokens_out']:,}), "
-                     f"cost {dollars(spent)} (estimate {dollars(estimate.get('cost'))}); tokens as the endpoint "
-                     "counted them")
+        usage, estimate = store.run_usage(run["id"]), run["estimate"]
+        total = {k: sum(r[k] for r in usage) for k in keys}
+        planned = {k: sum(r[k] for r in estimate["roles"]) for k in keys}
+        lines.append(f"last {command}: {compared(total, planned, usage_cost(config, usage), estimate.get('cost'))}; "
+                     "tokens as the endpoint counted them")
+        pairs = {(r["role"], r["model"]): None for r in [*estimate["roles"], *usage]}
+        if len(pairs) > 1:
+            for role, model in pairs:
+                used = [r for r in usage if (r["role"], r["model"]) == (role, model)]
+                est = next((r for r in estimate["roles"] if (r["role"], r["model"]) == (role, model)), None)
+                lines.append(f"  {role} {model or '—'}: " + compared(
+                    {k: sum(r[k] for r in used) for k in keys}, est, usage_cost(config, used), est and est["cost"]))
     return lines
 
 

@@ -296,22 +296,38 @@ class Store(CodebookStoreMixin, AnnotationsStoreMixin, AnnotatorsStoreMixin, Sur
                             list(row.values()))
 
     # -- runs ---------------------------------------------------------------------------------
-    def start_run(self, command: str, config_hash: str) -> int:
+    def start_run(self, command: str, config_hash: str, estimate: dict | None = None,
+                  parent: int | None = None) -> int:
+        """A new run of ``command``; ``estimate``: what it was estimated to cost (``--estimate``);
+        ``parent``: the run it is part of, whose calls it counts towards (:meth:`run_usage`)."""
         with self.transaction():
             return self.db["runs"].insert(
                 {"command": command, "config_hash": config_hash, "started": time.time(), "finished": None,
-                 "stats": "{}"}
+                 "stats": "{}", "estimate": json.dumps(estimate) if estimate is not None else None, "parent": parent}
             ).last_pk
 
     def finish_run(self, run_id: int, stats: dict) -> None:
         with self.transaction():
             self.db["runs"].update(run_id, {"finished": time.time(), "stats": json.dumps(stats)})
 
-    def latest_run(self, command: str) -> dict | None:
-        """The last run of ``command`` (id, started, finished, stats as a dict), or None."""
-        rows = list(self.db.query("select id, started, finished, stats from runs where command = ? "
-                                  "order by id desc limit 1", [command]))
-        return {**rows[0], "stats": json.loads(rows[0]["stats"] or "{}")} if rows else None
+    def latest_estimated_run(self, command: str) -> dict | None:
+        """The last run of ``command`` started with an estimate (id, started, finished, stats and
+        estimate as dicts), or None."""
+        rows = list(self.db.query("select id, started, finished, stats, estimate from runs where command = ? "
+                                  "and estimate is not null order by id desc limit 1", [command]))
+        return {**rows[0], "stats": json.loads(rows[0]["stats"] or "{}"),
+                "estimate": json.loads(rows[0]["estimate"])} if rows else None
+
+    def run_usage(self, run_id: int) -> list[dict]:
+        """The model calls a run made, with those of the runs that are part of it: per (role, model)
+        the calls that reached the model (a call whose every retry failed never did; a cache hit
+        is no call) and the tokens the endpoint counted."""
+        return list(self.db.query(
+            "select role, model, count(*) as calls, coalesce(sum(tokens_in), 0) as tokens_in, "
+            "coalesce(sum(tokens_out), 0) as tokens_out from llm_calls where cache_key is not null and "
+            "run_id in (select id from runs where id = :run or parent = :run) group by role, model order by min(id)",
+            {"run": run_id}))
+
 
 
 def storage_error(path: Path, exc: sqlite3.OperationalError) -> WorkbenchError:

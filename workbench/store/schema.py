@@ -228,5 +228,16 @@ def _m13_heldout_reconstruction(db: sqlite_utils.Database) -> None:
     db["em_iterations"].add_column("kept", int)
 
 
+def _m14_run_estimates(db: sqlite_utils.Database) -> None:
+    """Cost before a run (issue 26): a run keeps the estimate it was started with (JSON, moved out
+    of its stats where extract and generate kept it) and the run it is part of (an extraction
+    inside a build, the generations of a reliability run), whose calls it adds to."""
+    db["runs"].add_column("estimate", str)
+    db["runs"].add_column("parent", int)
+    db.execute("update runs set estimate = json_extract(stats, '$.estimate'), stats = json_remove(stats, '$.estimate') "
+               "where json_valid(stats) and json_extract(stats, '$.estimate') is not null")
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
-              _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected, _m13_heldout_reconstruction]
+              _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected, _m13_heldout_reconstruction,
+              _m14_run_estimates]

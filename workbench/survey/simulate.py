@@ -35,8 +35,9 @@ import numpy as np
 
 import prompts
 
-from ..config import RoleConfig
+from ..config import RoleConfig, WorkbenchConfig
 from ..errors import WorkbenchError
+from ..llm.cost import Estimate, estimate_chats
 from ..llm.gateway import Gateway
 from ..progress import progress_bar
 from ..store import Store
@@ -46,7 +47,7 @@ from .importer import load_stored_survey
 from .memory import ConversationMemory
 from .personas import UnknownCountryError, canonical_country, pick_city
 from .prompt_fields import respondent_prompt_fields
-from .questionnaire import Survey
+from .questionnaire import Question, Survey
 
 PROMPT = "survey_respondent"
 ROLE = "generator"
@@ -182,32 +183,34 @@ def _check_same_settings(run_name: str, before: dict, now: dict) -> None:
                                  f"{json.dumps(new[key])} — give this run another --run-name")
 
 
-def run_survey(
-    store: Store,
-    survey: int | str | None = None,
-    model: str | None = None,
-    countries: Sequence[str] = (),
-    respondents: int = 20,
-    def_config: DefConfig | None = None,
-    run_name: str | None = None,
-    show_progress: bool = True,
-    base_url: str | None = None,
-) -> SurveyRunReport:
-    """Simulate ``respondents`` respondents per country answering a stored survey, store every answer
-    (upserted, so the run resumes), then score the run (``run_scores.score_run``).
+@dataclass
+class SurveyPlan:
+    """What a survey run would ask, worked out without writing or calling anything."""
 
-    ``survey`` is an id, a name, or ``None`` for the latest import; ``model``/``base_url`` override
-    the generator role for this run only.
-    """
-    from .run_scores import score_run
+    config: WorkbenchConfig
+    role: RoleConfig
+    def_config: DefConfig
+    survey_id: int
+    survey: Survey
+    run_name: str
+    countries: list[str]
+    respondents: int
+    settings: dict  # the run's settings with its countries' slots, stored when it runs
+    plan: list[Respondent]
+    todo: list[Respondent]  # not complete yet
+    answered: dict[int, set[str]]  # respondent number -> questions answered before
 
+
+def plan_survey(store: Store, survey: int | str | None = None, model: str | None = None,
+                countries: Sequence[str] = (), respondents: int = 20, def_config: DefConfig | None = None,
+                run_name: str | None = None, base_url: str | None = None) -> SurveyPlan:
+    """The respondents :func:`run_survey` with these arguments would simulate (see there); reads only."""
     cfg = def_config or DefConfig()
     if not 1 <= respondents < RESPONDENT_BLOCK:
         raise WorkbenchError(f"--respondents must be between 1 and {RESPONDENT_BLOCK - 1}, got {respondents}")
     survey_id, survey_obj = load_stored_survey(store, survey)
     chosen = resolve_countries(survey_obj, countries)
     config, role = _run_config(store, model, base_url)
-    Gateway(store, config)._api_key(role)  # a missing key stops here, not as one failure per call
     run_name = run_name or default_run_name(role.model, cfg)
 
     cities: dict[tuple[str, int], str | None] = {}
@@ -224,21 +227,90 @@ def run_survey(
         _check_same_settings(run_name, before, settings)
     slots = list(before.get("countries", [])) if before else []
     slots += [c for c in chosen if c not in slots]
-    # The slots are recorded before any call, so a killed run keeps its respondents' numbers.
-    store.save_survey_run_settings(run_name, {**settings, "countries": slots})
     plan = [Respondent(country, k, slots.index(country) * RESPONDENT_BLOCK + k, cities[country, k])
             for country in chosen for k in range(respondents)]
-
     question_ids = {q.id for q in survey_obj.questions}
     answered = store.answered_questions(run_name)
     todo = [r for r in plan if not question_ids <= answered.get(r.number, set())]
-    report = SurveyRunReport(run_name=run_name, survey_id=survey_id, survey_name=survey_obj.name, model=role.model,
-                             countries=chosen, respondents=respondents, questions=len(survey_obj.questions),
-                             skipped_respondents=len(plan) - len(todo))
-    if todo:
-        run_id = store.start_run("survey run", config.digest())
+    return SurveyPlan(config, role, cfg, survey_id, survey_obj, run_name, chosen, respondents,
+                      {**settings, "countries": slots}, plan, todo, answered)
+
+
+class Conversation:
+    """One respondent's way through the questionnaire: each question's prompt fields, request
+    parameters and memory, drawn from the respondent's own streams (:func:`respondent_rngs`)."""
+
+    def __init__(self, cfg: DefConfig, who: Respondent):
+        _, self._config_rng, memory_rng = respondent_rngs(cfg, who.country, who.index)
+        self.memory = ConversationMemory(cfg.max_memory, memory_rng, enabled=cfg.memory)
+        self._seed = respondent_seed(cfg, who.country, who.index)
+        self._cfg, self._who = cfg, who
+
+    def ask(self, question: Question) -> tuple[dict, str, dict, list[tuple[str, str]]]:
+        """(prompt fields, rendered prompt, request parameters, history) of the next question."""
+        fields = respondent_prompt_fields(question, self._who.country, self._who.city)
+        params = {**sample_generation_params(self._cfg, self._config_rng), "sample": self._who.index}
+        if self._seed is not None:
+            params["seed"] = self._seed
+        return fields, prompts.render(PROMPT, **fields), params, self.memory.messages()
+
+
+def estimate_survey(store: Store, survey: int | str | None = None, model: str | None = None,
+                    countries: Sequence[str] = (), respondents: int = 20, def_config: DefConfig | None = None,
+                    run_name: str | None = None, base_url: str | None = None) -> Estimate:
+    """What :func:`run_survey` with these arguments would send, without sending it: each question
+    a respondent has not answered yet, with the memory it would carry if every answer were valid
+    (the first option, as the memory keeps it), so the memory is at its fullest: a ceiling of the
+    history's tokens, counted as :mod:`workbench.llm.cost` says."""
+    plan = plan_survey(store, survey, model, countries, respondents, def_config, run_name, base_url)
+    requests = []
+    for who in plan.todo:
+        conversation = Conversation(plan.def_config, who)
+        done = plan.answered.get(who.number, set())
+        for question in plan.survey.questions:
+            _, prompt, _, history = conversation.ask(question)
+            if question.id not in done:
+                requests.append([*history, ("user", prompt)])
+            conversation.memory.add(prompt, remembered_answer(ParsedAnswer([question.options[0]], True, "")), True)
+    return Estimate("survey run", [estimate_chats(plan.config, ROLE, PROMPT, requests)],
+                    note=f"{len(plan.plan) - len(plan.todo):,} of {len(plan.plan):,} respondents already complete; "
+                         "memory as if every answer were valid; cached replies, retries and scoring not counted")
+
+
+def run_survey(
+    store: Store,
+    survey: int | str | None = None,
+    model: str | None = None,
+    countries: Sequence[str] = (),
+    respondents: int = 20,
+    def_config: DefConfig | None = None,
+    run_name: str | None = None,
+    show_progress: bool = True,
+    base_url: str | None = None,
+    estimate: Estimate | None = None,
+) -> SurveyRunReport:
+    """Simulate ``respondents`` respondents per country answering a stored survey, store every answer
+    (upserted, so the run resumes), then score the run (``run_scores.score_run``).
+
+    ``survey`` is an id, a name, or ``None`` for the latest import; ``model``/``base_url`` override
+    the generator role for this run only. ``estimate`` (:func:`estimate_survey`) is kept with the
+    run, so that ``status`` shows it beside what the run used.
+    """
+    from .run_scores import score_run
+
+    plan = plan_survey(store, survey, model, countries, respondents, def_config, run_name, base_url)
+    config, run_name = plan.config, plan.run_name
+    Gateway(store, config)._api_key(plan.role)  # a missing key stops here, not as one failure per call
+    # The slots are recorded before any call, so a killed run keeps its respondents' numbers.
+    store.save_survey_run_settings(run_name, plan.settings)
+    report = SurveyRunReport(run_name=run_name, survey_id=plan.survey_id, survey_name=plan.survey.name,
+                             model=plan.role.model, countries=plan.countries, respondents=plan.respondents,
+                             questions=len(plan.survey.questions), skipped_respondents=len(plan.plan) - len(plan.todo))
+    if plan.todo:
+        run_id = store.start_run("survey run", config.digest(), estimate.as_dict() if estimate else None)
         gateway = Gateway(store, config, run_id)
-        gateway.run(_simulate(store, gateway, survey_id, survey_obj, run_name, cfg, todo, report, show_progress))
+        gateway.run(_simulate(store, gateway, plan.survey_id, plan.survey, run_name, plan.def_config, plan.todo,
+                              report, show_progress))
         report.stats = gateway.stats.as_dict()
         store.finish_run(run_id, {**report.stats, "run_name": run_name, "answered": report.answered,
                                   "valid": report.valid, "unparseable": report.unparseable, "failed": report.failed})
@@ -252,16 +324,10 @@ async def _simulate(store: Store, gateway: Gateway, survey_id: int, survey: Surv
     with progress_bar(label, len(todo) * len(survey.questions), show) as advance:
 
         async def respond(who: Respondent) -> None:
-            _, config_rng, memory_rng = respondent_rngs(cfg, who.country, who.index)
-            memory = ConversationMemory(cfg.max_memory, memory_rng, enabled=cfg.memory)
-            seed = respondent_seed(cfg, who.country, who.index)
+            conversation = Conversation(cfg, who)
+            memory = conversation.memory
             for question in survey.questions:
-                fields = respondent_prompt_fields(question, who.country, who.city)
-                prompt = prompts.render(PROMPT, **fields)
-                params = {**sample_generation_params(cfg, config_rng), "sample": who.index}
-                if seed is not None:
-                    params["seed"] = seed
-                history = memory.messages()
+                fields, prompt, params, history = conversation.ask(question)
                 result = await gateway.complete(ROLE, PROMPT, fields, parse=str, params=params, history=history)
                 if result.text is None:
                     parsed = ParsedAnswer(None, False, f"call failed: {result.error}")
