@@ -30,8 +30,8 @@ from .decisions import (CHANGING, REVIEW, as_payload, decision_problem, quorum_o
                         votes_text)
 from .errors import WorkbenchError
 from .llm.gateway import Gateway
-from .score import HUMAN
 from .store import Store
+from .vocabulary import HUMAN
 
 THREAD_KEY = "build_thread"
 

@@ -16,6 +16,7 @@ from .codebook.clustering import ClustererName
 from .codebook.refine import MIN_SEPARATION
 from .errors import WorkbenchError
 from .llm.language_space import DEFAULT_REPRESENTATION, VALUE_LENS, Representation
+from .vocabulary import HUMAN
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
@@ -148,7 +149,7 @@ class EMConfig(BaseModel):
         description="objective 'reconstruction': held-out share of variance a cut must explain for two groups of "
                     "members to count as distinct codes (default: two modes 3 sd apart; one Gaussian gives ≤ 2/π)")
     train_sources: list[str] = Field(
-        default_factory=lambda: ["human"], min_length=1,
+        default_factory=lambda: [HUMAN], min_length=1,
         description="sources whose documents shape the codebook; every other source is only mapped onto it")
     seed: int = 0
 
