@@ -112,8 +112,8 @@ def test_unknown_names_and_cli(built_project):
     assert table.exit_code == 0 and "example-llm@Harbourside" in table.output
     csv_out = CliRunner().invoke(main, ["score", str(built_project.path), "--csv"])
     assert csv_out.output.splitlines()[0] == ("method,codebook_version,group,source,D,D_bias,r,r_corrected,ci_low,"
-                                              "ci_high,ci_method,ci_power,ceiling,ceiling_n,r_over_ceiling,"
-                                              "n_group_docs,n_source_docs")
+                                              "ci_high,ci_method,ceiling,ceiling_n,r_over_ceiling,"
+                                              "n_group_docs,n_source_docs")  # ci_power: JSON only (not stored)
     assert "r/ceiling" in table.output and "bias" in table.output
     # the interval column names its method, and no r or interval end exceeds r's maximum
     assert "95% basic-power CI" in table.output and "r bias-corrected" in table.output
