@@ -11,8 +11,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from workbench import ablations
+from workbench.alignment.config import AlignmentConfig
 from workbench.alignment.scoring import ScoreRow
 from workbench.cli import main
+from workbench.report.terminal import scores_csv
+from workbench.score import ScoreResult
 from workbench.vocabulary import METHOD, SCORE_COLUMNS, SCORE_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +52,23 @@ def test_the_store_maps_the_fields_onto_the_columns_existing_projects_have(proje
 def _rows(text: str) -> tuple[list[str], list[list[str]]]:
     header, *rows = list(csv.reader(text.splitlines()))
     return header, rows
+
+
+def test_an_ablations_csv_rows_are_the_rows_it_stores(project):
+    rows = [ablations.AblationRow("KR", "m1", 0.7, 0.03, 0.6, 0.8, {"D_bias": 0.001, "ours_KL": 0.2}, 10, 12,
+                                  ours=0.4, ours_ci=(0.3, 0.5)),
+            ablations.AblationRow("KR", "m2", 0.5, None, None, None, {"ours_KL": 0.9}, 10, 7, ours=0.6)]
+    result = ablations.AblationResult("no-uot", 2, rows, "cosine", True, ours_measure="JS distance")
+    ablations._save(project, result, AlignmentConfig())
+
+    header, written = _rows(scores_csv(ScoreResult(2, [], AlignmentConfig(), K=2, sigma=0.1), [result]))
+    stored = [["" if v is None else str(v) for v in (r["method"], r["codebook_version"],
+                                                      *(r[f] for f in SCORE_COLUMNS))]
+              for r in project.load_scores()]
+    assert header == list(SCORE_HEADER) and written == stored
+    assert [(r[0], r[header.index("r")], r[header.index("D")]) for r in written] == [
+        ("dove:no-uot", "0.7", "0.03"), ("dove:no-uot", "0.5", ""), ("dove:no-uot:ours", "0.4", "0.2"),
+        ("dove:no-uot:ours", "0.6", "0.9")]
 
 
 def test_score_csv_and_the_reports_scores_csv_are_one_table(built_project, tmp_path):

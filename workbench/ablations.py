@@ -81,17 +81,19 @@ class AblationResult:
 
     def score_rows(self) -> list[tuple[str, str, list[dict]]]:
         """(method, measure, rows) as stored and written to a score CSV: the paper's measure as
-        ``dove:NAME`` (``value`` as r, ``raw`` as D), then ours where kept as ``dove:NAME:ours``
-        (its raw D or KL as D); rows carry the fields of ``vocabulary.SCORE_COLUMNS``."""
-        paper = [{"group": r.group, "source": r.source, "r": r.value, "D": r.raw, "ci_low": r.ci_low,
-                  "ci_high": r.ci_high, "n_group_docs": r.n_group_docs, "n_source_docs": r.n_source_docs}
-                 for r in self.rows]
+        ``dove:NAME`` (``value`` as r, ``raw`` as D, and D_bias where DOVE's score is the measure),
+        then ours where kept as ``dove:NAME:ours`` (its raw D or KL as D); rows carry the fields of
+        ``vocabulary.SCORE_COLUMNS``."""
+        cells = [{"group": r.group, "source": r.source, "n_group_docs": r.n_group_docs,
+                  "n_source_docs": r.n_source_docs} for r in self.rows]
+        paper = [{**cell, "r": r.value, "D": r.raw, "D_bias": r.extra.get("D_bias"), "ci_low": r.ci_low,
+                  "ci_high": r.ci_high} for cell, r in zip(cells, self.rows)]
         found = [(ablation_method(self.name), self.measure, paper)]
         if self.ours_measure:
             found.append((ablation_method(self.name, ours=True), self.ours_measure, [
-                {**row, "r": r.ours, "D": r.extra.get("ours_D", r.extra.get("ours_KL")),
+                {**cell, "r": r.ours, "D": r.extra.get("ours_D", r.extra.get("ours_KL")),
                  "ci_low": (r.ours_ci or (None, None))[0], "ci_high": (r.ours_ci or (None, None))[1]}
-                for row, r in zip(paper, self.rows)]))
+                for cell, r in zip(cells, self.rows)]))
         return found
 
 

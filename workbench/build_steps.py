@@ -53,9 +53,9 @@ def embed(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 
 
 def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
-    """App. E.4 / F.1: the clusterer of ``em.clusterer`` (UMAP, 5-d, cosine → HDBSCAN) → noise handling → merge of near-identical codes,
-    on the training sources' expressions only; or, for a seeded build, the seed's codes with the
-    expressions of highest q(z|x) as members. Records σ of Eq. 15 for the whole build."""
+    """App. E.4 / F.1: the pair ``em.clusterer`` names (UMAP, 5-d, cosine → HDBSCAN) → noise
+    handling → merge of near-identical codes, on the training sources' expressions only; or, for a
+    seeded build, the seed's codes with the expressions of highest q(z|x) as members. Records σ of Eq. 15 for the whole build."""
     existing = ctx.store.version_for(ctx.thread_id, 0, "init")
     if existing is None:
         corpus, em = ctx.corpus(), ctx.config.em
