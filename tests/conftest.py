@@ -74,7 +74,8 @@ def slow_tests_are_marked(request, monkeypatch):
             return function(*args, **kwargs)
         return watched
 
-    monkeypatch.setattr(clustering, "_umap_hdbscan", watch("UMAP (initial codes)", clustering._umap_hdbscan))
+    monkeypatch.setattr(clustering.CosineUMAP, "fit_transform",
+                        watch("UMAP (initial codes)", clustering.CosineUMAP.fit_transform))
     monkeypatch.setattr(plots, "codebook_layout", watch("UMAP (codebook map)", plots.codebook_layout))
     popen_init = subprocess.Popen.__init__
 

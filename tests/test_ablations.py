@@ -164,7 +164,7 @@ def test_score_command_shows_stores_and_exports_the_ablations(built_project, mon
     for name in ablations.ABLATIONS:
         assert len(built_project.load_scores(f"dove:{name}", version)) == len(data["rows"])
     for name in ("no-codebook", "no-uot"):  # ours, stored beside the paper's measure
-        stored = {r["source"]: r["value"] for r in built_project.load_scores(f"dove:{name}:ours", version)}
+        stored = {r["source"]: r["r"] for r in built_project.load_scores(f"dove:{name}:ours", version)}
         assert stored == {r["source"]: pytest.approx(r["ours"]) for r in data["ablations"]
                           if r["method"] == f"dove:{name}"}
     assert not built_project.load_scores("dove:no-refinement:ours", version)

@@ -1,20 +1,53 @@
-"""Initial codebook: UMAP -> HDBSCAN -> noise assignment -> merge (App. E.4, App. F.1)."""
+"""Initial codebook: reducer -> clusterer (UMAP -> HDBSCAN) -> noise assignment -> merge (App. E.4, App. F.1)."""
+from typing import get_args
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import FunctionTransformer
 
 import workbench.codebook.clustering as clustering
 from conftest import TEST_SEED
 from workbench.codebook.clustering import (
+    CLUSTERERS,
+    ClusterPipeline,
+    ClustererName,
+    CosineUMAP,
     assign_noise,
     calibrate_threshold,
     centroids,
+    configured_clusterer,
     initial_codes,
     merge_similar_codes,
     relabel_consecutive,
+    umap_hdbscan,
 )
+from workbench.config import EMConfig, WorkbenchConfig
+from workbench.errors import WorkbenchError
 
 R2 = np.sqrt(0.5)
+
+
+class Given:
+    """A clusterer whose labels are constructed by the test; it keeps what it was given."""
+
+    def __init__(self, labels):
+        self.labels, self.seen = np.asarray(labels), None
+
+    def fit_predict(self, X):
+        self.seen = X
+        return self.labels
+
+
+class Refuses:
+    def fit_transform(self, X):
+        raise AssertionError("the reducer ran")
+
+
+def given(labels) -> ClusterPipeline:
+    """The identity reducer and constructed labels: initial codes without UMAP or HDBSCAN."""
+    return ClusterPipeline(FunctionTransformer(), Given(labels))
 
 
 def test_relabel_consecutive_keeps_noise():
@@ -75,29 +108,55 @@ def test_tiny_input_skips_umap_and_merges_duplicates():
     base = np.eye(16)[:3]
     jitter = 0.01 * rng.normal(size=(2, 16))
     emb = np.vstack([base[0], base[0] + jitter[0], base[1], base[1] + jitter[1], base[2]])
-    labels, info = initial_codes(emb)
+    never = ClusterPipeline(Refuses(), Given([]))
+    labels, info = initial_codes(emb, never)
     assert info["used_umap"] is False
     assert labels[0] == labels[1] and labels[2] == labels[3]
     assert len(set(labels.tolist())) == 3
-    assert initial_codes(np.zeros((0, 4)))[0].shape == (0,)
+    assert initial_codes(np.zeros((0, 4)), never)[0].shape == (0,)
 
 
-def test_noise_and_all_noise_paths(monkeypatch):
+def test_noise_and_all_noise_paths():
     emb = np.array([[1.0, 0, 0], [0.99, 0.1, 0], [0, 1.0, 0], [0.1, 0.99, 0], [0.9, 0.1, 0], [0, 0, 1.0]] * 2)
-    fake = np.array([0, 0, 1, 1, -1, -1] * 2)
-    monkeypatch.setattr(clustering, "_umap_hdbscan", lambda *a, **k: fake)
-    labels, info = initial_codes(emb, new_code_threshold=0.5, merge_threshold=0.95)
+    fake = given([0, 0, 1, 1, -1, -1] * 2)
+    labels, info = initial_codes(emb, fake, new_code_threshold=0.5, merge_threshold=0.95)
+    np.testing.assert_allclose(fake.clusterer.seen, emb / np.linalg.norm(emb, axis=1, keepdims=True))  # unit rows
     assert info["n_noise"] == 4 and info["n_noise_joined"] == 2 and info["n_new_codes"] == 2
     assert labels.min() == 0
     # the two orthogonal noise points became codes, then merged (cos 1 >= 0.95)
     assert labels[5] == labels[11] and labels[5] not in (labels[0], labels[2])
     assert len(set(labels.tolist())) == 3
 
-    monkeypatch.setattr(clustering, "_umap_hdbscan", lambda *a, **k: np.full(12, -1))
-    labels, info = initial_codes(emb, merge_threshold=0.95)
+    labels, info = initial_codes(emb, given(np.full(12, -1)), merge_threshold=0.95)
     assert info["n_hdbscan_clusters"] == 0 and info["n_new_codes"] == 12
     # rows 0, 1, 4 (cos >= 0.99 chain) and their copies form one code, etc.
     assert labels[0] == labels[1] == labels[6] and labels[5] == labels[11]
+
+
+def test_any_scikit_learn_pair_plugs_in():
+    """PCA and k-means in place of UMAP and HDBSCAN: four clusters, the near-duplicate pair merged,
+    every outlier in A (no noise to assign), in milliseconds and without a seed's luck."""
+    emb, group = _blobs()
+    labels, info = initial_codes(emb, ClusterPipeline(PCA(5, random_state=0), KMeans(4, n_init=4, random_state=0)))
+    code = {g: set(labels[group == g].tolist()) for g in range(5)}
+    assert all(len(v) == 1 for v in code.values()) and code[2] == code[3] and code[4] == code[0]
+    assert (info["n_hdbscan_clusters"], info["n_noise"], info["n_codes_before_merge"], info["n_codes"]) == (4, 0, 4, 3)
+
+
+def test_the_setting_names_the_papers_pair_with_the_settings_numbers():
+    assert set(get_args(ClustererName)) == set(CLUSTERERS)
+    pair = configured_clusterer(EMConfig(min_cluster_size=7, umap_dims=4, seed=3))
+    assert isinstance(pair.reducer, CosineUMAP)
+    assert (pair.reducer.n_components, pair.reducer.n_neighbors, pair.reducer.random_state) == (4, 15, 3)
+    assert (pair.clusterer.min_cluster_size, pair.clusterer.core_dist_n_jobs) == (7, 1)
+    assert EMConfig().clusterer == "umap-hdbscan"
+
+
+def test_an_unknown_clusterer_is_one_line_naming_the_choices():
+    with pytest.raises(WorkbenchError) as err:
+        WorkbenchConfig().with_settings({"em.clusterer": "kmeans"})
+    message = str(err.value)
+    assert "\n" not in message and "em.clusterer" in message and "'umap-hdbscan'" in message
 
 
 # --- the real UMAP + HDBSCAN pipeline, run on one synthetic corpus per module ---
@@ -129,7 +188,7 @@ def _blobs(seed=0, n=60, d=384, noise=0.01, offset=0.3):
 @pytest.fixture(scope="module")
 def blobs():
     emb, group = _blobs()
-    labels, info = initial_codes(emb, seed=TEST_SEED)  # the blobs force the outcome for any seed
+    labels, info = initial_codes(emb, umap_hdbscan(seed=TEST_SEED))  # the blobs force the outcome for any seed
     return emb, group, labels, info
 
 
@@ -150,7 +209,7 @@ def test_three_codes_from_three_blobs(blobs):
 def test_merge_step_is_what_joins_the_near_duplicates(blobs):
     emb, group, _, info = blobs
     assert info["n_codes_before_merge"] == 4
-    labels, info_nomerge = initial_codes(emb, seed=TEST_SEED, merge_threshold=1.01)
+    labels, info_nomerge = initial_codes(emb, umap_hdbscan(seed=TEST_SEED), merge_threshold=1.01)
     assert info_nomerge["n_codes"] == 4
     assert set(labels[group == 2].tolist()).isdisjoint(labels[group == 3].tolist())
 
@@ -158,7 +217,7 @@ def test_merge_step_is_what_joins_the_near_duplicates(blobs):
 @pytest.mark.slow
 def test_same_seed_same_codes(blobs):
     emb, _, labels, _ = blobs
-    again, _ = initial_codes(emb, seed=TEST_SEED)
+    again, _ = initial_codes(emb, umap_hdbscan(seed=TEST_SEED))
     np.testing.assert_array_equal(again, labels)
 
 

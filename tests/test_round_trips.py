@@ -25,10 +25,11 @@ from workbench.errors import WorkbenchError
 from workbench.ingest import IngestOptions, ingest_file
 from workbench.models import Code
 from workbench.report.export import codebook_records, export_codebook
-from workbench.report.terminal import SCORE_FIELDS, scores_csv
+from workbench.report.terminal import scores_csv
 from workbench.score import ScoreResult
 from workbench.store import create_project, open_project
 from workbench.tabular import open_tabular
+from workbench.vocabulary import SCORE_COLUMNS
 
 # names a CSV must quote: separator, quotes, a line break, a leading quote, a row-like line
 AWKWARD = 'care, "family"\nand home'
@@ -163,7 +164,7 @@ def test_scores_csv_reads_back_to_the_same_numbers(tmp_path):
     assert [line for line, _ in back] == [2, 4]  # the awkward group name spans two lines
     for (_, got), written in zip(back, result.as_dicts()):
         assert got["method"] == "dove"
-        for name in SCORE_FIELDS:
+        for name in ("codebook_version", *SCORE_COLUMNS):
             value = written[name]
             if value is None:
                 assert got[name] == ""

@@ -14,6 +14,7 @@ from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.posteriors import build_sigma, code_posteriors
 from workbench.score import load_posteriors, score_posteriors, score_project, split_halves
+from workbench.vocabulary import SCORE_COLUMNS
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
 
@@ -63,10 +64,8 @@ def test_deterministic_and_stored_per_version(built_project):
     assert built_project.scored_versions() == [versions[0], versions[-1]]
     stored = built_project.load_scores("dove", versions[-1])
     assert len(stored) == len(latest.rows)  # re-scoring replaced the cells, it did not add rows
-    assert [(s["group_name"], s["source"], s["value"], s["raw"], s["ci_low"], s["raw_bias"], s["ci_method"],
-             s["ceiling"], s["ceiling_n"], s["value_over_ceiling"]) for s in stored] == \
-        [(r.group, r.source, r.r, r.D, r.ci_low, r.D_bias, r.ci_method, r.ceiling, r.ceiling_n, r.r_over_ceiling)
-         for r in latest.rows]
+    assert [{k: s[k] for k in SCORE_COLUMNS} for s in stored] == \
+        [{k: getattr(r, k) for k in SCORE_COLUMNS} for r in latest.rows]
     assert json.loads(stored[0]["config"])["n_boot"] == 10
     assert len(built_project.load_scores("dove", versions[0])) == len(first.rows)
     # another seed moves the intervals, not the point estimates
@@ -111,8 +110,8 @@ def test_unknown_names_and_cli(built_project):
     assert table.exit_code == 0 and "example-llm@Harbourside" in table.output
     csv_out = CliRunner().invoke(main, ["score", str(built_project.path), "--csv"])
     assert csv_out.output.splitlines()[0] == ("method,codebook_version,group,source,D,D_bias,r,r_corrected,ci_low,"
-                                              "ci_high,ci_method,ci_power,ceiling,ceiling_n,r_over_ceiling,"
-                                              "n_group_docs,n_source_docs")
+                                              "ci_high,ci_method,ceiling,ceiling_n,r_over_ceiling,"
+                                              "n_group_docs,n_source_docs")  # ci_power: JSON only (not stored)
     assert "r/ceiling" in table.output and "bias" in table.output
     # the interval column names its method, and no r or interval end exceeds r's maximum
     assert "95% basic-power CI" in table.output and "r bias-corrected" in table.output

@@ -50,3 +50,34 @@ def test_an_unmarked_test_that_starts_a_python_subprocess_fails(suite):
     result = suite.runpytest_inprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_unmarked runs a Python subprocess: mark it @pytest.mark.slow*"])
+
+
+@pytest.mark.slow  # run in process, the inner test's call is seen by this test's own watch too
+def test_an_unmarked_test_that_runs_the_initial_codes_umap_fails(suite):
+    """The watch sits on the reducer the build uses (UMAP itself replaced by a stand-in here, so
+    that this test takes a second)."""
+    suite.makepyfile(test_inner="""
+        import sys, types
+        import numpy as np
+        import pytest
+        from workbench.codebook.clustering import ClusterPipeline, CosineUMAP, initial_codes
+
+        class Given:
+            def fit_predict(self, X):
+                return np.zeros(len(X), dtype=int)
+
+        @pytest.fixture(autouse=True)
+        def stand_in_umap(monkeypatch):
+            fake = types.SimpleNamespace(UMAP=lambda **kw: types.SimpleNamespace(fit_transform=lambda X: X[:, :2]))
+            monkeypatch.setitem(sys.modules, "umap", fake)
+
+        def test_unmarked():
+            initial_codes(np.eye(12), ClusterPipeline(CosineUMAP(), Given()))
+
+        @pytest.mark.slow
+        def test_marked():
+            initial_codes(np.eye(12), ClusterPipeline(CosineUMAP(), Given()))
+    """)
+    result = suite.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*test_unmarked runs UMAP (initial codes): mark it @pytest.mark.slow*"])

@@ -135,7 +135,7 @@ def test_project_scores_split_models_personas_and_other_methods(project):
     from workbench.validate import project_scores
 
     def rows(pairs):
-        return [{"group_name": g, "source": s, "value": v} for g, s, v in pairs]
+        return [{"group": g, "source": s, "r": v} for g, s, v in pairs]
 
     project.save_scores("dove", 3, rows([("KR", "KR", 1.0), ("KR", "KR/half1", 0.99), ("KR/half1", "KR/half2", 0.98),
                                          ("KR", "m1", 0.5), ("KR", "m1@JP", 0.55), ("JP", "m1", 0.4)]), {})

@@ -41,9 +41,10 @@ from .alignment.config import AlignmentConfig
 from .alignment.scoring import ScoreRow, mean_posterior, score_table
 from .codebook.vectors import unit_rows
 from .errors import WorkbenchError
-from .score import METHOD, ProjectPosteriors, ScoreResult, document_sets, load_posteriors, score_posteriors
+from .score import ProjectPosteriors, ScoreResult, document_sets, load_posteriors, score_posteriors
 from .store import Store
 from .survey.metrics import KL_EPSILON, js_distance, kl_divergence
+from .vocabulary import ablation_method
 
 MAX_POINTS = 1000  # documents a side in the no-codebook ablation's N × N transport
 REDUNDANCY_FREE = {"em.beta1": "0", "em.beta2": "0"}  # Table 2's "w/o redundancy reduction"
@@ -77,6 +78,23 @@ class AblationResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     ours_measure: str | None = None  # what ``ours`` is, when kept beside the paper's
+
+    def score_rows(self) -> list[tuple[str, str, list[dict]]]:
+        """(method, measure, rows) as stored and written to a score CSV: the paper's measure as
+        ``dove:NAME`` (``value`` as r, ``raw`` as D, and D_bias where DOVE's score is the measure),
+        then ours where kept as ``dove:NAME:ours`` (its raw D or KL as D); rows carry the fields of
+        ``vocabulary.SCORE_COLUMNS``."""
+        cells = [{"group": r.group, "source": r.source, "n_group_docs": r.n_group_docs,
+                  "n_source_docs": r.n_source_docs} for r in self.rows]
+        paper = [{**cell, "r": r.value, "D": r.raw, "D_bias": r.extra.get("D_bias"), "ci_low": r.ci_low,
+                  "ci_high": r.ci_high} for cell, r in zip(cells, self.rows)]
+        found = [(ablation_method(self.name), self.measure, paper)]
+        if self.ours_measure:
+            found.append((ablation_method(self.name, ours=True), self.ours_measure, [
+                {**cell, "r": r.ours, "D": r.extra.get("ours_D", r.extra.get("ours_KL")),
+                 "ci_low": (r.ours_ci or (None, None))[0], "ci_high": (r.ours_ci or (None, None))[1]}
+                for cell, r in zip(cells, self.rows)]))
+        return found
 
 
 @dataclass(frozen=True)
@@ -238,13 +256,5 @@ def score_ablations(store: Store, names: list[str], version: int | None = None, 
 
 def _save(store: Store, result: AblationResult, cfg: AlignmentConfig) -> None:
     config = {**cfg.model_dump(), "ablation": result.name, "notes": result.notes}
-    store.save_scores(f"{METHOD}:{result.name}", result.version, [
-        {"group_name": r.group, "source": r.source, "value": r.value, "raw": r.raw, "ci_low": r.ci_low,
-         "ci_high": r.ci_high, "n_group": r.n_group_docs, "n_source": r.n_source_docs} for r in result.rows
-    ], {**config, "measure": result.measure})
-    if result.ours_measure:
-        store.save_scores(f"{METHOD}:{result.name}:ours", result.version, [
-            {"group_name": r.group, "source": r.source, "value": r.ours,
-             "raw": r.extra.get("ours_D", r.extra.get("ours_KL")), "ci_low": (r.ours_ci or (None, None))[0],
-             "ci_high": (r.ours_ci or (None, None))[1], "n_group": r.n_group_docs, "n_source": r.n_source_docs}
-            for r in result.rows], {**config, "measure": result.ours_measure})
+    for method, measure, rows in result.score_rows():
+        store.save_scores(method, result.version, rows, {**config, "measure": measure})

@@ -31,8 +31,8 @@ from .decisions import (CHANGING, REVIEW, as_payload, decision_problem, quorum_o
 from .errors import WorkbenchError
 from .llm.cost import Estimate
 from .llm.gateway import Gateway
-from .score import HUMAN
 from .store import Store
+from .vocabulary import HUMAN
 
 THREAD_KEY = "build_thread"
 

@@ -18,7 +18,7 @@ from .build_seed import seed_centroids, seed_record
 from .codebook.assignment import code_spread, nearest_codes
 from .codebook.changes import apply_changes
 from .codebook.clustering import centroids as code_centroids, unit_centroids
-from .codebook.clustering import code_members, initial_codes
+from .codebook.clustering import code_members, configured_clusterer, initial_codes
 from .codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc_loss, score, stop_reason,
                                   usage_zscores)
 from .codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
@@ -53,16 +53,16 @@ def embed(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
 
 
 def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
-    """App. E.4 / F.1: UMAP (5-d, cosine) → HDBSCAN → noise handling → merge of near-identical codes,
-    on the training sources' expressions only; or, for a seeded build, the seed's codes with the
-    expressions of highest q(z|x) as members. Records σ of Eq. 15 for the whole build."""
+    """App. E.4 / F.1: the pair ``em.clusterer`` names (UMAP, 5-d, cosine → HDBSCAN) → noise
+    handling → merge of near-identical codes, on the training sources' expressions only; or, for a
+    seeded build, the seed's codes with the expressions of highest q(z|x) as members. Records σ of Eq. 15 for the whole build."""
     existing = ctx.store.version_for(ctx.thread_id, 0, "init")
     if existing is None:
         corpus, em = ctx.corpus(), ctx.config.em
         if ctx.seed is None:
             merge = {"merge_threshold": em.merge_cosine} if em.merge_threshold_mode == "paper" else {
                 "merge_value": em.merge_cosine}
-            labels, info = initial_codes(corpus.expr_emb, em.min_cluster_size, em.umap_dims, seed=em.seed, **merge)
+            labels, info = initial_codes(corpus.expr_emb, configured_clusterer(em), **merge)
             K = int(labels.max()) + 1
             cents = code_centroids(corpus.expr_emb, labels, K)
             sizes = np.bincount(labels, minlength=K)

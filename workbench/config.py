@@ -12,9 +12,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .alignment.config import AlignmentConfig
+from .codebook.clustering import ClustererName
 from .codebook.refine import MIN_SEPARATION
 from .errors import WorkbenchError
 from .llm.language_space import DEFAULT_REPRESENTATION, VALUE_LENS, Representation
+from .vocabulary import HUMAN
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
@@ -126,6 +128,9 @@ class EMConfig(BaseModel):
         "calibrated", description="near-duplicate merge of C0: 'paper' = cosine >= merge_cosine verbatim "
                                   "(for text-embedding-3-large); 'calibrated' = merge_cosine on this corpus' scale")
     merge_cosine: float = Field(0.9, gt=-1.0, le=1.0, description="App. E.4: 0.9")
+    clusterer: ClustererName = Field(
+        "umap-hdbscan", description="the reducer and clusterer of C0 (App. E.4): 'umap-hdbscan' = UMAP to "
+                                    "umap_dims dimensions (cosine, seeded by seed), then HDBSCAN(min_cluster_size)")
     min_cluster_size: int = Field(5, ge=2)
     umap_dims: int = Field(5, ge=2)
     min_code_p: float = 0.01
@@ -144,7 +149,7 @@ class EMConfig(BaseModel):
         description="objective 'reconstruction': held-out share of variance a cut must explain for two groups of "
                     "members to count as distinct codes (default: two modes 3 sd apart; one Gaussian gives ≤ 2/π)")
     train_sources: list[str] = Field(
-        default_factory=lambda: ["human"], min_length=1,
+        default_factory=lambda: [HUMAN], min_length=1,
         description="sources whose documents shape the codebook; every other source is only mapped onto it")
     seed: int = 0
 

@@ -33,8 +33,8 @@ from .language import detect_language
 from .llm.cost import Estimate, estimate_chats
 from .llm.gateway import CallResult, Gateway, OutputError
 from .progress import progress_bar
-from .score import CONTROL
 from .store import DocumentRow, Store
+from .vocabulary import CONTROL
 
 BATCH = 50  # documents per write transaction
 

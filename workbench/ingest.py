@@ -16,6 +16,7 @@ from .errors import WorkbenchError
 from .language import detect_language
 from .store import DocumentRow, Store
 from .tabular import TabularFile, open_tabular
+from .vocabulary import HUMAN
 
 MAX_DOCUMENT_CHARS = 100_000
 
@@ -23,7 +24,7 @@ MAX_DOCUMENT_CHARS = 100_000
 @dataclass
 class IngestOptions:
     group: str | None = None
-    source: str = "human"
+    source: str = HUMAN
     topic: str | None = None  # one topic for every document of a .qdpx (tabular files: --topic-col)
     text_cols: tuple[str, ...] = ("text",)
     topic_col: str | None = None
@@ -67,7 +68,7 @@ def ingest_file(store: Store, path: str | Path, options: IngestOptions) -> Inges
     if options.group is not None:
         _check_group(options.group, str(path))
     if not options.source or not options.source.strip():
-        raise WorkbenchError(f"{path}: --source is empty: use 'human' or the model's name")
+        raise WorkbenchError(f"{path}: --source is empty: use '{HUMAN}' or the model's name")
     reader = open_tabular(path, empty_fix="give a file with a header row and at least one document")
     rows = reader.rows()
     if not rows:

@@ -48,6 +48,7 @@ from .language import detect_language
 from .llm.gateway import Gateway
 from .models import Code
 from .store import DocumentRow, Store
+from .vocabulary import HUMAN
 
 PROJECT_SCHEMA = Path(__file__).with_name("refi_qda") / "Project.xsd"
 NS = "urn:QDA-XML:project:1.0"
@@ -364,7 +365,7 @@ def _documents(project: RefiProject, options: IngestOptions,
         seen[source.name] += 1
         doc_id = source.name if seen[source.name] == 1 else f"{source.name} ({seen[source.name]})"
         text = text[:MAX_DOCUMENT_CHARS]
-        docs.append((DocumentRow(doc_id, group, options.topic, options.source.strip() or "human",
+        docs.append((DocumentRow(doc_id, group, options.topic, options.source.strip() or HUMAN,
                                  options.language or detect_language(text), text, truncated), source))
     return docs, lines
 

@@ -27,8 +27,12 @@ from .survey.metrics import js_distance
 from .tabular import open_tabular
 from .validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
                                     rank_agreement, rbf_mmd)
+from .vocabulary import METHOD, ablation_method
 
-METHODS = ("dove", "dove:no-refinement", "dove:no-uot:ours", "dove:no-codebook:ours", "raw-embedding")
+NO_REFINEMENT, NO_UOT, NO_CODEBOOK = (ablation_method("no-refinement"), ablation_method("no-uot", ours=True),
+                                      ablation_method("no-codebook", ours=True))
+RAW_EMBEDDING = "raw-embedding"
+METHODS = (METHOD, NO_REFINEMENT, NO_UOT, NO_CODEBOOK, RAW_EMBEDDING)
 
 
 @dataclass
@@ -111,13 +115,12 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
             a, b = pair.a, pair.b
             ga, gb = rows[a], rows[b]
             truth.append(label_divergence(labels, a, b))
-            for method, p in (("dove", post), ("dove:no-refinement", first)):
+            for method, p in ((METHOD, post), (NO_REFINEMENT, first)):
                 distances[method].append(score_table({"A": p.q_docs[ga]}, {"B": p.q_docs[gb]},
                                                      p.codebook.centroids, cfg)[0].D)
-            distances["dove:no-uot:ours"].append(js_distance(mean_posterior(post.q_docs[ga]),
-                                                        mean_posterior(post.q_docs[gb])))
-            distances["dove:no-codebook:ours"].append(cloud_uot(emb, ga, gb, cfg).D)
-            distances["raw-embedding"].append(rbf_mmd(raw[a], raw[b], bandwidth))
+            distances[NO_UOT].append(js_distance(mean_posterior(post.q_docs[ga]), mean_posterior(post.q_docs[gb])))
+            distances[NO_CODEBOOK].append(cloud_uot(emb, ga, gb, cfg).D)
+            distances[RAW_EMBEDDING].append(rbf_mmd(raw[a], raw[b], bandwidth))
             advance(1)
     truth_arr = np.array(truth)
     agreement = {m: rank_agreement(np.array(d), truth_arr, seed=seed) for m, d in distances.items()}

@@ -23,7 +23,7 @@ import numpy as np
 from .alignment.config import AlignmentConfig
 from .alignment.scoring import score_table
 from .codebook.assignment import code_spread, soft_assign
-from .codebook.clustering import centroids, initial_codes
+from .codebook.clustering import centroids, initial_codes, umap_hdbscan
 from .codebook.vectors import unit_rows
 
 Clustering = Literal["kmeans", "initial_codes"]
@@ -47,7 +47,7 @@ def pooled_codes(pooled: np.ndarray, clustering: Clustering, n_codes: int, seed:
     """Code labels (n,) of pooled unit embeddings: k-means with ``n_codes`` codes, or the
     codebook initialisation of App. E.4 (``initial_codes``: UMAP + HDBSCAN, K found by it)."""
     if clustering == "initial_codes":
-        return initial_codes(pooled, seed=seed)[0]
+        return initial_codes(pooled, umap_hdbscan(seed=seed))[0]
     from sklearn.cluster import KMeans
 
     return KMeans(n_clusters=n_codes, n_init=4, random_state=seed).fit_predict(pooled)

@@ -46,10 +46,11 @@ from .generate import estimate_generate, generate
 from .llm.cost import Estimate, estimate_on_replies, merged
 from .llm.gateway import Gateway
 from .progress import progress_bar
-from .score import CONTROL, HUMAN, METHOD, ProjectPosteriors, document_sets, load_posteriors, source_label
+from .score import ProjectPosteriors, document_sets, load_posteriors, source_label
 from .store import Store
 from .validate import ValidityReport, validate
 from .validity.io import ReliabilityRecord
+from .vocabulary import CONTROL, HUMAN, METHOD
 
 SAMPLING, BOOTSTRAP, RETEST, TEMPLATE = "sampling", "test-retest (bootstrap)", "test-retest", "template"
 KINDS = (SAMPLING, BOOTSTRAP, RETEST, TEMPLATE)
@@ -253,7 +254,7 @@ def _reliability_runs(store: Store, gateway: Gateway, version: int | None, split
             store.delete_scores(f"{PREFIX}{kind}:", post.codebook.version)
         for kind, item in dict.fromkeys((r.kind, r.item) for r in records):
             store.save_scores(f"{PREFIX}{kind}:{item}", post.codebook.version, [
-                {"group_name": r.group, "source": r.source, "value": r.value}
+                {"group": r.group, "source": r.source, "r": r.value}
                 for r in records if (r.kind, r.item) == (kind, item)], {**cfg.model_dump(), "seed": seed})
     return ReliabilityRuns(post.codebook.version, records, validate([], reliability=records), notes)
 
@@ -264,6 +265,6 @@ def stored_reliability(store: Store, version: int) -> list[ReliabilityRecord]:
     for row in store.load_scores(codebook_version=version):
         kind_item = row["method"][len(PREFIX):] if row["method"].startswith(PREFIX) else ""
         kind, _, item = kind_item.rpartition(":")
-        if kind in KINDS and row["value"] is not None:
-            records.append(ReliabilityRecord(METHOD, kind, item, row["group_name"], row["source"], row["value"]))
+        if kind in KINDS and row["r"] is not None:
+            records.append(ReliabilityRecord(METHOD, kind, item, row["group"], row["source"], row["r"]))
     return records

@@ -41,10 +41,7 @@ from .llm.language_space import RATIO_TARGET, shipped_figures
 from .models import Codebook, Corpus
 from .posteriors import build_sigma, code_posteriors
 from .store import Store
-
-METHOD = "dove"
-HUMAN = "human"
-CONTROL = "control"
+from .vocabulary import CONTROL, HUMAN, METHOD
 
 
 def source_label(source: str, group: str) -> str:
@@ -129,7 +126,7 @@ def document_sets(post: ProjectPosteriors, halves: bool = False, seed: int = 0,
     human = post.human_groups()
     if not human:
         raise WorkbenchError("no human documents with value expressions: import human documents "
-                             "(source 'human') and run 'workbench extract'")
+                             f"(source '{HUMAN}') and run 'workbench extract'")
     all_groups = {g: np.flatnonzero(labels == g) for g in human}
     all_sources = {label: np.flatnonzero(labels == label) for label in dict.fromkeys(sorted(set(labels.tolist()),
                    key=lambda x: (x not in all_groups, x)))}
@@ -220,13 +217,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     languages = language_check(store, {r.source for r in result.rows} | {r.group for r in result.rows})
     result.notes += languages["language_notes"] + _left_out(store, post)
     if save:
-        store.save_scores(METHOD, result.version, [
-            {"group_name": r.group, "source": r.source, "value": r.r, "raw": r.D, "raw_bias": r.D_bias,
-             "value_corrected": r.r_corrected, "ci_low": r.ci_low, "ci_high": r.ci_high, "ci_method": r.ci_method,
-             "ceiling": r.ceiling,
-             "ceiling_n": r.ceiling_n, "value_over_ceiling": r.r_over_ceiling, "n_group": r.n_group_docs,
-             "n_source": r.n_source_docs} for r in result.rows
-        ], {**result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
+        store.save_scores(METHOD, result.version, [r.as_dict() for r in result.rows], {
+            **result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
             "embedder": post.embedder, "train_sources": trained, **languages})
     return result
 

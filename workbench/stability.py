@@ -30,7 +30,7 @@ from .corpus import load_corpus
 from .llm.gateway import Gateway
 from .posteriors import member_labels
 from .project_variants import variant_project
-from .score import METHOD
+from .vocabulary import METHOD
 from .store import Store
 
 META_KEY = "stability"
@@ -78,7 +78,7 @@ def stability(store: Store, seeds: int = 3, min_separation: float = MIN_SEPARATI
             status = run_build(copy, auto_approve=True, restart=not started, show_progress=show_progress)
             codebook = copy.load_codebook(status.version)
             codebooks[seed] = codebook
-            scores[seed] = {(r["group_name"], r["source"]): r["value"] for r in copy.load_scores(METHOD, status.version)}
+            scores[seed] = {(r["group"], r["source"]): r["r"] for r in copy.load_scores(METHOD, status.version)}
             builds.append(SeedBuild(seed, str(copy.path), status.version, codebook.K, status.stop_reason))
         finally:
             copy.close()

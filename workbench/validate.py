@@ -40,12 +40,13 @@ from .validity.mtmm import convergent_validity, discriminant_validity
 from .validity.predictive import Pooling, Undefined, predictive_validity
 from .validity.priming import priming_validity
 from .validity.reliability import cronbach_alpha, mean_coefficient_of_variation
+from .vocabulary import METHOD, SURVEY_METHODS
 
 # Methods whose scores are distances (lower = closer): the survey baseline's KL and JS.
-LOWER_IS_BETTER = frozenset({"survey-KL", "survey-JS"})
+LOWER_IS_BETTER = frozenset(SURVEY_METHODS.values())
 
 
-def project_scores(store: Store, version: int | None = None, method: str = "dove"
+def project_scores(store: Store, version: int | None = None, method: str = METHOD
                    ) -> tuple[list[ScoreRecord], list[PrimedRecord], int]:
     """The project's stored scores as validity inputs: (model scores, primed scores, version).
 
@@ -61,21 +62,21 @@ def project_scores(store: Store, version: int | None = None, method: str = "dove
     if version not in versions:
         raise WorkbenchError(f"no {method} scores for codebook version {version}: scored versions are {versions}")
     rows = store.load_scores(method, version)
-    groups = {r["group_name"] for r in rows}
+    groups = {r["group"] for r in rows}
     scores, primed = [], []
     for r in rows:
         source = r["source"]
-        if source in groups or "/half" in source or r["group_name"].endswith(("/half1", "/half2")):
+        if source in groups or "/half" in source or r["group"].endswith(("/half1", "/half2")):
             continue
         if "@" in source:
             model, persona = source.rsplit("@", 1)
-            primed.append(PrimedRecord(method, persona, r["group_name"], model, r["value"]))
+            primed.append(PrimedRecord(method, persona, r["group"], model, r["r"]))
         else:
-            scores.append(ScoreRecord(method, r["group_name"], source, r["value"]))
+            scores.append(ScoreRecord(method, r["group"], source, r["r"]))
     latest: dict[tuple[str, str, str], float] = {}
     for r in store.load_scores():
-        if r["codebook_version"] is None and r["method"] != method and r["value"] is not None:
-            latest[(r["method"], r["group_name"], r["source"])] = r["value"]  # rows come oldest first
+        if r["codebook_version"] is None and r["method"] != method and r["r"] is not None:
+            latest[(r["method"], r["group"], r["source"])] = r["r"]  # rows come oldest first
     scores += [ScoreRecord(m, g, s, v) for (m, g, s), v in latest.items()]
     return scores, primed, version
 

@@ -8,6 +8,7 @@ import click
 
 from ..errors import WorkbenchError
 from ..store import open_project
+from ..vocabulary import HUMAN
 from . import cost_gate, estimate_options, main, user_errors
 
 
@@ -62,7 +63,7 @@ def config(project: str, key: str | None, value: str | None) -> None:
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--group", help="the culture/population the documents belong to (e.g. KR)")
-@click.option("--source", default="human", show_default=True, help="'human' or the name of the model that wrote them")
+@click.option("--source", default=HUMAN, show_default=True, help=f"'{HUMAN}' or the name of the model that wrote them")
 @click.option("--text-col", default="text", show_default=True,
               help="column with the text; several columns joined with commas, e.g. title,content")
 @click.option("--topic-col", help="column with the topic (default: 'topic' when present)")

@@ -12,6 +12,7 @@ from ..codebook.refine import MIN_SEPARATION
 from ..errors import WorkbenchError
 from ..formatting import json_text
 from ..store import open_project
+from ..vocabulary import METHOD
 from . import cost_gate, estimate_options, main, user_errors
 
 
@@ -193,7 +194,7 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         models=_names(models), traits=_names(groups), lower_is_better=LOWER_IS_BETTER | set(lower),
         pooling=pooling, undefined=undefined)
     if used is not None and not as_json:  # said once every input has been read without error
-        click.echo(f"dove scores from {project}, codebook version {used}")
+        click.echo(f"{METHOD} scores from {project}, codebook version {used}")
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -1,8 +1,9 @@
 """Initial codebook C^0 from value-expression embeddings (App. E.4, App. F.1 "Initialization").
 
-UMAP to 5 dimensions -> HDBSCAN -> noise points to the nearest cluster, or a
-code of their own when no cluster is close (threshold tau1 of App. F.1) -> merge
-clusters whose centroids are more similar than a threshold (0.9 in App. E.4).
+A reducer, then a clusterer (``em.clusterer``; App. E.4: UMAP to 5 dimensions -> HDBSCAN) ->
+noise points to the nearest cluster, or a code of their own when no cluster is close
+(threshold tau1 of App. F.1) -> merge clusters whose centroids are more similar than a
+threshold (0.9 in App. E.4).
 
 Thresholds. The paper's cosines come from another embedder; multilingual-e5's
 cosines sit in a narrow band (~0.7-0.9), so 0.9 there means something else.
@@ -17,11 +18,16 @@ clusters are alike.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
 from workbench.codebook.vectors import unit_rows
+
+if TYPE_CHECKING:
+    from workbench.config import EMConfig
 
 TINY_N = 10  # below this, UMAP's spectral layout and HDBSCAN have too few points
 PAPER_MERGE_COSINE = 0.9  # App. E.4
@@ -221,44 +227,88 @@ def merge_similar_codes(emb: np.ndarray, labels: np.ndarray, threshold: float) -
     return relabel_consecutive(out)
 
 
-def _umap_hdbscan(
-    emb: np.ndarray, min_cluster_size: int, umap_dims: int, n_neighbors: int, seed: int
-) -> np.ndarray:
-    # Imported here: umap's numba compilation costs tens of seconds at first import.
-    import hdbscan
-    import umap
+class Reducer(Protocol):
+    """scikit-learn's transformer interface: (n, d) → (n, d')."""
 
-    n = emb.shape[0]
-    with warnings.catch_warnings():
-        # umap warns that random_state forces n_jobs=1; that is what we want (reproducible).
-        warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
-        reduced = umap.UMAP(
-            n_components=min(umap_dims, n - 2),
-            n_neighbors=max(2, min(n_neighbors, n - 1)),
-            metric="cosine",
-            random_state=seed,
-            n_jobs=1,
-        ).fit_transform(emb)
-    clusterer = hdbscan.HDBSCAN(min_cluster_size=max(2, min_cluster_size), core_dist_n_jobs=1)
-    return clusterer.fit_predict(reduced)
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class Labeller(Protocol):
+    """scikit-learn's clusterer interface: (n, d') → (n,) labels, negative for noise."""
+
+    def fit_predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ClusterPipeline:
+    """The first step of C⁰: a reducer, then a clusterer on its output (App. E.4), passed as
+    objects the way BERTopic takes its ``umap_model`` and ``hdbscan_model``. Anything with
+    ``fit_transform`` / ``fit_predict`` will do (a scikit-learn PCA and KMeans, say)."""
+
+    reducer: Reducer
+    clusterer: Labeller
+
+    def fit_predict(self, emb: np.ndarray) -> np.ndarray:
+        """(n, d) → (n,) cluster labels, negative for noise."""
+        return np.asarray(self.clusterer.fit_predict(self.reducer.fit_transform(emb)))
+
+
+class CosineUMAP:
+    """UMAP with the cosine metric (App. E.4), fitted afresh on each call, its size clipped to
+    the input: ``n_components`` to n − 2 and ``n_neighbors`` to [2, n − 1], which UMAP needs
+    for its spectral layout. One thread, so that ``random_state`` makes it reproducible."""
+
+    def __init__(self, n_components: int = 5, n_neighbors: int = 15, random_state: int = 0):
+        self.n_components, self.n_neighbors, self.random_state = n_components, n_neighbors, random_state
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        import umap  # here: umap's numba compilation costs tens of seconds at first import
+
+        n = X.shape[0]
+        with warnings.catch_warnings():
+            # umap warns that random_state forces n_jobs=1; that is what we want (reproducible).
+            warnings.filterwarnings("ignore", message=".*n_jobs value.*overridden.*")
+            return umap.UMAP(
+                n_components=min(self.n_components, n - 2),
+                n_neighbors=max(2, min(self.n_neighbors, n - 1)),
+                metric="cosine",
+                random_state=self.random_state,
+                n_jobs=1,
+            ).fit_transform(X)
+
+
+def umap_hdbscan(min_cluster_size: int = 5, umap_dims: int = 5, n_neighbors: int = 15, seed: int = 0
+                 ) -> ClusterPipeline:
+    """App. E.4's pair: UMAP to ``umap_dims`` dimensions (cosine, ``seed`` its random state), then
+    HDBSCAN(``min_cluster_size``, at least 2)."""
+    import hdbscan
+
+    return ClusterPipeline(CosineUMAP(umap_dims, n_neighbors, seed),
+                           hdbscan.HDBSCAN(min_cluster_size=max(2, min_cluster_size), core_dist_n_jobs=1))
+
+
+# The choices of the setting ``em.clusterer``, each a factory of the settings' numbers.
+ClustererName = Literal["umap-hdbscan"]
+CLUSTERERS: dict[str, Callable[..., ClusterPipeline]] = {"umap-hdbscan": umap_hdbscan}
+
+
+def configured_clusterer(em: EMConfig) -> ClusterPipeline:
+    """The pair ``em.clusterer`` names, with ``em``'s sizes and seed."""
+    return CLUSTERERS[em.clusterer](min_cluster_size=em.min_cluster_size, umap_dims=em.umap_dims, seed=em.seed)
 
 
 def initial_codes(
     emb: np.ndarray,
-    min_cluster_size: int = 5,
-    umap_dims: int = 5,
+    clusterer: ClusterPipeline,
     merge_threshold: float | None = None,
     new_code_threshold: float | None = None,
-    seed: int = 0,
-    n_neighbors: int = 15,
     new_code_value: float = 0.0,
     merge_value: float = PAPER_MERGE_COSINE,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Initial codes C^0 (App. E.4, App. F.1 "Initialization").
 
-    UMAP(n_components=umap_dims, metric="cosine", n_neighbors=min(15, n-1),
-    random_state=seed) -> HDBSCAN(min_cluster_size) -> `assign_noise` ->
-    `merge_similar_codes`.
+    ``clusterer`` (App. E.4: ``umap_hdbscan()``, UMAP to 5 dimensions with the cosine metric,
+    then HDBSCAN with min_cluster_size 5) -> `assign_noise` -> `merge_similar_codes`.
 
     Thresholds left as None are calibrated on this data (`calibrate_threshold`):
       * merge: `merge_value` (the paper's 0.9) on the centroid-pair scale. Pass
@@ -270,17 +320,14 @@ def initial_codes(
         closer than clusters usually are to unrelated expressions.
     Pass new_code_threshold=-1.0 to reproduce E.4 exactly (never a new code).
 
-    Tiny inputs (n < 10) skip UMAP and HDBSCAN: every point starts as its own
-    code and the merge step groups near-duplicates. All-noise HDBSCAN output is
+    Tiny inputs (n < 10) skip the clusterer: every point starts as its own
+    code and the merge step groups near-duplicates. An all-noise clustering is
     handled the same way (no cluster to join).
 
     Args:
         emb: (n, d) expression embeddings, L2-normalised.
-        min_cluster_size: HDBSCAN's (App. E.4: 5).
-        umap_dims: UMAP dimensions (App. E.4: 5).
+        clusterer: the reducer and clusterer pair, fitted on ``emb``.
         merge_threshold, new_code_threshold: cosines; None = calibrate.
-        seed: UMAP random_state.
-        n_neighbors: UMAP neighbours, clipped to n - 1.
         new_code_value: calibrated tau1 on the rescaled scale.
 
     Returns:
@@ -289,6 +336,7 @@ def initial_codes(
     """
     emb = unit_rows(emb)
     n = emb.shape[0]
+    # "used_umap" and "n_hdbscan_clusters" keep the default pair's names: every build stores this record.
     info: dict[str, Any] = {
         "n": n,
         "used_umap": False,
@@ -306,7 +354,7 @@ def initial_codes(
     if n < TINY_N:
         raw = np.full(n, -1)
     else:
-        raw = _umap_hdbscan(emb, min_cluster_size, umap_dims, n_neighbors, seed)
+        raw = clusterer.fit_predict(emb)
         info["used_umap"] = True
     raw = relabel_consecutive(raw)
     info["n_hdbscan_clusters"] = int(raw.max()) + 1 if (raw >= 0).any() else 0

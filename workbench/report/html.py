@@ -8,7 +8,6 @@ of the build — S(C) and K per iteration, changes approved / rejected, annotato
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import tempfile
@@ -28,11 +27,13 @@ from ..decisions import votes_text
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt, local_time, percent
 from ..reliability import stored_reliability
-from ..score import HUMAN, METHOD, ProjectPosteriors, load_posteriors, transport_flows
+from ..score import ProjectPosteriors, load_posteriors, transport_flows
 from ..stability import META_KEY as STABILITY
 from ..store import Store
 from ..validate import validate
+from ..vocabulary import HUMAN, METHOD
 from . import fonts, plots
+from .terminal import score_csv
 
 DOC_CHARS = 1500
 MAX_PANELS = 12
@@ -238,13 +239,7 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
     changes, change_totals = _changes(store)
 
     if scores:
-        fields = ["group_name", "source", "value", "value_corrected", "raw", "raw_bias", "ci_low", "ci_high",
-                  "ci_method", "ceiling", "ceiling_n", "value_over_ceiling", "n_group", "n_source"]
-        with open(out / "scores.csv", "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["codebook_version", *fields], lineterminator="\n")
-            writer.writeheader()
-            for r in scores:
-                writer.writerow({"codebook_version": codebook.version, **{k: r[k] for k in fields}})
+        (out / "scores.csv").write_text(score_csv(scores), "utf-8")  # the header and rows of score --csv
         (out / "scores.json").write_text(json.dumps(scores, indent=2) + "\n", "utf-8")
         files += [out / "scores.csv", out / "scores.json"]
 
@@ -254,7 +249,7 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
     initial = store.initial_version_of(codebook.version)[1]  # what the build recorded on C⁰
     context = dict(
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
-        trained_on=initial.get("train_sources", ["human"]),
+        trained_on=initial.get("train_sources", [HUMAN]),
         seeded=describe_seed(initial["seeded"]) if initial.get("seeded") else None,
         created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=post.embedder,
         n_docs=len(post.corpus.doc_ids), n_expr=len(post.corpus.expr_ids), alignment=config.alignment,

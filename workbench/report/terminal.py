@@ -17,6 +17,7 @@ from ..llm.cost import dollars, usage_cost
 from ..score import ScoreResult
 from ..store import Store
 from ..validate import ValidityReport
+from ..vocabulary import HUMAN, METHOD, SCORE_HEADER
 
 console = Console()
 # Piped or redirected (`./run demo > log`), lines are as long as their content: at rich's default of
@@ -27,9 +28,6 @@ piped = Console(width=100_000)
 def _console() -> Console:
     """The terminal, or a console that never wraps nor cuts when stdout is not a terminal."""
     return console if console.is_terminal else piped
-
-SCORE_FIELDS = ["codebook_version", "group", "source", "D", "D_bias", "r", "r_corrected", "ci_low", "ci_high",
-                "ci_method", "ci_power", "ceiling", "ceiling_n", "r_over_ceiling", "n_group_docs", "n_source_docs"]
 
 
 def _f(x: float | None, digits: int = 4) -> str:
@@ -42,30 +40,35 @@ def _pct(x: float | None) -> str:
 
 
 def _ablation_dicts(ablations: list[AblationResult]) -> list[dict]:
-    """One dict per ablation cell: the paper's measure (``value``), then ours where kept (``ours``)."""
-    return [{"method": f"dove:{a.name}", "measure": a.measure, "codebook_version": a.version, "group": r.group,
-             "source": r.source, "value": r.value, "raw": r.raw, "ci_low": r.ci_low, "ci_high": r.ci_high,
-             **({"ours_measure": a.ours_measure, "ours": r.ours, "ours_ci": list(r.ours_ci) if r.ours_ci else None}
-                if a.ours_measure else {}),
-             **r.extra, "n_group_docs": r.n_group_docs, "n_source_docs": r.n_source_docs}
-            for a in ablations for r in a.rows]
+    """One dict per ablation cell: the paper's measure (as ``r``, its raw figure as ``D``), then ours
+    where kept (``ours``)."""
+    found = []
+    for a in ablations:
+        method, measure, rows = a.score_rows()[0]  # the paper's measure
+        for row, r in zip(rows, a.rows):
+            ours = {"ours_measure": a.ours_measure, "ours": r.ours,
+                    "ours_ci": list(r.ours_ci) if r.ours_ci else None} if a.ours_measure else {}
+            found.append({"method": method, "measure": measure, "codebook_version": a.version, **row, **ours,
+                          **r.extra})
+    return found
+
+
+def score_csv(rows: list[dict]) -> str:
+    """Score rows (``method``, ``codebook_version`` and the fields of ``vocabulary.SCORE_COLUMNS``;
+    other keys are left out) as CSV with ``SCORE_HEADER``: ``score --csv`` and the report's scores.csv."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SCORE_HEADER, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def scores_csv(result: ScoreResult, ablations: list[AblationResult] = ()) -> str:
     """DOVE's rows (method ``dove``), then each ablation's in the paper's measure (method
-    ``dove:<name>``, its ``value`` in the ``r`` column and its raw D in ``D``) and in ours where kept
-    (``dove:<name>:ours``, its raw D or KL in ``D``): the methods the store saves them under."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["method", *SCORE_FIELDS], lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows({"method": "dove", **row} for row in result.as_dicts())
-    for row in _ablation_dicts(ablations):
-        writer.writerow({**row, "r": row["value"], "D": row["raw"]})
-        if "ours" in row:
-            low, high = row["ours_ci"] or (None, None)
-            writer.writerow({**row, "method": f"{row['method']}:ours", "r": row["ours"], "ci_low": low, "ci_high": high,
-                             "D": row.get("ours_D", row.get("ours_KL"))})
-    return out.getvalue()
+    ``dove:<name>``) and in ours where kept (``dove:<name>:ours``), as the store saves them."""
+    return score_csv([{"method": METHOD, **row} for row in result.as_dicts()]
+                     + [{"method": method, "codebook_version": a.version, **row}
+                        for a in ablations for method, _, rows in a.score_rows() for row in rows])
 
 
 def scores_json(result: ScoreResult, ablations: list[AblationResult] = ()) -> str:
@@ -383,7 +386,7 @@ def print_build_status(store: Store, status) -> None:
     if record is not None and record.get("seeded"):
         console.print(f"C⁰ {describe_seed(record['seeded'])}", markup=False, highlight=False)
     if record is not None:
-        console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', ['human']))} "
+        console.print(f"codebook trained on source(s): {', '.join(record.get('train_sources', [HUMAN]))} "
                       f"({record.get('n_train_documents', '?')} documents); every other source is only mapped onto "
                       f"it · σ of Eq. 15 fixed at {fmt(record.get('sigma'), 4)} for the build · documents embedded "
                       f"from their {record.get('document_input', 'first 2,000 characters')}")

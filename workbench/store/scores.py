@@ -4,6 +4,10 @@ One row per (method, codebook version, group, source) cell. DOVE's rows carry th
 version they were computed with; other methods' rows (imported for validity analyses) have
 none. Re-scoring a cell replaces it, so a table always shows one value per cell and version;
 each row keeps the settings (``config``, JSON) it was computed with.
+
+Rows go in and come out with the fields of :mod:`workbench.vocabulary` (``group``, ``r``, ``D``,
+``n_group_docs``, …); the columns keep their older names (``group_name``, ``value``, ``raw``,
+``n_group``, …), mapped here and nowhere else, so that existing projects need no migration.
 """
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from collections.abc import Sequence
 
 import sqlite_utils
 
+from ..vocabulary import HUMAN, METHOD, SCORE_COLUMNS
 from .schema import OWN
 
-OPTIONAL_COLUMNS = ("raw", "raw_bias", "value_corrected", "ci_low", "ci_high", "ci_method", "ceiling", "ceiling_n",
-                    "value_over_ceiling", "n_group", "n_source")
+# The select list that renames each column to its field.
+SCORE_SELECT = ", ".join(["id", "method", "codebook_version",
+                        *(f'{column} as "{name}"' for name, column in SCORE_COLUMNS.items()), "config", "created"])
 
 
 class ScoresStoreMixin:
@@ -25,9 +31,9 @@ class ScoresStoreMixin:
     def save_scores(self, method: str, codebook_version: int | None, rows: Sequence[dict], config: dict) -> int:
         """Store score cells in one transaction, replacing earlier rows of the same cells.
 
-        ``rows``: dicts with group_name, source, value and optionally raw, raw_bias, value_corrected, ci_low,
-        ci_high, ci_method, ceiling, ceiling_n, value_over_ceiling, n_group, n_source (None when
-        absent). Returns the number of rows written.
+        ``rows``: dicts with group, source and optionally r and the other fields of
+        ``vocabulary.SCORE_COLUMNS`` (None when absent; keys that are not fields are not stored,
+        e.g. ``ScoreRow.as_dict()``'s ci_power). Returns the number of rows written.
         """
         now = time.time()
         config_text = json.dumps(config, sort_keys=True)
@@ -35,10 +41,10 @@ class ScoresStoreMixin:
             for row in rows:
                 self.db.execute(
                     "delete from scores where method = ? and codebook_version is ? and group_name = ? and source = ?",
-                    [method, codebook_version, row["group_name"], row["source"]])
+                    [method, codebook_version, row["group"], row["source"]])
             self.db["scores"].insert_all(
-                ({"method": method, "codebook_version": codebook_version, "group_name": r["group_name"],
-                  "source": r["source"], "value": r["value"], **{k: r.get(k) for k in OPTIONAL_COLUMNS},
+                ({"method": method, "codebook_version": codebook_version,
+                  **{column: r.get(name) for name, column in SCORE_COLUMNS.items()},
                   "config": config_text, "created": now} for r in rows),
                 batch_size=500)
         return len(rows)
@@ -50,7 +56,9 @@ class ScoresStoreMixin:
                             [len(method_prefix), method_prefix, codebook_version])
 
     def load_scores(self, method: str | None = None, codebook_version: int | None = None) -> list[dict]:
-        """Score rows in the order they were written; filter by method and/or codebook version."""
+        """Score rows in the order they were written, with their fields named as in
+        ``vocabulary.SCORE_COLUMNS`` (and id, method, codebook_version, config, created); filter by
+        method and/or codebook version."""
         where, params = [], []
         if method is not None:
             where.append("method = ?")
@@ -58,10 +66,10 @@ class ScoresStoreMixin:
         if codebook_version is not None:
             where.append("codebook_version = ?")
             params.append(codebook_version)
-        sql = "select * from scores" + (" where " + " and ".join(where) if where else "") + " order by id"
+        sql = f"select {SCORE_SELECT} from scores" + (" where " + " and ".join(where) if where else "") + " order by id"
         return list(self.db.query(sql, params))
 
-    def scored_versions(self, method: str = "dove") -> list[int]:
+    def scored_versions(self, method: str = METHOD) -> list[int]:
         """Codebook versions that have rows of ``method``, oldest first."""
         return [r[0] for r in self.db.execute(
             "select distinct codebook_version from scores where method = ? and codebook_version is not null "
@@ -75,7 +83,7 @@ class ScoresStoreMixin:
             "from proposals p left join decisions d on d.id = "
             "(select max(id) from decisions where proposal_id = p.id) order by p.id"))
 
-    def topic_texts(self, group: str | None = None, source: str = "human") -> list[str]:
+    def topic_texts(self, group: str | None = None, source: str = HUMAN) -> list[str]:
         """Topics of a source's documents (optionally of one group), in the order first imported;
         what ``workbench generate`` asks a model to write on."""
         sql = ("select t.text from topics t where exists (select 1 from documents d where d.topic_id = t.id "

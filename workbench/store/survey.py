@@ -15,8 +15,10 @@ from typing import Any
 import sqlite_utils
 
 from ..errors import WorkbenchError
+from ..vocabulary import SURVEY_METHODS
+from .scores import SCORE_SELECT
 
-SURVEY_SCORE_METHODS = ("survey-KL", "survey-JS")
+SURVEY_SCORE_METHODS = tuple(SURVEY_METHODS.values())
 _RUN_KEY = "survey_run:"
 
 
@@ -135,9 +137,9 @@ class SurveyStoreMixin:
                 })
 
     def survey_scores(self, run_name: str | None = None) -> list[dict]:
-        """Stored rows of the survey methods, optionally of one run."""
+        """Stored rows of the survey methods, optionally of one run, with the fields of ``load_scores``."""
         marks = ",".join("?" * len(SURVEY_SCORE_METHODS))
-        sql = f"select * from scores where method in ({marks})"
+        sql = f"select {SCORE_SELECT} from scores where method in ({marks})"
         params: list[Any] = list(SURVEY_SCORE_METHODS)
         if run_name is not None:
             sql += " and json_extract(config, '$.run') = ?"

@@ -35,8 +35,7 @@ from scipy.spatial.distance import jensenshannon
 from workbench.survey.answers import ParsedAnswer
 from workbench.survey.config import KL_EPSILON
 from workbench.survey.questionnaire import Survey
-
-SURVEY_METHODS = {"kl": "survey-KL", "js": "survey-JS"}
+from workbench.vocabulary import SURVEY_METHODS
 
 
 def _distribution(p: Sequence[float] | np.ndarray, name: str) -> np.ndarray:

@@ -21,12 +21,13 @@ from pathlib import Path
 
 from ..errors import WorkbenchError
 from ..tabular import read_rows
+from ..vocabulary import CONTROL
 
 SCORE_COLUMNS = ("method", "group", "source", "value")
 DOWNSTREAM_COLUMNS = ("benchmark", "group", "source", "performance")
 PRIMED_COLUMNS = ("method", "persona", "group", "source", "value")
 RELIABILITY_COLUMNS = ("method", "kind", "item", "group", "source", "value")
-CONTROL_PERSONAS = ("control", "")
+CONTROL_PERSONAS = (CONTROL, "")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def read_downstream(path: str | Path) -> list[DownstreamRecord]:
 def read_primed(path: str | Path) -> list[PrimedRecord]:
     path = Path(path)
     return [PrimedRecord(_text(r["method"], path, n, "method"),
-                         _text(r["persona"], path, n, "persona", allow_empty=True) or "control",
+                         _text(r["persona"], path, n, "persona", allow_empty=True) or CONTROL,
                          _text(r["group"], path, n, "group"), _text(r["source"], path, n, "source"),
                          _number(r["value"], path, n, "value"))
             for n, r in read_rows(path, PRIMED_COLUMNS, "primed scores")]
