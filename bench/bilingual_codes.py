@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary  # noqa: E402
-from workbench.codebook.clustering import initial_codes  # noqa: E402
+from workbench.codebook.clustering import configured_clusterer, initial_codes  # noqa: E402
 from workbench.corpus import load_corpus  # noqa: E402
 from workbench.extract import extract  # noqa: E402
 from workbench.ingest import IngestOptions, ingest_file  # noqa: E402
@@ -61,7 +61,7 @@ def cross_neighbour_share(emb: np.ndarray, group: np.ndarray) -> float:
 
 
 def measures(emb: np.ndarray, group: np.ndarray, em, rng: np.random.Generator) -> dict[str, float]:
-    labels, _ = initial_codes(emb, em.min_cluster_size, em.umap_dims, seed=em.seed, merge_value=em.merge_cosine)
+    labels, _ = initial_codes(emb, configured_clusterer(em), merge_value=em.merge_cosine)
     shuffled = rng.permutation(group)
     return {"K": int(labels.max()) + 1, "share ≥ 90 %": single_group_share(labels, group, PURE),
             "share 100 %": single_group_share(labels, group, 1.0),

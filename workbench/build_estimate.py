@@ -18,7 +18,7 @@ import prompts
 from .extract import estimate_extract
 from .llm.cost import Estimate, estimate_chats, estimate_completions, scaled
 from .reconstruct import LOGPROB_CHARS
-from .score import HUMAN
+from .vocabulary import HUMAN
 from .store import Store
 
 ASSUMED_NAME = "family solidarity"  # a code name of typical length (App. G asks for 1-3 words)
