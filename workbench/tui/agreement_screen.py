@@ -18,8 +18,7 @@ from .base import PAGE_BINDINGS, WorkbenchScreen
 from .paged_table import PagedTable
 
 PAIRS_TITLE = "Cohen's κ per pair (the recognizer counts as one more rater on mapping)"
-BLIND_TITLE = ("Your labels only: agreement with the other annotators is shown once the lead closes the round "
-               "(on mapping, your κ against the recognizer)")
+BLIND_TITLE = "Your labels only (and your κ vs the recognizer): κ with others shows once the lead closes the round"
 SUMMARY = ["criterion", "items", "ratings", "annotators", "mean pairwise κ", "Fleiss κ", "Krippendorff α",
            "agreement %", "κ vs recognizer", "disagree", "2–2 splits"]
 
