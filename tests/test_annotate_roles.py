@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.annotate.adjudication import adjudication_items
+from workbench.annotate.agreement import agreement
 from workbench.annotate.annotators import add_annotator, annotators, revoke_annotator, set_role
 from workbench.annotate.assignments import assign, visible_items
+from workbench.annotate.label_files import export_scope, import_labels
 from workbench.annotate.labels import label_row, record
 from workbench.annotate.roles import sees_labels
 from workbench.annotate.rounds import close_round, reopen_round
@@ -77,6 +79,9 @@ ALLOWED = {
     "see other annotators' labels while the round is open": {"lead"},
     "see adjudication items of others": {"lead"},
     "see the text of unassigned items": {"lead"},
+    "see agreement figures from others' labels while the round is open": {"lead"},
+    "export everyone's labels": {"lead"},
+    "import labels": {"lead"},
     "close a round": {"lead"},
     "reopen a round": {"lead"},
 }
@@ -94,6 +99,9 @@ def test_every_role_may_do_what_its_role_allows_and_nothing_more(project, role):
     project.record_labels([label_row(TASK, theirs[0], "meaningful", "0", "cem", version)])  # disagreeing with ben
     if role == "revoked":
         revoke_annotator(project, "ana")
+    sheet = project.path.with_name("sheet.csv")  # one label of ben's, to import
+    sheet.write_text(f"task,item_id,criterion,label,annotator,codebook_version\n{TASK},{theirs[2]},meaningful,1,ben,"
+                     f"{version}\n")
     done = {
         "label an assigned item": attempt(record, project, TASK, ours[0], "meaningful", "1", name, version),
         "label an item assigned to another": attempt(record, project, TASK, theirs[1], "meaningful", "1", name,
@@ -111,6 +119,10 @@ def test_every_role_may_do_what_its_role_allows_and_nothing_more(project, role):
         "see the text of unassigned items": shown(
             lambda: set(visible_items(project, TASK, version, name, code_quality_sample(project, version)))
             & set(theirs)),
+        "see agreement figures from others' labels while the round is open": shown(
+            lambda: not agreement(project, TASK, version, viewer=name).blind),
+        "export everyone's labels": shown(lambda: export_scope(project, name) is None),
+        "import labels": attempt(import_labels, project, sheet, by=name),
         "close a round": attempt(close_round, project, TASK, name),
         "reopen a round": attempt(reopen_round, project, TASK, name),
     }
@@ -174,14 +186,12 @@ def test_one_rule_for_names_unknown_ones_refused_everywhere(project):
         set_role(project, "dan", "lead")
     with pytest.raises(WorkbenchError, match="unknown role 'boss'"):
         set_role(project, "zoë", "boss")
-    from workbench.annotate.label_files import import_labels
-
     labels_file = project.path.with_name("labels.csv")
     labels_file.write_text(f"task,item_id,criterion,label,annotator,codebook_version\n"
                            f"{TASK},{done.items['zoë'][0]},meaningful,1,Zoë,{version}\n"
                            f"{TASK},{done.items['zoë'][0]},meaningful,1,dan,{version}\n")
     with pytest.raises(WorkbenchError, match="labels.csv, line 3: no annotator 'dan'"):
-        import_labels(project, labels_file)
+        import_labels(project, labels_file, by="zoë")
     assert project.count("labels") == 0
     assert set_role(project, "ANA.k_2-b", "reviewer") == "ana.k_2-b"
     assert {(a.name, a.role) for a in annotators(project)} == {("zoë", "lead"), ("ana.k_2-b", "reviewer")}
@@ -301,3 +311,85 @@ def test_round_commands_name_their_round_or_refuse_listing_the_open_ones(project
         close_round(project, TASK, "ana", newer)
     assert close_round(project, TASK, "lea", newer)["codebook_version"] == newer
     record(project, TASK, shares["ana"][0], "meaningful", "1", "ana", version)  # v{version} is open again
+
+
+# ------------------------------------------------------------------------------ label files, re-annotation, agreement
+
+
+def test_label_files_need_the_lead_once_the_project_has_annotators_an_annotator_exports_their_own(project, tmp_path):
+    from workbench.annotate.label_files import export_labels
+
+    version, shares = team_round(project)
+    label_code(project, shares["ana"][0], "ana", version)
+    label_code(project, shares["ben"][0], "ben", version)
+    every = tmp_path / "every.csv"
+    with pytest.raises(WorkbenchError, match=r"say who is exporting labels: --by NAME \(a lead exports every label"):
+        export_labels(project, every)
+    assert not every.exists()
+    assert export_labels(project, every, by="LEA") == 6  # a lead: everyone's
+    assert export_labels(project, tmp_path / "ana.csv", by="ana") == 3  # an annotator: their own only
+    assert {line.split(",")[5] for line in (tmp_path / "ana.csv").read_text().splitlines()[1:]} == {"ana"}
+    assert export_labels(project, tmp_path / "rev.csv", by="rev") == 0  # a reviewer too: no one else's
+    with pytest.raises(WorkbenchError, match="no annotator 'dan'"):
+        export_labels(project, tmp_path / "dan.csv", by="dan")
+
+    project.db.execute("delete from labels")
+    for by, says in ((None, "say who is importing labels: --by NAME"),
+                     ("ana", "ana is an annotator: importing labels needs the lead role"),
+                     ("rev", "rev is a reviewer: importing labels needs the lead role")):
+        with pytest.raises(WorkbenchError, match=says):
+            import_labels(project, every, by=by)
+        assert project.count("labels") == 0
+    assert import_labels(project, every, by="lea").imported == 6
+
+    run = CliRunner()
+    out = run.invoke(main, ["labels", str(project.path), "--export", str(tmp_path / "x.csv")])
+    assert out.exit_code == 1 and out.output.strip().splitlines() == [
+        "Error: say who is exporting labels: --by NAME (a lead exports every label, anyone else their own)"]
+    out = run.invoke(main, ["labels", str(project.path), "--export", str(tmp_path / "x.csv"), "--by", "ben"])
+    assert out.exit_code == 0 and out.output == f"exported 3 label rows (ben's own) to {tmp_path / 'x.csv'}\n"
+    out = run.invoke(main, ["labels", str(project.path), "--import", str(every), "--by", "ben"])
+    assert out.exit_code == 1 and out.output.strip().splitlines() == [
+        "Error: ben is an annotator: importing labels needs the lead role "
+        "('workbench annotators PROJECT role ben lead' gives it)"]
+
+
+def test_after_the_round_closes_only_an_items_first_round_raters_re_annotate_it(project):
+    from workbench.annotate.agreement import ratings
+
+    version, shares = team_round(project)
+    item = shares["ana"][0]
+    assert item not in shares["ben"]
+    record(project, TASK, item, "meaningful", "1", "ana", version)
+    record(project, TASK, item, "meaningful", "0", "lea", version)  # a disagreement of ana and lea
+    close_round(project, TASK, "lea")
+    for name in ("ben", "rev"):  # neither rated the item: their word on it must not count
+        with pytest.raises(WorkbenchError, match=f"{name} did not label {item!r} .* in the first round: only its "
+                                                 "raters re-annotate it"):
+            record(project, TASK, item, "meaningful", "1", name, version, round=REANNOTATION)
+    record(project, TASK, item, "meaningful", "0", "ana", version, round=REANNOTATION)  # a rater may
+    assert ratings(project, TASK, "meaningful", version) == {item: {"ana": "0", "lea": "0"}}
+    # a row written around record (an old project, a hand-made file) does not count either
+    project.record_labels([label_row(TASK, item, "meaningful", "1", "ben", version, REANNOTATION)])
+    assert ratings(project, TASK, "meaningful", version) == {item: {"ana": "0", "lea": "0"}}
+
+
+def test_an_annotator_sees_no_agreement_figure_from_others_labels_while_the_round_is_open(project):
+    version, shares = team_round(project)
+    shares = assign(project, TASK, ["ana", "ben"], overlap=2, seed=1, by="lea").items
+    for uid in shares["ana"][:4]:
+        record(project, TASK, uid, "meaningful", "1", "ana", version)
+        record(project, TASK, uid, "meaningful", "0", "ben", version)
+    lead = agreement(project, TASK, version, viewer="lea")
+    assert not lead.blind and lead.reports["meaningful"].raters == ["ana", "ben"]
+    assert len(lead.reports["meaningful"].disagreements) == 4
+    for viewer in ("ana", "rev"):
+        blind = agreement(project, TASK, version, viewer=viewer)
+        report = blind.reports["meaningful"]
+        assert blind.blind and blind.as_dict()["blind"] is True
+        assert report.raters == (["ana"] if viewer == "ana" else [])  # their own labels only
+        assert report.pairwise_kappa.pairs == [] and report.disagreements == []
+    assert agreement(project, TASK, version).blind is False  # no viewer: the lead's (the CLI's) view
+    close_round(project, TASK, "lea")
+    opened = agreement(project, TASK, version, viewer="ana")  # adjudication: the panel's figures
+    assert not opened.blind and len(opened.reports["meaningful"].disagreements) == 4

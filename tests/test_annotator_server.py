@@ -183,9 +183,9 @@ async def test_a_throttled_link_is_refused_before_its_token_is_looked_at_and_oth
 
 
 async def test_the_page_loads_nothing_from_outside_the_server(project, spawned, monkeypatch):
-    """No browser installs here: the page and every stylesheet it names are read as a browser
+    """Without a browser (quick): the page and every stylesheet it names are read as a browser
     would, with the network blocked but for loopback, and every address they load must be the
-    server's own and answer."""
+    server's own and answer. The test below loads the page in headless Chromium."""
     import re
     import socket
 
@@ -212,6 +212,35 @@ async def test_the_page_loads_nothing_from_outside_the_server(project, spawned, 
                 if url.endswith(".css"):
                     css = await response.text()
                     assert not re.findall(r"url\(\s*\"?(?:https?:)?//", css) and "@import" not in css, url
+
+
+@pytest.mark.slow
+async def test_in_a_browser_with_the_network_blocked_every_request_of_the_page_stays_on_the_server(project):
+    """Headless Chromium opens a personal link with every address but loopback unreachable: every
+    request the page makes until the app's first screen arrives (the page, its script, stylesheet,
+    fonts, image, the session's websocket) goes to the server and succeeds, and the page's font is
+    the one in use. The same browser does record an outside request (so the check can fail)."""
+    from headless_browser import HeadlessChromium, chromium
+
+    executable = chromium()
+    if executable is None:
+        pytest.skip("needs Chromium (chromium, chromium-browser or google-chrome on PATH): absent on this machine")
+    token = token_of(add_annotator(project, "ana", "http://x"))
+    first_screen = ("document.body.classList.contains('-first-byte') && "
+                    "document.fonts.check('16px \"Roboto Mono\"')")
+    async with Running(project.path) as running, HeadlessChromium(executable) as browser:
+        requests = await browser.visit(f"{running.base}/a/{token}", first_screen)
+        outside = await browser.visit(
+            "data:text/html,<link rel=stylesheet href='https://fonts.googleapis.com/css2?family=Roboto+Mono'>")
+    ws_base = running.base.replace("http://", "ws://", 1)
+    urls = [r["url"] for r in requests]
+    assert [u for u in urls if not (u.startswith(running.base + "/") or u.startswith(ws_base + "/"))] == []
+    # each answers (but the browser's own favicon probe, which the server has none for: a 404 on itself)
+    assert [r for r in requests if r["error"] or (r["type"] != "WebSocket" and r["status"] != 200)
+            and not r["url"].endswith("/favicon.ico")] == []
+    assert f"{running.base}/a/{token}" in urls and f"{ws_base}/a/{token}/ws" in [u.split("?")[0] for u in urls]
+    assert any(u.endswith(".ttf") for u in urls) and any(u.endswith(".css") for u in urls)
+    assert any("fonts.googleapis.com" in r["url"] and r["error"] for r in outside)  # recorded, and blocked
 
 
 async def test_behind_a_proxy_the_forwarded_address_is_the_one_throttled_and_logged(project, spawned):

@@ -73,3 +73,34 @@ async def test_agreement_figures_per_task_round_and_the_recognizer(built_project
         summary = rows_of(screen, "#agreement-summary")
         assert [r[0] for r in summary] == ["meaningful", "redundant", "name_fit"]
         assert summary[0][1:5] == ["1", "1", "1", "n/a"]
+
+
+async def test_an_annotator_sees_agreement_over_their_own_labels_only_while_the_round_is_open(project):
+    from test_annotate_roles import team_round
+    from workbench.annotate.assignments import assign
+    from workbench.annotate.rounds import close_round
+    from workbench.tui.agreement_screen import BLIND_TITLE
+
+    version, _ = team_round(project)
+    shares = assign(project, "code_quality", ["ana", "ben"], overlap=2, seed=1, by="lea").items
+    for uid in shares["ana"][:4]:
+        record(project, "code_quality", uid, "meaningful", "1", "ana", version)
+        record(project, "code_quality", uid, "meaningful", "0", "ben", version)
+
+    async def seen(name):
+        app = WorkbenchApp(project.path, name)
+        async with app.run_test(size=SIZE) as pilot:
+            await refresh(pilot, app, "4")
+            await refresh(pilot, app, "t", "t")  # mapping → proposals → code_quality
+            screen = app.screen
+            return (str(screen.query_one("#pairs-title", Static).render()), rows_of(screen, "#agreement-summary")[0],
+                    rows_of(screen, "#agreement-pairs"), len(screen.paged().rows_data))
+
+    title, summary, pairs, listed = await seen("ana")
+    assert title == BLIND_TITLE and summary[1:4] == ["4", "4", "1"] and summary[9] == "0"
+    assert pairs == [] and listed == 0  # nothing from ben's labels: no κ, no disagreement
+    title, summary, pairs, listed = await seen("lea")  # the lead's view: so the check can fail
+    assert title != BLIND_TITLE and ["meaningful", "ana", "ben", fmt(0.0), "4"] in pairs and listed == 4
+    close_round(project, "code_quality", "lea")
+    title, _, pairs, listed = await seen("ana")  # adjudication: the panel's figures
+    assert title != BLIND_TITLE and pairs and listed == 4

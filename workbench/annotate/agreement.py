@@ -13,7 +13,8 @@ from annotations.agreement import (AgreementReport, UnitAlpha, agreement_report,
 from ..config import ALPHA_FLOOR
 from ..errors import WorkbenchError
 from ..store import Store
-from .labels import recognizer_rows, version_labels
+from .labels import counted_reannotations, recognizer_rows, version_labels
+from .roles import member, sees_labels
 from .tasks import CARRIED_TASKS, FIRST, HUMAN_ROUNDS, REANNOTATION, split_pair, task_protocol
 
 
@@ -28,6 +29,7 @@ class TaskAgreement:
     # mapping: Krippendorff's α per code (criterion -> one per code), and the floor its interval is held to
     per_code: dict[str, list[UnitAlpha]] = field(default_factory=dict)
     alpha_floor: float = ALPHA_FLOOR
+    blind: bool = False  # the viewer's own labels only: the round is open and they are no lead
 
     def unreliable(self) -> dict[str, list[UnitAlpha]]:
         """Per criterion, the codes whose α interval lies wholly below ``alpha_floor``."""
@@ -42,7 +44,7 @@ class TaskAgreement:
                 "protocol_version": self.protocol_version, "carried_from": {str(v): n for v, n in self.carried.items()},
                 "criteria": {c: json.loads(r.model_dump_json()) for c, r in self.reports.items()},
                 "per_code_alpha": {c: [_unit(u) for u in units] for c, units in self.per_code.items()},
-                "alpha_floor": self.alpha_floor,
+                "alpha_floor": self.alpha_floor, "blind": self.blind,
                 "unreliable_codes": {c: [u.unit for u in units] for c, units in self.unreliable().items()}}
 
 
@@ -74,10 +76,12 @@ def default_version(store: Store, task: str) -> int | None:
 
 def _counted_rows(store: Store, task: str, criterion: str, codebook_version: int | None,
                   round: str = "final") -> list[dict]:
-    """The one row per (item, annotator) that counts; ``final``: a re-annotation replaces the
-    first-round label, and a version's own label replaces one carried from an ancestor."""
+    """The one row per (item, annotator) that counts; ``final``: a re-annotation (by a first-round
+    rater) replaces the first-round label, and a version's own label replaces one carried from an
+    ancestor."""
     rounds = [FIRST] if round == FIRST else [FIRST, REANNOTATION]
-    rows = version_labels(store, task, codebook_version, viewer=None, rounds=rounds, criteria=[criterion])
+    rows = counted_reannotations(version_labels(store, task, codebook_version, viewer=None, rounds=rounds,
+                                                criteria=[criterion]))
     rank = {FIRST: 0, REANNOTATION: 1}
     rows.sort(key=lambda r: rank[r["round"]])  # stable: keeps version_labels' order within a round
     return list({(r["item_id"], r["annotator"]): r for r in rows}.values())
@@ -91,21 +95,29 @@ def ratings(store: Store, task: str, criterion: str, codebook_version: int | Non
 
 
 def agreement(store: Store, task: str, codebook_version: int | None = None, round: str = "final",
-              alpha_floor: float = ALPHA_FLOOR) -> TaskAgreement:
+              alpha_floor: float = ALPHA_FLOOR, viewer: str | None = None) -> TaskAgreement:
     """Every App. C figure per criterion of a task: pairwise Cohen's κ and their mean, Fleiss' κ,
     Krippendorff's α, percent agreement, items in disagreement; on mapping also each annotator's κ
     against the recognizer, and Krippendorff's α per code with a bootstrap interval over its items
-    (codes whose interval lies below ``alpha_floor`` — Krippendorff's 0.667 — are the unreliable ones)."""
+    (codes whose interval lies below ``alpha_floor`` — Krippendorff's 0.667 — are the unreliable ones).
+
+    ``viewer``: who is shown the figures (None: the lead's view, as the CLI's). While the round is
+    open, anyone but a lead gets figures over their own labels only (``blind``): κ between others,
+    or which items the panel split on, would tell them what the others answered
+    (:func:`workbench.annotate.roles.sees_labels`)."""
     if round not in ("final", FIRST):
         raise WorkbenchError(f"unknown round {round!r}: use final or first")
     protocol = task_protocol(task)
     if codebook_version is None:
         codebook_version = default_version(store, task)
+    blind = not sees_labels(store, viewer, task, codebook_version)
+    mine = member(store, viewer)[0] if blind else None
     reports = {}
     per_code: dict[str, list[UnitAlpha]] = {}
     carried: Counter = Counter()
     for criterion in protocol.criteria:
-        rows = _counted_rows(store, task, criterion.id, codebook_version, round)
+        rows = [r for r in _counted_rows(store, task, criterion.id, codebook_version, round)
+                if mine is None or r["annotator"] == mine]
         carried.update(r["carried_from"] for r in rows if r["carried_from"] is not None)
         table = table_from_rows((r["item_id"], r["annotator"], r["label"]) for r in rows)
         model = None
@@ -116,7 +128,7 @@ def agreement(store: Store, task: str, codebook_version: int | None = None, roun
         if task == "mapping":
             per_code[criterion.id] = alpha_per_unit(table, {item: split_pair(item)[1] for item in table})
     return TaskAgreement(task, codebook_version, round, reports, protocol.version, dict(carried), per_code,
-                         alpha_floor)
+                         alpha_floor, blind)
 
 
 def _unit(u: UnitAlpha) -> dict[str, Any]:

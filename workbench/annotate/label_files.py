@@ -17,24 +17,39 @@ from ..store import Store
 from ..store.annotations import LABEL_COLUMNS
 from ..tabular import read_rows
 from .labels import closed_round_error, label_row
-from .roles import member
+from .roles import IMPORT, SEE_LABELS, may, member, require_lead
 from .tasks import FIRST, MODEL, PAIR, TASKS
 
 
-def export_labels(store: Store, path: str | Path) -> int:
+def export_scope(store: Store, by: str | None) -> str | None:
+    """Whose labels ``by`` may export: None for every label (a lead; anyone in a project without
+    annotators), else ``by``'s own name as registered (an annotator or reviewer: their own labels)."""
+    if by is None:
+        if store.has_annotators():
+            raise WorkbenchError("say who is exporting labels: --by NAME (a lead exports every label, anyone else "
+                                 "their own)")
+        return None
+    name, role = member(store, by)
+    return None if may(role, SEE_LABELS) else name
+
+
+def export_labels(store: Store, path: str | Path, by: str | None = None) -> int:
     """Write every label ever recorded to a CSV file (one row per label row); returns the count.
+    Once the project has annotators, ``by`` says who exports: a lead writes every label, anyone
+    else only their own (:func:`export_scope`).
 
     ``created`` is the time as stored (seconds since 1970, written as Python's shortest exact
     repr, so it reads back to the same float); ``created_utc`` is the same time to the second for
     people; ``id`` is the row's number in this project (an import numbers rows anew)."""
     path = Path(path)
+    only = export_scope(store, by)
     if not path.parent.exists():
         raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
     n = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*LABEL_COLUMNS, "created_utc"])
-        for row in store.export_label_rows():
+        for row in store.export_label_rows(annotator=only):
             created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created"])) if row["created"] else ""
             writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
             n += 1
@@ -52,8 +67,9 @@ class LabelImport:
     recognizer_rows: int  # round "model": the recognizer's own labels, recomputed here, not imported
 
 
-def import_labels(store: Store, path: str | Path) -> LabelImport:
-    """Append the labels of a CSV/TSV/JSON file (the columns ``workbench labels --export`` writes).
+def import_labels(store: Store, path: str | Path, by: str | None = None) -> LabelImport:
+    """Append the labels of a CSV/TSV/JSON file (the columns ``workbench labels --export`` writes):
+    a lead's act once the project has annotators (``by``), as it writes labels in others' names.
 
     The whole file is checked first — task, criterion and label against the protocols, the item
     (document, code or proposal) and codebook version against the project, annotator names,
@@ -71,6 +87,7 @@ def import_labels(store: Store, path: str | Path) -> LabelImport:
     labels. Only a row without any time that repeats another is refused, as a row pasted twice
     cannot be told from two labels then.
     """
+    require_lead(store, by, IMPORT)
     rows_in = read_rows(path, IMPORT_COLUMNS, "labels")
     path = Path(path)
     uids, proposals = store.label_targets()

@@ -53,13 +53,15 @@ def record(store: Store, task: str, item_id: str, criterion: str, label: Any, an
     its provenance. A consensus label is a lead's (:mod:`workbench.annotate.roles`); a first-round
     label must be on an item assigned to its annotator when the round assigns items, and is
     refused once the round is closed (:func:`workbench.annotate.rounds.close_round`); adjudication
-    (re-annotation, consensus) goes on after the closing."""
+    (re-annotation by the item's first-round raters, consensus) goes on after the closing."""
     annotator = require(store, annotator, ADJUDICATE if round == CONSENSUS else DECIDE if task == "proposals"
                         else LABEL)
-    if round == REANNOTATION and not may(member(store, annotator)[1], ADJUDICATE):
-        if not sees_labels(store, annotator, task, codebook_version):
+    if round == REANNOTATION:
+        if not may(member(store, annotator)[1], ADJUDICATE) and not sees_labels(store, annotator, task,
+                                                                                 codebook_version):
             raise WorkbenchError(f"the {task} round on codebook v{codebook_version} is open: re-annotation starts "
                                  "when the lead closes it")
+        check_rater(store, task, codebook_version, annotator, str(item_id), criterion)
     if round == FIRST:
         closed = store.closed_round(task, codebook_version)
         if closed:
@@ -67,6 +69,25 @@ def record(store: Store, task: str, item_id: str, criterion: str, label: Any, an
         check_assigned(store, task, codebook_version, annotator, str(item_id))
     return store.record_labels([label_row(task, item_id, criterion, label, annotator, codebook_version, round,
                                           note)])[0]
+
+
+def check_rater(store: Store, task: str, codebook_version: int | None, annotator: str, item_id: str,
+                criterion: str) -> None:
+    """Refuse a re-annotation by anyone who did not label the item on this criterion in the first
+    round (a lead included): re-annotation is the panel's second look, and a newcomer's label would
+    count as one more rater's (:func:`counted_reannotations`)."""
+    rows = version_labels(store, task, codebook_version, viewer=annotator, rounds=[FIRST], criteria=[criterion])
+    if not any(r["item_id"] == item_id for r in rows):
+        raise WorkbenchError(f"{annotator} did not label {item_id!r} on {criterion} in the first round: only its "
+                             "raters re-annotate it")
+
+
+def counted_reannotations(rows: Sequence[dict]) -> list[dict]:
+    """``rows`` without the re-annotations of anyone who did not label that item and criterion in the
+    first round (``rows`` must hold the first round's): written around :func:`record` (an older
+    project, an import), they do not count."""
+    rated = {(r["item_id"], r["criterion"], r["annotator"]) for r in rows if r["round"] == FIRST}
+    return [r for r in rows if r["round"] != REANNOTATION or (r["item_id"], r["criterion"], r["annotator"]) in rated]
 
 
 def check_assigned(store: Store, task: str, codebook_version: int | None, annotator: str, item_id: str) -> None:

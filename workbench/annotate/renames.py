@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ..store import Store
+from .labels import counted_reannotations
 from .roles import DECIDE, require
 from .tasks import FIRST, REANNOTATION, task_protocol
 
@@ -27,8 +28,8 @@ def accepted_renames(store: Store, version: int) -> list[Rename]:
     """Renames the audit of a version accepts: more than half of the annotators who judged a code's
     name said it does not fit, and at least one proposed a better name; the name proposed by most
     annotators wins (ties: the one proposed first)."""
-    rows = store.labels("code_quality", viewer=None, codebook_version=version, rounds=[FIRST, REANNOTATION],
-                        criteria=["name_fit", "better_name"])
+    rows = counted_reannotations(store.labels("code_quality", viewer=None, codebook_version=version,
+                                              rounds=[FIRST, REANNOTATION], criteria=["name_fit", "better_name"]))
     rows.sort(key=lambda r: ({FIRST: 0, REANNOTATION: 1}[r["round"]], r["id"]))
     fit: dict[str, dict[str, dict]] = defaultdict(dict)
     better: dict[str, dict[str, dict]] = defaultdict(dict)

@@ -4,15 +4,16 @@ only by the keys a screen hides.
 
 - ``annotator`` labels the items assigned to them and sees their own labels and the instructions;
 - ``reviewer`` also decides codebook proposals (``decide``, the Changes screen);
-- ``lead`` also assigns, closes and reopens rounds, records consensus labels (adjudication) and
-  sees everyone's labels.
+- ``lead`` also assigns, closes and reopens rounds, records consensus labels (adjudication),
+  imports label files and sees (and exports) everyone's labels.
 
 A project with no annotator registered is one analyst's: any well-formed name acts as its lead,
 as before roles existed. From the first ``annotators add`` on, a name must be registered (and its
 link not revoked) to label, decide or lead.
 
-Blindness: while a round is open, no one but a lead sees another annotator's labels
-(:func:`sees_labels`); once the lead closes it, adjudication shows them.
+Blindness: while a round is open, no one but a lead sees another annotator's labels, nor any
+figure computed from them (:func:`sees_labels`: adjudication items, agreement figures); once
+the lead closes it, adjudication shows them.
 """
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ from .tasks import check_annotator
 ANNOTATOR, REVIEWER, LEAD = "annotator", "reviewer", "lead"
 ROLES = (ANNOTATOR, REVIEWER, LEAD)
 # actions, and the roles that may take them
-LABEL, DECIDE, ASSIGN, ROUNDS, ADJUDICATE, SEE_LABELS = ("label", "decide", "assign", "rounds", "adjudicate",
-                                                         "see_labels")
+LABEL, DECIDE, ASSIGN, ROUNDS, ADJUDICATE, SEE_LABELS, IMPORT = ("label", "decide", "assign", "rounds",
+                                                                 "adjudicate", "see_labels", "import")
 ALLOWED = {LABEL: ROLES, DECIDE: (REVIEWER, LEAD), ASSIGN: (LEAD,), ROUNDS: (LEAD,), ADJUDICATE: (LEAD,),
-           SEE_LABELS: (LEAD,)}
+           SEE_LABELS: (LEAD,), IMPORT: (LEAD,)}
 DOING = {LABEL: "labelling", DECIDE: "deciding codebook changes", ASSIGN: "assigning a round",
          ROUNDS: "closing or reopening a round", ADJUDICATE: "recording a consensus label",
-         SEE_LABELS: "seeing other annotators' labels"}
+         SEE_LABELS: "seeing other annotators' labels", IMPORT: "importing labels"}
 
 
 def check_role(role: str | None) -> str:

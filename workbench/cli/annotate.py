@@ -106,22 +106,26 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), help="write every label to this CSV file")
 @click.option("--import", "import_path", type=click.Path(dir_okay=False, exists=True),
               help="append the labels of a CSV/TSV/JSON file with the columns --export writes")
+@click.option("--by", help="who exports or imports (needed once the project has annotators): a lead exports and "
+                           "imports every label, anyone else exports their own")
 @user_errors
-def labels(project: str, export_path: str | None, import_path: str | None) -> None:
+def labels(project: str, export_path: str | None, import_path: str | None, by: str | None) -> None:
     """Count the labels per task, round and annotator, export every label row to CSV, or import labels."""
     from ..annotate.agreement import carried_summary
-    from ..annotate.label_files import export_labels, import_labels
+    from ..annotate.label_files import export_labels, export_scope, import_labels
 
     store = open_project(project)
     if import_path:
-        done = import_labels(store, import_path)
+        done = import_labels(store, import_path, by)
         skipped = f"; {done.recognizer_rows} recognizer rows left to the workbench" if done.recognizer_rows else ""
         click.echo(f"imported {done.imported:,} labels from {import_path} ({done.already_present:,} already in the "
                    f"project{skipped})")
         return
     if export_path:
-        n = export_labels(store, export_path)
-        click.echo(f"exported {n:,} label rows to {export_path}")
+        n = export_labels(store, export_path, by)
+        only = export_scope(store, by)
+        whose = f" ({only}'s own)" if only else ""
+        click.echo(f"exported {n:,} label rows{whose} to {export_path}")
         return
     rows = store.label_summary()
     if not rows:

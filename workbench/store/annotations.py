@@ -200,9 +200,11 @@ class AnnotationsStoreMixin:
             "select task, codebook_version, round, annotator, count(*) as n, count(distinct item_id) as items "
             "from labels group by 1, 2, 3, 4 order by 1, 2, 3, 4"))
 
-    def export_label_rows(self) -> Iterator[dict]:
-        """Every label row ever written, oldest first (for ``workbench labels --export``)."""
-        yield from self.db.query(f"select {', '.join(LABEL_COLUMNS)} from labels order by id")
+    def export_label_rows(self, annotator: str | None = None) -> Iterator[dict]:
+        """Every label row ever written (one annotator's, when given), oldest first (for
+        ``workbench labels --export``)."""
+        where, params = ("where annotator = ? ", [annotator]) if annotator is not None else ("", [])
+        yield from self.db.query(f"select {', '.join(LABEL_COLUMNS)} from labels {where}order by id", params)
 
     # -- decisions on the paused build, as one annotator made them ------------------------------
     def decisions_by(self, decider: str, proposal_ids: Sequence[int]) -> dict[int, dict]:

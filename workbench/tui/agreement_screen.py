@@ -1,6 +1,8 @@
 """Agreement per task: pairwise Cohen's κ for every annotator pair and their mean, Fleiss' κ,
 Krippendorff's α, percent agreement, number of items, each annotator's κ against the recognizer
-(mapping), and the items in disagreement (without anyone's labels: the panel stays blind)."""
+(mapping), and the items in disagreement (without anyone's labels: the panel stays blind). While
+the round is open an annotator sees figures over their own labels only (the library's
+``agreement(viewer=…)``), and one line says why."""
 from __future__ import annotations
 
 from textual import work
@@ -9,13 +11,14 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ..annotate.agreement import TaskAgreement, agreement
-from ..annotate.roles import sees_labels
 from ..annotate.tasks import TASKS
 from ..annotate.views import item_titles
 from ..formatting import fmt, percent
 from .base import PAGE_BINDINGS, WorkbenchScreen
 from .paged_table import PagedTable
 
+PAIRS_TITLE = "Cohen's κ per pair (the recognizer counts as one more rater on mapping)"
+BLIND_TITLE = "Your labels only (and your κ vs the recognizer): κ with others shows once the lead closes the round"
 SUMMARY = ["criterion", "items", "ratings", "annotators", "mean pairwise κ", "Fleiss κ", "Krippendorff α",
            "agreement %", "κ vs recognizer", "disagree", "2–2 splits"]
 
@@ -41,7 +44,7 @@ class AgreementScreen(WorkbenchScreen):
         yield Header()
         yield Static("Agreement", classes="screen-title", id="agreement-title")
         yield DataTable(id="agreement-summary", cursor_type="row", zebra_stripes=True)
-        yield Static("Cohen's κ per pair (the recognizer counts as one more rater on mapping)", classes="status-line")
+        yield Static(PAIRS_TITLE, classes="status-line", id="pairs-title")
         yield DataTable(id="agreement-pairs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="disagreement-title", classes="status-line")
         yield PagedTable([("criterion", "criterion"), ("item", "item")], id="disagreements", cursor_type="row")
@@ -74,16 +77,15 @@ class AgreementScreen(WorkbenchScreen):
     def compute(self, task: str, round: str) -> None:
         store = self.app.open_store()
         try:
-            result = agreement(store, task, round=round, alpha_floor=store.config().annotation.alpha_floor)
-            # which items the panel split on tells, with yes/no labels, what the others answered
-            blind = not sees_labels(store, self.annotator, task, result.codebook_version)
-            items = [] if blind else [(c, item) for c, r in result.reports.items() for item in r.disagreements]
+            result = agreement(store, task, round=round, alpha_floor=store.config().annotation.alpha_floor,
+                               viewer=self.annotator)
+            items = [(c, item) for c, r in result.reports.items() for item in r.disagreements]
             titles = item_titles(store, task, result.codebook_version, [str(i) for _, i in items])
         finally:
             store.close()
-        self.app.call_from_thread(self._show, result, items, titles, blind)
+        self.app.call_from_thread(self._show, result, items, titles)
 
-    def _show(self, result: TaskAgreement, items: list, titles: dict[str, str], blind: bool = False) -> None:
+    def _show(self, result: TaskAgreement, items: list, titles: dict[str, str]) -> None:
         if result.task != self.task_name or result.round != self.round:
             return  # the annotator switched task while this was computing
         self.result = result
@@ -104,9 +106,10 @@ class AgreementScreen(WorkbenchScreen):
                             str(len(r.disagreements)), str(len(r.even_splits)))
             for pair in r.pairwise_kappa.pairs + (r.model.pairs if r.model is not None else []):
                 pairs.add_row(criterion, pair.rater_a, pair.rater_b, fmt(pair.kappa), str(pair.n_items))
+        self.query_one("#pairs-title", Static).update(BLIND_TITLE if result.blind else PAIRS_TITLE)
         self.query_one("#disagreement-title", Static).update(
             "Items in disagreement: listed once the lead closes the round (the panel stays blind until then)"
-            if blind else f"Items in disagreement: {len(items)} (labels stay hidden until adjudication, key 5)")
+            if result.blind else f"Items in disagreement: {len(items)} (labels stay hidden until adjudication, key 5)")
         self.paged().set_rows([(f"{c}|{i}", [c, titles.get(str(i), str(i))]) for c, i in items])
         # Column widths grow with the new rows; repaint the tables so their headers follow.
         for table in (summary, pairs, self.paged()):

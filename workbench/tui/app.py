@@ -3,7 +3,8 @@
 Keys 1–5 switch screens (6: the lead screen, for a lead); the footer shows every key of the
 current screen. The annotator's role (:mod:`workbench.annotate.roles`, read from the project,
 never from the command line) decides which screens are offered: Changes (1) to reviewers and
-leads, the lead screen to leads; an annotator opens on their queue (Mapping). The app holds one
+leads, the lead screen to leads; an annotator opens on their queue (Mapping); a refused screen key says in
+one line which role opens it (the library's refusal). The app holds one
 Store for the UI thread (reads and short label writes); work in thread workers opens its own
 Store (:meth:`WorkbenchApp.open_store`), because an SQLite connection belongs to one thread.
 """
@@ -14,8 +15,9 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from ..annotate.roles import DECIDE, LEAD, may, member
+from ..annotate.roles import DECIDE, LEAD, SEE_LABELS, may, member, require
 from ..code_view import working_version
+from ..errors import WorkbenchError
 from ..store import Store, open_project
 from .adjudication_screen import AdjudicationScreen
 from .agreement_screen import AgreementScreen
@@ -39,6 +41,9 @@ class WorkbenchApp(App):
         Binding("5", "switch_mode('adjudication')", "Adjudicate"),
         Binding("6", "switch_mode('lead')", "Lead"),
         Binding("q", "quit", "Quit"),
+        # reached only when the screen key above is refused: one line says why
+        Binding("1", "refused('review')", show=False),
+        Binding("6", "refused('lead')", show=False),
     ]
     ENABLE_COMMAND_PALETTE = False  # its footer entry cut the app's own keys at 120 columns
 
@@ -65,11 +70,22 @@ class WorkbenchApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A screen the role does not open is hidden from the footer and its key does nothing: the
         lead screen but for a lead, Changes but for a reviewer or lead."""
+        if action == "refused":
+            return not self.check_action("switch_mode", parameters)
         if action != "switch_mode":
             return True
         if parameters == ("lead",):
             return self.lead
         return parameters != ("review",) or may(self.role, DECIDE)
+
+    def action_refused(self, mode: str) -> None:
+        """A refused screen key: the library's one line saying which role opens the screen."""
+        try:
+            require(self.store, self.annotator, DECIDE if mode == "review" else SEE_LABELS)
+        except WorkbenchError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
+        self.notify("the Lead screen opens with 'workbench review PROJECT --annotator NAME --lead'", severity="warning")
 
     def open_store(self) -> Store:
         """A Store for the calling thread (use in workers; close it when done)."""

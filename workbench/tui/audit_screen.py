@@ -218,7 +218,10 @@ class AuditScreen(WorkbenchScreen):
     def action_write_renames(self) -> None:
         if self.version is None:
             return
-        version = self.guarded(apply_renames, self.store, self.version, self.annotator)
+        done = self.guarded(lambda: [apply_renames(self.store, self.version, self.annotator)])
+        if done is None:  # refused (the role): guarded said why
+            return
+        version = done[0]
         if version is None:
             self.notify("no rename is accepted yet: a rename needs a better name and a majority saying the name "
                         "does not fit", severity="warning", timeout=8)
