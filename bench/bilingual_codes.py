@@ -22,7 +22,6 @@ the initial codebook C⁰ is made as a build makes it (``initial_codes`` with th
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import tempfile
@@ -90,18 +89,14 @@ def balanced(store: Store, representation: str, groups: tuple[str, str], n: int,
 
 def split_by_conclusion(arguments: Path, out: Path, seed: int) -> tuple[Path, Path]:
     """Two files of the arguments whose conclusions (topics) are disjoint, at random."""
-    with open(arguments, encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    header, body = rows[0], rows[1:]
+    lines = arguments.read_text("utf-8").splitlines()  # a TSV takes quotes as characters: split, never csv-quote
+    header, body = lines[0], [line.split("\t") for line in lines[1:] if line]
     topics = sorted({r[1] for r in body})
     half = set(np.random.default_rng(seed).permutation(topics)[: len(topics) // 2])
     paths = []
     for name, keep in (("en-a", True), ("en-b", False)):
         path = out / f"{name}.tsv"
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(r for r in body if (r[1] in half) == keep)
+        path.write_text("\n".join([header] + ["\t".join(r) for r in body if (r[1] in half) == keep]) + "\n", "utf-8")
         paths.append(path)
     return paths[0], paths[1]
 

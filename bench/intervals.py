@@ -28,7 +28,7 @@ bias-corrected).
 Run (38 min on 2 cores under a load of ~20, 2026-12-04; ``--quick``: K ∈ {10, 50}, n ∈ {30, 100},
 4 populations, about a minute when the machine is idle; ``--populations 36``: 216 pairs a cell,
 binomial SE ≈ 0.02 at 0.90):
-    nice -n 10 .venv/bin/python bench/intervals.py [--quick] [--populations N]
+    nice -n 10 .venv/bin/python bench/intervals.py [--quick] [--populations N] [--docs 30,100]
 """
 from __future__ import annotations
 
@@ -133,9 +133,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="K ∈ {10, 50}, n ∈ {30, 100}, 4 populations a cell")
     parser.add_argument("--populations", type=int, help="group populations a cell (default 12, --quick 4); "
                         "a larger number extends the same draws (the first 12 are the default run's)")
+    parser.add_argument("--docs", help="documents per side to run, comma-separated (default 30,100,300)")
     args = parser.parse_args()
     Ks, ns, n_pop = ((10, 50), (30, 100), 4) if args.quick else ((10, 50, 100, 200), (30, 100, 300), 12)
     n_pop = args.populations or n_pop
+    ns = tuple(int(n) for n in args.docs.split(",")) if args.docs else ns
     cfg = AlignmentConfig()  # the product's defaults: n_boot 200, ci_level 0.95, ci_method basic-power
     print(f"coverage of the population r at nominal {cfg.ci_level:.0%}, {cfg.n_boot} resamples "
           f"(+ {cfg.n_boot // 2} half-size), ε = {cfg.eps}, τ = {cfg.tau}; "

@@ -36,17 +36,13 @@ MIN_POSITIVES = 10  # labels rarer than this in the sample cannot be cross-valid
 def sample_split(data: Path, out: Path, n_docs: int | None, seed: int, split: str = "training") -> None:
     """Copy a seeded sample of ``n_docs`` arguments of ``split`` (every one when None) and their
     labels into ``out``, named as the ``valueeval`` preset expects (labels beside arguments)."""
-    rows = {}
-    for name in (f"arguments-{split}.tsv", f"labels-{split}.tsv"):
-        with open(data / name, encoding="utf-8", newline="") as f:
-            rows[name] = list(csv.reader(f, delimiter="\t"))
+    rows = {name: [line.split("\t") for line in (data / name).read_text("utf-8").splitlines() if line]
+            for name in (f"arguments-{split}.tsv", f"labels-{split}.tsv")}  # TSV: quotes are characters
     body = rows[f"arguments-{split}.tsv"][1:]
     keep = {r[0] for r in np.random.default_rng(seed).permutation(np.array(body, dtype=object))[:n_docs]}
     for name, table in rows.items():
-        with open(out / name, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")
-            writer.writerow(table[0])
-            writer.writerows(r for r in table[1:] if r[0] in keep)
+        (out / name).write_text("\n".join("\t".join(r) for r in table[:1] + [r for r in table[1:] if r[0] in keep])
+                                + "\n", "utf-8")
 
 
 def gold_matrix(labels_tsv: Path, doc_ids: list[str]) -> tuple[np.ndarray, list[str]]:
