@@ -86,9 +86,9 @@ class AnnotationsStoreMixin:
     def round_versions(self, task: str) -> list[int]:
         """Codebook versions with a round of a task: a sample, an assignment or a closing."""
         return [r[0] for r in self.db.execute(
-            "select codebook_version from annotation_samples where task = ?1 union "
-            "select codebook_version from assignments where task = ?1 union "
-            "select codebook_version from closed_rounds where task = ?1 order by 1", [task])]
+            "select codebook_version from annotation_samples where task = :task union "
+            "select codebook_version from assignments where task = :task union "
+            "select codebook_version from closed_rounds where task = :task order by 1", {"task": task})]
 
     def close_round(self, task: str, codebook_version: int, closed_by: str) -> dict:
         """Mark a round closed (once: closing it again keeps the first closing) and return it."""
