@@ -17,7 +17,7 @@ the initial codebook C⁰ is made as a build makes it (``initial_codes`` with th
   Indian and European policy questions) have next to no topic in common, so an English + Korean
   share at the level of the control is what topic alone explains; the share above it is language.
 
-    .venv/bin/python bench/bilingual_codes.py [--expressions 3000] [--seed 0]
+    .venv/bin/python bench/bilingual_codes.py [--expressions 3000] [--seed 0] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from workbench.corpus import load_corpus  # noqa: E402
 from workbench.extract import extract  # noqa: E402
 from workbench.ingest import IngestOptions, ingest_file  # noqa: E402
 from workbench.llm.gateway import Gateway  # noqa: E402
-from workbench.store import Store, create_project  # noqa: E402
+from workbench.store import Store, create_project, open_project  # noqa: E402
 
 REPRESENTATIONS = ("raw", "language-centered", "value-lens")
 PURE = 0.9  # a code is single-language when this share of its members is of one language
@@ -69,6 +69,9 @@ def measures(emb: np.ndarray, group: np.ndarray, em, rng: np.random.Generator) -
 
 
 def project(work: Path, name: str, files: list[tuple[Path, IngestOptions]]) -> Store:
+    """The extracted project ``name`` in ``work``: made afresh, or reused when a run with --keep made it."""
+    if (work / f"{name}.db").exists():
+        return open_project(work / f"{name}.db")
     store = create_project(work / f"{name}.db")
     for file, options in files:
         ingest_file(store, file, options)
@@ -78,10 +81,12 @@ def project(work: Path, name: str, files: list[tuple[Path, IngestOptions]]) -> S
 
 def balanced(store: Store, representation: str, groups: tuple[str, str], n: int,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """n expressions of each group, embedded in ``representation``; (embeddings, 0/1 group)."""
+    """n expressions of each group (fewer when a group has fewer), embedded in ``representation``;
+    (embeddings, 0/1 group)."""
     store.save_config(store.config().with_settings({"roles.embedder.representation": representation}))
     corpus = load_corpus(store, Gateway(store, store.config()), show_progress=False)
     doc_group = np.array([groups.index(g) for g in corpus.doc_groups])[corpus.expr_doc]
+    n = min(n, *np.bincount(doc_group, minlength=2))
     picks = [rng.choice(np.flatnonzero(doc_group == g), size=n, replace=False) for g in (0, 1)]
     chosen = np.concatenate(picks)
     return corpus.expr_emb[chosen], doc_group[chosen].astype(float)
@@ -106,6 +111,8 @@ def main() -> None:
     parser.add_argument("--expressions", type=int, default=3000, help="expressions drawn from each language")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--keep", type=Path, help="make the extracted projects in this folder and keep them "
+                                                  "(a second run reuses them: extraction is most of the time)")
     args = parser.parse_args()
     petitions = args.data / "petitions-ko" / "petitions_2017-08.jsonl"
     arguments = args.data / "valueeval23" / "arguments-validation.tsv"
@@ -114,7 +121,8 @@ def main() -> None:
             sys.exit(f"{path} is missing: pass --data DIR (../shared/data)")
     figures, rows = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         en_a, en_b = split_by_conclusion(arguments, work, args.seed)
         bilingual = project(work, "en-ko", [
             (arguments, IngestOptions(preset="valueeval", group="en")),
@@ -129,10 +137,10 @@ def main() -> None:
                 emb, group = balanced(store, rep, groups, args.expressions, rng)
                 rows[(name, rep)] = m = measures(emb, group, em, rng)
                 figures[f"{name}, {rep}"] = (
-                    f"K = {m['K']}; items in single-{'language' if name == 'en + ko' else 'corpus'} codes "
+                    f"{len(group) // 2:,} a side; K = {m['K']}; items in single-{'language' if name == 'en + ko' else 'corpus'} codes "
                     f"{m['share ≥ 90 %']:.0%} (pure {m['share 100 %']:.0%}; shuffled null {m['null ≥ 90 %']:.0%}); "
                     f"nearest neighbour across {m['cross-neighbour']:.0%}")
-    figures["expressions"] = f"{args.expressions:,} a side, seed {args.seed}"
+    figures["expressions"] = f"up to {args.expressions:,} a side (the smaller group's count if fewer), seed {args.seed}"
     lens = rows[("en + ko", "value-lens")]["share ≥ 90 %"]
     topic = rows[("en-a + en-b (no shared topic)", "value-lens")]["share ≥ 90 %"]
     figures["value lens: share above the topic control"] = f"{lens - topic:+.0%}"
