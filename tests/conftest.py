@@ -108,7 +108,7 @@ def project(tmp_path):
 @pytest.fixture
 def forced_proposals(monkeypatch):
     """Builds run in this test propose one split and one merge per iteration (see ``forced_changes``)."""
-    from workbench import build_steps
+    from workbench.build import steps as build_steps
 
     monkeypatch.setattr(build_steps, "propose_changes", forced_changes)
 
@@ -161,7 +161,7 @@ def built_project_template(tmp_path_factory):
                                                      "alignment.n_boot": "10", "em.seed": str(TEST_SEED),
                                                      "alignment.seed": str(TEST_SEED)}))
     with pytest.MonkeyPatch.context() as patch:
-        from workbench import build_steps
+        from workbench.build import steps as build_steps
 
         patch.setattr(build_steps, "propose_changes", forced_changes)
         status = run_build(store, auto_approve=True, iterations=3, show_progress=False)

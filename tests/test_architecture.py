@@ -48,17 +48,17 @@ def within(module: str, prefixes: tuple[str, ...]) -> bool:
 def test_module_name_and_relative_imports_resolve():
     assert module_name(ROOT / "workbench" / "cli" / "__init__.py") == "workbench.cli"
     assert "workbench.build" in imports_of(ROOT / "workbench" / "cli" / "build.py")
-    assert "workbench.build_steps" in imports_of(ROOT / "graphs" / "nodes.py")
+    assert "workbench.build.steps" in imports_of(ROOT / "graphs" / "nodes.py")
 
 
 def test_only_the_build_service_imports_graphs():
     importers = {module_name(p) for p in sources("workbench") if any(within(m, ("graphs",)) for m in imports_of(p))}
-    assert importers == {"workbench.build"}
+    assert importers == {"workbench.build.run"}
 
 
 def test_graphs_never_import_the_service_that_runs_them():
     for path in sources("graphs"):
-        assert not any(within(m, ("workbench.build",)) for m in imports_of(path)), path
+        assert not any(within(m, ("workbench.build.run", "workbench.build.review")) for m in imports_of(path)), path
 
 
 @pytest.mark.parametrize("path", sources("workbench/codebook", "workbench/alignment", "workbench/validity")

@@ -139,7 +139,7 @@ def test_generate_estimate_counts_the_documents_still_to_write(project, fake_ope
 
 
 def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_project, fake_openai):
-    from workbench.build_estimate import estimate_build
+    from workbench.build.estimate import estimate_build
 
     llm_project.save_config(llm_project.config().with_settings(
         {"roles.decoder.provider": "openai", "roles.decoder.model": "gpt-4.1-nano",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from workbench.build import run_build
-from workbench.build_steps import _held_back
+from workbench.build.steps import _held_back
 from workbench.codebook.objective import change_kept, stop_reason
 from workbench.codebook.refine import (MIN_SEPARATION, distinguishable, held_out_separation,
                                        two_mode_share)

@@ -125,8 +125,8 @@ def test_unknown_names_and_cli(built_project):
 
 
 def test_graph_node_scores_the_final_version(built_project):
-    from workbench.build_context import BuildContext
-    from workbench.build_steps import score_alignment
+    from workbench.build.context import BuildContext
+    from workbench.build.steps import score_alignment
     from workbench.llm.gateway import Gateway
 
     config = built_project.config().with_settings({"alignment.n_boot": "0"})

@@ -26,7 +26,7 @@ stratified by (group, source); the latent decoder is cheap and reconstructs ever
 With ``em.objective reconstruction`` (the default) a share ``em.holdout_share`` of those documents
 is held out: the same documents every iteration (seeded by ``em.seed`` alone, stratified), never
 used to propose a change (the per-code d(c_k) the split rule reads comes from the others), and
-their mean distortion judges whether the last change is kept (``build_steps.score_codebook``).
+their mean distortion judges whether the last change is kept (``build.steps.score_codebook``).
 """
 from __future__ import annotations
 

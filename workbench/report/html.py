@@ -21,9 +21,9 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
-from ..build_seed import describe_seed
+from ..build.seed import describe_seed
 from ..codebook.assignment import soft_assign
-from ..decisions import votes_text
+from ..build.decisions import votes_text
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt, local_time, percent
 from ..reliability import stored_reliability

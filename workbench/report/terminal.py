@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..ablations import AblationResult
-from ..build_seed import describe_seed
+from ..build.seed import describe_seed
 from ..code_view import code_views, working_version
 from ..formatting import MISSING, fmt, percent
 from ..llm.cost import dollars, usage_cost

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..build import ProposalView, decide, quorum_outcomes, resume_payload, resume_review, review_queue
-from ..decisions import REVIEW, parse_review_decision
+from ..build.decisions import REVIEW, parse_review_decision
 from ..formatting import fmt
 from ..errors import WorkbenchError
 from ..report.terminal import proposed_line, review_line

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import prompts
 
-from .extract import estimate_extract
-from .llm.cost import Estimate, estimate_chats, estimate_completions, scaled
-from .reconstruct import LOGPROB_CHARS
-from .vocabulary import HUMAN
-from .store import Store
+from ..extract import estimate_extract
+from ..llm.cost import Estimate, estimate_chats, estimate_completions, scaled
+from ..reconstruct import LOGPROB_CHARS
+from ..store import Store
+from ..vocabulary import HUMAN
 
 ASSUMED_NAME = "family solidarity"  # a code name of typical length (App. G asks for 1-3 words)
 
