@@ -144,8 +144,8 @@ def built_project_template(tmp_path_factory):
     split and one merge (``forced_changes``), every random choice seeded with ``TEST_SEED``.
     Tests copy it."""
     from workbench.build import run_build
-    from workbench.demo import import_demo_corpus
-    from workbench.extract import extract
+    from workbench.cli.demo import import_demo_corpus
+    from workbench.pipeline.extract import extract
     from workbench.store import create_project
 
     directory = tmp_path_factory.mktemp("built")

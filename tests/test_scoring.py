@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.posteriors import build_sigma, code_posteriors
-from workbench.score import load_posteriors, score_posteriors, score_project, split_halves
+from workbench.pipeline.posteriors import build_sigma, code_posteriors
+from workbench.measures.score import load_posteriors, score_posteriors, score_project, split_halves
 from workbench.vocabulary import SCORE_COLUMNS
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it

@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..code_view import CodeView, code_views
 from ..errors import WorkbenchError
+from ..pipeline.code_view import CodeView, code_views
 from ..store import Store
 from .labels import recognizer_rows
 from .tasks import PAIR, split_pair

@@ -11,10 +11,10 @@ import numpy as np
 
 from ..codebook.vectors import unit_rows
 from ..config import WorkbenchConfig
-from ..corpus import load_corpus, training_corpus
 from ..llm.gateway import Gateway
 from ..models import Codebook, Corpus
-from ..posteriors import build_sigma, code_posteriors, member_labels
+from ..pipeline.corpus import load_corpus, training_corpus
+from ..pipeline.posteriors import build_sigma, code_posteriors, member_labels
 from ..store import Store
 from .seed import SeedCodebook
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import prompts
 
-from ..extract import estimate_extract
 from ..llm.cost import Estimate, estimate_chats, estimate_completions, scaled
-from ..reconstruct import LOGPROB_CHARS
+from ..pipeline.extract import estimate_extract
+from ..pipeline.reconstruct import LOGPROB_CHARS
 from ..store import Store
 from ..vocabulary import HUMAN
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import WorkbenchError
-from ..ingest_qdpx import flatten_codes, guid_key, read_qdpx
 from ..llm.gateway import Gateway
+from ..refi_qda.reader import flatten_codes, guid_key, read_qdpx
 from ..tabular import read_rows
 
 QDC_NS = "urn:QDA-XML:codebook:1.0"

@@ -22,11 +22,11 @@ from ..codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc
 from ..codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
                                propose_changes, split_members)
 from ..errors import WorkbenchError
-from ..extract import extract as run_extract
+from ..measures.score import score_project
 from ..models import Code
-from ..name_codes import name_group_sets, name_groups
-from ..reconstruct import reconstruct as run_reconstruct
-from ..score import score_project
+from ..pipeline.extract import extract as run_extract
+from ..pipeline.name_codes import name_group_sets, name_groups
+from ..pipeline.reconstruct import reconstruct as run_reconstruct
 from .context import BuildContext
 from .decisions import as_payload, decision_problem
 from .seed import seed_centroids, seed_record

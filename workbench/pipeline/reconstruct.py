@@ -36,15 +36,15 @@ import numpy as np
 
 import prompts
 
-from .codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
-from .codebook.objective import expected_distortion
-from .codebook.sampling import sample_code_sets
-from .config import EMConfig
-from .llm.gateway import Gateway
-from .llm.local_lm import LM_DECODER
-from .llm.parsing import parse_free_text
-from .models import Codebook, Corpus
-from .progress import progress_bar
+from ..codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
+from ..codebook.objective import expected_distortion
+from ..codebook.sampling import sample_code_sets
+from ..config import EMConfig
+from ..llm.gateway import Gateway
+from ..llm.local_lm import LM_DECODER
+from ..llm.parsing import parse_free_text
+from ..models import Codebook, Corpus
+from ..progress import progress_bar
 
 LATENT_DECODER = "offline-latent-v1"
 LOGPROB_CHARS = 4000  # document characters scored by a log-probability decoder (a small model's context)

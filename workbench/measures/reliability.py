@@ -38,19 +38,19 @@ import numpy as np
 
 import prompts
 
-from .alignment.scoring import score_table
-from .corpus import load_corpus
-from .errors import WorkbenchError
-from .extract import estimate_extract, extract
-from .generate import estimate_generate, generate
-from .llm.cost import Estimate, estimate_on_replies, merged
-from .llm.gateway import Gateway
-from .progress import progress_bar
+from ..alignment.scoring import score_table
+from ..errors import WorkbenchError
+from ..llm.cost import Estimate, estimate_on_replies, merged
+from ..llm.gateway import Gateway
+from ..pipeline.corpus import load_corpus
+from ..pipeline.extract import estimate_extract, extract
+from ..pipeline.generate import estimate_generate, generate
+from ..progress import progress_bar
+from ..store import Store
+from ..validity.io import ReliabilityRecord
+from ..vocabulary import CONTROL, HUMAN, METHOD
 from .score import ProjectPosteriors, document_sets, load_posteriors, source_label
-from .store import Store
 from .validate import ValidityReport, validate
-from .validity.io import ReliabilityRecord
-from .vocabulary import CONTROL, HUMAN, METHOD
 
 SAMPLING, BOOTSTRAP, RETEST, TEMPLATE = "sampling", "test-retest (bootstrap)", "test-retest", "template"
 KINDS = (SAMPLING, BOOTSTRAP, RETEST, TEMPLATE)
