@@ -1,4 +1,4 @@
-"""What the annotation screens show besides a code (:mod:`workbench.code_view`): a sampled document
+"""What the annotation screens show besides a code (:mod:`workbench.pipeline.code_view`): a sampled document
 with the recognizer's codes, and short titles of label items."""
 from __future__ import annotations
 

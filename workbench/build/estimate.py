@@ -1,6 +1,6 @@
 """What a ``build`` will cost before it runs (``build --estimate``), as an upper bound.
 
-A build first extracts the documents that have none yet (:func:`workbench.extract.estimate_extract`),
+A build first extracts the documents that have none yet (:func:`workbench.pipeline.extract.estimate_extract`),
 then scores at most T + 1 codebooks (T refinements and C^T). Each scoring reconstructs
 ``min(em.doc_budget, training documents)`` documents through the decoder: 2·N1 code sets per
 document, N2 samples of the App. G reconstruction prompt each (``distortion embedding``), or one

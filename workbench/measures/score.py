@@ -3,7 +3,7 @@ source, with the debiased UOT of ``workbench.alignment``; what ``workbench score
 graph's ``score_alignment`` node call.
 
 Documents are mapped to code posteriors q(z|x, C) with Eq. 15 exactly as the codebook loop does
-(:mod:`workbench.posteriors`: σ as the build measured it on its C⁰), so a score is computed in the
+(:mod:`workbench.pipeline.posteriors`: σ as the build measured it on its C⁰), so a score is computed in the
 same value space the codebook was learned in. Every document is mapped, whether or not its source
 trained the codebook (``em.train_sources``).
 

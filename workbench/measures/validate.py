@@ -15,7 +15,7 @@ format of :mod:`workbench.validity.io`. What can be computed is computed:
 
 Traits are the groups (cultures) every method scored; models are the sources every method scored
 (or those named). From the project, human groups and their halves are not models, and a source
-``θ@P`` is model θ primed with persona P (see :mod:`workbench.score`); other methods' rows stored
+``θ@P`` is model θ primed with persona P (see :mod:`workbench.measures.score`); other methods' rows stored
 in the project (the survey baseline's ``survey-KL`` / ``survey-JS``) are read too.
 
 Orientation: correlations compare methods only if a higher score means "closer" for every method.
