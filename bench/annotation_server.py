@@ -40,8 +40,8 @@ def ensure_project(path: Path) -> None:
     if path.exists():
         return
     from workbench.build import run_build
-    from workbench.demo import import_demo_corpus
-    from workbench.extract import extract
+    from workbench.cli.demo import import_demo_corpus
+    from workbench.pipeline.extract import extract
     from workbench.store import create_project
 
     print(f"building the demo project at {path} (once)…", flush=True)

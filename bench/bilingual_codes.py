@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary  # noqa: E402
 from workbench.codebook.clustering import configured_clusterer, initial_codes  # noqa: E402
-from workbench.corpus import load_corpus  # noqa: E402
-from workbench.extract import extract  # noqa: E402
-from workbench.ingest import IngestOptions, ingest_file  # noqa: E402
+from workbench.pipeline.corpus import load_corpus  # noqa: E402
+from workbench.pipeline.extract import extract  # noqa: E402
+from workbench.ingest.documents import IngestOptions, ingest_file  # noqa: E402
 from workbench.llm.gateway import Gateway  # noqa: E402
 from workbench.store import Store, create_project, open_project  # noqa: E402
 

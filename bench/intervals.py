@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary  # noqa: E402
-from workbench.alignment.config import AlignmentConfig  # noqa: E402
+from workbench.config import AlignmentConfig  # noqa: E402
 from workbench.alignment.cost import cosine_distance_matrix, cost_matrix  # noqa: E402
 from workbench.alignment.intervals import power_basic_interval  # noqa: E402
 from workbench.alignment.scoring import bootstrap_replicates, cell_interval, half_size  # noqa: E402

@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary  # noqa: E402
-from workbench.language_neutrality import translation_figures  # noqa: E402
+from workbench.measures.language_neutrality import translation_figures  # noqa: E402
 from workbench.llm import language_space as ls  # noqa: E402
 from workbench.llm.value_lens import shipped_value_lens  # noqa: E402
 

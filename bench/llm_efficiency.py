@@ -75,7 +75,7 @@ def import_corpus(store, directory: Path, n_docs: int) -> None:
     """The demo corpus, repeated with a numbered variant line up to ``n_docs`` documents."""
     from importlib import resources
 
-    from workbench.ingest import IngestOptions, ingest_file
+    from workbench.ingest.documents import IngestOptions, ingest_file
 
     text = resources.files("workbench").joinpath("demo_corpus.jsonl").read_text("utf-8")
     base = [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -160,8 +160,8 @@ def decoder_bench(args: argparse.Namespace) -> None:
 def build_bench(args: argparse.Namespace) -> None:
     """The demo built with roles.decoder.offline_decoder = lm: S(C) terms and seconds per iteration."""
     from workbench.build import run_build
-    from workbench.demo import import_demo_corpus
-    from workbench.extract import extract
+    from workbench.cli.demo import import_demo_corpus
+    from workbench.pipeline.extract import extract
     from workbench.report.terminal import print_build_status
     from workbench.store import create_project
 

@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary  # noqa: E402
 from workbench.build import run_build  # noqa: E402
-from workbench.build_context import BuildContext  # noqa: E402
-from workbench.demo import DEMO_ITERATIONS, import_demo_corpus  # noqa: E402
-from workbench.extract import extract  # noqa: E402
+from workbench.build.context import BuildContext  # noqa: E402
+from workbench.cli.demo import DEMO_ITERATIONS, import_demo_corpus  # noqa: E402
+from workbench.pipeline.extract import extract  # noqa: E402
 from workbench.llm.gateway import Gateway  # noqa: E402
-from workbench.reconstruct import reconstruct  # noqa: E402
+from workbench.pipeline.reconstruct import reconstruct  # noqa: E402
 from workbench.store import Store, create_project, open_project  # noqa: E402
 
 

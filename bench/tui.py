@@ -81,7 +81,7 @@ def ensure_project(path: Path, scale: float) -> dict[str, str]:
     """Build (once) the paused paper-scale project with its samples and labels; returns what it did."""
     from workbench.build import run_build
     from workbench.annotate.sampling import mapping_sample
-    from workbench.code_view import working_version
+    from workbench.pipeline.code_view import working_version
     from workbench.store import open_project
 
     done: dict[str, str] = {}

@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import summary, synthetic_posteriors  # noqa: E402
-from workbench.alignment.config import AlignmentConfig  # noqa: E402
+from workbench.config import AlignmentConfig  # noqa: E402
 from workbench.alignment.scoring import score_table  # noqa: E402
 
 K, GROUPS, SOURCES, DOCS = 213, 4, 12, 800

@@ -95,11 +95,11 @@ def main() -> None:
         sys.exit(f"no ValueEval {args.split} split in {args.data}: pass --data DIR")
     docs = args.docs or (1000 if args.split == "training" else None)
     from workbench.build import run_build
-    from workbench.extract import extract
-    from workbench.ingest import IngestOptions, ingest_file
-    from workbench.known_answer import known_answer
+    from workbench.pipeline.extract import extract
+    from workbench.ingest.documents import IngestOptions, ingest_file
+    from workbench.measures.known_answer import known_answer
     from workbench.llm.gateway import Gateway
-    from workbench.score import load_posteriors
+    from workbench.measures.score import load_posteriors
     from workbench.store import create_project, open_project
 
     with tempfile.TemporaryDirectory() as tmp:

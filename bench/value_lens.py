@@ -62,7 +62,7 @@ def measure(v: np.ndarray, base: np.ndarray, labels: np.ndarray, pairs, probe: n
     """Spearman ρ of the proxy DOVE, the raw-embedding baseline and the mean-probe reference."""
     from sklearn.cluster import KMeans
 
-    from workbench.alignment.config import AlignmentConfig
+    from workbench.config import AlignmentConfig
     from workbench.alignment.scoring import score_table
     from workbench.codebook.assignment import code_spread, soft_assign
     from workbench.codebook.vectors import unit_rows
@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     from sklearn.model_selection import GroupKFold
 
-    from workbench.ingest import valueeval_documents
+    from workbench.ingest.documents import valueeval_documents
     from workbench.lens import read_training_split
     from workbench.llm.gateway import Gateway
     from workbench.llm.value_lens import LENS_BASE, fit_probes

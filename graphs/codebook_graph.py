@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from workbench.build_context import BuildContext
+from workbench.build.context import BuildContext
 
 from . import nodes
 from .state import BuildState

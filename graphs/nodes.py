@@ -1,5 +1,5 @@
 """The build graph's nodes ``(state, runtime) -> update``: each calls its step in
-:mod:`workbench.build_steps` with the run's context. Only ``review`` does more: its interrupt comes
+:mod:`workbench.build.steps` with the run's context. Only ``review`` does more: its interrupt comes
 first, because the node re-runs from its top on resume."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from workbench import build_steps as steps
-from workbench.build_context import BuildContext
-from workbench.decisions import resume_decisions
+from workbench.build import steps
+from workbench.build.context import BuildContext
+from workbench.build.decisions import resume_decisions
 
 from .state import BuildState
 

@@ -108,7 +108,7 @@ def project(tmp_path):
 @pytest.fixture
 def forced_proposals(monkeypatch):
     """Builds run in this test propose one split and one merge per iteration (see ``forced_changes``)."""
-    from workbench import build_steps
+    from workbench.build import steps as build_steps
 
     monkeypatch.setattr(build_steps, "propose_changes", forced_changes)
 
@@ -144,8 +144,8 @@ def built_project_template(tmp_path_factory):
     split and one merge (``forced_changes``), every random choice seeded with ``TEST_SEED``.
     Tests copy it."""
     from workbench.build import run_build
-    from workbench.demo import import_demo_corpus
-    from workbench.extract import extract
+    from workbench.cli.demo import import_demo_corpus
+    from workbench.pipeline.extract import extract
     from workbench.store import create_project
 
     directory = tmp_path_factory.mktemp("built")
@@ -161,7 +161,7 @@ def built_project_template(tmp_path_factory):
                                                      "alignment.n_boot": "10", "em.seed": str(TEST_SEED),
                                                      "alignment.seed": str(TEST_SEED)}))
     with pytest.MonkeyPatch.context() as patch:
-        from workbench import build_steps
+        from workbench.build import steps as build_steps
 
         patch.setattr(build_steps, "propose_changes", forced_changes)
         status = run_build(store, auto_approve=True, iterations=3, show_progress=False)

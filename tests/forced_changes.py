@@ -44,7 +44,7 @@ def forced_changes(n_k, distortion_history, centroids, z_split=1.0, z_merge=-0.5
 
 def install() -> None:
     """Make this process's builds propose with ``forced_changes`` (for a subprocess of a test)."""
-    from workbench import build_steps
+    from workbench.build import steps as build_steps
 
     build_steps.propose_changes = forced_changes
 

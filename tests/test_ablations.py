@@ -12,15 +12,16 @@ from click.testing import CliRunner
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import jensenshannon
 
-from workbench import ablations, build
-from workbench.alignment.config import AlignmentConfig
+from workbench import build
+from workbench.experiments import ablations
+from workbench.config import AlignmentConfig
 from workbench.alignment.scoring import mean_posterior
 from workbench.alignment.uot import debiased_uot
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.score import document_sets, load_posteriors, score_project
+from workbench.measures.score import document_sets, load_posteriors, score_project
 from workbench.store import open_project
-from workbench.validate import validate
+from workbench.measures.validate import validate
 from workbench.validity import io
 
 FAST = AlignmentConfig(n_boot=10, ceiling_splits=2)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.alignment.cost import cost_matrix
 from workbench.alignment.scoring import Flow, mean_posterior, score_table, top_flows
 from workbench.alignment.uot import debiased_uot

@@ -21,7 +21,7 @@ from workbench.annotate.sampling import (assigned_codes, code_quality_sample, ma
 from workbench.annotate.tasks import CONSENSUS, MODEL, REANNOTATION, RECOGNIZER, pair_id, split_pair
 from workbench.annotate.views import mapping_items
 from workbench.cli import main
-from workbench.code_view import code_views
+from workbench.pipeline.code_view import code_views
 from workbench.build import decide, resume_payload
 from workbench.errors import WorkbenchError
 

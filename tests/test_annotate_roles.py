@@ -22,7 +22,7 @@ from workbench.annotate.sampling import code_quality_sample
 from workbench.annotate.tasks import CONSENSUS, REANNOTATION
 from workbench.build import decide, review_queue
 from workbench.cli import main
-from workbench.decisions import REVIEW
+from workbench.build.decisions import REVIEW
 from workbench.errors import WorkbenchError
 from test_annotate_rounds import label_code, small_codebook
 

@@ -108,7 +108,7 @@ async def test_each_role_sees_only_its_screens_and_an_annotator_nothing_of_other
 def dispute(store, version: int, uid: str) -> None:
     """ben and cem answer every document's pair with code ``uid`` oppositely (written as a file
     import would, outside any assignment): its α interval lies below the floor, so the Changes
-    screen offers it as a review proposal (:mod:`workbench.annotate.review_proposals`)."""
+    screen offers it as a review proposal (:mod:`workbench.build.review_proposals`)."""
     from workbench.annotate.labels import label_row
     from workbench.annotate.tasks import pair_id
 

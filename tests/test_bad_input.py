@@ -17,7 +17,7 @@ from conftest import FIXTURES
 from test_ingest import BAD, BAD_FILES
 from workbench.annotate.labels import record
 from workbench.cli import main
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.models import Code
 from workbench.store import create_project
 

@@ -17,8 +17,8 @@ import pytest
 
 from conftest import TEST_SEED, use_llm
 from workbench.build import run_build
-from workbench.demo import import_demo_corpus
-from workbench.extract import extract
+from workbench.cli.demo import import_demo_corpus
+from workbench.pipeline.extract import extract
 from workbench.store import create_project, open_project
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ from workbench.build import run_build
 from workbench.cli import main
 from workbench.codebook.objective import score, stop_reason
 from workbench.config import WorkbenchConfig
-from workbench.corpus import load_corpus, training_corpus
+from workbench.pipeline.corpus import load_corpus, training_corpus
 from workbench.errors import WorkbenchError
 from workbench.llm.gateway import Gateway
 from workbench.models import Codebook
-from workbench.posteriors import build_sigma, code_posteriors, spread
+from workbench.pipeline.posteriors import build_sigma, code_posteriors, spread
 
 
 # ------------------------------------------------------------------ the stop rules (pure)

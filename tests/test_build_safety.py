@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from workbench import build_steps
+from workbench.build import steps as build_steps
 from workbench.build import build_status, decide, holder_alive, resume_review, run_build
-from workbench.build_context import BuildContext
+from workbench.build.context import BuildContext
 from workbench.cli import main
 from workbench.codebook.refine import evidence_changes
 from workbench.errors import WorkbenchError

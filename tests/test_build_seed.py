@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from workbench.build import BuildStatus
-from workbench.build_context import BuildContext
-from workbench.build_seed import describe_seed, read_seed, split_examples
-from workbench.build_steps import SEEDED, init_codebook
+from workbench.build.context import BuildContext
+from workbench.build.seed import describe_seed, read_seed, split_examples
+from workbench.build.steps import SEEDED, init_codebook
 from workbench.codebook.assignment import nearest_codes
 from workbench.errors import WorkbenchError
 from workbench.models import Code, Corpus

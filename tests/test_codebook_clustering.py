@@ -9,10 +9,10 @@ from sklearn.preprocessing import FunctionTransformer
 
 import workbench.codebook.clustering as clustering
 from conftest import TEST_SEED
+from workbench.config import ClustererName
 from workbench.codebook.clustering import (
     CLUSTERERS,
     ClusterPipeline,
-    ClustererName,
     CosineUMAP,
     assign_noise,
     calibrate_threshold,

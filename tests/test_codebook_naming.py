@@ -10,7 +10,7 @@ from workbench.codebook.naming import OFFLINE_NAMER, ctfidf_keywords, keyword_na
 from workbench.codebook.words import content_words, stop_words
 from workbench.llm.gateway import Gateway
 from workbench.llm.offline import split_sentences
-from workbench.name_codes import name_groups
+from workbench.pipeline.name_codes import name_groups
 
 
 def test_korean_petition_codes_are_named_by_content_not_verb_endings():

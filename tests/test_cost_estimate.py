@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from conftest import use_llm
 from workbench.cli import main
-from workbench.extract import estimate_extract, extract
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import estimate_extract, extract
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm import cost
 from workbench.report.terminal import run_cost_lines
 
@@ -119,7 +119,7 @@ def test_over_max_cost_a_run_refuses_without_yes_and_runs_with_it(llm_project, f
 
 
 def test_generate_estimate_counts_the_documents_still_to_write(project, fake_openai, tmp_path, monkeypatch):
-    from workbench.generate import estimate_generate, generate
+    from workbench.pipeline.generate import estimate_generate, generate
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")
@@ -139,7 +139,7 @@ def test_generate_estimate_counts_the_documents_still_to_write(project, fake_ope
 
 
 def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_project, fake_openai):
-    from workbench.build_estimate import estimate_build
+    from workbench.build.estimate import estimate_build
 
     llm_project.save_config(llm_project.config().with_settings(
         {"roles.decoder.provider": "openai", "roles.decoder.model": "gpt-4.1-nano",
@@ -156,8 +156,8 @@ def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_projec
 
 
 def test_reliability_estimate_counts_every_run_still_to_write(project, fake_openai, tmp_path, monkeypatch):
-    from workbench.generate import generate
-    from workbench.reliability import estimate_reliability
+    from workbench.pipeline.generate import generate
+    from workbench.measures.reliability import estimate_reliability
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     use_llm(project, fake_openai.base_url, roles=("generator",), model="gpt-4.1-nano")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import FIXTURES, shared_data
-from workbench.extract import extract
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import extract
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
 from workbench.llm.offline import EXTRACTIVE_STRATEGY, ExtractiveRecognizer, restates_topic, split_sentences
 

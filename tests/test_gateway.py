@@ -14,8 +14,8 @@ import pytest
 import prompts
 from conftest import use_llm
 from fake_openai import Reply
-from workbench.extract import extract
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import extract
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm import gateway as gateway_module
 from workbench.llm.gateway import Gateway
 

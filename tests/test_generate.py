@@ -11,9 +11,9 @@ import prompts
 from conftest import use_llm
 from fake_openai import Reply
 from workbench.cli import main
-from workbench.generate import country_adjective, document_id, generate
-from workbench.ingest import IngestOptions, ingest_file
-from workbench.score import source_label
+from workbench.pipeline.generate import country_adjective, document_id, generate
+from workbench.ingest.documents import IngestOptions, ingest_file
+from workbench.measures.score import source_label
 
 TOPICS = ["the qualities of a good partner", "caring for elderly parents"]
 

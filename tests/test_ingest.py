@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, shared_data
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.ingest import MAX_DOCUMENT_CHARS, IngestOptions, ingest_file
+from workbench.ingest.documents import MAX_DOCUMENT_CHARS, IngestOptions, ingest_file
 
 BAD = FIXTURES / "bad_input"
 

@@ -21,9 +21,9 @@ from workbench.annotate.labels import record
 from workbench.annotate.tasks import pair_id
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.ingest import IngestOptions, ingest_file
-from workbench.ingest_qdpx import (annotator_names, guid_key, ingest_qdpx, normalise_colour,
-                                   selection_misfit)
+from workbench.ingest.documents import IngestOptions, ingest_file
+from workbench.ingest.qdpx import annotator_names, ingest_qdpx
+from workbench.refi_qda.reader import guid_key, normalise_colour, selection_misfit
 from workbench.models import Code
 from workbench.report.export import codebook_records
 from workbench.report.qdpx import QDA_PROJECT_NS, export_project

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import shared_data
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.known_answer import METHODS, known_answer, read_gold_labels
+from workbench.measures.known_answer import METHODS, known_answer, read_gold_labels
 from workbench.validity.known_answer import draw_pairs, label_divergence, median_bandwidth, rank_agreement, rbf_mmd
 
 
@@ -113,8 +113,8 @@ def test_on_valueeval_validation_arguments(tmp_path):
     """500 real arguments with their gold labels, built offline: every method's ρ is reported
     with an interval (whatever its value: an honest low ρ is a result)."""
     from workbench.build import run_build
-    from workbench.extract import extract
-    from workbench.ingest import IngestOptions, ingest_file
+    from workbench.pipeline.extract import extract
+    from workbench.ingest.documents import IngestOptions, ingest_file
     from workbench.store import create_project
 
     source = shared_data("valueeval23", "arguments-validation.tsv")

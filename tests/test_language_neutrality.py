@@ -12,7 +12,7 @@ import pytest
 
 from workbench.config import WorkbenchConfig
 from workbench.language import detect_language
-from workbench.language_neutrality import dominant_languages, language_notes, translation_figures
+from workbench.measures.language_neutrality import dominant_languages, language_notes, translation_figures
 from workbench.llm import language_space as ls
 from workbench.llm.gateway import Gateway
 
@@ -125,7 +125,7 @@ def test_language_notes_warn_only_when_languages_differ_and_the_ratio_is_above_t
 
 
 def test_score_language_check_reads_the_projects_languages(project):
-    from workbench.score import language_check
+    from workbench.measures.score import language_check
     from workbench.store import DocumentRow
 
     project.import_documents("t", "-", {}, [

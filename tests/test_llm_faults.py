@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from conftest import use_llm
 from fake_openai import Reply
 from workbench.cli import main
-from workbench.extract import extract
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import extract
+from workbench.ingest.documents import IngestOptions, ingest_file
 
 VALUES = ('[{"code_name": "filial duty", "description": "The author values caring for parents."}, '
           '{"code_name": "honesty", "description": "The author values telling the truth."}]')

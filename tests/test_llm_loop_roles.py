@@ -11,8 +11,8 @@ from fake_openai import Reply, hashed_embedding
 from workbench.config import EMConfig
 from workbench.llm.gateway import Gateway
 from workbench.models import Code, Codebook, Corpus
-from workbench.name_codes import name_group_sets, name_groups
-from workbench.reconstruct import reconstruct
+from workbench.pipeline.name_codes import name_group_sets, name_groups
+from workbench.pipeline.reconstruct import reconstruct
 
 
 def _unit(v):

@@ -10,8 +10,8 @@ import pytest
 from conftest import use_llm
 from fake_openai import PROFILES, Reply, error_body
 from workbench.errors import WorkbenchError
-from workbench.extract import extract
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import extract
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
 from workbench.report.terminal import llm_errors
 

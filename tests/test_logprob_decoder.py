@@ -62,7 +62,7 @@ def test_the_endpoint_decoder_honours_logprob_reduce(project, fake_openai):
     from test_offline_lm_decoder import TEXTS, Q, _codebook, _corpus
 
     from workbench.config import EMConfig
-    from workbench.reconstruct import reconstruct
+    from workbench.pipeline.reconstruct import reconstruct
 
     fake_openai.token_logprob = _by_length
     d = {}

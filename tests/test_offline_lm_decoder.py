@@ -14,7 +14,7 @@ from workbench.llm import gateway as gateway_module
 from workbench.llm import local_lm as local_lm_module
 from workbench.llm.gateway import Gateway
 from workbench.models import Code, Codebook, Corpus
-from workbench.reconstruct import LM_DECODER, _likelihood_variables, reconstruct
+from workbench.pipeline.reconstruct import LM_DECODER, _likelihood_variables, reconstruct
 
 CODES = ["caring for one's family", "technological innovation", "military strength"]
 TEXTS = ["I visit my parents every weekend and cook dinner for them; looking after my family matters most.",

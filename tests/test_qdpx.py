@@ -21,9 +21,9 @@ from conftest import FIXTURES, centroid_width
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import MODEL, RECOGNIZER, pair_id
 from workbench.cli import main
-from workbench import ingest_qdpx
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.models import Code
+from workbench.refi_qda import reader
 from workbench.report import qdpx
 from workbench.report.export import QDA_CODEBOOK_NS, export_codebook
 from workbench.report.qdpx import QDA_PROJECT_NS, expression_span, export_project
@@ -97,7 +97,7 @@ def store(built):
 
 @pytest.fixture(scope="module")
 def project_schema():
-    return xmlschema.XMLSchema10(ingest_qdpx.PROJECT_SCHEMA)
+    return xmlschema.XMLSchema10(reader.PROJECT_SCHEMA)
 
 
 def read_back(path):

@@ -16,16 +16,17 @@ import prompts
 from conftest import use_llm
 from fake_openai import request_rng
 from workbench.cli import main
-from workbench.corpus import load_corpus
+from workbench.pipeline.corpus import load_corpus
 from workbench.errors import WorkbenchError
-from workbench.extract import extract
-from workbench.generate import generate
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.pipeline.extract import extract
+from workbench.pipeline.generate import generate
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
 from workbench.models import Code
-from workbench.reliability import RETEST, SAMPLING, TEMPLATE, estimate_reliability, reliability_runs, stored_reliability
+from workbench.measures.reliability import (RETEST, SAMPLING, TEMPLATE, estimate_reliability, reliability_runs,
+                                           stored_reliability)
 from workbench.report.terminal import run_cost_lines
-from workbench.score import score_project
+from workbench.measures.score import score_project
 
 TOPICS = ["the qualities of a good partner", "caring for elderly parents", "the role of money",
           "raising children"]

@@ -16,10 +16,10 @@ from matplotlib.ft2font import FT2Font
 
 from conftest import label_a_paused_version
 from workbench.annotate.labels import record
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.cli import main
 from workbench.report import fonts, plots
-from workbench.score import score_project
+from workbench.measures.score import score_project
 
 PYTHON_REPR = re.compile(r"<built-in method|<bound method|object at 0x|\{'|\[\(|np\.float")
 

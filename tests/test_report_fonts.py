@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.report import fonts
 from workbench.report.html import CJK_FONT_FILE, report_template
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.cli import main
 from workbench.formatting import percent
 from workbench.report.html import report_template

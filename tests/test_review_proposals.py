@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from textual.widgets import Input, Static
 
 from workbench.annotate.labels import record
-from workbench.annotate.review_proposals import propose_reviews
+from workbench.build.review_proposals import propose_reviews
 from workbench.annotate.tasks import pair_id
 from workbench.build import decide, review_queue
 from workbench.cli import main
@@ -83,7 +83,7 @@ def test_a_bad_decision_on_a_review_proposal_is_one_line_and_writes_nothing(buil
     assert "Traceback" not in out.output and len(out.output.strip().splitlines()) == 1
     # a build's decision words do not apply to a review proposal, nor review words to a build's
     build_proposal = store.proposals(kind="split")[0]
-    from workbench.decisions import decision_problem
+    from workbench.build.decisions import decision_problem
     assert "use approve, reject or edit" in decision_problem(build_proposal, "keep")
 
 

@@ -15,18 +15,18 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.alignment.scoring import ScoreRow
 from workbench.annotate.label_files import export_labels, import_labels
 from workbench.annotate.labels import record
 from workbench.annotate.tasks import CONSENSUS
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.ingest import IngestOptions, ingest_file
+from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.models import Code
 from workbench.report.export import codebook_records, export_codebook
 from workbench.report.terminal import scores_csv
-from workbench.score import ScoreResult
+from workbench.measures.score import ScoreResult
 from workbench.store import create_project, open_project
 from workbench.tabular import open_tabular
 from workbench.vocabulary import SCORE_COLUMNS

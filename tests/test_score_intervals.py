@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.alignment.cost import cost_matrix
 from workbench.alignment.intervals import (basic_power_interval, bias_power, bootstrap_interval, clamp_rounding,
                                            power_basic_interval)

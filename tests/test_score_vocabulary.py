@@ -11,12 +11,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from workbench import ablations
-from workbench.alignment.config import AlignmentConfig
+from workbench.experiments import ablations
+from workbench.config import AlignmentConfig
 from workbench.alignment.scoring import ScoreRow
 from workbench.cli import main
 from workbench.report.terminal import scores_csv
-from workbench.score import ScoreResult
+from workbench.measures.score import ScoreResult
 from workbench.vocabulary import METHOD, SCORE_COLUMNS, SCORE_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]

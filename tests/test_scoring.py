@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from workbench.alignment.config import AlignmentConfig
+from workbench.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.posteriors import build_sigma, code_posteriors
-from workbench.score import load_posteriors, score_posteriors, score_project, split_halves
+from workbench.pipeline.posteriors import build_sigma, code_posteriors
+from workbench.measures.score import load_posteriors, score_posteriors, score_project, split_halves
 from workbench.vocabulary import SCORE_COLUMNS
 
 FAST = AlignmentConfig(n_boot=10)  # the bootstrap is what costs; 10 resamples still exercise it
@@ -125,8 +125,8 @@ def test_unknown_names_and_cli(built_project):
 
 
 def test_graph_node_scores_the_final_version(built_project):
-    from workbench.build_context import BuildContext
-    from workbench.build_steps import score_alignment
+    from workbench.build.context import BuildContext
+    from workbench.build.steps import score_alignment
     from workbench.llm.gateway import Gateway
 
     config = built_project.config().with_settings({"alignment.n_boot": "0"})

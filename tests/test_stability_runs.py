@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from workbench.cli import main
-from workbench.stability import stability
+from workbench.experiments.stability import stability
 
 
 def test_two_seeds_are_built_compared_and_stored(built_project):
@@ -23,9 +23,9 @@ def test_two_seeds_are_built_compared_and_stored(built_project):
     # the same seed twice would agree perfectly: seed 0's copy against itself
     from workbench.codebook.clustering import code_members
     from workbench.codebook.stability import assignment_agreement, match_codes
-    from workbench.corpus import load_corpus
+    from workbench.pipeline.corpus import load_corpus
     from workbench.llm.gateway import Gateway
-    from workbench.posteriors import member_labels
+    from workbench.pipeline.posteriors import member_labels
     from workbench.store import open_project
 
     copy = open_project(report.seeds[0].path)
@@ -43,7 +43,7 @@ def test_two_seeds_are_built_compared_and_stored(built_project):
 
 
 def test_the_report_shows_reliability_and_stability(built_project, tmp_path):
-    from workbench.reliability import reliability_runs
+    from workbench.measures.reliability import reliability_runs
 
     reliability_runs(built_project, show_progress=False)
     stability(built_project, seeds=2, show_progress=False)

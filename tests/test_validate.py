@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.validate import validate
+from workbench.measures.validate import validate
 from workbench.validity import io
 
 PAPER = Path(__file__).parent / "fixtures" / "paper_tables"  # Tables 1, 8, 10a and 11 of the paper
@@ -132,7 +132,7 @@ def test_custom_pairs_and_bad_files(tmp_path):
 
 
 def test_project_scores_split_models_personas_and_other_methods(project):
-    from workbench.validate import project_scores
+    from workbench.measures.validate import project_scores
 
     def rows(pairs):
         return [{"group": g, "source": s, "r": v} for g, s, v in pairs]

@@ -122,7 +122,7 @@ def test_lens_fit_cli_refuses_the_offline_embedder_and_a_folder_without_the_trai
 
 def test_shipped_figures_show_the_lens_keeps_translations_together():
     """bench/language_neutrality.py measured the lens on the held-back parallel statements."""
-    from workbench.language_neutrality import translation_ratio
+    from workbench.measures.language_neutrality import translation_ratio
     from workbench.llm.language_space import RATIO_TARGET, SHARE_TARGET, shipped_figures
 
     figures = shipped_figures()

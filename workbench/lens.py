@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import WorkbenchError
-from .ingest import valueeval_documents
-from .progress import progress_bar
+from .ingest.documents import valueeval_documents
 from .llm.gateway import Gateway
 from .llm.value_lens import PROJECT_KEY, SOURCE_FILES, ValueLens, encode_lens, fit_value_lens
+from .progress import progress_bar
 from .store import Store
 
 

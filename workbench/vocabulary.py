@@ -14,6 +14,7 @@ HUMAN = "human"  # the source of a culture group's own documents (what a codeboo
 CONTROL = "control"  # the persona of a model prompted without one
 METHOD = "dove"  # DOVE's scores
 SURVEY_METHODS = {"kl": "survey-KL", "js": "survey-JS"}  # the survey-simulation baseline's (the DEF paper)
+STABILITY = "stability"  # the project meta key of the last ``workbench stability`` report (the report reads it)
 
 
 def ablation_method(name: str, ours: bool = False) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .config import AlignmentConfig
+from ..config import AlignmentConfig
 from .cost import cost_matrix
 from .intervals import Interval, basic_interval, basic_power_interval, clamp_rounding
 from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many, uot_objective, uot_values

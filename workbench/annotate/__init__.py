@@ -21,7 +21,7 @@ redone on the final one; labels of codes split or merged away (new uids) do not 
 
 Modules: ``tasks`` (task names, rounds, annotator checks), ``sampling`` (the task samples and the
 recognizer's codes), ``views`` (a sampled document as shown, item titles; a code's view is
-:mod:`workbench.code_view`),
+:mod:`workbench.pipeline.code_view`),
 ``labels`` (recording and reading labels, carried labels), ``agreement``, ``adjudication``,
 ``renames`` (the code-name audit) and ``label_files`` (CSV export and import). Decisions on a
 paused build's proposals are the build service's (:mod:`workbench.build`).

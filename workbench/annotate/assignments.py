@@ -10,8 +10,8 @@ from itertools import combinations
 
 import numpy as np
 
-from ..code_view import working_version
 from ..errors import WorkbenchError
+from ..pipeline.code_view import working_version
 from ..store import Store
 from .roles import ASSIGN, SEE_LABELS, may, member, members, require_lead
 from .sampling import code_quality_sample, mapping_sample

@@ -8,11 +8,11 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from ..code_view import working_version
-from ..corpus import load_corpus
 from ..errors import WorkbenchError
 from ..llm.gateway import Gateway
-from ..posteriors import build_sigma, code_posteriors
+from ..pipeline.code_view import working_version
+from ..pipeline.corpus import load_corpus
+from ..pipeline.posteriors import build_sigma, code_posteriors
 from ..store import Store
 from .labels import recognizer_rows
 from .tasks import MODEL, RECOGNIZER, pair_id, split_pair, task_protocol

@@ -1,4 +1,4 @@
-"""What the annotation screens show besides a code (:mod:`workbench.code_view`): a sampled document
+"""What the annotation screens show besides a code (:mod:`workbench.pipeline.code_view`): a sampled document
 with the recognizer's codes, and short titles of label items."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..code_view import CodeView, code_views
 from ..errors import WorkbenchError
+from ..pipeline.code_view import CodeView, code_views
 from ..store import Store
 from .labels import recognizer_rows
 from .tasks import PAIR, split_pair

@@ -30,7 +30,7 @@ def code_names(store, version: int | None) -> dict[str, str]:
 def review(project: str, annotator: str, codebook_version: int | None, serve: bool, lead: bool) -> None:
     """Review a paused build, audit code names, label mappings, see agreement, adjudicate (a TUI)."""
     from ..annotate.tasks import check_annotator
-    from ..code_view import working_version
+    from ..pipeline.code_view import working_version
 
     annotator = check_annotator(annotator)
     store = open_project(project)

@@ -25,7 +25,7 @@ def build(project: str, auto_approve: bool, iterations: int | None, restart: boo
     """Learn the codebook (Algorithm 1) from human documents (and --train-source ones); stops at each
     review pause, continues where it stopped."""
     from ..build import run_build
-    from ..build_estimate import estimate_build
+    from ..build.estimate import estimate_build
 
     from ..report.terminal import print_build_status, print_node_update
 

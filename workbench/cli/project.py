@@ -76,14 +76,14 @@ def config(project: str, key: str | None, value: str | None) -> None:
 def ingest(project, file, group, source, text_col, topic_col, topic, id_col, language, preset, truncate) -> None:
     """Import documents from CSV, TSV, JSON or JSON lines, or a REFI-QDA project (.qdpx: documents,
     codebook, annotators and their codings); a bad file imports nothing."""
-    from ..ingest import IngestOptions, ingest_file
+    from ..ingest.documents import IngestOptions, ingest_file
 
     store = open_project(project)
     options = IngestOptions(group=group, source=source, text_cols=tuple(c.strip() for c in text_col.split(",")),
                             topic_col=topic_col, id_col=id_col, language=language, preset=preset, truncate=truncate,
                             topic=topic)
     if Path(file).suffix.lower() == ".qdpx":
-        from ..ingest_qdpx import ingest_qdpx, summary_lines
+        from ..ingest.qdpx import ingest_qdpx, summary_lines
 
         for line in summary_lines(ingest_qdpx(store, file, options)):
             click.echo(line)
@@ -105,8 +105,8 @@ def ingest(project, file, group, source, text_col, topic_col, topic, id_col, lan
 @user_errors
 def extract(project: str, limit: int | None, quiet: bool, estimate_only: bool, yes: bool) -> None:
     """Extract value expressions from documents that have none yet (resumable)."""
-    from ..extract import estimate_extract
-    from ..extract import extract as run_extract
+    from ..pipeline.extract import estimate_extract
+    from ..pipeline.extract import extract as run_extract
     from ..report.terminal import llm_counts, llm_errors
 
     store = open_project(project)
@@ -146,6 +146,6 @@ def codebook(project: str, version: int | None, top: int) -> None:
 @user_errors
 def demo(directory: str) -> None:
     """Run the whole pipeline offline on a small illustrative corpus (not research data)."""
-    from ..demo import run_demo
+    from .demo import run_demo
 
     run_demo(Path(directory), echo=click.echo)

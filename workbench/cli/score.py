@@ -7,9 +7,9 @@ import click
 
 import prompts
 
-from ..ablations import ABLATIONS
 from ..codebook.refine import MIN_SEPARATION
 from ..errors import WorkbenchError
+from ..experiments.ablations import ABLATIONS
 from ..formatting import json_text
 from ..store import open_project
 from ..vocabulary import METHOD
@@ -41,8 +41,8 @@ def _names(value: str | None) -> list[str] | None:
 def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, template, seed,
              quiet, estimate_only, yes) -> None:
     """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
-    from ..generate import estimate_generate, read_topics
-    from ..generate import generate as run_generate
+    from ..pipeline.generate import estimate_generate, read_topics
+    from ..pipeline.generate import generate as run_generate
 
     store = open_project(project)
     topics = read_topics(topics_file) if topics_file else None
@@ -84,9 +84,9 @@ def score(project, version, halves, groups, sources, equal_n, ablations, as_json
     the ceiling (the group's split-half r at the source's size) with r/ceiling. Settings are the
     project's: see them with 'workbench config PROJECT' (alignment.eps, alignment.tau, alignment.eps2,
     alignment.n_boot, alignment.ci_method, alignment.ceiling_splits, alignment.equal_n_repeats)."""
-    from ..ablations import score_ablations
+    from ..experiments.ablations import score_ablations
+    from ..measures.score import score_project
     from ..report.terminal import print_ablations, print_scores, scores_csv, scores_json
-    from ..score import score_project
 
     if as_json and as_csv:
         raise WorkbenchError("choose one of --json and --csv")
@@ -146,7 +146,7 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
 
     DOVE's scores come from PROJECT (if given), other methods' from --scores files."""
     if known:
-        from ..known_answer import known_answer
+        from ..measures.known_answer import known_answer
         from ..report.terminal import print_known_answer
 
         if not project:
@@ -158,13 +158,13 @@ def validate(project, score_files, downstream, primed, reliability, version, sim
         else:
             print_known_answer(result)
         return
+    from ..measures.validate import LOWER_IS_BETTER, project_scores
+    from ..measures.validate import validate as run_validate
     from ..report.terminal import print_validity
-    from ..validate import LOWER_IS_BETTER, project_scores
-    from ..validate import validate as run_validate
     from ..validity import io
     from ..validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS
 
-    from ..reliability import stored_reliability
+    from ..measures.reliability import stored_reliability
 
     scores, primed_rows, used, runs = [], [], None, []
     if project:
@@ -219,7 +219,7 @@ def reliability(project, version, splits, seed, model_sources, as_json, quiet, e
     invariance; Cronbach's α and CV, stored for 'validate'. With a generator endpoint each model
     writes its topics again (three seeds, three templates; cached, resumable); without one,
     test-retest is a bootstrap re-draw of the stored documents and template invariance is not run."""
-    from ..reliability import estimate_reliability, reliability_runs
+    from ..measures.reliability import estimate_reliability, reliability_runs
     from ..report.terminal import print_validity
 
     pairs = [m.partition("=") for m in model_sources]
@@ -253,8 +253,8 @@ def reliability(project, version, splits, seed, model_sources, as_json, quiet, e
 def stability(project, seeds, min_separation, as_json, quiet) -> None:
     """Build the codebook with several seeds (offline decoder, auto-approve, copies beside the project)
     and report the ARI of assignments, the share of one-to-one matched codes and the spread of the scores."""
+    from ..experiments.stability import stability as run_stability
     from ..report.terminal import print_stability
-    from ..stability import stability as run_stability
 
     report = run_stability(open_project(project), seeds, min_separation, show_progress=not (quiet or as_json))
     if as_json:

@@ -110,7 +110,7 @@ def serve(project: str, host: str, port: int, codebook_version: int | None, cert
           keyfile: str | None, behind_proxy: bool) -> None:
     """Serve the annotators' app in a browser: each annotator opens their personal link."""
     from ..annotate.annotators import active_names, remember_served_url
-    from ..code_view import working_version
+    from ..pipeline.code_view import working_version
     from ..tui.serve import AnnotatorServer, check_port, exposure_warning, port_error, served_url, tls_context
 
     store = open_project(project)

@@ -20,14 +20,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from workbench.codebook.vectors import unit_rows
-
-if TYPE_CHECKING:
-    from workbench.config import EMConfig
+from workbench.config import EMConfig
 
 TINY_N = 10  # below this, UMAP's spectral layout and HDBSCAN have too few points
 PAPER_MERGE_COSINE = 0.9  # App. E.4
@@ -287,8 +285,7 @@ def umap_hdbscan(min_cluster_size: int = 5, umap_dims: int = 5, n_neighbors: int
                            hdbscan.HDBSCAN(min_cluster_size=max(2, min_cluster_size), core_dist_n_jobs=1))
 
 
-# The choices of the setting ``em.clusterer``, each a factory of the settings' numbers.
-ClustererName = Literal["umap-hdbscan"]
+# The choices of the setting ``em.clusterer`` (``config.ClustererName``), each a factory of the settings' numbers.
 CLUSTERERS: dict[str, Callable[..., ClusterPipeline]] = {"umap-hdbscan": umap_hdbscan}
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from workbench.codebook.objective import usage_zscores
 from workbench.codebook.vectors import unit_rows
+from workbench.config import MIN_SEPARATION
 
 # Relative change of a usage or distortion figure that counts as new evidence for a change the
 # annotators rejected (code sizes count on any change): day-to-day drift of n_k as other codes
@@ -239,8 +240,6 @@ def two_mode_share(delta: float) -> float:
     return float(half_mean ** 2 / (1 + delta ** 2))
 
 
-# The default of ``em.min_separation``: two equal modes 3 standard deviations apart.
-MIN_SEPARATION = round(two_mode_share(1.5), 3)
 # Members below which separation is not measured: two folds of at least two members per side.
 MIN_TESTED = 8
 

@@ -36,20 +36,15 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
 
 import numpy as np
 
 from ..codebook.vectors import unit_rows
+from ..config import DEFAULT_REPRESENTATION, VALUE_LENS, Representation  # noqa: F401 (read here by tests and bench)
 from ..language import detect_language
 
-Representation = Literal["raw", "passage", "language-centered", "language-subspace", "value-lens"]
 REPRESENTATIONS: tuple[str, ...] = ("raw", "passage", "language-centered", "language-subspace")  # language spaces
-VALUE_LENS = "value-lens"  # a language space seen through the value lens (:mod:`workbench.llm.value_lens`)
 LENS_BASE = "language-centered"  # the language space the value lens is fitted on and applied after
-# The value lens is the default because it won issue 23's checks on ValueEval's validation split
-# (known-answer ρ 0.639 against 0.464 without it; README, "The value lens").
-DEFAULT_REPRESENTATION: Representation = VALUE_LENS
 SUBSPACE_K = 8  # directions removed by ``language-subspace``: more cost ValueEval F1 (see README)
 HELD_BACK_SHARE = 3  # tenths of the statements held back
 RATIO_TARGET = 1.5  # D(set, its translation) ≤ 1.5 × D(two halves of the set)

@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
-from ..code_view import code_views, working_version
 from ..errors import WorkbenchError
+from ..pipeline.code_view import code_views, working_version
 from ..store import Store
 
 QDA_CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"

@@ -21,17 +21,16 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup, escape
 
 from ..alignment.scoring import mean_posterior
-from ..build_seed import describe_seed
+from ..build.decisions import votes_text
+from ..build.seed import describe_seed
 from ..codebook.assignment import soft_assign
-from ..decisions import votes_text
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt, local_time, percent
-from ..reliability import stored_reliability
-from ..score import ProjectPosteriors, load_posteriors, transport_flows
-from ..stability import META_KEY as STABILITY
+from ..measures.reliability import stored_reliability
+from ..measures.score import ProjectPosteriors, load_posteriors, transport_flows
+from ..measures.validate import validate
 from ..store import Store
-from ..validate import validate
-from ..vocabulary import HUMAN, METHOD
+from ..vocabulary import HUMAN, METHOD, STABILITY
 from . import fonts, plots
 from .terminal import score_csv
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..annotate.agreement import ratings
 from ..annotate.tasks import split_pair, task_protocol
-from ..decisions import votes_text
+from ..build.decisions import votes_text
 from ..store import Store
 from .export import add_codes, codebook_records, output_path, xml_document, xml_text
 

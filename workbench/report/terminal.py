@@ -9,14 +9,14 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from ..ablations import AblationResult
-from ..build_seed import describe_seed
-from ..code_view import code_views, working_version
+from ..build.review import proposed_line, review_line
+from ..build.seed import describe_seed
 from ..formatting import MISSING, fmt, percent
 from ..llm.cost import dollars, usage_cost
-from ..score import ScoreResult
+from ..measures.score import AblationResult, ScoreResult
+from ..measures.validate import ValidityReport
+from ..pipeline.code_view import code_views, working_version
 from ..store import Store
-from ..validate import ValidityReport
 from ..vocabulary import HUMAN, METHOD, SCORE_HEADER
 
 console = Console()
@@ -255,13 +255,6 @@ _NODE_LINES = {
 }
 
 
-def proposed_line(values: dict) -> str:
-    """What ``propose`` put forward and what it held back, with why."""
-    held = values.get("held_back") or []
-    return (f"propose: {len(values.get('proposal_ids', []))} proposal(s)"
-            + (f"; {len(held)} held back: " + "; ".join(held) if held else ""))
-
-
 def llm_counts(s: dict) -> str:
     """The LLM accounting of a run, as one clause of a summary line."""
     return (f"LLM calls {s['calls']} (cache hits {s['cache_hits']}, failures {s['failures']}: invalid outputs "
@@ -296,13 +289,6 @@ def score_terms(row: dict) -> list[str]:
     terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"),
              -held_out if held_out is not None else None]
     return [fmt(v, 4) for v in terms]
-
-
-def review_line(evidence: dict) -> str:
-    """"α 0.12 [−0.05, 0.31] < 0.667 over 30 items, 9 in disagreement": why a code is up for review."""
-    low, high = evidence.get("ci") or [None, None]
-    return (f"α {fmt(evidence.get('alpha'))} [{fmt(low)}, {fmt(high)}] < {evidence.get('floor')} over "
-            f"{evidence.get('n_items')} items, {len(evidence.get('disagreements') or [])} in disagreement")
 
 
 def print_waiting(store: Store, views: list) -> None:

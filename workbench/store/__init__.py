@@ -36,6 +36,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+MAX_DOCUMENT_CHARS = 100_000  # a document's text at most (ingest cuts or refuses longer ones, generate cuts)
+
+
 @dataclass(frozen=True)
 class DocumentRow:
     id: str

@@ -17,7 +17,7 @@ from ..annotate.labels import record
 from ..annotate.roles import ADJUDICATE, may
 from ..annotate.tasks import CONSENSUS, REANNOTATION, TASKS, split_pair, task_protocol
 from ..annotate.views import item_titles
-from ..code_view import code_views
+from ..pipeline.code_view import code_views
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

@@ -16,8 +16,8 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..annotate.roles import DECIDE, LEAD, SEE_LABELS, may, member, require
-from ..code_view import working_version
 from ..errors import WorkbenchError
+from ..pipeline.code_view import working_version
 from ..store import Store, open_project
 from .adjudication_screen import AdjudicationScreen
 from .agreement_screen import AgreementScreen

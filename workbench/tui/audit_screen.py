@@ -16,7 +16,7 @@ from ..annotate.labels import my_labels, record
 from ..annotate.renames import apply_renames
 from ..annotate.sampling import code_quality_sample
 from ..annotate.tasks import task_protocol
-from ..code_view import CodeView, code_views
+from ..pipeline.code_view import CodeView, code_views
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

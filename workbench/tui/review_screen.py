@@ -14,10 +14,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..build import ProposalView, decide, quorum_outcomes, resume_payload, resume_review, review_queue
-from ..decisions import REVIEW, parse_review_decision
-from ..formatting import fmt
+from ..build.decisions import REVIEW, parse_review_decision
+from ..build.review import proposed_line, review_line
 from ..errors import WorkbenchError
-from ..report.terminal import proposed_line, review_line
+from ..formatting import fmt
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
 from .dialogs import TextPrompt
 from .paged_table import PagedTable

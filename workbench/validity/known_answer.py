@@ -7,7 +7,7 @@ half; s = 0 gives the unshifted (null) pairs. Both halves hold distinct document
 size, so a distance cannot rank the pairs by how concentrated a population is (drawn with
 replacement, the strong pairs' repeated documents alone ranked them at ρ ≈ 0.7 on ValueEval).
 A method that measures values should rank the pairs as the divergence of their mean gold-label
-vectors does. Pure functions over arrays; the service (:mod:`workbench.known_answer`) feeds them
+vectors does. Pure functions over arrays; the service (:mod:`workbench.measures.known_answer`) feeds them
 a project.
 """
 from __future__ import annotations

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .llm.gateway import Gateway
-from .models import Code
+from ..llm.gateway import Gateway
+from ..models import Code
+from ..store import Store
 from .name_codes import central_texts
-from .store import Store
 
 
 def working_version(store: Store, version: int | None = None) -> int:

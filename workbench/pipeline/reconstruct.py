@@ -26,7 +26,7 @@ stratified by (group, source); the latent decoder is cheap and reconstructs ever
 With ``em.objective reconstruction`` (the default) a share ``em.holdout_share`` of those documents
 is held out: the same documents every iteration (seeded by ``em.seed`` alone, stratified), never
 used to propose a change (the per-code d(c_k) the split rule reads comes from the others), and
-their mean distortion judges whether the last change is kept (``build_steps.score_codebook``).
+their mean distortion judges whether the last change is kept (``build.steps.score_codebook``).
 """
 from __future__ import annotations
 
@@ -36,15 +36,15 @@ import numpy as np
 
 import prompts
 
-from .codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
-from .codebook.objective import expected_distortion
-from .codebook.sampling import sample_code_sets
-from .config import EMConfig
-from .llm.gateway import Gateway
-from .llm.local_lm import LM_DECODER
-from .llm.parsing import parse_free_text
-from .models import Codebook, Corpus
-from .progress import progress_bar
+from ..codebook.decoders import code_distortion, embedding_distortion, latent_distortions, logprob_distortion
+from ..codebook.objective import expected_distortion
+from ..codebook.sampling import sample_code_sets
+from ..config import EMConfig
+from ..llm.gateway import Gateway
+from ..llm.local_lm import LM_DECODER
+from ..llm.parsing import parse_free_text
+from ..models import Codebook, Corpus
+from ..progress import progress_bar
 
 LATENT_DECODER = "offline-latent-v1"
 LOGPROB_CHARS = 4000  # document characters scored by a log-probability decoder (a small model's context)

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .build_seed import SeedCodebook
-from .codebook.vectors import unit_rows
-from .config import WorkbenchConfig
-from .corpus import load_corpus, training_corpus
-from .llm.gateway import Gateway
-from .models import Codebook, Corpus
-from .posteriors import build_sigma, code_posteriors, member_labels
-from .store import Store
+from ..codebook.vectors import unit_rows
+from ..config import WorkbenchConfig
+from ..llm.gateway import Gateway
+from ..models import Codebook, Corpus
+from ..pipeline.corpus import load_corpus, training_corpus
+from ..pipeline.posteriors import build_sigma, code_posteriors, member_labels
+from ..store import Store
+from .seed import SeedCodebook
 
 
 @dataclass

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..build_context import BuildContext
-from ..build_steps import save_changed_version
-from ..decisions import REVIEW
+from ..annotate.agreement import agreement, ratings
+from ..annotate.tasks import split_pair
 from ..errors import WorkbenchError
 from ..llm.gateway import Gateway
 from ..store import Store
-from .agreement import agreement, ratings
-from .tasks import split_pair
+from .context import BuildContext
+from .decisions import REVIEW
+from .steps import save_changed_version
 
 THREAD_PREFIX = "review:"
 EXCERPT_CHARS = 300

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WorkbenchError
-from .ingest_qdpx import flatten_codes, guid_key, read_qdpx
-from .llm.gateway import Gateway
-from .tabular import read_rows
+from ..errors import WorkbenchError
+from ..llm.gateway import Gateway
+from ..refi_qda.reader import flatten_codes, guid_key, read_qdpx
+from ..tabular import read_rows
 
 QDC_NS = "urn:QDA-XML:codebook:1.0"
 EXAMPLE_SEPARATOR = " | "  # as the CSV export joins a code's central expressions

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .store import Store
+from ..store import Store
 
 DECISIONS = ("approve", "reject", "edit")
 REVIEW = "review"  # the kind of a proposal made from an unreliable code (agreement per code)

@@ -1,6 +1,6 @@
 """What a ``build`` will cost before it runs (``build --estimate``), as an upper bound.
 
-A build first extracts the documents that have none yet (:func:`workbench.extract.estimate_extract`),
+A build first extracts the documents that have none yet (:func:`workbench.pipeline.extract.estimate_extract`),
 then scores at most T + 1 codebooks (T refinements and C^T). Each scoring reconstructs
 ``min(em.doc_budget, training documents)`` documents through the decoder: 2·N1 code sets per
 document, N2 samples of the App. G reconstruction prompt each (``distortion embedding``), or one
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import prompts
 
-from .extract import estimate_extract
-from .llm.cost import Estimate, estimate_chats, estimate_completions, scaled
-from .reconstruct import LOGPROB_CHARS
-from .vocabulary import HUMAN
-from .store import Store
+from ..llm.cost import Estimate, estimate_chats, estimate_completions, scaled
+from ..pipeline.extract import estimate_extract
+from ..pipeline.reconstruct import LOGPROB_CHARS
+from ..store import Store
+from ..vocabulary import HUMAN
 
 ASSUMED_NAME = "family solidarity"  # a code name of typical length (App. G asks for 1-3 words)
 

@@ -3,7 +3,7 @@ source, with the debiased UOT of ``workbench.alignment``; what ``workbench score
 graph's ``score_alignment`` node call.
 
 Documents are mapped to code posteriors q(z|x, C) with Eq. 15 exactly as the codebook loop does
-(:mod:`workbench.posteriors`: σ as the build measured it on its C⁰), so a score is computed in the
+(:mod:`workbench.pipeline.posteriors`: σ as the build measured it on its C⁰), so a score is computed in the
 same value space the codebook was learned in. Every document is mapped, whether or not its source
 trained the codebook (``em.train_sources``).
 
@@ -29,19 +29,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .alignment.config import AlignmentConfig
-from .alignment.cost import cost_matrix
-from .alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_flows
-from .alignment.uot import uot_plan
-from .corpus import load_corpus
-from .errors import WorkbenchError
+from ..alignment.cost import cost_matrix
+from ..alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_flows
+from ..alignment.uot import uot_plan
+from ..config import AlignmentConfig
+from ..errors import WorkbenchError
+from ..llm.gateway import Gateway
+from ..llm.language_space import RATIO_TARGET, shipped_figures
+from ..models import Codebook, Corpus
+from ..pipeline.corpus import load_corpus
+from ..pipeline.posteriors import build_sigma, code_posteriors
+from ..store import Store
+from ..vocabulary import CONTROL, HUMAN, METHOD, ablation_method
 from .language_neutrality import dominant_languages, language_notes, translation_ratio
-from .llm.gateway import Gateway
-from .llm.language_space import RATIO_TARGET, shipped_figures
-from .models import Codebook, Corpus
-from .posteriors import build_sigma, code_posteriors
-from .store import Store
-from .vocabulary import CONTROL, HUMAN, METHOD
 
 
 def source_label(source: str, group: str) -> str:
@@ -112,6 +112,53 @@ class ScoreResult:
 
     def as_dicts(self) -> list[dict]:
         return [{"codebook_version": self.version, **r.as_dict()} for r in self.rows]
+
+
+@dataclass
+class AblationRow:
+    """One cell of an ablation: ``value`` in the paper's measure, with its ``raw`` (D for a UOT
+    score) and interval where it has them; ``ours`` in ours (``extra`` holds its raw figure)."""
+
+    group: str
+    source: str
+    value: float
+    raw: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    extra: dict = field(default_factory=dict)
+    n_group_docs: int = 0
+    n_source_docs: int = 0
+    ours: float | None = None
+    ours_ci: tuple[float, float] | None = None
+
+
+@dataclass
+class AblationResult:
+    name: str
+    version: int  # the codebook version ablated
+    rows: list[AblationRow]
+    measure: str  # the paper's measure: what ``value`` is
+    higher_is_closer: bool
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    ours_measure: str | None = None  # what ``ours`` is, when kept beside the paper's
+
+    def score_rows(self) -> list[tuple[str, str, list[dict]]]:
+        """(method, measure, rows) as stored and written to a score CSV: the paper's measure as
+        ``dove:NAME`` (``value`` as r, ``raw`` as D, and D_bias where DOVE's score is the measure),
+        then ours where kept as ``dove:NAME:ours`` (its raw D or KL as D); rows carry the fields of
+        ``vocabulary.SCORE_COLUMNS``."""
+        cells = [{"group": r.group, "source": r.source, "n_group_docs": r.n_group_docs,
+                  "n_source_docs": r.n_source_docs} for r in self.rows]
+        paper = [{**cell, "r": r.value, "D": r.raw, "D_bias": r.extra.get("D_bias"), "ci_low": r.ci_low,
+                  "ci_high": r.ci_high} for cell, r in zip(cells, self.rows)]
+        found = [(ablation_method(self.name), self.measure, paper)]
+        if self.ours_measure:
+            found.append((ablation_method(self.name, ours=True), self.ours_measure, [
+                {**cell, "r": r.ours, "D": r.extra.get("ours_D", r.extra.get("ours_KL")),
+                 "ci_low": (r.ours_ci or (None, None))[0], "ci_high": (r.ours_ci or (None, None))[1]}
+                for cell, r in zip(cells, self.rows)]))
+        return found
 
 
 def document_sets(post: ProjectPosteriors, halves: bool = False, seed: int = 0,

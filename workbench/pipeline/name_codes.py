@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .codebook.naming import OFFLINE_NAMER, central_order, ctfidf_keywords, keyword_name, nearest_value
-from .llm.gateway import Gateway
-from .llm.offline import load_value_prototypes
-from .llm.parsing import parse_code_name
+from ..codebook.naming import OFFLINE_NAMER, central_order, ctfidf_keywords, keyword_name, nearest_value
+from ..llm.gateway import Gateway
+from ..llm.offline import load_value_prototypes
+from ..llm.parsing import parse_code_name
 
 CENTRAL_DESCRIPTIONS = 10
 

@@ -7,19 +7,19 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from .build import run_build
+from ..build import run_build
 
-from .extract import extract
-from .ingest import IngestOptions, ingest_file
-from .report.terminal import print_build_status, print_codebook, print_node_update
-from .store import Store, create_project
+from ..ingest.documents import IngestOptions, ingest_file
+from ..pipeline.extract import extract
+from ..report.terminal import print_build_status, print_codebook, print_node_update
+from ..store import Store, create_project
 
 DEMO_ITERATIONS = 4
 
 
 def import_demo_corpus(store: Store, directory: Path, echo: Callable[[str], None] = lambda _: None) -> None:
     """Import the shipped illustrative corpus, one file per (group, source)."""
-    with resources.as_file(resources.files(__package__).joinpath("demo_corpus.jsonl")) as shipped:
+    with resources.as_file(resources.files("workbench").joinpath("demo_corpus.jsonl")) as shipped:
         lines = [r for r in Path(shipped).read_text("utf-8").splitlines() if r.strip()]
     by_part: dict[tuple[str, str], list[str]] = {}
     for line in lines:
@@ -51,9 +51,9 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     print_codebook(store, None, top=2)
     # The build's score_alignment node stored the group × source table; scoring again with halves
     # adds each group against a random half of itself (the ceiling a source can reach).
-    from .report.html import write_report
-    from .report.terminal import print_scores
-    from .score import score_project
+    from ..measures.score import score_project
+    from ..report.html import write_report
+    from ..report.terminal import print_scores
 
     print_scores(score_project(store, halves=True))
     files = write_report(store, directory / "report")

@@ -27,14 +27,13 @@ from pathlib import Path
 
 import prompts
 
-from .errors import WorkbenchError
-from .ingest import MAX_DOCUMENT_CHARS
-from .language import detect_language
-from .llm.cost import Estimate, estimate_chats
-from .llm.gateway import CallResult, Gateway, OutputError
-from .progress import progress_bar
-from .store import DocumentRow, Store
-from .vocabulary import CONTROL
+from ..errors import WorkbenchError
+from ..language import detect_language
+from ..llm.cost import Estimate, estimate_chats
+from ..llm.gateway import CallResult, Gateway, OutputError
+from ..progress import progress_bar
+from ..store import MAX_DOCUMENT_CHARS, DocumentRow, Store
+from ..vocabulary import CONTROL
 
 BATCH = 50  # documents per write transaction
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codebook.assignment import code_spread, document_posteriors_chunked
-from .errors import WorkbenchError
-from .models import Codebook, Corpus
-from .store import Store
+from ..codebook.assignment import code_spread, document_posteriors_chunked
+from ..errors import WorkbenchError
+from ..models import Codebook, Corpus
+from ..store import Store
 
 
 def member_labels(corpus: Corpus, codebook: Codebook) -> np.ndarray:

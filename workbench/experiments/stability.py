@@ -22,18 +22,17 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from .build import run_build
-from .codebook.clustering import code_members
-from .codebook.refine import MIN_SEPARATION
-from .codebook.stability import assignment_agreement, match_codes
-from .corpus import load_corpus
-from .llm.gateway import Gateway
-from .posteriors import member_labels
-from .project_variants import variant_project
-from .vocabulary import METHOD
-from .store import Store
+from ..build import run_build
+from ..codebook.clustering import code_members
+from ..codebook.refine import MIN_SEPARATION
+from ..codebook.stability import assignment_agreement, match_codes
+from ..llm.gateway import Gateway
+from ..pipeline.corpus import load_corpus
+from ..pipeline.posteriors import member_labels
+from ..store import Store
+from ..vocabulary import METHOD, STABILITY
+from .variants import variant_project
 
-META_KEY = "stability"
 
 
 @dataclass
@@ -103,5 +102,5 @@ def stability(store: Store, seeds: int = 3, min_separation: float = MIN_SEPARATI
                "mean_matched_share": statistics.fmean(p["matched_share"] for p in pairs) if pairs else None,
                "max_score_sd": max((c["sd"] for c in spread), default=None)}
     report = StabilityReport(builds, pairs, spread, min_separation, summary)
-    store.set_meta(META_KEY, json.dumps(report.as_dict()))
+    store.set_meta(STABILITY, json.dumps(report.as_dict()))
     return report

@@ -15,19 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .ablations import cloud_uot
-from .alignment.scoring import mean_posterior, score_table
-from .codebook.vectors import unit_rows
-from .errors import WorkbenchError
-from .llm.gateway import Gateway
-from .progress import progress_bar
+from ..alignment.clouds import cloud_uot
+from ..alignment.scoring import mean_posterior, score_table
+from ..codebook.vectors import unit_rows
+from ..errors import WorkbenchError
+from ..llm.gateway import Gateway
+from ..progress import progress_bar
+from ..store import Store
+from ..survey.metrics import js_distance
+from ..tabular import open_tabular
+from ..validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
+                                     rank_agreement, rbf_mmd)
+from ..vocabulary import METHOD, ablation_method
 from .score import load_posteriors
-from .store import Store
-from .survey.metrics import js_distance
-from .tabular import open_tabular
-from .validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
-                                    rank_agreement, rbf_mmd)
-from .vocabulary import METHOD, ablation_method
 
 NO_REFINEMENT, NO_UOT, NO_CODEBOOK = (ablation_method("no-refinement"), ablation_method("no-uot", ours=True),
                                       ablation_method("no-codebook", ours=True))

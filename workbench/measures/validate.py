@@ -15,7 +15,7 @@ format of :mod:`workbench.validity.io`. What can be computed is computed:
 
 Traits are the groups (cultures) every method scored; models are the sources every method scored
 (or those named). From the project, human groups and their halves are not models, and a source
-``θ@P`` is model θ primed with persona P (see :mod:`workbench.score`); other methods' rows stored
+``θ@P`` is model θ primed with persona P (see :mod:`workbench.measures.score`); other methods' rows stored
 in the project (the survey baseline's ``survey-KL`` / ``survey-JS``) are read too.
 
 Orientation: correlations compare methods only if a higher score means "closer" for every method.
@@ -31,16 +31,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import WorkbenchError
-from .store import Store
-from .validity.correlation import nanmean
-from .validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS, Pair
-from .validity.io import DownstreamRecord, PrimedRecord, ReliabilityRecord, ScoreRecord
-from .validity.mtmm import convergent_validity, discriminant_validity
-from .validity.predictive import Pooling, Undefined, predictive_validity
-from .validity.priming import priming_validity
-from .validity.reliability import cronbach_alpha, mean_coefficient_of_variation
-from .vocabulary import METHOD, SURVEY_METHODS
+from ..errors import WorkbenchError
+from ..store import Store
+from ..validity.correlation import nanmean
+from ..validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS, Pair
+from ..validity.io import DownstreamRecord, PrimedRecord, ReliabilityRecord, ScoreRecord
+from ..validity.mtmm import convergent_validity, discriminant_validity
+from ..validity.predictive import Pooling, Undefined, predictive_validity
+from ..validity.priming import priming_validity
+from ..validity.reliability import cronbach_alpha, mean_coefficient_of_variation
+from ..vocabulary import METHOD, SURVEY_METHODS
 
 # Methods whose scores are distances (lower = closer): the survey baseline's KL and JS.
 LOWER_IS_BETTER = frozenset(SURVEY_METHODS.values())

@@ -12,13 +12,13 @@ from functools import partial
 
 import prompts
 
-from .llm.cost import Estimate, estimate_chats
-from .llm.gateway import CallResult, Gateway
-from .llm.injection import injection_check, is_instruction
-from .llm.offline import ExtractiveRecognizer
-from .llm.parsing import ValueCode, parse_value_codes
-from .progress import progress_bar
-from .store import DocumentRow, Store
+from ..llm.cost import Estimate, estimate_chats
+from ..llm.gateway import CallResult, Gateway
+from ..llm.injection import injection_check, is_instruction
+from ..llm.offline import ExtractiveRecognizer
+from ..llm.parsing import ValueCode, parse_value_codes
+from ..progress import progress_bar
+from ..store import DocumentRow, Store
 
 OFFLINE_BATCH = 32
 

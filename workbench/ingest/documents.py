@@ -12,13 +12,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import WorkbenchError
-from .language import detect_language
-from .store import DocumentRow, Store
-from .tabular import TabularFile, open_tabular
-from .vocabulary import HUMAN
+from ..errors import WorkbenchError
+from ..language import detect_language
+from ..store import MAX_DOCUMENT_CHARS, DocumentRow, Store
+from ..tabular import TabularFile, open_tabular
+from ..vocabulary import HUMAN
 
-MAX_DOCUMENT_CHARS = 100_000
 
 
 @dataclass

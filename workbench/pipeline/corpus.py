@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import WorkbenchError
-from .llm.gateway import Gateway
-from .models import Corpus
-from .progress import progress_bar
-from .store import Store
+from ..errors import WorkbenchError
+from ..llm.gateway import Gateway
+from ..models import Corpus
+from ..progress import progress_bar
+from ..store import Store
 
 
 def load_corpus(store: Store, gateway: Gateway, show_progress: bool = True, runs: bool = False) -> Corpus:

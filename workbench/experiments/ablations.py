@@ -31,70 +31,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import ot
 
-from .alignment.config import AlignmentConfig
-from .alignment.scoring import ScoreRow, mean_posterior, score_table
-from .codebook.vectors import unit_rows
-from .errors import WorkbenchError
-from .score import ProjectPosteriors, ScoreResult, document_sets, load_posteriors, score_posteriors
-from .store import Store
-from .survey.metrics import KL_EPSILON, js_distance, kl_divergence
-from .vocabulary import ablation_method
+from ..alignment.clouds import cloud_uot, cloud_wasserstein
+from ..alignment.scoring import mean_posterior
+from ..codebook.vectors import unit_rows
+from ..config import AlignmentConfig
+from ..errors import WorkbenchError
+from ..measures.score import (AblationResult, AblationRow, ProjectPosteriors, ScoreResult, document_sets,
+                              load_posteriors, score_posteriors)
+from ..store import Store
+from ..survey.metrics import KL_EPSILON, js_distance, kl_divergence
 
 MAX_POINTS = 1000  # documents a side in the no-codebook ablation's N × N transport
 REDUNDANCY_FREE = {"em.beta1": "0", "em.beta2": "0"}  # Table 2's "w/o redundancy reduction"
-
-
-@dataclass
-class AblationRow:
-    """One cell of an ablation: ``value`` in the paper's measure, with its ``raw`` (D for a UOT
-    score) and interval where it has them; ``ours`` in ours (``extra`` holds its raw figure)."""
-
-    group: str
-    source: str
-    value: float
-    raw: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    extra: dict = field(default_factory=dict)
-    n_group_docs: int = 0
-    n_source_docs: int = 0
-    ours: float | None = None
-    ours_ci: tuple[float, float] | None = None
-
-
-@dataclass
-class AblationResult:
-    name: str
-    version: int  # the codebook version ablated
-    rows: list[AblationRow]
-    measure: str  # the paper's measure: what ``value`` is
-    higher_is_closer: bool
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    ours_measure: str | None = None  # what ``ours`` is, when kept beside the paper's
-
-    def score_rows(self) -> list[tuple[str, str, list[dict]]]:
-        """(method, measure, rows) as stored and written to a score CSV: the paper's measure as
-        ``dove:NAME`` (``value`` as r, ``raw`` as D, and D_bias where DOVE's score is the measure),
-        then ours where kept as ``dove:NAME:ours`` (its raw D or KL as D); rows carry the fields of
-        ``vocabulary.SCORE_COLUMNS``."""
-        cells = [{"group": r.group, "source": r.source, "n_group_docs": r.n_group_docs,
-                  "n_source_docs": r.n_source_docs} for r in self.rows]
-        paper = [{**cell, "r": r.value, "D": r.raw, "D_bias": r.extra.get("D_bias"), "ci_low": r.ci_low,
-                  "ci_high": r.ci_high} for cell, r in zip(cells, self.rows)]
-        found = [(ablation_method(self.name), self.measure, paper)]
-        if self.ours_measure:
-            found.append((ablation_method(self.name, ours=True), self.ours_measure, [
-                {**cell, "r": r.ours, "D": r.extra.get("ours_D", r.extra.get("ours_KL")),
-                 "ci_low": (r.ours_ci or (None, None))[0], "ci_high": (r.ours_ci or (None, None))[1]}
-                for cell, r in zip(cells, self.rows)]))
-        return found
 
 
 @dataclass(frozen=True)
@@ -104,32 +57,6 @@ class Ablation:
     name: str
     paper_row: str
     run: Callable[[Store, ProjectPosteriors, AlignmentConfig, list[str] | None, list[str] | None], AblationResult]
-
-
-def cloud_uot(emb: np.ndarray, gi: np.ndarray, si: np.ndarray, config: AlignmentConfig, g: str = "group",
-              s: str = "source") -> ScoreRow:
-    """Eq. 22 between two clouds of unit document embeddings (rows ``gi`` and ``si`` of ``emb``),
-    each document a point of mass 1/N, ground cost = cosine distance; bootstrap as DOVE's."""
-    support, cost, onehot = _cloud(emb, gi, si)
-    return score_table({g: onehot[np.searchsorted(support, gi)]}, {s: onehot[np.searchsorted(support, si)]},
-                       None, config, cost=cost)[0]
-
-
-def cloud_wasserstein(emb: np.ndarray, gi: np.ndarray, si: np.ndarray) -> float:
-    """W₁ between two clouds of unit document embeddings (Table 14, "w/o value codebook"): exact
-    balanced optimal transport, each document a point of mass 1/N, ground cost = cosine distance."""
-    support, cost, _ = _cloud(emb, gi, si)
-    a = np.isin(support, gi) / len(gi)
-    b = np.isin(support, si) / len(si)
-    return max(float(ot.emd2(a, b, cost)), 0.0)
-
-
-def _cloud(emb: np.ndarray, gi: np.ndarray, si: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The union of two clouds' documents (a group scored on itself shares them), their cosine
-    distances and one indicator row per document."""
-    support = np.union1d(gi, si)
-    cost = np.clip(1.0 - emb[support] @ emb[support].T, 0.0, 2.0)
-    return support, cost, np.eye(len(support))
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -202,8 +129,8 @@ def no_redundancy(store: Store, post: ProjectPosteriors, config: AlignmentConfig
                   sources=None) -> AblationResult:
     """DOVE's score on a codebook built with β1 = β2 = 0 (Eq. 2 without its R2 terms), in a copy
     of the project beside it; a copy already built is scored as it is."""
-    from .build import run_build
-    from .project_variants import variant_project
+    from ..build import run_build
+    from .variants import variant_project
 
     folder = Path(f"{store.path}.ablations")
     folder.mkdir(exist_ok=True)

@@ -20,11 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from .alignment.config import AlignmentConfig
-from .alignment.scoring import score_table
-from .codebook.assignment import code_spread, soft_assign
-from .codebook.clustering import centroids, initial_codes, umap_hdbscan
-from .codebook.vectors import unit_rows
+from ..alignment.scoring import score_table
+from ..codebook.assignment import code_spread, soft_assign
+from ..codebook.clustering import centroids, initial_codes, umap_hdbscan
+from ..codebook.vectors import unit_rows
+from ..config import AlignmentConfig
 
 Clustering = Literal["kmeans", "initial_codes"]
 

@@ -26,7 +26,7 @@ the source's name and group, and are extracted with the project's extractor; the
 project's own sources, training or score tables. Generation is keyed by (model, topic, seed or
 template), so a re-run makes no new calls. Each run is a (group × model) table of r (DOVE,
 n_boot = 0) over the project's human groups; Cronbach's α and the mean CV over the runs come from
-:func:`workbench.validate.validate`, as for a ``--reliability`` file. Runs are stored as score rows
+:func:`workbench.measures.validate.validate`, as for a ``--reliability`` file. Runs are stored as score rows
 of method ``dove:<kind>:<run>`` for the codebook version (replacing the version's earlier
 reliability runs), so ``workbench validate PROJECT`` uses them.
 """
@@ -38,19 +38,19 @@ import numpy as np
 
 import prompts
 
-from .alignment.scoring import score_table
-from .corpus import load_corpus
-from .errors import WorkbenchError
-from .extract import estimate_extract, extract
-from .generate import estimate_generate, generate
-from .llm.cost import Estimate, estimate_on_replies, merged
-from .llm.gateway import Gateway
-from .progress import progress_bar
+from ..alignment.scoring import score_table
+from ..errors import WorkbenchError
+from ..llm.cost import Estimate, estimate_on_replies, merged
+from ..llm.gateway import Gateway
+from ..pipeline.corpus import load_corpus
+from ..pipeline.extract import estimate_extract, extract
+from ..pipeline.generate import estimate_generate, generate
+from ..progress import progress_bar
+from ..store import Store
+from ..validity.io import ReliabilityRecord
+from ..vocabulary import CONTROL, HUMAN, METHOD
 from .score import ProjectPosteriors, document_sets, load_posteriors, source_label
-from .store import Store
 from .validate import ValidityReport, validate
-from .validity.io import ReliabilityRecord
-from .vocabulary import CONTROL, HUMAN, METHOD
 
 SAMPLING, BOOTSTRAP, RETEST, TEMPLATE = "sampling", "test-retest (bootstrap)", "test-retest", "template"
 KINDS = (SAMPLING, BOOTSTRAP, RETEST, TEMPLATE)
@@ -140,7 +140,7 @@ def generate_runs(store: Store, targets: list[Regeneration], splits: int, seed: 
 def estimate_reliability(store: Store, splits: int = 3, seed: int = 0,
                          model_sources: dict[str, str] | None = None) -> Estimate:
     """What the generation runs of :func:`reliability_runs` would cost: every model source's
-    test–retest and template runs still to write (see :func:`workbench.generate.estimate_generate`)
+    test–retest and template runs still to write (see :func:`workbench.pipeline.generate.estimate_generate`)
     and, with an LLM extractor, the extraction of every document they write (each of the length
     the generator's estimate assumes) and of those written before but not extracted."""
     if store.config().role("generator").provider == "offline":

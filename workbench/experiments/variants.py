@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import THREAD_KEY
-from .store import Store, open_project
+from ..build import THREAD_KEY
+from ..store import Store, open_project
 
 
 def variant_project(store: Store, path: Path, settings: dict[str, str], origin_key: str) -> tuple[Store, bool]:

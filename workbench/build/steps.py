@@ -13,23 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from .build_context import BuildContext
-from .build_seed import seed_centroids, seed_record
-from .codebook.assignment import code_spread, nearest_codes
-from .codebook.changes import apply_changes
-from .codebook.clustering import centroids as code_centroids, unit_centroids
-from .codebook.clustering import code_members, configured_clusterer, initial_codes
-from .codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc_loss, score, stop_reason,
+from ..codebook.assignment import code_spread, nearest_codes
+from ..codebook.changes import apply_changes
+from ..codebook.clustering import centroids as code_centroids, unit_centroids
+from ..codebook.clustering import code_members, configured_clusterer, initial_codes
+from ..codebook.objective import (bootstrap_ci, change_kept, code_usage, per_doc_loss, score, stop_reason,
                                   usage_zscores)
-from .codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
-                              propose_changes, split_members)
+from ..codebook.refine import (distinct_members, distinguishable, evidence_changes, held_out_separation,
+                               propose_changes, split_members)
+from ..errors import WorkbenchError
+from ..measures.score import score_project
+from ..models import Code
+from ..pipeline.extract import extract as run_extract
+from ..pipeline.name_codes import name_group_sets, name_groups
+from ..pipeline.reconstruct import reconstruct as run_reconstruct
+from .context import BuildContext
 from .decisions import as_payload, decision_problem
-from .errors import WorkbenchError
-from .extract import extract as run_extract
-from .models import Code
-from .name_codes import name_group_sets, name_groups
-from .reconstruct import reconstruct as run_reconstruct
-from .score import score_project
+from .seed import seed_centroids, seed_record
 
 UID_NAMESPACE = uuid.UUID("8f6f1f3e-5a43-4a9e-9d2b-2f1b0c0d0e01")
 SAMPLE_MEMBERS = 5
