@@ -15,6 +15,10 @@ CONTROL = "control"  # the persona of a model prompted without one
 METHOD = "dove"  # DOVE's scores
 SURVEY_METHODS = {"kl": "survey-KL", "js": "survey-JS"}  # the survey-simulation baseline's (the DEF paper)
 STABILITY = "stability"  # the project meta key of the last ``workbench stability`` report (the report reads it)
+# What a service stores on a codebook version for the report to read (``Store.version_result``):
+SCORE_FIGURES = "score_figures"  # usage, distributions, transport flows and sample documents (``score``, the build)
+RELIABILITY = "reliability"  # α and CV of the reliability runs (``workbench reliability``)
+RELIABILITY_RUNS = f"{METHOD}:sampling:"  # the method prefix of the runs every ``workbench reliability`` stores
 
 
 def ablation_method(name: str, ours: bool = False) -> str:

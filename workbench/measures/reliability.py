@@ -48,7 +48,7 @@ from ..pipeline.generate import estimate_generate, generate
 from ..progress import progress_bar
 from ..store import Store
 from ..validity.io import ReliabilityRecord
-from ..vocabulary import CONTROL, HUMAN, METHOD
+from ..vocabulary import CONTROL, HUMAN, METHOD, RELIABILITY
 from .score import ProjectPosteriors, document_sets, load_posteriors, source_label
 from .validate import ValidityReport, validate
 
@@ -256,7 +256,10 @@ def _reliability_runs(store: Store, gateway: Gateway, version: int | None, split
             store.save_scores(f"{PREFIX}{kind}:{item}", post.codebook.version, [
                 {"group": r.group, "source": r.source, "r": r.value}
                 for r in records if (r.kind, r.item) == (kind, item)], {**cfg.model_dump(), "seed": seed})
-    return ReliabilityRuns(post.codebook.version, records, validate([], reliability=records), notes)
+    report = validate([], reliability=records)
+    if save:  # α and CV as the report shows them
+        store.save_version_result(post.codebook.version, RELIABILITY, report.reliability)
+    return ReliabilityRuns(post.codebook.version, records, report, notes)
 
 
 def stored_reliability(store: Store, version: int) -> list[ReliabilityRecord]:

@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..alignment.cost import cost_matrix
-from ..alignment.scoring import Flow, ScoreRow, mean_posterior, score_table, top_flows
-from ..alignment.uot import uot_plan
+from ..alignment.scoring import ScoreRow, score_table
 from ..config import AlignmentConfig
 from ..errors import WorkbenchError
 from ..llm.gateway import Gateway
@@ -40,8 +38,9 @@ from ..models import Codebook, Corpus
 from ..pipeline.corpus import load_corpus
 from ..pipeline.posteriors import build_sigma, code_posteriors
 from ..store import Store
-from ..vocabulary import CONTROL, HUMAN, METHOD, ablation_method
+from ..vocabulary import CONTROL, HUMAN, METHOD, SCORE_FIGURES, ablation_method
 from .language_neutrality import dominant_languages, language_notes, translation_ratio
+from .score_figures import score_figures
 
 
 def source_label(source: str, group: str) -> str:
@@ -252,7 +251,8 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
 
     ``config`` defaults to the project's ``alignment`` settings. ``groups``/``sources`` restrict
     the table to those names (default: all); ``equal_n`` as in :func:`score_posteriors`. Rows
-    are stored as method ``dove`` for the version, replacing earlier rows of the same cells.
+    are stored as method ``dove`` for the version, replacing earlier rows of the same cells, with
+    what the report shows of the version (:mod:`.score_figures`).
     Same inputs and settings give the same table.
     """
     cfg = config or store.config().alignment
@@ -267,6 +267,7 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
         store.save_scores(METHOD, result.version, [r.as_dict() for r in result.rows], {
             **result.config.model_dump(), "halves": halves, "K": result.K, "sigma": result.sigma,
             "embedder": post.embedder, "train_sources": trained, **languages})
+        store.save_version_result(result.version, SCORE_FIGURES, score_figures(post, cfg))
     return result
 
 
@@ -295,19 +296,3 @@ def _left_out(store: Store, post: ProjectPosteriors) -> list[str]:
             notes.append(f"{label}: {missing:,} of {n:,} documents have no value expressions and are not scored "
                          f"(run 'workbench extract {store.path}' to extract the rest)")
     return notes
-
-
-def transport_flows(post: ProjectPosteriors, group: str, source: str, config: AlignmentConfig | None = None,
-                    k: int = 8, halves: bool = False) -> list[Flow]:
-    """The ``k`` largest off-diagonal flows of the UOT plan from ``group``'s codes to ``source``'s:
-    which human values the source's mass is moved from, and to which of its values (Sec. 3.3)."""
-    cfg = config or AlignmentConfig()
-    g_rows, s_rows, _ = document_sets(post, halves, cfg.seed)
-    if group not in g_rows or source not in s_rows:
-        raise WorkbenchError(f"no documents for group {group!r} or source {source!r}")
-    human = np.concatenate(list(g_rows.values())) if cfg.cost_from == "pooled" else g_rows[group]
-    D = cost_matrix(post.codebook.centroids, post.q_docs[human], cfg.eps2)
-    a, b = mean_posterior(post.q_docs[g_rows[group]]), mean_posterior(post.q_docs[s_rows[source]])
-    plan = uot_plan(a, b, D, cfg.eps, cfg.tau, max_iter=cfg.max_iter, tol=cfg.tol)
-    names = [c.name or f"code {c.idx}" for c in post.codebook.codes]
-    return top_flows(plan, names, k, include_diagonal=False)

@@ -20,23 +20,21 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup, escape
 
-from ..alignment.scoring import mean_posterior
 from ..build.decisions import votes_text
+from ..build.lines import TERMS, score_terms
 from ..build.seed import describe_seed
-from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt, local_time, percent
-from ..measures.reliability import stored_reliability
-from ..measures.score import ProjectPosteriors, load_posteriors, transport_flows
-from ..measures.validate import validate
+from ..llm.gateway import Gateway
+from ..models import Codebook
+from ..pipeline.corpus import load_corpus
 from ..store import Store
-from ..vocabulary import HUMAN, METHOD, STABILITY
+from ..vocabulary import HUMAN, METHOD, RELIABILITY, RELIABILITY_RUNS, SCORE_FIGURES, STABILITY
 from . import fonts, plots
 from .terminal import score_csv
 
 DOC_CHARS = 1500
 MAX_PANELS = 12
-MAX_DOCS = 6
 CJK_FONT_FILE = "cjk-font.otf"
 
 
@@ -52,80 +50,28 @@ class ReportFiles:
         return self.directory / "index.html"
 
 
-def _names(post: ProjectPosteriors) -> list[str]:
-    return [c.name or f"code {c.idx}" for c in post.codebook.codes]
+def _names(codebook: Codebook) -> list[str]:
+    return [c.name or f"code {c.idx}" for c in codebook.codes]
 
 
-def _panels(post: ProjectPosteriors) -> dict[str, np.ndarray]:
-    """Histograms a of every human group, then every model source (halves are not shown)."""
-    labels = post.labels()
-    order = post.human_groups() + sorted({lab for lab in labels if lab not in post.human_groups()})
-    out = {}
-    for label in order[:MAX_PANELS]:
-        rows = [i for i, lab in enumerate(labels) if lab == label]
-        out[label] = mean_posterior(post.q_docs[rows])
-    return out
-
-
-def _pick_documents(post: ProjectPosteriors) -> list[int]:
-    """A pair on a shared topic (a human and a model document if there is one, else two groups'
-    human documents), then one document of every other group/source; at most MAX_DOCS."""
-    c = post.corpus
-    labels = post.labels()
-    by_topic: dict[str, dict[str, int]] = defaultdict(dict)
-    for i, topic in enumerate(c.doc_topics):
-        if topic:
-            by_topic[topic].setdefault(labels[i], i)
-    pair: list[int] = []
-    for want_model in (True, False):
-        for topic in sorted(by_topic):
-            docs = by_topic[topic]
-            humans = [i for lab, i in docs.items() if c.doc_sources[i] == HUMAN]
-            others = [i for lab, i in docs.items() if c.doc_sources[i] != HUMAN]
-            if want_model and humans and others:
-                pair = [humans[0], others[0]]
-            elif not want_model and len(humans) >= 2:
-                pair = humans[:2]
-            if pair:
-                break
-        if pair:
-            break
-    chosen = list(pair)
-    seen = {labels[i] for i in chosen}
-    for i, lab in enumerate(labels):
-        if len(chosen) >= MAX_DOCS:
-            break
-        if lab not in seen:
-            chosen.append(i)
-            seen.add(lab)
-    return chosen
-
-
-def _document_views(post: ProjectPosteriors, docs: list[int], names: list[str]) -> tuple[list[dict], list[set[int]]]:
-    c = post.corpus
-    centroids = post.codebook.centroids
-    labels = post.labels()
+def _document_views(documents: list[dict], names: list[str]) -> tuple[list[dict], list[set[int]]]:
+    """The stored sample documents (``measures/score_figures``) as shown: each expression marked in
+    the text with its code's current name."""
     views, active = [], []
-    for d in docs:
-        expr = np.flatnonzero(c.expr_doc == d)
-        q_expr = soft_assign(c.expr_emb[expr], centroids, post.sigma) if expr.size else np.zeros((0, len(names)))
-        codes = q_expr.argmax(axis=1) if expr.size else np.array([], dtype=int)
-        text = c.doc_texts[d][:DOC_CHARS]
+    for doc in documents:
+        text = doc["text"][:DOC_CHARS]
         marked = escape(text)
-        for e, k in zip(expr, codes):
-            snippet = escape(c.expr_texts[e])
+        for e in doc["expressions"]:
+            snippet = escape(e["text"])
             if snippet and snippet in marked:
-                marked = Markup(marked.replace(snippet, Markup(f'<mark title="{escape(names[k])}">{snippet}</mark>'), 1))
-        q = post.q_docs[d]
-        top = np.argsort(-q, kind="stable")[:5]
+                marked = Markup(marked.replace(snippet, Markup(f'<mark title="{escape(names[e["code"]])}">{snippet}</mark>'), 1))
         views.append({
-            "id": c.doc_ids[d], "label": labels[d], "topic": c.doc_topics[d] or "—",
-            "text": marked, "truncated": len(c.doc_texts[d]) > DOC_CHARS,
-            "expressions": [{"text": c.expr_texts[e], "code": names[k], "p": float(q_expr[n, k])}
-                            for n, (e, k) in enumerate(zip(expr, codes))],
-            "top_codes": [{"name": names[k], "p": float(q[k])} for k in top],
+            "id": doc["id"], "label": doc["label"], "topic": doc["topic"] or "—",
+            "text": marked, "truncated": len(doc["text"]) > DOC_CHARS,
+            "expressions": [{"text": e["text"], "code": names[e["code"]], "p": e["p"]} for e in doc["expressions"]],
+            "top_codes": [{"name": names[c["code"]], "p": c["p"]} for c in doc["top_codes"]],
         })
-        active.append({int(k) for k in codes})
+        active.append({e["code"] for e in doc["expressions"]})
     return views, active
 
 
@@ -179,10 +125,14 @@ def report_template() -> Template:
     return env.get_template("report.html")
 
 
-def _reliability(store: Store, version: int) -> list[dict]:
-    """α and CV of the reliability runs stored for this version (``workbench reliability``)."""
-    runs = stored_reliability(store, version)
-    return validate([], reliability=runs).reliability if runs else []
+def _reliability(store: Store, version: int) -> tuple[list[dict], str | None]:
+    """α and CV that ``workbench reliability`` stored for this version, and the line to show when
+    runs are stored without them (run before the report read them)."""
+    stored = store.version_result(version, RELIABILITY)
+    if stored is None and store.has_scores_like(RELIABILITY_RUNS, version):
+        return [], (f"Reliability runs are stored for v{version} but not their α and CV (run before they were stored): "
+                    f"run <code>workbench reliability {escape(store.path)}</code> again.")
+    return stored or [], None
 
 
 def write_report(store: Store, out: str | Path, version: int | None = None, show_progress: bool = True,
@@ -206,33 +156,32 @@ def write_report(store: Store, out: str | Path, version: int | None = None, show
 def _write_report_files(store: Store, out: Path, version: int | None, show_progress: bool, top_codes: int,
                         n_flows: int) -> ReportFiles:
     config = store.config()
-    post = load_posteriors(store, version, show_progress=show_progress)
-    codebook, names = post.codebook, _names(post)
+    codebook = store.load_codebook(version)
+    names = _names(codebook)
     files: list[Path] = []
-
-    idx, expr_xy, code_xy = plots.codebook_layout(post.corpus.expr_emb, codebook.centroids, seed=config.em.seed)
-    usage = post.q_docs.sum(axis=0)
-    files.append(plots.codebook_map(out / "codebook_map.png", expr_xy, code_xy, usage, names,
-                                    title=f"codebook version {codebook.version}: K = {codebook.K} codes, "
-                                          f"{len(idx):,} value expressions (2-D UMAP)"))
-    panels = _panels(post)
-    files.append(plots.distributions(out / "distributions.png", panels, names, top_codes))
+    # What 'workbench score' (and the build, which ends by scoring) stored of this version.
+    figures = store.version_result(codebook.version, SCORE_FIGURES)
+    missing = None if figures is not None else (
+        f"Codebook v{codebook.version} has no stored figures (usage, distributions, flows, documents): it was scored "
+        f"before they were stored, or not at all; run <code>workbench score {escape(store.path)}</code> to store them.")
+    panels, flows, views, active, usage = {}, [], [], [], np.zeros(codebook.K)
+    if figures is not None:
+        usage = np.asarray(figures["usage"])
+        corpus = load_corpus(store, Gateway(store, config), show_progress)  # the stored embeddings, for the map
+        idx, expr_xy, code_xy = plots.codebook_layout(corpus.expr_emb, codebook.centroids, seed=config.em.seed)
+        files.append(plots.codebook_map(out / "codebook_map.png", expr_xy, code_xy, usage, names,
+                                        title=f"codebook version {codebook.version}: K = {codebook.K} codes, "
+                                              f"{len(idx):,} value expressions (2-D UMAP)"))
+        panels = {label: np.asarray(a) for label, a in list(figures["distributions"].items())[:MAX_PANELS]}
+        files.append(plots.distributions(out / "distributions.png", panels, names, top_codes))
+        flows = _flows(figures, panels, names, n_flows)
+        views, active = _document_views(figures["documents"], names)
+        if len(views) >= 2:
+            files.append(plots.document_pair(out / "document_codes.png", code_xy, active[:2],
+                                             [views[0]["label"], views[1]["label"]], names))
 
     scores = store.load_scores(METHOD, codebook.version)
-    flows = []
-    groups = post.human_groups()
-    for g in groups:
-        for s in panels:
-            if s != g:
-                for f in transport_flows(post, g, s, config.alignment, k=n_flows):
-                    flows.append({"group": g, "source": s, "from": f.source_code, "to": f.target_code, "mass": f.mass})
-
-    docs = _pick_documents(post)
-    views, active = _document_views(post, docs, names)
-    if len(views) >= 2:
-        files.append(plots.document_pair(out / "document_codes.png", code_xy, active[:2],
-                                         [views[0]["label"], views[1]["label"]], names))
-    iterations = store.iterations()
+    iterations = [{**r, "terms": score_terms(r, MISSING)} for r in store.iterations()]
     if iterations:
         files.append(plots.history(out / "history.png", iterations))
     changes, change_totals = _changes(store)
@@ -244,21 +193,25 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
 
     font_note = fonts.missing_font_note(names)
     agreement = _agreement(store)
+    reliability, reliability_missing = _reliability(store, codebook.version)
     offline = config.role("extractor").provider == "offline"
     initial = store.initial_version_of(codebook.version)[1]  # what the build recorded on C⁰
+    stored = figures or {}
     context = dict(
-        project=store.path.name, version=codebook.version, K=codebook.K, sigma=post.sigma,
+        project=store.path.name, version=codebook.version, K=codebook.K, sigma=stored.get("sigma"),
         trained_on=initial.get("train_sources", [HUMAN]),
         seeded=describe_seed(initial["seeded"]) if initial.get("seeded") else None,
-        created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=post.embedder,
-        n_docs=len(post.corpus.doc_ids), n_expr=len(post.corpus.expr_ids), alignment=config.alignment,
+        created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=stored.get("embedder", MISSING),
+        n_docs=stored.get("n_docs", MISSING), n_expr=stored.get("n_expr", MISSING), alignment=config.alignment,
+        missing=Markup(missing) if missing else None,
         scores=scores, score_config=json.loads(scores[0]["config"]) if scores else None,
         codes=sorted(({"name": names[k], "usage": float(usage[k]), "size": codebook.codes[k].size,
                        "named_by": codebook.codes[k].name_source or "—"} for k in range(codebook.K)),
                      key=lambda c: -c["usage"]),
         panels=list(panels), top_codes=min(top_codes, codebook.K), font_note=font_note, flows=flows, views=views,
-        iterations=iterations, changes=changes, change_totals=change_totals, agreement=agreement,
-        reliability=_reliability(store, codebook.version), stability=json.loads(store.get_meta(STABILITY) or "null"),
+        terms=TERMS, iterations=iterations, changes=changes, change_totals=change_totals, agreement=agreement,
+        reliability=reliability, reliability_missing=Markup(reliability_missing) if reliability_missing else None,
+        stability=json.loads(store.get_meta(STABILITY) or "null"),
         has_pair=len(views) >= 2, title=store.path.stem,
         other_versions=sorted({a["version"] for a in agreement if a["version"] not in (None, codebook.version)}))
     template = report_template()
@@ -271,3 +224,16 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
                                cjk_range=fonts.unicode_range(cjk_chars))
     (out / "index.html").write_text(page, encoding="utf-8")
     return ReportFiles(out, [out / "index.html", *files], codebook.version, font_note)
+
+
+def _flows(figures: dict, panels: dict, names: list[str], n_flows: int) -> list[dict]:
+    """The stored flows of each human group to each other panel, the ``n_flows`` largest of each."""
+    shown: dict[tuple[str, str], int] = defaultdict(int)
+    out = []
+    for f in figures["flows"]:
+        cell = (f["group"], f["source"])
+        if f["source"] in panels and shown[cell] < n_flows:
+            shown[cell] += 1
+            out.append({"group": f["group"], "source": f["source"], "from": names[f["from"]], "to": names[f["to"]],
+                        "mass": f["mass"]})
+    return out

@@ -9,7 +9,8 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from ..build.review import proposed_line, review_line
+from ..build.lines import TERMS, held_out_term, node_line, score_terms
+from ..build.review import review_line
 from ..build.seed import describe_seed
 from ..formatting import MISSING, fmt, percent
 from ..llm.cost import dollars, usage_cost
@@ -231,30 +232,6 @@ def print_validity(report: ValidityReport) -> None:
 
 # ------------------------------------------------------------------------------- the build
 
-_NODE_LINES = {
-    "extract": lambda v: f"extract: {v['extract_report']['documents']} new documents, "
-                         f"{v['extract_report']['expressions']} expressions",
-    "embed": lambda v: f"embed: {v['n_documents']} documents, {v['n_expressions']} expressions",
-    "init_codebook": lambda v: f"init_codebook: version {v['version']}",
-    "name_codes": lambda v: f"name_codes: {v['named']} codes named",
-    "recognize": lambda v: f"recognize: K = {v['K']}, σ = {v['sigma']:.4f}",
-    "reconstruct": lambda v: f"reconstruct: {len(v['reconstruction']['docs'])} documents "
-                             f"({v['reconstruction']['decoder']})",
-    "score": lambda v: "score: " + ", ".join(f"S(C) = {h['S']:.4f} [{h['S_low']:.4f}, {h['S_high']:.4f}], "
-                                             f"−d̄ = {-h['distortion']:.4f}" + held_out_clause(h) + f", K = {h['K']}"
-                                             for h in v["history"])
-                       + (f" — change undone: version {v['version']} is the last kept codebook again" if "version" in v
-                          else "")
-                       + (f" — stop: {v['stop_reason']}" if v.get("stop_reason") else ""),
-    "propose": lambda v: proposed_line(v),
-    "review": lambda v: "review: " + ", ".join(f"{d['decision']}" for d in v["decisions"].values()),
-    "apply": lambda v: f"apply: codebook version {v['version']}",
-    "finalize": lambda v: f"finalize: final version {v['summary']['final_version']}",
-    "score_alignment": lambda v: f"score_alignment: {v['alignment']['n_rows']} group × source scores "
-                                 f"on version {v['alignment']['version']}",
-}
-
-
 def llm_counts(s: dict) -> str:
     """The LLM accounting of a run, as one clause of a summary line."""
     return (f"LLM calls {s['calls']} (cache hits {s['cache_hits']}, failures {s['failures']}: invalid outputs "
@@ -267,28 +244,9 @@ def llm_errors(s: dict) -> list[str]:
     return [f"  {e['count']} × {e['first']}" for e in s.get("errors", {}).values()]
 
 
-def held_out_clause(h: dict) -> str:
-    """", held-out −d̄ = 0.8950 (kept)": an iteration's reconstruction term on held-out documents and
-    whether the change it judged was kept (nothing under ``em.objective paper``)."""
-    if h.get("heldout_distortion") is None:
-        return ""
-    verdict = {1: " (change kept)", 0: " (change not kept)"}.get(h.get("kept"), "")
-    return f", held-out −d̄ = {-h['heldout_distortion']:.4f}{verdict}"
-
-
 def print_node_update(node: str, values: dict) -> None:
     console = _console()
-    line = _NODE_LINES.get(node)
-    console.print(f"[dim]▸[/dim] {line(values) if line else node}")
-
-
-def score_terms(row: dict) -> list[str]:
-    """An iteration's S(C) as its three terms, formatted (NaN/absent before schema v6), then −d̄ on
-    the held-out documents (absent under ``em.objective paper``)."""
-    held_out = row.get("heldout_distortion")
-    terms = [-row["distortion"], row.get("beta1_term"), row.get("beta2_term"),
-             -held_out if held_out is not None else None]
-    return [fmt(v, 4) for v in terms]
+    console.print(f"[dim]▸[/dim] {node_line(node, values)}")
 
 
 def print_waiting(store: Store, views: list) -> None:
@@ -356,12 +314,11 @@ def print_build_status(store: Store, status) -> None:
     rows = [r for r in store.iterations(status.thread_id)]
     if rows:
         table = Table(title=f"build {status.thread_id}: S(C) = −d̄ + β1·M·H(z|x) − β2·M·Ĥ(z|C) per iteration")
-        for col in ("t", "version", "K", "S(C)", "95% CI", "−d̄", "+β1·M·H(z|x)", "−β2·M·Ĥ(z|C)", "held-out −d̄",
-                    "kept"):
+        for col in ("t", "version", "K", "S(C)", "95% CI", *TERMS, "held-out −d̄", "kept"):
             table.add_column(col)
         for r in rows:
             table.add_row(str(r["iteration"]), str(r["version"]), str(r["K"]), f"{r['S']:.4f}",
-                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r),
+                          f"[{r['S_low']:.4f}, {r['S_high']:.4f}]", *score_terms(r), held_out_term(r),
                           {1: "yes", 0: "no"}.get(r.get("kept"), "–"))
         console.print(table)
         console.print("decoder: " + ", ".join(dict.fromkeys(r["decoder"] for r in rows))

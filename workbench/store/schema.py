@@ -238,6 +238,14 @@ def _m14_run_estimates(db: sqlite_utils.Database) -> None:
                "where json_valid(stats) and json_extract(stats, '$.estimate') is not null")
 
 
+def _m15_version_results(db: sqlite_utils.Database) -> None:
+    """What a service computed on a codebook version for the report to read (issue 27): ``what``
+    names it (``score_figures`` from ``score``, ``reliability`` from ``workbench reliability``), ``value``
+    is JSON; computing it again replaces it."""
+    db["version_results"].create({"codebook_version": int, "what": str, "value": str, "created": float},
+                                 pk=("codebook_version", "what"))
+
+
 MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8_generation_provenance, _m9_assignments_and_closed_rounds,
               _m10_annotator_links, _m11_annotator_roles, _m12_score_corrected, _m13_heldout_reconstruction,
-              _m14_run_estimates]
+              _m14_run_estimates, _m15_version_results]

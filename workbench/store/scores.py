@@ -75,6 +75,24 @@ class ScoresStoreMixin:
             "select distinct codebook_version from scores where method = ? and codebook_version is not null "
             "order by 1", [method])]
 
+    def save_version_result(self, codebook_version: int, what: str, value: dict | list) -> None:
+        """Store what a service computed on a codebook version (JSON), replacing an earlier one."""
+        with self.transaction():
+            self.db["version_results"].upsert({"codebook_version": codebook_version, "what": what,
+                                               "value": json.dumps(value), "created": time.time()},
+                                              pk=("codebook_version", "what"))
+
+    def version_result(self, codebook_version: int, what: str) -> dict | list | None:
+        """What :meth:`save_version_result` stored, or None when nothing was."""
+        row = self.db.execute("select value from version_results where codebook_version = ? and what = ?",
+                              [codebook_version, what]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def has_scores_like(self, method_prefix: str, codebook_version: int) -> bool:
+        """Whether a version has rows whose method starts with ``method_prefix``."""
+        return self.db.execute("select 1 from scores where substr(method, 1, ?) = ? and codebook_version = ? limit 1",
+                               [len(method_prefix), method_prefix, codebook_version]).fetchone() is not None
+
     # -- read-only views the report and ``generate`` need and no other mixin offers yet ---------
     def report_decisions(self) -> list[dict]:
         """Each proposal with its latest decision (None when undecided), in proposal order."""

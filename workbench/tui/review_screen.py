@@ -15,7 +15,8 @@ from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from ..build import ProposalView, decide, quorum_outcomes, resume_payload, resume_review, review_queue
 from ..build.decisions import REVIEW, parse_review_decision
-from ..build.review import proposed_line, review_line
+from ..build.lines import node_line, score_breakdown
+from ..build.review import review_line
 from ..errors import WorkbenchError
 from ..formatting import fmt
 from .base import PAGE_BINDINGS, WorkbenchScreen, update_static
@@ -28,25 +29,6 @@ BUSY_ACTIONS = {"decide", "edit_names", "submit", "refresh"}
 
 def short(text: str, width: int = 28) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def progress_line(node: str, values: dict) -> str:
-    """One line per finished graph node, for the progress log."""
-    if node == "score" and values.get("history"):
-        h = values["history"][-1]
-        line = (f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f} = −d̄ {-h['distortion']:.4f} "
-                f"+ β1 term {h['beta1_term']:.4f} + β2 term {h['beta2_term']:.4f}, K = {h['K']}"
-                if "beta1_term" in h else f"score: iteration {h['iteration']}, S(C) = {h['S']:.4f}, K = {h['K']}")
-        return line + (f" — stop: {values['stop_reason']}" if values.get("stop_reason") else "")
-    if node == "propose":
-        return proposed_line(values)
-    if node == "apply":
-        return f"apply: codebook version {values.get('version')}"
-    if node == "name_codes":
-        return f"name_codes: {values.get('named', 0)} code(s) named"
-    if node == "recognize":
-        return f"recognize: K = {values.get('K')}"
-    return node
 
 
 class ReviewScreen(WorkbenchScreen):
@@ -135,9 +117,7 @@ class ReviewScreen(WorkbenchScreen):
         if not rows:
             return ""
         r = rows[-1]
-        return (f"\nS(C) at iteration {r['iteration']} = {fmt(r['S'], 4)} = −d̄ {fmt(-r['distortion'], 4)} "
-                f"+ β1·M·H(z|x) {fmt(r.get('beta1_term'), 4)} − β2·M·Ĥ(z|C) {fmt(abs(r['beta2_term']) if r.get('beta2_term') is not None else None, 4)}"
-                f" · σ {fmt(r.get('sigma'), 4)} (fixed for the build)")
+        return f"\nat iteration {r['iteration']}: {score_breakdown(r)} · σ {fmt(r.get('sigma'), 4)} (fixed for the build)"
 
     def _cells(self, v: ProposalView) -> list:
         code = short(v.evidence.get("name") or "?")
@@ -277,7 +257,7 @@ class ReviewScreen(WorkbenchScreen):
             store.close()
 
     def _progress(self, node: str, values: dict) -> None:
-        self.query_one("#build-log", Log).write_line("▸ " + progress_line(node, values))
+        self.query_one("#build-log", Log).write_line("▸ " + node_line(node, values))
 
     def _build_done(self, status, error: str | None) -> None:
         self.running = False
