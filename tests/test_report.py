@@ -59,6 +59,60 @@ def test_report_without_scores_says_so(built_project, tmp_path):
     assert "No alignment scores" in page and not (tmp_path / "r" / "scores.csv").exists()
 
 
+def _unavailable(*args, **kwargs):
+    raise AssertionError("the report computed instead of reading what was stored")
+
+
+def test_report_reads_stored_results_only(built_project, tmp_path, monkeypatch):
+    """With the posteriors, the flows and the validity figures unavailable, every section is still
+    written from what the build's scoring and 'workbench reliability' stored."""
+    import workbench.measures.score as score
+    import workbench.measures.score_figures as score_figures
+    import workbench.measures.validate as validate
+    import workbench.pipeline.posteriors as posteriors
+    from workbench.codebook import assignment
+    from workbench.vocabulary import RELIABILITY
+
+    version = built_project.load_codebook().version
+    built_project.save_version_result(version, RELIABILITY, [
+        {"method": "dove", "kind": "sampling", "group": "mean", "alpha": 0.8125, "cv": 0.0421, "n_models": 1,
+         "n_items": 4}])
+    for module, names in ((posteriors, ("code_posteriors", "build_sigma")), (score, ("load_posteriors", "code_posteriors",
+                          "build_sigma", "score_posteriors")), (score_figures, ("score_figures", "transport_flows",
+                          "document_codes")), (validate, ("validate",)), (assignment, ("soft_assign",))):
+        for name in names:
+            monkeypatch.setattr(module, name, _unavailable)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for name in ("codebook_map.png", "distributions.png", "document_codes.png", "history.png", "scores.csv"):
+        assert (out / name).is_file(), name
+    page = (out / "index.html").read_text("utf-8")
+    flows = page[page.index('id="flows"'):page.index('id="documents"')]
+    assert "<td>Harbourside</td><td>example-llm@Harbourside</td>" in flows
+    assert "<mark" in page and "Run history" in page and "0.812" in page  # the stored α
+    assert "no stored figures" not in page and "σ = —" not in page
+
+
+def test_report_of_a_version_scored_before_figures_were_stored(built_project, tmp_path):
+    """Nothing stored: one line says what is missing and which command stores it; nothing is computed."""
+    from workbench.vocabulary import RELIABILITY_RUNS
+
+    version = built_project.load_codebook().version
+    built_project.db.execute("delete from version_results")
+    built_project.save_scores(RELIABILITY_RUNS + "full", version, [{"group": "Harbourside", "source": "x", "r": 0.5}],
+                              {})
+    built_project.db.conn.commit()
+    out = tmp_path / "r"
+    result = CliRunner().invoke(main, ["report", str(built_project.path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text("utf-8")
+    assert page.count("has no stored figures") == 1
+    assert f"run <code>workbench score {built_project.path}</code> to store them" in page
+    assert f"run <code>workbench reliability {built_project.path}</code> again" in page
+    assert not (out / "codebook_map.png").exists() and (out / "scores.csv").exists()
+
+
 def _label_two_annotators(store) -> None:
     version = store.latest_version()
     for uid, (ana, bob) in zip([c.uid for c in store.load_codebook(version).codes], [(1, 1), (0, 1), (1, 1)]):

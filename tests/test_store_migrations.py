@@ -78,6 +78,9 @@ ROWS: dict[int, dict[str, list[dict]]] = {
         "annotator_events": [{"id": 1, "time": 15.0, "event": "login", "annotator": "ann", "remote": "127.0.0.1",
                               "detail": ""}],
     },
+    15: {
+        "version_results": [{"codebook_version": 1, "what": "score_figures", "value": "{}", "created": 16.0}],
+    },
 }
 
 

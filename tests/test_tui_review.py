@@ -127,7 +127,7 @@ async def test_pause_review_resume_reaches_the_next_pause(paused):
         assert "paused for review" in text_of(app, "#build-state")
         latest = store.iterations(second.thread_id)[-1]  # S(C) shown as its three terms
         assert f"= −d̄ {-latest['distortion']:.4f} + β1·M·H(z|x) {latest['beta1_term']:.4f}" in text_of(app, "#build-state")
-        assert "score: iteration" in log and "β1 term" in log
+        assert "score: iteration" in log and "β1·M·H(z|x)" in log  # build/lines.py, as the terminal prints it
 
     statuses = {p["id"]: p["status"] for p in store.proposals(first.proposal_ids)}
     assert statuses == {pid: "applied" if d == "edit" else "rejected" for pid, d in decisions.items()}
