@@ -5,6 +5,12 @@ What it shows: the codebook map (Fig. 4), each group's and source's top codes, t
 with bootstrap intervals, biases and ceilings, the largest off-diagonal transport flows (which human values a source's
 mass moves from, and to which of its values), documents with their codes (Fig. 6), and the history
 of the build — S(C) and K per iteration, changes approved / rejected, annotators' agreement.
+
+It reads what the services stored and computes none of it (issue 27): the figures of a scored
+version (``measures/score_figures.py``, stored by ``score_project``), the reliability α and CV
+(``measures/reliability.py``) and the stability summary. Only the map's 2-D UMAP layout is drawn
+here, from the stored embeddings. What is not stored is named in one line with the command that
+stores it.
 """
 from __future__ import annotations
 
