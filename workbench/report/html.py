@@ -131,13 +131,19 @@ def report_template() -> Template:
     return env.get_template("report.html")
 
 
+def _command(store: Store, command: str, version: int) -> str:
+    """The command that stores what a version lacks (``--version`` unless it is the latest)."""
+    flag = "" if version == store.latest_version() else f" --version {version}"
+    return escape(f"workbench {command} {store.path}{flag}")
+
+
 def _reliability(store: Store, version: int) -> tuple[list[dict], str | None]:
     """α and CV that ``workbench reliability`` stored for this version, and the line to show when
     runs are stored without them (run before the report read them)."""
     stored = store.version_result(version, RELIABILITY)
     if stored is None and store.has_scores_like(RELIABILITY_RUNS, version):
         return [], (f"Reliability runs are stored for v{version} but not their α and CV (run before they were stored): "
-                    f"run <code>workbench reliability {escape(store.path)}</code> again.")
+                    f"run <code>{_command(store, 'reliability', version)}</code> again.")
     return stored or [], None
 
 
@@ -169,22 +175,14 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
     figures = store.version_result(codebook.version, SCORE_FIGURES)
     missing = None if figures is not None else (
         f"Codebook v{codebook.version} has no stored figures (usage, distributions, flows, documents): it was scored "
-        f"before they were stored, or not at all; run <code>workbench score {escape(store.path)}</code> to store them.")
-    panels, flows, views, active, usage = {}, [], [], [], np.zeros(codebook.K)
+        f"before they were stored, or not at all; run <code>{_command(store, 'score', codebook.version)}</code> to store them.")
+    panels, flows, views, usage = {}, [], [], np.zeros(codebook.K)
     if figures is not None:
         usage = np.asarray(figures["usage"])
-        corpus = load_corpus(store, Gateway(store, config), show_progress)  # the stored embeddings, for the map
-        idx, expr_xy, code_xy = plots.codebook_layout(corpus.expr_emb, codebook.centroids, seed=config.em.seed)
-        files.append(plots.codebook_map(out / "codebook_map.png", expr_xy, code_xy, usage, names,
-                                        title=f"codebook version {codebook.version}: K = {codebook.K} codes, "
-                                              f"{len(idx):,} value expressions (2-D UMAP)"))
         panels = {label: np.asarray(a) for label, a in list(figures["distributions"].items())[:MAX_PANELS]}
-        files.append(plots.distributions(out / "distributions.png", panels, names, top_codes))
         flows = _flows(figures, panels, names, n_flows)
         views, active = _document_views(figures["documents"], names)
-        if len(views) >= 2:
-            files.append(plots.document_pair(out / "document_codes.png", code_xy, active[:2],
-                                             [views[0]["label"], views[1]["label"]], names))
+        files += _figure_files(store, codebook, out, usage, panels, views, active, top_codes, show_progress)
 
     scores = store.load_scores(METHOD, codebook.version)
     iterations = [{**r, "terms": score_terms(r, MISSING)} for r in store.iterations()]
@@ -230,6 +228,24 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
                                cjk_range=fonts.unicode_range(cjk_chars))
     (out / "index.html").write_text(page, encoding="utf-8")
     return ReportFiles(out, [out / "index.html", *files], codebook.version, font_note)
+
+
+def _figure_files(store: Store, codebook: Codebook, out: Path, usage: np.ndarray, panels: dict, views: list[dict],
+                  active: list[set[int]], top_codes: int, show_progress: bool) -> list[Path]:
+    """The codebook map (its 2-D layout drawn here from the stored embeddings), the distributions and
+    the first two documents' codes (Fig. 4, Sec. 3.3, Fig. 6)."""
+    config = store.config()
+    names = _names(codebook)
+    corpus = load_corpus(store, Gateway(store, config), show_progress)
+    idx, expr_xy, code_xy = plots.codebook_layout(corpus.expr_emb, codebook.centroids, seed=config.em.seed)
+    files = [plots.codebook_map(out / "codebook_map.png", expr_xy, code_xy, usage, names,
+                                title=f"codebook version {codebook.version}: K = {codebook.K} codes, "
+                                      f"{len(idx):,} value expressions (2-D UMAP)"),
+             plots.distributions(out / "distributions.png", panels, names, top_codes)]
+    if len(views) >= 2:
+        files.append(plots.document_pair(out / "document_codes.png", code_xy, active[:2],
+                                         [views[0]["label"], views[1]["label"]], names))
+    return files
 
 
 def _flows(figures: dict, panels: dict, names: list[str], n_flows: int) -> list[dict]:
