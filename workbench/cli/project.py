@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..config import ROLES
 from ..errors import WorkbenchError
 from ..store import open_project
 from ..vocabulary import HUMAN
@@ -34,7 +35,7 @@ def init(project: str, base_url: str | None, model: str | None, embedding_model:
     config = store.config().with_settings(settings)
     store.save_config(config)
     click.echo(f"created {project} (schema v{store.schema_version}); LLM roles: "
-               + ", ".join(f"{r}={c.strategy_label('offline')}" for r, c in config.roles.items()))
+               + ", ".join(f"{r}={config.role(r).strategy_label('offline')}" for r in ROLES))
 
 
 @main.command(short_help="Show the project's settings, or set one.")
@@ -47,6 +48,8 @@ def config(project: str, key: str | None, value: str | None) -> None:
 
     store = open_project(project)
     cfg = store.config()
+    for note in cfg.roles.dropped:  # an old stored config; setting anything stores the new layout
+        click.echo(f"note: dropped from the stored config: {note}", err=True)
     if key and value is None:
         raise WorkbenchError(f"give a value for {key}: workbench config {project} {key} VALUE")
     if key:
