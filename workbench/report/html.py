@@ -26,9 +26,8 @@ from ..build.seed import describe_seed
 from ..codebook.assignment import soft_assign
 from ..errors import WorkbenchError
 from ..formatting import MISSING, fmt, local_time, percent
-from ..measures.reliability import stored_reliability
 from ..measures.score import ProjectPosteriors, load_posteriors, transport_flows
-from ..measures.validate import validate
+from ..measures.validate import stored_reliability, validate
 from ..store import Store
 from ..vocabulary import HUMAN, METHOD, STABILITY
 from . import fonts, plots
