@@ -82,3 +82,17 @@ def test_a_setting_under_a_role_that_does_not_own_it_is_refused_naming_the_owner
     assert (config.role("embedder").representation, config.role("decoder").offline_decoder) == ("raw", "lm")
     result = CliRunner().invoke(main, ["config", path, "roles.namer.nonsense", "1"])
     assert result.exit_code == 1 and "unknown setting 'roles.namer.nonsense'" in result.output
+
+
+def test_init_points_every_chat_role_and_the_embedder_at_the_endpoint(tmp_path):
+    path = str(tmp_path / "p.db")
+    result = CliRunner().invoke(main, ["init", path, "--base-url", "http://127.0.0.1:9/v1", "--model", "m"])
+    assert result.exit_code == 0, result.output
+    config = open_project(path).config()
+    for role in ("extractor", "namer", "decoder", "generator"):
+        assert (config.role(role).provider, config.role(role).model, config.role(role).base_url) == (
+            "openai", "m", "http://127.0.0.1:9/v1")
+    assert config.role("embedder").provider == "offline"  # no --embedding-model
+    config = WorkbenchConfig().with_endpoint(embedding_model="e")
+    assert (config.role("embedder").model, config.role("embedder").base_url) == ("e", None)
+    assert config.role("extractor").provider == "offline"

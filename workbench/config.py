@@ -96,6 +96,7 @@ class AlignmentConfig(BaseModel):
 
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
+CHAT_ROLES = ROLES[:4]  # the roles that call a chat model (the embedder embeds)
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
 # Default sampling temperature per role. The decoder samples N2 reconstructions whose mean is the
 # expectation of App. E.4 ("gpt-4.1-nano ... with a temperature of 1.0"); at 0 they are near-copies.
@@ -365,6 +366,17 @@ class WorkbenchConfig(BaseModel):
     def digest(self) -> str:
         """A short hash that tags everything a run produces."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+    def with_endpoint(self, base_url: str | None = None, model: str | None = None,
+                      embedding_model: str | None = None) -> "WorkbenchConfig":
+        """``workbench init``'s settings: ``model`` for every chat role, ``embedding_model`` for the
+        embedder, both on ``base_url`` when given (else OpenAI's); a role without a model stays offline."""
+        settings: dict[str, str] = {}
+        for role, name in [*((role, model) for role in CHAT_ROLES), ("embedder", embedding_model)]:
+            if name:
+                settings |= {f"roles.{role}.provider": "openai", f"roles.{role}.model": name}
+                settings |= {f"roles.{role}.base_url": base_url} if base_url else {}
+        return self.with_settings(settings)
 
     def with_settings(self, settings: dict[str, str]) -> "WorkbenchConfig":
         """Return a copy with each ``a.b.c = value`` set (values parsed as JSON when they can be),

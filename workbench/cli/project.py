@@ -26,15 +26,7 @@ def init(project: str, base_url: str | None, model: str | None, embedding_model:
     from ..store import create_project
 
     store = create_project(project)
-    settings: dict[str, str] = {}
-    if model:
-        for role in ("extractor", "namer", "decoder", "generator"):
-            settings |= {f"roles.{role}.provider": "openai", f"roles.{role}.model": model}
-            settings |= {f"roles.{role}.base_url": base_url} if base_url else {}
-    if embedding_model:
-        settings |= {"roles.embedder.provider": "openai", "roles.embedder.model": embedding_model}
-        settings |= {"roles.embedder.base_url": base_url} if base_url else {}
-    config = store.config().with_settings(settings)
+    config = store.config().with_endpoint(base_url, model, embedding_model)
     store.save_config(config)
     click.echo(f"created {project} (schema v{store.schema_version}); LLM roles: "
                + ", ".join(f"{r}={config.role(r).strategy_label('offline')}" for r in ROLES))
