@@ -23,8 +23,8 @@ from workbench.pipeline.generate import generate
 from workbench.ingest.documents import IngestOptions, ingest_file
 from workbench.llm.gateway import Gateway
 from workbench.models import Code
-from workbench.measures.reliability import (RETEST, SAMPLING, TEMPLATE, estimate_reliability, reliability_runs,
-                                           stored_reliability)
+from workbench.measures.reliability import RETEST, SAMPLING, TEMPLATE, estimate_reliability, reliability_runs
+from workbench.measures.validate import stored_reliability
 from workbench.report.terminal import run_cost_lines
 from workbench.measures.score import score_project
 

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.cli import main
-from workbench.measures.reliability import BOOTSTRAP, SAMPLING, reliability_runs, stored_reliability
+from workbench.measures.reliability import BOOTSTRAP, SAMPLING, reliability_runs
+from workbench.measures.validate import stored_reliability
 
 
 def test_runs_are_scored_stored_and_read_back(built_project):

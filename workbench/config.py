@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Literal, overload
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from .errors import WorkbenchError
 from .vocabulary import HUMAN
@@ -96,6 +96,7 @@ class AlignmentConfig(BaseModel):
 
 
 ROLES = ("extractor", "namer", "decoder", "generator", "embedder")
+CHAT_ROLES = ROLES[:4]  # the roles that call a chat model (the embedder embeds)
 Role = Literal["extractor", "namer", "decoder", "generator", "embedder"]
 # Default sampling temperature per role. The decoder samples N2 reconstructions whose mean is the
 # expectation of App. E.4 ("gpt-4.1-nano ... with a temperature of 1.0"); at 0 they are near-copies.
@@ -105,11 +106,12 @@ ROLE_TEMPERATURE = {"decoder": 1.0}
 
 
 class RoleConfig(BaseModel):
-    """How one LLM role is served.
+    """How one LLM role is served: the settings every role has.
 
     ``provider="offline"`` uses the embedded non-LLM strategy for the role (see README, "Offline
     mode"); ``provider="openai"`` talks to any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama,
-    llama.cpp server) through langchain-openai.
+    llama.cpp server) through langchain-openai. The decoder and the embedder have settings of their
+    own (:class:`DecoderConfig`, :class:`EmbedderConfig`); the other roles have only these.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -125,35 +127,6 @@ class RoleConfig(BaseModel):
     max_retries: int = Field(5, ge=0, le=20)
     concurrency: int = Field(8, ge=1, le=256)
     validation_retries: int = Field(1, ge=0, le=5)
-    distortion: Literal["embedding", "logprob"] = Field(
-        "embedding", description="decoder: d(x|s) as −mean cos of N2 sampled reconstructions' embeddings "
-                                 "(black-box decoder), or the document's token −log p given the code set "
-                                 "(open decoder, footnote 3; needs prompt log-probabilities from /v1/completions)")
-    offline_decoder: Literal["latent", "lm"] = Field(
-        "latent", description="decoder with provider 'offline': the latent decoder (d = −cos of the document with "
-                              "its codes' weighted embedding, every document), or 'lm', the document's token "
-                              "−log p under Gemma 3 270M run in process (footnote 3; doc_budget documents per "
-                              "iteration; llama.cpp through xllamacpp)")
-    logprob_reduce: Literal["mean", "sum"] = Field(
-        "mean", description="decoder, log-probability d (distortion logprob or offline_decoder lm): 'mean' = "
-                            "−log p(x|s) per token (length-normalised, nats per token; ours), 'sum' = −log p(x|s) "
-                            "of the scored text as footnote 3 writes it (nats per document)")
-    max_input_tokens: int | None = Field(
-        None, ge=16, description="embedder: tokens of a document or reconstruction embedded (None: the "
-                                 "embedder's own window, 512 for e5 and 8191 for OpenAI's)")
-    representation: Representation | None = Field(
-        None, description="how embeddings are represented. Offline embedder: raw, passage, language-centered, "
-                          "language-subspace (how e5 vectors are made language-neutral; README, 'Languages in "
-                          "offline mode') or value-lens (language-centered seen through the value lens; README, "
-                          "'The value lens'); None: the default, language-centered. Another embedder: value-lens "
-                          "(after 'workbench lens fit') or None, its own vectors")
-
-    def representation_in_use(self) -> str | None:
-        """The embedder role's representation: the one set, else the offline default; for an
-        embedder other than the offline one only the value lens applies (None: its own vectors)."""
-        if self.provider == "offline":
-            return self.representation or DEFAULT_REPRESENTATION
-        return VALUE_LENS if self.representation == VALUE_LENS else None
 
     @model_validator(mode="after")
     def _needs_model(self) -> "RoleConfig":
@@ -168,6 +141,100 @@ class RoleConfig(BaseModel):
     def strategy_label(self, offline_label: str) -> str:
         """What produced an output of this role, as stored beside it."""
         return offline_label if self.provider == "offline" else f"llm:{self.model}"
+
+
+class DecoderConfig(RoleConfig):
+    """The decoder role: how d(x|s) is measured (Eq. 13, footnote 3)."""
+
+    distortion: Literal["embedding", "logprob"] = Field(
+        "embedding", description="d(x|s) as −mean cos of N2 sampled reconstructions' embeddings "
+                                 "(black-box decoder), or the document's token −log p given the code set "
+                                 "(open decoder, footnote 3; needs prompt log-probabilities from /v1/completions)")
+    offline_decoder: Literal["latent", "lm"] = Field(
+        "latent", description="with provider 'offline': the latent decoder (d = −cos of the document with "
+                              "its codes' weighted embedding, every document), or 'lm', the document's token "
+                              "−log p under Gemma 3 270M run in process (footnote 3; doc_budget documents per "
+                              "iteration; llama.cpp through xllamacpp)")
+    logprob_reduce: Literal["mean", "sum"] = Field(
+        "mean", description="log-probability d (distortion logprob or offline_decoder lm): 'mean' = "
+                            "−log p(x|s) per token (length-normalised, nats per token; ours), 'sum' = −log p(x|s) "
+                            "of the scored text as footnote 3 writes it (nats per document)")
+
+
+class EmbedderConfig(RoleConfig):
+    """The embedder role: the vectors' input window and representation."""
+
+    max_input_tokens: int | None = Field(
+        None, ge=16, description="tokens of a document or reconstruction embedded (None: the "
+                                 "embedder's own window, 512 for e5 and 8191 for OpenAI's)")
+    representation: Representation | None = Field(
+        None, description="how embeddings are represented. Offline embedder: raw, passage, language-centered, "
+                          "language-subspace (how e5 vectors are made language-neutral; README, 'Languages in "
+                          "offline mode') or value-lens (language-centered seen through the value lens; README, "
+                          "'The value lens'); None: the default, value-lens. Another embedder: value-lens "
+                          "(after 'workbench lens fit') or None, its own vectors")
+
+    def representation_in_use(self) -> str | None:
+        """The representation set, else the offline default; for an embedder other than the
+        offline one only the value lens applies (None: its own vectors)."""
+        if self.provider == "offline":
+            return self.representation or DEFAULT_REPRESENTATION
+        return VALUE_LENS if self.representation == VALUE_LENS else None
+
+
+def owning_role(key: str) -> str | None:
+    """The role whose own setting ``key`` is (None: a setting of every role, or of none)."""
+    return next((role for role, cls in ROLE_CONFIGS.items()
+                 if cls is not RoleConfig and key in cls.model_fields and key not in RoleConfig.model_fields), None)
+
+
+class RolesConfig(BaseModel):
+    """The five LLM roles (:data:`ROLES`), each with its own settings class."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extractor: RoleConfig = Field(default_factory=RoleConfig)
+    namer: RoleConfig = Field(default_factory=RoleConfig)
+    decoder: DecoderConfig = Field(default_factory=DecoderConfig)
+    generator: RoleConfig = Field(default_factory=RoleConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    _dropped: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _migrate(cls, data: object, handler) -> "RolesConfig":
+        """Configs stored before each role had only its own settings (issue 27) held every
+        role-specific setting under every role, where only the owning role ever read it: such a
+        setting is dropped (it had no effect), and noted in :attr:`dropped` when it held more than
+        the default."""
+        dropped: list[str] = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for role, settings in data.items():
+                if role not in ROLE_CONFIGS or not isinstance(settings, dict):
+                    continue
+                own = ROLE_CONFIGS[role].model_fields
+                foreign = [k for k in settings if k not in own and owning_role(k) is not None]
+                for key in foreign:
+                    default = ROLE_CONFIGS[owning_role(key)].model_fields[key].default
+                    if settings[key] != default:
+                        dropped.append(f"roles.{role}.{key} = {settings[key]} (only roles.{owning_role(key)} "
+                                       f"reads {key}; it had no effect)")
+                data[role] = {k: v for k, v in settings.items() if k not in foreign}
+        roles = handler(data)
+        if isinstance(data, dict):
+            roles._dropped = dropped
+        return roles
+
+    @property
+    def dropped(self) -> list[str]:
+        """Settings of an old stored config that were dropped on reading it (see :meth:`_migrate`)."""
+        return self._dropped
+
+
+# The settings class of each role; a setting of one of the subclasses belongs to that role alone.
+ROLE_CONFIGS: dict[str, type[RoleConfig]] = {name: field.annotation for name, field in RolesConfig.model_fields.items()}
+assert tuple(ROLE_CONFIGS) == ROLES
 
 
 class ExtractionConfig(BaseModel):
@@ -267,7 +334,7 @@ class LLMCostConfig(BaseModel):
 class WorkbenchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    roles: dict[Role, RoleConfig] = Field(default_factory=lambda: {r: RoleConfig() for r in ROLES})
+    roles: RolesConfig = Field(default_factory=RolesConfig)
     extraction: ExtractionConfig = Field(default_factory=ExtractionConfig)
     em: EMConfig = Field(default_factory=EMConfig)
     # Sec. 3.3 / App. F.3 scoring settings (ε, τ, ε₂, bootstrap); defaults documented in AlignmentConfig.
@@ -276,18 +343,20 @@ class WorkbenchConfig(BaseModel):
     review: ReviewConfig = Field(default_factory=ReviewConfig)
     llm: LLMCostConfig = Field(default_factory=LLMCostConfig)
 
-    @model_validator(mode="after")
-    def _all_roles(self) -> "WorkbenchConfig":
-        for role in ROLES:
-            self.roles.setdefault(role, RoleConfig())
-        return self
+    @overload
+    def role(self, name: Literal["decoder"]) -> DecoderConfig: ...
+    @overload
+    def role(self, name: Literal["embedder"]) -> EmbedderConfig: ...
+    @overload
+    def role(self, name: Role) -> RoleConfig: ...
 
     def role(self, name: Role) -> RoleConfig:
-        return self.roles[name]
+        return getattr(self.roles, name)
 
     def warnings(self) -> list[str]:
-        """Settings that make a figure mean something other than the paper's (printed, not refused)."""
-        found = []
+        """Settings that make a figure mean something other than the paper's, and those dropped from
+        an old stored config (printed, not refused)."""
+        found = [f"dropped from the stored config: {note}" for note in self.roles.dropped]
         decoder = self.role("decoder")
         if decoder.provider == "openai" and decoder.sampling_temperature("decoder") == 0:
             found.append("roles.decoder.temperature is 0: the N2 reconstructions of a code set are near-copies, so "
@@ -297,6 +366,17 @@ class WorkbenchConfig(BaseModel):
     def digest(self) -> str:
         """A short hash that tags everything a run produces."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+    def with_endpoint(self, base_url: str | None = None, model: str | None = None,
+                      embedding_model: str | None = None) -> "WorkbenchConfig":
+        """``workbench init``'s settings: ``model`` for every chat role, ``embedding_model`` for the
+        embedder, both on ``base_url`` when given (else OpenAI's); a role without a model stays offline."""
+        settings: dict[str, str] = {}
+        for role, name in [*((role, model) for role in CHAT_ROLES), ("embedder", embedding_model)]:
+            if name:
+                settings |= {f"roles.{role}.provider": "openai", f"roles.{role}.model": name}
+                settings |= {f"roles.{role}.base_url": base_url} if base_url else {}
+        return self.with_settings(settings)
 
     def with_settings(self, settings: dict[str, str]) -> "WorkbenchConfig":
         """Return a copy with each ``a.b.c = value`` set (values parsed as JSON when they can be),
@@ -312,6 +392,10 @@ class WorkbenchConfig(BaseModel):
             for key in keys[:-1]:
                 node = node.get(key) if isinstance(node, dict) else None
             if not isinstance(node, dict) or keys[-1] not in node:
+                owner = owning_role(keys[-1]) if len(keys) == 3 and keys[0] == "roles" else None
+                if owner and keys[1] in ROLE_CONFIGS:
+                    raise WorkbenchError(f"{keys[1]} has no setting {keys[-1]!r}: it is the {owner}'s, "
+                                         f"'roles.{owner}.{keys[-1]}'")
                 raise WorkbenchError(f"unknown setting {dotted!r}: run 'workbench config PROJECT' to list settings")
             node[keys[-1]] = parsed
         return parse_config(json.dumps(data), source="settings " + ", ".join(settings))

@@ -27,6 +27,12 @@ def ablation_method(name: str, ours: bool = False) -> str:
     return f"{METHOD}:{name}:ours" if ours else f"{METHOD}:{name}"
 
 
+# The kinds of reliability run (Sec. 4.3); a run's scores are stored under ``dove:KIND:RUN``.
+SAMPLING, BOOTSTRAP, RETEST, TEMPLATE = "sampling", "test-retest (bootstrap)", "test-retest", "template"
+RELIABILITY_KINDS = (SAMPLING, BOOTSTRAP, RETEST, TEMPLATE)
+RELIABILITY_PREFIX = f"{METHOD}:"
+
+
 # Each stored field of a score row -> its column in the scores table, in the order files print them.
 SCORE_COLUMNS: dict[str, str] = {
     "group": "group_name", "source": "source", "D": "raw", "D_bias": "raw_bias", "r": "value",

@@ -1,5 +1,6 @@
 """The ``workbench`` command: one click group, one module per command group (``project``, ``build``,
-``annotate``, ``score``, ``survey``), each command a thin shell over the service of the same name."""
+``annotate``, ``measures``, ``experiments``, ``report``, ``survey``, ``lens``, ``serve``), each command a
+thin shell over one service function: it parses the arguments, calls the service and prints."""
 from __future__ import annotations
 
 import functools
@@ -65,7 +66,7 @@ def main() -> None:
 
 
 # Each command group registers its commands on ``main``.
-from . import annotate, build, lens, project, score, serve, survey  # noqa: E402,F401
+from . import annotate, build, experiments, lens, measures, project, report, serve, survey  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Commands on a project's data: ``init``, ``config``, ``ingest``, ``extract``, ``codebook``, ``demo``."""
+"""Commands on a project's data: ``init``, ``config``, ``ingest``, ``extract``, ``generate``, ``codebook``, ``demo``."""
 from __future__ import annotations
 
 import json
@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+import prompts
+
+from ..config import ROLES
 from ..errors import WorkbenchError
 from ..store import open_project
 from ..vocabulary import HUMAN
@@ -23,18 +26,10 @@ def init(project: str, base_url: str | None, model: str | None, embedding_model:
     from ..store import create_project
 
     store = create_project(project)
-    settings: dict[str, str] = {}
-    if model:
-        for role in ("extractor", "namer", "decoder", "generator"):
-            settings |= {f"roles.{role}.provider": "openai", f"roles.{role}.model": model}
-            settings |= {f"roles.{role}.base_url": base_url} if base_url else {}
-    if embedding_model:
-        settings |= {"roles.embedder.provider": "openai", "roles.embedder.model": embedding_model}
-        settings |= {"roles.embedder.base_url": base_url} if base_url else {}
-    config = store.config().with_settings(settings)
+    config = store.config().with_endpoint(base_url, model, embedding_model)
     store.save_config(config)
     click.echo(f"created {project} (schema v{store.schema_version}); LLM roles: "
-               + ", ".join(f"{r}={c.strategy_label('offline')}" for r, c in config.roles.items()))
+               + ", ".join(f"{r}={config.role(r).strategy_label('offline')}" for r in ROLES))
 
 
 @main.command(short_help="Show the project's settings, or set one.")
@@ -47,6 +42,8 @@ def config(project: str, key: str | None, value: str | None) -> None:
 
     store = open_project(project)
     cfg = store.config()
+    for note in cfg.roles.dropped:  # an old stored config; setting anything stores the new layout
+        click.echo(f"note: dropped from the stored config: {note}", err=True)
     if key and value is None:
         raise WorkbenchError(f"give a value for {key}: workbench config {project} {key} VALUE")
     if key:
@@ -126,6 +123,47 @@ def extract(project: str, limit: int | None, quiet: bool, estimate_only: bool, y
         raise WorkbenchError(f"every one of the {report.failed} extraction calls failed (first error above): "
                              "check the extractor's endpoint and model ('workbench config PROJECT'), then re-run "
                              "'workbench extract', which retries the failed documents")
+
+
+@main.command(short_help="Have a model write on each topic (resumable).")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--model", required=True, help="the model to write the documents (on the generator role's endpoint)")
+@click.option("--topics", "topics_file", type=click.Path(dir_okay=False, exists=True),
+              help="text file, one topic per line (default: the topics of the project's human documents)")
+@click.option("--topic-group", help="use the topics of this group's human documents")
+@click.option("--persona", help="country for the cultural role-play prompt (App. G), e.g. KR, JP, CN, US")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(min=1), help="documents per topic")
+@click.option("--group", help="group of the stored documents (default: the persona, else 'control')")
+@click.option("--base-url", help="OpenAI-compatible endpoint for this run (default: roles.generator.base_url)")
+@click.option("--limit", type=click.IntRange(min=1), help="only the first N topics")
+@click.option("--template", default="topic_writing", show_default=True,
+              type=click.Choice(prompts.GENERATION_TEMPLATES),
+              help="the unprimed prompt: the paper's (App. G) or one of our two paraphrases (prompts/)")
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), help="request seed sent with every call")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@estimate_options
+@user_errors
+def generate(project, model, topics_file, topic_group, persona, samples, group, base_url, limit, template, seed,
+             quiet, estimate_only, yes) -> None:
+    """Have a model write on each topic; its documents are stored with source = MODEL (resumable)."""
+    from ..pipeline.generate import estimate_generate, read_topics, samples_may_repeat
+    from ..pipeline.generate import generate as run_generate
+
+    store = open_project(project)
+    topics = read_topics(topics_file) if topics_file else None
+    estimate = estimate_generate(store, model, topics=topics, persona=persona, samples=samples, group=group,
+                                 topic_group=topic_group, base_url=base_url, limit=limit, template=template, seed=seed)
+    if cost_gate(store.config(), estimate, estimate_only, yes):
+        return
+    if samples_may_repeat(store.config(), samples):
+        click.echo("note: roles.generator.temperature is 0, so the samples of a topic may be identical; "
+                   f"set it with 'workbench config {project} roles.generator.temperature 0.7'", err=True)
+    report = run_generate(store, model, topics, persona, samples, group, topic_group, base_url, limit,
+                          show_progress=not quiet, template=template, seed=seed, estimate=estimate)
+    click.echo(report.summary())
+    if report.generated:
+        click.echo(f"next: 'workbench extract {project}' to extract their value expressions, then "
+                   f"'workbench score {project}'")
 
 
 @main.command(short_help="Print a codebook: names, sizes, usage, examples.")

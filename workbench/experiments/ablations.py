@@ -42,7 +42,7 @@ from ..codebook.vectors import unit_rows
 from ..config import AlignmentConfig
 from ..errors import WorkbenchError
 from ..measures.score import (AblationResult, AblationRow, ProjectPosteriors, ScoreResult, document_sets,
-                              load_posteriors, score_posteriors)
+                              load_posteriors, score_posteriors, score_project)
 from ..store import Store
 from ..survey.metrics import KL_EPSILON, js_distance, kl_divergence
 
@@ -158,6 +158,20 @@ REGISTRY: dict[str, Ablation] = {a.name: a for a in (
     Ablation("no-redundancy", "w/o redundancy reduction", no_redundancy),
 )}
 ABLATIONS = tuple(REGISTRY)  # Table 2's order
+
+
+def score_with_ablations(store: Store, version: int | None = None, ablations: list[str] | tuple[str, ...] = (),
+                         groups: list[str] | None = None, sources: list[str] | None = None, halves: bool = False,
+                         equal_n: int | str | None = None, show_progress: bool = True
+                         ) -> tuple[ScoreResult, list[AblationResult]]:
+    """``workbench score``: DOVE's score table of ``version`` (:func:`score_project`) and, beside it,
+    the named ablations' (``all``: every one), each stored."""
+    result = score_project(store, version, groups=groups, sources=sources, halves=halves,
+                           show_progress=show_progress, equal_n=equal_n)
+    names = list(ABLATIONS) if "all" in ablations else list(ablations)
+    extra = score_ablations(store, names, result.version, groups=groups, sources=sources,
+                            show_progress=False) if names else []
+    return result, extra
 
 
 def score_ablations(store: Store, names: list[str], version: int | None = None, config: AlignmentConfig | None = None,

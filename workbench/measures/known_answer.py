@@ -21,7 +21,7 @@ from ..codebook.vectors import unit_rows
 from ..errors import WorkbenchError
 from ..llm.gateway import Gateway
 from ..progress import progress_bar
-from ..store import Store
+from ..store import Store, open_project
 from ..survey.metrics import js_distance
 from ..tabular import open_tabular
 from ..validity.known_answer import (MIN_TOPIC_DOCUMENTS, Agreement, draw_pairs, label_divergence, median_bandwidth,
@@ -79,6 +79,15 @@ def read_gold_labels(path: str | Path) -> tuple[list[str], dict[str, np.ndarray]
             values.append(int(value))
         gold[str(row[id_column]).strip()] = np.array(values, dtype=np.float64)
     return names, gold
+
+
+def project_known_answer(project: str | None, labels_path: str | Path, version: int | None = None, rounds: int = 2,
+                         min_documents: int = MIN_TOPIC_DOCUMENTS, show_progress: bool = True) -> KnownAnswerReport:
+    """``workbench validate --known-answer``: :func:`known_answer` on PROJECT, whose documents the
+    labels are of."""
+    if not project:
+        raise WorkbenchError("--known-answer needs PROJECT: the labels are of its documents")
+    return known_answer(open_project(project), labels_path, version, rounds, min_documents, show_progress=show_progress)
 
 
 def known_answer(store: Store, labels_path: str | Path, version: int | None = None, rounds: int = 2,

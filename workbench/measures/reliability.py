@@ -48,13 +48,11 @@ from ..pipeline.generate import estimate_generate, generate
 from ..progress import progress_bar
 from ..store import Store
 from ..validity.io import ReliabilityRecord
-from ..vocabulary import CONTROL, HUMAN, METHOD, RELIABILITY
+from ..vocabulary import (BOOTSTRAP, CONTROL, HUMAN, METHOD, RELIABILITY, RELIABILITY_KINDS, RELIABILITY_PREFIX,
+                          RETEST, SAMPLING, TEMPLATE)
 from .score import ProjectPosteriors, document_sets, load_posteriors, source_label
 from .validate import ValidityReport, validate
 
-SAMPLING, BOOTSTRAP, RETEST, TEMPLATE = "sampling", "test-retest (bootstrap)", "test-retest", "template"
-KINDS = (SAMPLING, BOOTSTRAP, RETEST, TEMPLATE)
-PREFIX = f"{METHOD}:"
 
 Rows = dict[str, np.ndarray]
 
@@ -250,10 +248,10 @@ def _reliability_runs(store: Store, gateway: Gateway, version: int | None, split
                 records += [ReliabilityRecord(METHOD, kind, item, r.group, r.source, r.r) for r in rows]
             advance(1)
     if save:
-        for kind in KINDS:
-            store.delete_scores(f"{PREFIX}{kind}:", post.codebook.version)
+        for kind in RELIABILITY_KINDS:
+            store.delete_scores(f"{RELIABILITY_PREFIX}{kind}:", post.codebook.version)
         for kind, item in dict.fromkeys((r.kind, r.item) for r in records):
-            store.save_scores(f"{PREFIX}{kind}:{item}", post.codebook.version, [
+            store.save_scores(f"{RELIABILITY_PREFIX}{kind}:{item}", post.codebook.version, [
                 {"group": r.group, "source": r.source, "r": r.value}
                 for r in records if (r.kind, r.item) == (kind, item)], {**cfg.model_dump(), "seed": seed})
     report = validate([], reliability=records)
@@ -261,13 +259,3 @@ def _reliability_runs(store: Store, gateway: Gateway, version: int | None, split
         store.save_version_result(post.codebook.version, RELIABILITY, report.reliability)
     return ReliabilityRuns(post.codebook.version, records, report, notes)
 
-
-def stored_reliability(store: Store, version: int) -> list[ReliabilityRecord]:
-    """The runs ``reliability_runs`` stored for a codebook version, as ``validate`` inputs."""
-    records = []
-    for row in store.load_scores(codebook_version=version):
-        kind_item = row["method"][len(PREFIX):] if row["method"].startswith(PREFIX) else ""
-        kind, _, item = kind_item.rpartition(":")
-        if kind in KINDS and row["r"] is not None:
-            records.append(ReliabilityRecord(METHOD, kind, item, row["group"], row["source"], row["r"]))
-    return records

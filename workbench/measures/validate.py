@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import WorkbenchError
-from ..store import Store
+from ..store import Store, open_project
+from ..validity import io
 from ..validity.correlation import nanmean
 from ..validity.culture_pairs import CONTRASTING_PAIRS, SIMILAR_PAIRS, Pair
 from ..validity.io import DownstreamRecord, PrimedRecord, ReliabilityRecord, ScoreRecord
@@ -40,7 +41,7 @@ from ..validity.mtmm import convergent_validity, discriminant_validity
 from ..validity.predictive import Pooling, Undefined, predictive_validity
 from ..validity.priming import priming_validity
 from ..validity.reliability import cronbach_alpha, mean_coefficient_of_variation
-from ..vocabulary import METHOD, SURVEY_METHODS
+from ..vocabulary import METHOD, RELIABILITY_KINDS, RELIABILITY_PREFIX, SURVEY_METHODS
 
 # Methods whose scores are distances (lower = closer): the survey baseline's KL and JS.
 LOWER_IS_BETTER = frozenset(SURVEY_METHODS.values())
@@ -79,6 +80,18 @@ def project_scores(store: Store, version: int | None = None, method: str = METHO
             latest[(r["method"], r["group"], r["source"])] = r["r"]  # rows come oldest first
     scores += [ScoreRecord(m, g, s, v) for (m, g, s), v in latest.items()]
     return scores, primed, version
+
+
+def stored_reliability(store: Store, version: int) -> list[ReliabilityRecord]:
+    """The runs ``reliability_runs`` stored for a codebook version, as ``validate`` inputs."""
+    records = []
+    for row in store.load_scores(codebook_version=version):
+        method = row["method"]
+        kind_item = method[len(RELIABILITY_PREFIX):] if method.startswith(RELIABILITY_PREFIX) else ""
+        kind, _, item = kind_item.rpartition(":")
+        if kind in RELIABILITY_KINDS and row["r"] is not None:
+            records.append(ReliabilityRecord(METHOD, kind, item, row["group"], row["source"], row["r"]))
+    return records
 
 
 @dataclass
@@ -250,3 +263,55 @@ def _reliability(report: ValidityReport, records: Sequence[ReliabilityRecord]) -
                                    "alpha": nanmean(r["alpha"] for r in per_group),
                                    "cv": nanmean(r["cv"] for r in per_group),
                                    "n_models": max(r["n_models"] for r in per_group), "n_items": len(items)})
+
+
+@dataclass
+class ProjectValidity:
+    """What ``workbench validate`` prints: the report, and the codebook version of the project's
+    DOVE scores (None without a project)."""
+
+    report: ValidityReport
+    version: int | None
+
+
+def validate_inputs(project: str | None = None, score_files: Sequence[str] = (), downstream: str | None = None,
+                    primed: str | None = None, reliability: str | None = None, version: int | None = None,
+                    similar: Sequence[str] = (), contrasting: Sequence[str] = (), models: list[str] | None = None,
+                    traits: list[str] | None = None, lower_is_better: Sequence[str] = (),
+                    pooling: Pooling = "benchmark", undefined: Undefined = "zero") -> ProjectValidity:
+    """``workbench validate``: the project's stored scores (DOVE's of ``version``, other methods'
+    and the reliability runs) and those of the files in the formats of :mod:`workbench.validity.io`,
+    checked and passed to :func:`validate`. A method may come from one input only; a project whose
+    scores compare human groups only, with no other input, has nothing to validate. A reliability
+    file replaces the project's stored runs; ``similar``/``contrasting`` pairs are ``A:B`` (default:
+    the paper's); ``lower_is_better`` methods are negated besides :data:`LOWER_IS_BETTER`."""
+    scores: list[ScoreRecord] = []
+    primed_rows: list[PrimedRecord] = []
+    used, runs = None, []
+    if project:
+        store = open_project(project)
+        scores, primed_rows, used = project_scores(store, version)
+        runs = [] if reliability else stored_reliability(store, used)
+    for path in score_files:
+        rows = io.read_scores(path)
+        clash = {r.method for r in rows} & {r.method for r in scores}
+        if clash:
+            raise WorkbenchError(f"{path}: method(s) {sorted(clash)} already come from another input: "
+                                 "rename the method in the file")
+        scores += rows
+    if not scores and not primed_rows and not primed and not reliability:
+        if project:
+            raise WorkbenchError(f"{project}'s scores compare human groups only, no model: generate or import "
+                                 f"model documents ('workbench generate'), run 'workbench extract' and "
+                                 f"'workbench score', or give other methods' scores with --scores")
+        raise WorkbenchError("nothing to validate: give PROJECT (with scores) and/or --scores, --primed or "
+                             "--reliability files")
+    primed_rows += io.read_primed(primed) if primed else []
+    report = validate(
+        scores, io.read_downstream(downstream) if downstream else [], primed_rows,
+        io.read_reliability(reliability) if reliability else runs,
+        io.parse_pairs(similar) if similar else SIMILAR_PAIRS,
+        io.parse_pairs(contrasting) if contrasting else CONTRASTING_PAIRS,
+        models=models, traits=traits, lower_is_better=LOWER_IS_BETTER | set(lower_is_better),
+        pooling=pooling, undefined=undefined)
+    return ProjectValidity(report, used)

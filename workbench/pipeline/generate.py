@@ -27,6 +27,7 @@ from pathlib import Path
 
 import prompts
 
+from ..config import WorkbenchConfig
 from ..errors import WorkbenchError
 from ..language import detect_language
 from ..llm.cost import Estimate, estimate_chats
@@ -165,6 +166,11 @@ def plan_generate(store: Store, model: str, topics: list[str] | None = None, per
     params = [{"sample": k, "seed": seed} for _, _, k in todo]
     return GeneratePlan(config, model, group, persona, source, prompt, todo, variables, params, len(wanted),
                         len(existing))
+
+
+def samples_may_repeat(config: WorkbenchConfig, samples: int) -> bool:
+    """Several samples of a topic at the generator's temperature 0 may be one document repeated."""
+    return samples > 1 and config.role("generator").sampling_temperature("generator") == 0
 
 
 def estimate_generate(store: Store, model: str, **arguments) -> Estimate:

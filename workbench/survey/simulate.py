@@ -163,7 +163,7 @@ def _run_config(store: Store, model: str | None, base_url: str | None):
         role = RoleConfig.model_validate({**gen.model_dump(), **updates})
     except ValueError as exc:
         raise WorkbenchError(f"generator settings: {exc}") from None
-    return config.model_copy(update={"roles": {**config.roles, ROLE: role}}), role
+    return config.model_copy(update={"roles": config.roles.model_copy(update={ROLE: role})}), role
 
 
 def _settings(survey_id: int, survey: Survey, role: RoleConfig, cfg: DefConfig) -> dict:
