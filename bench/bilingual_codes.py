@@ -3,7 +3,8 @@ codes of one language, in each representation, and how much of that two topic se
 
 Corpora (../shared/data): Korean national petitions (title + content) and ValueEval *validation*
 arguments (the split the value lens was never fitted on), extracted offline as the product does.
-The same number of expressions is drawn from each language (seeded). For each representation
+The same number of expressions is drawn from each group of both comparisons (seeded): the
+smallest group's count, or ``--expressions`` if smaller, since the share depends on the size. For each representation
 the initial codebook C⁰ is made as a build makes it (``initial_codes`` with the project's
 ``em`` settings), and the bench prints:
 
@@ -17,7 +18,7 @@ the initial codebook C⁰ is made as a build makes it (``initial_codes`` with th
   Indian and European policy questions) have next to no topic in common, so an English + Korean
   share at the level of the control is what topic alone explains; the share above it is language.
 
-    .venv/bin/python bench/bilingual_codes.py [--expressions 3000] [--seed 0] [--keep DIR]
+    .venv/bin/python bench/bilingual_codes.py [--expressions N] [--seed 0] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -81,15 +82,19 @@ def project(work: Path, name: str, files: list[tuple[Path, IngestOptions]]) -> S
 
 def balanced(store: Store, representation: str, groups: tuple[str, str], n: int,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """n expressions of each group (fewer when a group has fewer), embedded in ``representation``;
-    (embeddings, 0/1 group)."""
+    """n expressions of each group, embedded in ``representation``; (embeddings, 0/1 group)."""
     store.save_config(store.config().with_settings({"roles.embedder.representation": representation}))
     corpus = load_corpus(store, Gateway(store, store.config()), show_progress=False)
     doc_group = np.array([groups.index(g) for g in corpus.doc_groups])[corpus.expr_doc]
-    n = min(n, *np.bincount(doc_group, minlength=2))
     picks = [rng.choice(np.flatnonzero(doc_group == g), size=n, replace=False) for g in (0, 1)]
     chosen = np.concatenate(picks)
     return corpus.expr_emb[chosen], doc_group[chosen].astype(float)
+
+
+def expression_counts(store: Store, groups: tuple[str, str]) -> list[int]:
+    """How many expressions each group has (its documents' extractions)."""
+    corpus = load_corpus(store, Gateway(store, store.config()), show_progress=False)
+    return [int(sum(corpus.doc_groups[d] == g for d in corpus.expr_doc)) for g in groups]
 
 
 def split_by_conclusion(arguments: Path, out: Path, seed: int) -> tuple[Path, Path]:
@@ -108,7 +113,8 @@ def split_by_conclusion(arguments: Path, out: Path, seed: int) -> tuple[Path, Pa
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--expressions", type=int, default=3000, help="expressions drawn from each language")
+    parser.add_argument("--expressions", type=int, default=3000,
+                        help="at most this many expressions drawn from each group (default: the smallest group's count)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--keep", type=Path, help="make the extracted projects in this folder and keep them "
@@ -130,17 +136,19 @@ def main() -> None:
         control = project(work, "en-en", [(en_a, IngestOptions(preset="valueeval", group="en-a")),
                                           (en_b, IngestOptions(preset="valueeval", group="en-b"))])
         em = bilingual.config().em
-        for name, store, groups in (("en + ko", bilingual, ("en", "ko")),
-                                    ("en-a + en-b (no shared topic)", control, ("en-a", "en-b"))):
+        pairs = (("en + ko", bilingual, ("en", "ko")), ("en-a + en-b (no shared topic)", control, ("en-a", "en-b")))
+        # one size for every comparison: the share depends on it, so the control must match it
+        n = min(args.expressions, *(c for _, store, groups in pairs for c in expression_counts(store, groups)))
+        for name, store, groups in pairs:
             for rep in REPRESENTATIONS:
                 rng = np.random.default_rng(args.seed)
-                emb, group = balanced(store, rep, groups, args.expressions, rng)
+                emb, group = balanced(store, rep, groups, n, rng)
                 rows[(name, rep)] = m = measures(emb, group, em, rng)
                 figures[f"{name}, {rep}"] = (
-                    f"{len(group) // 2:,} a side; K = {m['K']}; items in single-{'language' if name == 'en + ko' else 'corpus'} codes "
+                    f"K = {m['K']}; items in single-{'language' if name == 'en + ko' else 'corpus'} codes "
                     f"{m['share ≥ 90 %']:.0%} (pure {m['share 100 %']:.0%}; shuffled null {m['null ≥ 90 %']:.0%}); "
                     f"nearest neighbour across {m['cross-neighbour']:.0%}")
-    figures["expressions"] = f"up to {args.expressions:,} a side (the smaller group's count if fewer), seed {args.seed}"
+    figures["expressions"] = f"{n:,} a side in every comparison (--expressions {args.expressions:,} or the smallest group's count), seed {args.seed}"
     lens = rows[("en + ko", "value-lens")]["share ≥ 90 %"]
     topic = rows[("en-a + en-b (no shared topic)", "value-lens")]["share ≥ 90 %"]
     figures["value lens: share above the topic control"] = f"{lens - topic:+.0%}"
