@@ -44,6 +44,7 @@ def test_report_files_and_contents(built_project, tmp_path):
                      "codebook trained on source(s) human;", "+β1·M·H(z|x)", "95% basic-power interval",
                      "r bias-corrected"):
         assert expected in page, expected
+    assert "1.0000 there: the estimated bias is as large as D itself" in " ".join(page.split())
     version = built_project.load_codebook().version
     assert f"codebook version {version}" in page
     assert page.count("<tr><td>Harbourside</td><td>") >= 3  # score rows of one group

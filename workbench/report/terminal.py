@@ -132,7 +132,8 @@ def print_scores(result: ScoreResult) -> None:
     console.print(matrix)
     console.print(f"bias: D minus the {cfg.ci_method} method's bias-corrected D (the plug-in D overstates the distance "
                   "by about this much); r bias-corrected: r of that D, shown where the bias exceeds the bootstrap "
-                  "spread (the plug-in r is off by more than its noise); the interval is around it; "
+                  "spread (the plug-in r is off by more than its noise; 1.0000 there: the estimated bias is as large as D "
+                  "itself, so at this size the data cannot tell the pair from identical); the interval is around it; "
                   f"ceiling: the group's own split-half r at the source's document count (mean of "
                   f"{cfg.ceiling_splits} random splits; * = fewer documents per half, the group has too few)")
     console.print(f"ε = {cfg.eps}, τ = {cfg.tau}, ε₂ = {cfg.eps2}, cost from {cfg.cost_from} documents, "
