@@ -73,12 +73,32 @@ def test_code_names_stay_inside_the_plot(drawn, tmp_path):
         renderer = _extents(fig)
         ax = fig.axes[0]
         frame = ax.get_window_extent(renderer)
-        names = ax.texts
+        names = [t for t in ax.texts if t.get_visible()]
         assert len(names) >= 5
         for text in names:
             box = text.get_window_extent(renderer)
             assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, \
                 (text.get_text(), box, frame)
+
+
+def test_code_names_never_overprint_each_other(drawn, tmp_path):
+    """Names of codes close together on the map overprinted each other (the demo's "money · pay ·
+    life" over "fear · jobs · away"): a name goes where it overlaps none placed before it, the
+    most used first, and one that fits nowhere is left out."""
+    rng = np.random.default_rng(0)
+    xy = np.array([[0.0, 0.0], [0.07, 0.01], [0.0, 0.07], [0.08, 0.08], [0.5, 0.5], [0.57, 0.5], [1.0, 1.0]])
+    names = [f"{w} · caring · family · neighbours (≈ benevolence)" for w in "abcdefg"]
+    usage = np.array([40.0, 30, 20, 10, 25, 15, 5])
+    plots.codebook_map(tmp_path / "map.png", rng.random((200, 2)), xy, usage, names, n_labels=7)
+    renderer = _extents(drawn[0])
+    ax = drawn[0].axes[0]
+    shown = [t for t in ax.texts if t.get_visible()]
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert shown[0].get_text().startswith("a · ")  # the most used code keeps its name
+    assert len(shown) >= 4, [t.get_text() for t in shown]
+    for i, box in enumerate(boxes):
+        for j in range(i):
+            assert not box.overlaps(boxes[j]), (shown[i].get_text(), shown[j].get_text())
 
 
 def test_value_hints_are_never_cut(drawn, tmp_path):

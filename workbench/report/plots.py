@@ -103,23 +103,31 @@ def _spread_labels(xy: np.ndarray, usage: np.ndarray, n: int, min_gap: float = 0
 
 
 def _labels_inside(ax, labels: Sequence) -> None:
-    """Flip an annotation to the other side of its point where it would run past the axes' edge
-    (a label right of a point near the right edge ended outside the plot). Names are shortened to
-    at most 40 characters, under half these plots' width, so the other side always has room."""
+    """Place each annotation, in the order given (the most used code first), beside its point where
+    it stays inside the axes and overprints no name placed before it: right of the point, else
+    left, else the same below the point, else above or under it, centred. A name that fits nowhere
+    is left out (the report lists every code by name under the map). Names are shortened to at
+    most 40 characters, under half these plots' width, so one side always has room at an edge."""
     fig = ax.figure
     fig.canvas.draw()  # settles the limits and the layout the extents are measured in
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
+    placed: list = []
     for label in labels:
-        box = label.get_window_extent(renderer)
-        dx, dy = label.xyann
-        if box.x1 > frame.x1:
-            label.set_horizontalalignment("right")
-            dx = -abs(dx)
-        if box.y1 > frame.y1:
-            label.set_verticalalignment("top")
-            dy = -abs(dy)
-        label.xyann = (dx, dy)
+        dx, dy = (abs(v) for v in label.xyann)
+        for ha, va, offset in (("left", "bottom", (dx, dy)), ("right", "bottom", (-dx, dy)),
+                               ("left", "top", (dx, -dy)), ("right", "top", (-dx, -dy)),
+                               ("center", "bottom", (0, dx)), ("center", "top", (0, -dx))):
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            label.xyann = offset
+            box = label.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+        else:
+            label.set_visible(False)
 
 
 def _legend_below(ax, handles: Sequence, ncol: int = 2) -> None:
