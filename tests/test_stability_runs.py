@@ -34,7 +34,10 @@ def test_two_seeds_are_built_compared_and_stored(built_project):
                                 codebook.labels) == 1.0
     corpus = load_corpus(copy, Gateway(copy, copy.config()), show_progress=False)
     members = [corpus.expr_emb[m] for m in code_members(member_labels(corpus, codebook), codebook.K)]
-    assert match_codes(members, members).share == 1.0  # equal members: no axis to tell them apart
+    # equal members: no axis tells them apart, so every code is matched that has the 2 members the
+    # test needs (a one-member code cannot be tested and counts as unmatched; seed 7 builds some)
+    testable = sum(len(m) >= 2 for m in members)
+    assert testable > 0 and match_codes(members, members).share == testable / len(members)
     copy.close()
     # a second run resumes the finished copies: nothing is built again
     again = CliRunner().invoke(main, ["stability", str(store.path), "--seeds", "2", "--json"])
