@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the project in this directory and keep it")
     parser.add_argument("--reuse", action="store_true", help="score the project already built in --keep")
     args = parser.parse_args()
+    if bad := [item for item in args.set if "=" not in item]:
+        parser.error(f"--set takes KEY=VALUE, e.g. em.tau1=1e9 (got {bad[0]!r})")
     if not (args.data / f"arguments-{args.split}.tsv").exists():
         sys.exit(f"no ValueEval {args.split} split in {args.data}: pass --data DIR")
     docs = args.docs or (1000 if args.split == "training" else None)
