@@ -117,8 +117,9 @@ def import_labels(store: Store, path: str | Path, by: str | None = None) -> Labe
             already += 1
             continue
         row["created"] = row["created"] or time.time()
-        closed = store.closed_round(row["task"], row["codebook_version"])
-        if closed and row["created"] >= closed["closed"]:  # labels made before the closing still fit
+        closed = store.closed_round(row["task"], row["codebook_version"]) if row["round"] == FIRST else None
+        if closed and row["created"] >= closed["closed"]:  # labels made before the closing still fit; adjudication
+            # (re-annotation, consensus) goes on after it, as in ``record``
             raise WorkbenchError(f"{path}, line {line}: {closed_round_error(closed)}; nothing was imported")
         rows.append(row)
     store.record_labels(rows)
