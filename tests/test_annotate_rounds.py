@@ -186,6 +186,14 @@ def run(*args):
     return result.exit_code, result.output
 
 
+def test_agreement_of_a_version_the_project_lacks_is_one_line(project):
+    version = small_codebook(project)
+    for extra in ((), ("--progress",)):
+        code, out = run("agreement", project.path, "--codebook-version", version + 5, *extra)
+        assert code == 1 and "Traceback" not in out and "no labels yet" not in out, out
+        assert f"{version + 5}" in out and len(out.strip().splitlines()) == 1, out
+
+
 def test_assign_progress_and_close_on_the_command_line(project):
     version = small_codebook(project)
     path = project.path
