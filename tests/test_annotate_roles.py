@@ -393,3 +393,12 @@ def test_an_annotator_sees_no_agreement_figure_from_others_labels_while_the_roun
     close_round(project, TASK, "lea")
     opened = agreement(project, TASK, version, viewer="ana")  # adjudication: the panel's figures
     assert not opened.blind and len(opened.reports["meaningful"].disagreements) == 4
+
+
+def test_an_export_that_cannot_be_written_is_one_line_naming_the_file(project, tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    target = tmp_path / "afile" / "labels.csv"
+    result = CliRunner().invoke(main, ["labels", str(project.path), "--export", str(target)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert f"{target}: cannot write the labels" in result.output

@@ -160,12 +160,38 @@ def test_a_closed_round_refuses_labels_and_assignments_and_says_who_closed_it(pr
     assert import_labels(project, tmp_path / "before.csv").imported == 3
 
 
+def test_an_import_takes_adjudication_labels_made_after_the_closing(project, tmp_path):
+    """Re-annotation and consensus start when the round closes: the closing refuses first-round rows only."""
+    version = small_codebook(project)
+    shares = assign(project, TASK, ["ann", "bob"], overlap=2).items
+    item = sorted(set(shares["ann"]) & set(shares["bob"]))[0]
+    label_code(project, item, "ann", version)
+    close_round(project, TASK, "lea")
+    (tmp_path / "adjudication.csv").write_text(
+        "task,item_id,criterion,label,annotator,codebook_version,round,note\n"
+        f"{TASK},{item},meaningful,0,ann,{version},reannotation,\n"
+        f"{TASK},{item},meaningful,0,lea,{version},consensus,discussed\n")
+    assert import_labels(project, tmp_path / "adjudication.csv").imported == 2
+    (tmp_path / "first.csv").write_text("task,item_id,criterion,label,annotator,codebook_version\n"
+                                        f"{TASK},{item},meaningful,1,bob,{version}\n")
+    with pytest.raises(WorkbenchError, match="first.csv, line 2: .*closed by lea"):
+        import_labels(project, tmp_path / "first.csv")
+
+
 # ------------------------------------------------------------------------------ CLI
 
 
 def run(*args):
     result = CliRunner().invoke(main, [str(a) for a in args])
     return result.exit_code, result.output
+
+
+def test_agreement_of_a_version_the_project_lacks_is_one_line(project):
+    version = small_codebook(project)
+    for extra in ((), ("--progress",)):
+        code, out = run("agreement", project.path, "--codebook-version", version + 5, *extra)
+        assert code == 1 and "Traceback" not in out and "no labels yet" not in out, out
+        assert f"{version + 5}" in out and len(out.strip().splitlines()) == 1, out
 
 
 def test_assign_progress_and_close_on_the_command_line(project):

@@ -48,6 +48,10 @@ def test_report_files_and_contents(built_project, tmp_path):
     version = built_project.load_codebook().version
     assert f"codebook version {version}" in page
     assert page.count("<tr><td>Harbourside</td><td>") >= 3  # score rows of one group
+    # what produced it: the representation the build recorded and the extraction strategy
+    representation = built_project.initial_version_of(version)[1]["representation"]
+    assert f"representation {representation} ·" in page
+    assert re.search(r"extracted by [^\s<·—]", page), "no extraction strategy"
 
 
 def test_report_without_scores_says_so(built_project, tmp_path):

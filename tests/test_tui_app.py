@@ -99,3 +99,16 @@ async def test_changes_refresh_shows_a_proposal_made_elsewhere_while_the_app_is_
         await pilot.press("2", "1")  # and coming back to the screen shows what is new
         await pilot.pause()
         assert len(app.screen.paged().rows_data) == 1
+
+
+@pytest.mark.parametrize("role", ["annotator", "reviewer"])
+def test_lead_flag_does_not_open_the_lead_screen_to_anyone_but_a_lead(project, role):
+    from workbench.annotate.annotators import add_annotator
+
+    add_annotator(project, "ann", "http://x", role)
+    app = WorkbenchApp(project.path, "ann", lead=True)
+    try:  # the lead screen shows every annotator's agreement so far: --lead gives no role
+        assert not app.lead and app.DEFAULT_MODE != "lead"
+        assert not app.check_action("switch_mode", ("lead",))
+    finally:
+        app.store.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import io
 import json
 import math
 import re
@@ -46,13 +47,18 @@ def export_labels(store: Store, path: str | Path, by: str | None = None) -> int:
     if not path.parent.exists():
         raise WorkbenchError(f"folder {path.parent} does not exist: create it first")
     n = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*LABEL_COLUMNS, "created_utc"])
-        for row in store.export_label_rows(annotator=only):
-            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created"])) if row["created"] else ""
-            writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
-            n += 1
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow([*LABEL_COLUMNS, "created_utc"])
+    for row in store.export_label_rows(annotator=only):
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["created"])) if row["created"] else ""
+        writer.writerow([*(row[c] for c in LABEL_COLUMNS), created])
+        n += 1
+    try:
+        path.write_text(handle.getvalue(), encoding="utf-8", newline="")
+    except OSError as exc:
+        raise WorkbenchError(f"{path}: cannot write the labels ({exc.strerror}): give a file in a folder you may "
+                             "write to") from None
     return n
 
 
@@ -117,8 +123,9 @@ def import_labels(store: Store, path: str | Path, by: str | None = None) -> Labe
             already += 1
             continue
         row["created"] = row["created"] or time.time()
-        closed = store.closed_round(row["task"], row["codebook_version"])
-        if closed and row["created"] >= closed["closed"]:  # labels made before the closing still fit
+        closed = store.closed_round(row["task"], row["codebook_version"]) if row["round"] == FIRST else None
+        if closed and row["created"] >= closed["closed"]:  # labels made before the closing still fit; adjudication
+            # (re-annotation, consensus) goes on after it, as in ``record``
             raise WorkbenchError(f"{path}, line {line}: {closed_round_error(closed)}; nothing was imported")
         rows.append(row)
     store.record_labels(rows)

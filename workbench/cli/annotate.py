@@ -63,8 +63,11 @@ def agreement(project: str, task: str | None, round_: str, codebook_version: int
     """Inter-annotator agreement per task: Cohen's κ per pair and mean, Fleiss' κ, α, % agreement."""
     from ..annotate.agreement import agreement as task_agreement
     from ..formatting import fmt, percent
+    from ..pipeline.code_view import working_version
 
     store = open_project(project)
+    if codebook_version is not None:  # a version the project lacks is one line, not "no labels yet"
+        working_version(store, codebook_version)
     if progress:
         _print_progress(store, task, codebook_version, as_json)
         return

@@ -205,6 +205,9 @@ def _write_report_files(store: Store, out: Path, version: int | None, show_progr
         project=store.path.name, version=codebook.version, K=codebook.K, sigma=stored.get("sigma"),
         trained_on=initial.get("train_sources", [HUMAN]),
         seeded=describe_seed(initial["seeded"]) if initial.get("seeded") else None,
+        # what produced the codebook: the build's representation (an older build's: raw) and extraction
+        representation=initial.get("representation", "raw") or "the embedder's own",
+        strategies=store.extraction_strategies(),
         created=time.strftime("%Y-%m-%d %H:%M"), offline=offline, embedder=stored.get("embedder", MISSING),
         n_docs=stored.get("n_docs", MISSING), n_expr=stored.get("n_expr", MISSING), alignment=config.alignment,
         missing=Markup(missing) if missing else None,

@@ -94,6 +94,11 @@ class ScoresStoreMixin:
                                [len(method_prefix), method_prefix, codebook_version]).fetchone() is not None
 
     # -- read-only views the report and ``generate`` need and no other mixin offers yet ---------
+    def extraction_strategies(self) -> list[str]:
+        """The strategies that extracted the documents' value expressions, the most used first."""
+        return [r[0] for r in self.db.execute(
+            "select strategy from extractions where status = 'ok' group by strategy order by count(*) desc, strategy")]
+
     def report_decisions(self) -> list[dict]:
         """Each proposal with its latest decision (None when undecided), in proposal order."""
         return list(self.db.query(

@@ -56,8 +56,9 @@ class WorkbenchApp(App):
             self.store.close()
             raise
         # the lead screen (key 6): a lead's in a project with annotators; with --lead in one without
-        self.lead = lead or (self.role == LEAD and self.store.has_annotators())
-        if lead:  # the lead's app opens on the lead screen
+        # (--lead gives no role: an annotator's --lead is refused like their key 6)
+        self.lead = self.role == LEAD and (lead or self.store.has_annotators())
+        if lead and self.lead:  # the lead's app opens on the lead screen
             self.DEFAULT_MODE = "lead"
         elif not may(self.role, DECIDE):  # an annotator opens on their queue, not on Changes
             self.DEFAULT_MODE = "mapping"
