@@ -137,4 +137,7 @@ def test_an_estimate_kept_in_a_runs_stats_moves_to_its_own_column(tmp_path):
     assert run["id"] == 2 and run["estimate"] == estimate and run["stats"] == {"calls": 1}
     assert store.db["runs"].get(1)["estimate"] is None  # a run without one keeps none
     assert store.run_usage(1) == [{"role": "extractor", "model": "m", "calls": 1, "tokens_in": 3, "tokens_out": 4}]
+    from workbench.report.terminal import run_cost_lines
+
+    assert run_cost_lines(store, ("extract",))[0].startswith("last extract: 0 calls (estimate 1)")  # status reads it
     store.close()

@@ -291,8 +291,8 @@ def run_cost_lines(store: Store, commands: tuple[str, ...] = LLM_COMMANDS) -> li
         total = {k: sum(r[k] for r in usage) for k in keys}
         planned = {k: sum(r[k] for r in estimate["roles"]) for k in keys}
         # what produced each figure: the estimate's token counters and prices, the prices of the use
-        counters = dict.fromkeys(r["counted_with"] for r in estimate["roles"])
-        prices = dict.fromkeys([*(r["price_source"] for r in estimate["roles"]),
+        counters = dict.fromkeys(r["counted_with"] for r in estimate["roles"] if r.get("counted_with"))
+        prices = dict.fromkeys([*(r["price_source"] for r in estimate["roles"] if r.get("price_source")),
                                 *(price_of(config, r["model"])[1] for r in usage)])
         lines.append(f"last {command}: {compared(total, planned, usage_cost(config, usage), estimate.get('cost'))}; "
                      f"tokens as the endpoint counted them (estimate: {'; '.join(counters)}); "
