@@ -82,6 +82,10 @@ def test_a_setting_under_a_role_that_does_not_own_it_is_refused_naming_the_owner
     assert (config.role("embedder").representation, config.role("decoder").offline_decoder) == ("raw", "lm")
     result = CliRunner().invoke(main, ["config", path, "roles.namer.nonsense", "1"])
     assert result.exit_code == 1 and "unknown setting 'roles.namer.nonsense'" in result.output
+    # the same setting inside a role's whole object is refused too, not stored and dropped
+    result = CliRunner().invoke(main, ["config", path, "roles.decoder", '{"max_input_tokens": 5000}'])
+    assert result.exit_code == 1 and "roles.decoder.max_input_tokens = 5000" in result.output
+    assert open_project(path).config().role("decoder").offline_decoder == "lm"  # nothing written
 
 
 def test_init_points_every_chat_role_and_the_embedder_at_the_endpoint(tmp_path):

@@ -136,6 +136,9 @@ def test_generate_estimate_counts_the_documents_still_to_write(project, fake_ope
     assert again.calls == 2 and "2 of 4 documents already written" in again.note
     [line] = [x for x in run_cost_lines(project, ("generate",))]
     assert line.startswith("last generate: 2 calls (estimate 2)")
+    # the line names what produced its figures: the estimate's token counter and the price's date
+    assert f"(estimate: {role.counted_with})" in line and f"prices: {role.price_source}" in line
+    assert "list price of 2025-04-14" in line
 
 
 def test_build_estimate_is_a_ceiling_of_extraction_and_reconstruction(llm_project, fake_openai):

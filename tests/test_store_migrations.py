@@ -137,4 +137,24 @@ def test_an_estimate_kept_in_a_runs_stats_moves_to_its_own_column(tmp_path):
     assert run["id"] == 2 and run["estimate"] == estimate and run["stats"] == {"calls": 1}
     assert store.db["runs"].get(1)["estimate"] is None  # a run without one keeps none
     assert store.run_usage(1) == [{"role": "extractor", "model": "m", "calls": 1, "tokens_in": 3, "tokens_out": 4}]
+    from workbench.report.terminal import run_cost_lines
+
+    assert run_cost_lines(store, ("extract",))[0].startswith("last extract: 0 calls (estimate 1)")  # status reads it
+    store.close()
+
+
+def test_a_project_of_schema_11_before_the_roles_migration_was_numbered_11_opens(tmp_path):
+    """Schema 11 was once the bias-corrected score column (the roles migration came later and took
+    number 11): such a project reaches the latest version with both, its rows kept."""
+    old = project_at(tmp_path / "old11.db", 10)
+    old.db["scores"].add_column("value_corrected", float)  # what migration 11 did then
+    old.db["meta"].upsert({"key": "schema_version", "value": "11"}, pk="key")
+    assert "role" not in old.db["annotators"].columns_dict
+    old.close()
+    store = open_project(tmp_path / "old11.db")
+    assert store.schema_version == len(MIGRATIONS)
+    assert "value_corrected" in store.db["scores"].columns_dict
+    assert [r["role"] for r in store.db["annotators"].rows] == ["annotator"]  # the link of ROWS[10]
+    for table, rows in ROWS[1].items():
+        assert [{c: r[c] for c in rows[0]} for r in store.db[table].rows] == rows, table
     store.close()

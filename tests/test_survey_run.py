@@ -500,6 +500,10 @@ def test_bad_requests_are_one_line_errors_and_leave_no_run_behind(sim, monkeypat
     sim.save_config(sim.config().with_settings({"roles.generator.provider": "offline"}))
     with pytest.raises(WorkbenchError, match="generator role is offline"):
         run(sim, respondents=1)
+    sim.save_config(sim.config().with_settings({"roles.generator.model": "null"}))
+    with pytest.raises(WorkbenchError) as raised:  # an endpoint without a model: one line
+        run(sim, respondents=1, base_url="http://127.0.0.1:9/v1")
+    assert str(raised.value) == "generator settings: provider 'openai' needs a model name (give --model NAME)"
     assert [name for name, _ in sim.survey_runs()] == ["fake-model/DEF"]
 
 

@@ -398,7 +398,11 @@ class WorkbenchConfig(BaseModel):
                                          f"'roles.{owner}.{keys[-1]}'")
                 raise WorkbenchError(f"unknown setting {dotted!r}: run 'workbench config PROJECT' to list settings")
             node[keys[-1]] = parsed
-        return parse_config(json.dumps(data), source="settings " + ", ".join(settings))
+        config = parse_config(json.dumps(data), source="settings " + ", ".join(settings))
+        if config.roles.dropped:  # a role's whole object given with another role's setting in it
+            note = config.roles.dropped[0].replace("; it had no effect", "")
+            raise WorkbenchError(f"settings {', '.join(settings)}: {note}: set it there")
+        return config
 
 
 def parse_config(text: str, source: str = "project config") -> WorkbenchConfig:

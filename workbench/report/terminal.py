@@ -13,7 +13,7 @@ from ..build.lines import TERMS, held_out_term, node_line, score_terms
 from ..build.review import review_line
 from ..build.seed import describe_seed
 from ..formatting import MISSING, fmt, percent
-from ..llm.cost import dollars, usage_cost
+from ..llm.cost import dollars, price_of, usage_cost
 from ..measures.score import AblationResult, ScoreResult
 from ..measures.validate import ValidityReport
 from ..pipeline.code_view import code_views, working_version
@@ -290,8 +290,13 @@ def run_cost_lines(store: Store, commands: tuple[str, ...] = LLM_COMMANDS) -> li
         usage, estimate = store.run_usage(run["id"]), run["estimate"]
         total = {k: sum(r[k] for r in usage) for k in keys}
         planned = {k: sum(r[k] for r in estimate["roles"]) for k in keys}
+        # what produced each figure: the estimate's token counters and prices, the prices of the use
+        counters = dict.fromkeys(r["counted_with"] for r in estimate["roles"] if r.get("counted_with"))
+        prices = dict.fromkeys([*(r["price_source"] for r in estimate["roles"] if r.get("price_source")),
+                                *(price_of(config, r["model"])[1] for r in usage)])
         lines.append(f"last {command}: {compared(total, planned, usage_cost(config, usage), estimate.get('cost'))}; "
-                     "tokens as the endpoint counted them")
+                     f"tokens as the endpoint counted them (estimate: {'; '.join(counters)}); "
+                     f"prices: {'; '.join(prices)}")
         pairs = {(r["role"], r["model"]): None for r in [*estimate["roles"], *usage]}
         if len(pairs) > 1:
             for role, model in pairs:

@@ -215,8 +215,13 @@ def _m11_annotator_roles(db: sqlite_utils.Database) -> None:
 
 
 def _m12_score_corrected(db: sqlite_utils.Database) -> None:
-    """Scores: the bias-corrected value where the bootstrap bias of raw exceeds its spread (issue 24)."""
-    db["scores"].add_column("value_corrected", float)
+    """Scores: the bias-corrected value where the bootstrap bias of raw exceeds its spread (issue 24).
+    This was migration 11 before the roles one took that number: a project written then is at 11
+    with this column and without the roles', which is applied here instead."""
+    if "value_corrected" not in db["scores"].columns_dict:
+        db["scores"].add_column("value_corrected", float)
+    if "role" not in db["annotators"].columns_dict:
+        _m11_annotator_roles(db)
 
 
 def _m13_heldout_reconstruction(db: sqlite_utils.Database) -> None:

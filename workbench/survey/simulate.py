@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import ValidationError
 
 import prompts
 
@@ -161,8 +162,11 @@ def _run_config(store: Store, model: str | None, base_url: str | None):
                              "or set roles.generator.provider/model/base_url with 'workbench config'")
     try:
         role = RoleConfig.model_validate({**gen.model_dump(), **updates})
-    except ValueError as exc:
-        raise WorkbenchError(f"generator settings: {exc}") from None
+    except ValidationError as exc:  # one line, not pydantic's report
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise WorkbenchError(f"generator settings: {where + ': ' if where else ''}"
+                             f"{first['msg'].removeprefix('Value error, ')} (give --model NAME)") from None
     return config.model_copy(update={"roles": config.roles.model_copy(update={ROLE: role})}), role
 
 
