@@ -55,6 +55,17 @@ def test_rbf_mmd_tells_shifted_samples_from_resampled_ones():
     assert rbf_mmd(same, same, 1.0) == pytest.approx(0.0)
 
 
+def test_rbf_mmd_and_bandwidth_match_the_equation_written_out():
+    """The library kernel (sklearn rbf_kernel, scipy pdist) gives Gretton et al.'s unbiased MMD²."""
+    rng = np.random.default_rng(3)
+    x, y, h = rng.normal(size=(7, 3)), rng.normal(0.5, 1.0, size=(9, 3)), 1.7
+    k = lambda u, v: np.exp(-np.sum((u[:, None] - v[None]) ** 2, axis=2) / (2 * h * h))  # noqa: E731
+    by_hand = ((k(x, x).sum() - 7) / 42 + (k(y, y).sum() - 9) / 72 - 2 * k(x, y).mean())
+    assert rbf_mmd(x, y, h) == pytest.approx(by_hand, abs=1e-12)
+    d = np.sqrt(np.sum((x[:, None] - x[None]) ** 2, axis=2))[~np.eye(7, dtype=bool)]
+    assert median_bandwidth(x) == pytest.approx(np.median(d), abs=1e-12)
+
+
 def test_label_divergence_and_rank_agreement_by_hand():
     labels = np.array([[1, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
     assert label_divergence(labels, np.array([0, 1]), np.array([0, 1])) == 0
