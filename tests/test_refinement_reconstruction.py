@@ -67,6 +67,17 @@ def test_too_few_members_cannot_be_told_apart():
     assert not distinguishable(float("nan"))
 
 
+def test_a_code_that_is_one_sentence_repeated_is_untested_not_read_as_like_the_other():
+    """Equal rows share a fold, so a code of one sentence twice leaves a fold with no training rows of
+    it; that fold must not count its members at t = 0 (it read two far-apart codes as R ≈ 0.56 and
+    stability matched them)."""
+    rng = np.random.default_rng(0)
+    one_sentence = np.tile(_centre(1, 20.0), (2, 1))
+    others = _blob(rng, 10, _centre(2, 20.0))
+    assert np.isnan(held_out_separation(np.vstack([one_sentence, others]), np.repeat([0, 1], [2, 10])))
+    assert match_codes([one_sentence], [others]).pairs == []
+
+
 # ------------------------------------------------------------------ held back in the build's propose step
 
 def _codebook() -> Codebook:
