@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import shared_data
 from workbench.cli import main
 from workbench.errors import WorkbenchError
+from workbench.llm.gateway import Gateway
 from workbench.measures.known_answer import METHODS, known_answer, read_gold_labels
 from workbench.validity.known_answer import draw_pairs, label_divergence, median_bandwidth, rank_agreement, rbf_mmd
 
@@ -112,7 +113,12 @@ def test_on_the_demo_every_method_gets_a_rho(built_project, tmp_path):
     out = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--rounds", "1",
                                     "--json"])
     assert out.exit_code == 0, out.output
-    assert set(json.loads(out.output)["methods"]) == set(METHODS)
+    shown = json.loads(out.output)
+    assert set(shown["methods"]) == set(METHODS)
+    gateway = Gateway(built_project, built_project.config())  # which space (lens included) produced the figures
+    assert shown["embedder"] == report.embedder == gateway.embedder_id and shown["codebook_version"] == report.version
+    printed = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--rounds", "1"])
+    assert gateway.embedder_id in printed.output.replace("\n", "")
     unknown = tmp_path / "other.csv"
     unknown.write_text("id,care\nnot-a-doc,1\n", "utf-8")
     missing = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(unknown)])
