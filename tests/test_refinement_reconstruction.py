@@ -76,6 +76,10 @@ def test_a_code_that_is_one_sentence_repeated_is_untested_not_read_as_like_the_o
     others = _blob(rng, 10, _centre(2, 20.0))
     assert np.isnan(held_out_separation(np.vstack([one_sentence, others]), np.repeat([0, 1], [2, 10])))
     assert match_codes([one_sentence], [others]).pairs == []
+    assert match_codes([one_sentence], [one_sentence]).pairs == []  # untested, as a single member is
+    same = others[:3]  # two builds' one code, its rows all on both sides: matched
+    assert held_out_separation(np.vstack([same, same]), np.repeat([0, 1], 3)) == 0.0
+    assert len(match_codes([same], [same]).pairs) == 1
 
 
 # ------------------------------------------------------------------ held back in the build's propose step
