@@ -115,6 +115,8 @@ def main() -> None:
         codes = translation_figures(held_rep, "initial_codes")
         figures[name] = {"held_back_kmeans": kmeans.as_dict(), "held_back_initial_codes": codes.as_dict(),
                          "value_transfer": value_transfer(rep, parallel)}
+        if name == ls.VALUE_LENS:  # which lens these figures are of: the test checks it is the shipped one
+            figures[name]["lens"] = lens.tag.lstrip("|")
         if docs and name != ls.VALUE_LENS:
             figures[name]["valueeval_macro_f1"] = macro_f1(space.apply(docs, doc_emb[space.prefix]), gold)
         f = figures[name]

@@ -57,7 +57,10 @@ def test_a_change_that_only_flattens_posteriors_no_longer_raises_S(built_project
     store = built_project
     corpus = training_corpus(load_corpus(store, Gateway(store, store.config()), False), ["human"], store.path)
     init = store.load_codebook(store.version_for("build-1", 0, "init"))
-    recorded = store.build_record("build-1")["sigma"]
+    record = store.build_record("build-1")
+    recorded = record["sigma"]
+    em = store.config().em  # the record says which strategy made the codebook
+    assert (record["init"]["clusterer"], record["objective"]) == (em.clusterer, em.objective)
     assert recorded == pytest.approx(spread(corpus, init)) and build_sigma(store, corpus, init) == recorded
     # the same codes, members shuffled among them: only the within-code spread grows
     shuffled = Codebook(init.version, init.codes, init.expression_ids,

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import shared_data
 from workbench.cli import main
 from workbench.errors import WorkbenchError
+from workbench.llm.gateway import Gateway
 from workbench.measures.known_answer import METHODS, known_answer, read_gold_labels
 from workbench.validity.known_answer import draw_pairs, label_divergence, median_bandwidth, rank_agreement, rbf_mmd
 
@@ -53,6 +54,17 @@ def test_rbf_mmd_tells_shifted_samples_from_resampled_ones():
     assert rbf_mmd(x, far, h) == pytest.approx(rbf_mmd(far, x, h))
     same = np.ones((3, 2))
     assert rbf_mmd(same, same, 1.0) == pytest.approx(0.0)
+
+
+def test_rbf_mmd_and_bandwidth_match_the_equation_written_out():
+    """The library kernel (sklearn rbf_kernel, scipy pdist) gives Gretton et al.'s unbiased MMD²."""
+    rng = np.random.default_rng(3)
+    x, y, h = rng.normal(size=(7, 3)), rng.normal(0.5, 1.0, size=(9, 3)), 1.7
+    k = lambda u, v: np.exp(-np.sum((u[:, None] - v[None]) ** 2, axis=2) / (2 * h * h))  # noqa: E731
+    by_hand = ((k(x, x).sum() - 7) / 42 + (k(y, y).sum() - 9) / 72 - 2 * k(x, y).mean())
+    assert rbf_mmd(x, y, h) == pytest.approx(by_hand, abs=1e-12)
+    d = np.sqrt(np.sum((x[:, None] - x[None]) ** 2, axis=2))[~np.eye(7, dtype=bool)]
+    assert median_bandwidth(x) == pytest.approx(np.median(d), abs=1e-12)
 
 
 def test_label_divergence_and_rank_agreement_by_hand():
@@ -101,7 +113,12 @@ def test_on_the_demo_every_method_gets_a_rho(built_project, tmp_path):
     out = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--rounds", "1",
                                     "--json"])
     assert out.exit_code == 0, out.output
-    assert set(json.loads(out.output)["methods"]) == set(METHODS)
+    shown = json.loads(out.output)
+    assert set(shown["methods"]) == set(METHODS)
+    gateway = Gateway(built_project, built_project.config())  # which space (lens included) produced the figures
+    assert shown["embedder"] == report.embedder == gateway.embedder_id and shown["codebook_version"] == report.version
+    printed = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(path), "--rounds", "1"])
+    assert gateway.embedder_id in printed.output.replace("\n", "")
     unknown = tmp_path / "other.csv"
     unknown.write_text("id,care\nnot-a-doc,1\n", "utf-8")
     missing = CliRunner().invoke(main, ["validate", str(built_project.path), "--known-answer", str(unknown)])

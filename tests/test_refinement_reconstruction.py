@@ -67,6 +67,21 @@ def test_too_few_members_cannot_be_told_apart():
     assert not distinguishable(float("nan"))
 
 
+def test_a_code_that_is_one_sentence_repeated_is_untested_not_read_as_like_the_other():
+    """Equal rows share a fold, so a code of one sentence twice leaves a fold with no training rows of
+    it; that fold must not count its members at t = 0 (it read two far-apart codes as R ≈ 0.56 and
+    stability matched them)."""
+    rng = np.random.default_rng(0)
+    one_sentence = np.tile(_centre(1, 20.0), (2, 1))
+    others = _blob(rng, 10, _centre(2, 20.0))
+    assert np.isnan(held_out_separation(np.vstack([one_sentence, others]), np.repeat([0, 1], [2, 10])))
+    assert match_codes([one_sentence], [others]).pairs == []
+    assert match_codes([one_sentence], [one_sentence]).pairs == []  # untested, as a single member is
+    same = others[:3]  # two builds' one code, its rows all on both sides: matched
+    assert held_out_separation(np.vstack([same, same]), np.repeat([0, 1], 3)) == 0.0
+    assert len(match_codes([same], [same]).pairs) == 1
+
+
 # ------------------------------------------------------------------ held back in the build's propose step
 
 def _codebook() -> Codebook:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from workbench.config import AlignmentConfig
 from workbench.cli import main
 from workbench.errors import WorkbenchError
+from workbench.llm.gateway import Gateway
 from workbench.pipeline.posteriors import build_sigma, code_posteriors
 from workbench.measures.score import load_posteriors, score_posteriors, score_project, split_halves
 from workbench.vocabulary import SCORE_COLUMNS
@@ -51,6 +52,7 @@ def test_table_rows_for_groups_by_sources(built_project):
     # the provenance of the codebook first; every demo document has expressions, so the other
     # notes are the ceilings capped at 24 a half
     assert result.notes[0].startswith(f"codebook v{result.version} trained on source(s) human;")
+    assert result.notes[0].endswith(f"vectors: {Gateway(built_project, built_project.config()).embedder_id}")  # lens included
     assert len(result.notes) == 5 and all(n.startswith("ceiling of ") for n in result.notes[1:])
 
 

@@ -126,5 +126,7 @@ def test_shipped_figures_show_the_lens_keeps_translations_together():
     from workbench.llm.language_space import RATIO_TARGET, SHARE_TARGET, shipped_figures
 
     figures = shipped_figures()
+    # measured through the lens that ships: refitting it without re-running the bench fails here
+    assert figures["representations"]["value-lens"]["lens"] == vl.shipped_value_lens().tag.lstrip("|")
     assert translation_ratio(figures, "value-lens") <= RATIO_TARGET
     assert figures["representations"]["value-lens"]["held_back_kmeans"]["share"] >= SHARE_TARGET

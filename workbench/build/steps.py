@@ -68,7 +68,7 @@ def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
             sizes = np.bincount(labels, minlength=K)
             codes = [Code(k, _uid(ctx.thread_id, "init", k), None, None, None, int(sizes[k]), cents[k])
                      for k in range(K)]
-            origin = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode}}
+            origin = {"init": {**info, "merge_threshold_mode": em.merge_threshold_mode, "clusterer": em.clusterer}}
         else:
             cents, made = seed_centroids(ctx.gateway, ctx.seed)
             labels = nearest_codes(corpus.expr_emb, cents)
@@ -78,6 +78,7 @@ def init_codebook(ctx: BuildContext, state: Mapping[str, Any]) -> dict:
             origin = {"init": {"seeded": True}, "seeded": seed_record(ctx.seed, made)}
         record = {**origin, "sigma": code_spread(corpus.expr_emb, labels, cents),
                   "train_sources": list(em.train_sources), "n_train_documents": len(corpus.doc_ids),
+                  "objective": em.objective,
                   "document_input": ctx.gateway.document_input, "representation": ctx.gateway.representation,
                   "value_lens": ctx.gateway.lens_id}
         existing = ctx.store.save_codebook(ctx.thread_id, 0, "init", None, codes, corpus.expr_ids, labels,

@@ -271,7 +271,8 @@ def held_out_separation(member_emb: np.ndarray, labels: np.ndarray | None = None
 
     Returns:
         R in [0, 1], unitless; NaN when there are too few members to measure it (fewer than
-        ``MIN_TESTED`` members for a split, fewer than 2 in a group for two codes).
+        ``MIN_TESTED`` members for a split, fewer than 2 distinct rows in a group for two codes, or
+        no fold could be measured). Members of a fold whose training rows lack a group are left out.
     """
     x = unit_rows(np.atleast_2d(np.asarray(member_emb, dtype=np.float64)))
     m = x.shape[0]
@@ -282,7 +283,8 @@ def held_out_separation(member_emb: np.ndarray, labels: np.ndarray | None = None
         labels = np.asarray(labels, dtype=int)
         if labels.shape != (m,):
             raise ValueError(f"labels must have shape ({m},)")
-        smallest = min(int((labels == side).sum()) for side in (0, 1))
+        # distinct rows, as equal rows share a fold: a code that is one sentence twice cannot be held out
+        smallest = min(distinct_members(x[labels == side]) for side in (0, 1))
         if smallest < 2:
             return float("nan")
         folds = min(folds, smallest)
@@ -295,7 +297,7 @@ def held_out_separation(member_emb: np.ndarray, labels: np.ndarray | None = None
     unique_fold = np.empty(first.size, dtype=int)
     unique_fold[order] = np.arange(first.size) % folds
     fold = unique_fold[inverse.ravel()]
-    t = np.zeros(m)
+    t = np.full(m, np.nan)  # a fold whose training rows lack a group measures nothing (not t = 0)
     for f in range(folds):
         train = fold != f
         if labels is None:
@@ -308,8 +310,10 @@ def held_out_separation(member_emb: np.ndarray, labels: np.ndarray | None = None
                 continue
         c0, c1 = x[train][groups == 0].mean(axis=0), x[train][groups == 1].mean(axis=0)
         norm_w = float(np.linalg.norm(c1 - c0))
-        if norm_w > 0:
-            t[~train] = (x[~train] - (c0 + c1) / 2) @ ((c1 - c0) / norm_w)
+        t[~train] = (x[~train] - (c0 + c1) / 2) @ ((c1 - c0) / norm_w) if norm_w > 0 else 0.0
+    t = t[np.isfinite(t)]
+    if t.size < 2:
+        return float("nan")
     side = t > 0
     total = float(((t - t.mean()) ** 2).sum())
     if side.all() or not side.any() or total <= 0:

@@ -47,11 +47,12 @@ class KnownAnswerReport:
     agreement: dict[str, Agreement]
     notes: list[str] = field(default_factory=list)
     representation: str | None = None  # the offline embedder's representation (None: a remote embedder)
+    embedder: str = ""  # the vectors' space the codebook was built and scored in: embedder, representation, lens tag
 
     def as_dict(self) -> dict:
         return {"codebook_version": self.version, "labels_file": self.labels_file, "labels": self.label_names,
                 "n_documents": self.n_documents, "topics": self.n_topics, "rounds": self.rounds,
-                "representation": self.representation,
+                "representation": self.representation, "embedder": self.embedder,
                 "true_js_range": list(self.truth_range),
                 "methods": {m: {"rho": a.rho, "ci": [a.low, a.high], "pairs": a.n_pairs}
                             for m, a in self.agreement.items()}, "notes": self.notes}
@@ -148,4 +149,4 @@ def known_answer(store: Store, labels_path: str | Path, version: int | None = No
         notes.append(f"{unlabelled} pair(s) left out: a population whose documents carry no label has no label mix")
     return KnownAnswerReport(post.codebook.version, str(labels_path), names, len(rows), used, rounds,
                              (float(np.nanmin(truth_arr)), float(np.nanmax(truth_arr))), agreement, notes,
-                             gateway.representation)
+                             gateway.representation, post.embedder)

@@ -260,7 +260,7 @@ def score_project(store: Store, version: int | None = None, config: AlignmentCon
     result = score_posteriors(post, cfg, groups, sources, halves, equal_n)
     trained = store.initial_version_of(result.version)[1].get("train_sources", [HUMAN])
     result.notes.insert(0, f"codebook v{result.version} trained on source(s) {', '.join(trained)}; every other "
-                           "source is only mapped onto it")
+                           f"source is only mapped onto it; vectors: {post.embedder}")
     languages = language_check(store, {r.source for r in result.rows} | {r.group for r in result.rows})
     result.notes += languages["language_notes"] + _left_out(store, post)
     if save:

@@ -180,7 +180,7 @@ def print_known_answer(report) -> None:
     console.print(table)
     console.print(f"{report.n_documents} labelled documents ({len(report.label_names)} labels) from "
                   f"{report.labels_file}; true JS from {_f(report.truth_range[0], 3)} to {_f(report.truth_range[1], 3)}; "
-                  f"embeddings: {report.representation or 'remote embedder'}")
+                  f"embeddings: {report.representation or 'remote embedder'} ({report.embedder})")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
+from scipy.spatial.distance import jensenshannon, pdist
 from scipy.stats import spearmanr
+from sklearn.metrics.pairwise import rbf_kernel
 
 STRENGTHS = (3.0, 30.0, 300.0)  # s of the shifted pairs; the null pairs have s = 0
 MIN_TOPIC_DOCUMENTS = 6  # a topic with fewer labelled documents gives no pairs
@@ -79,10 +80,8 @@ def median_bandwidth(x: np.ndarray, max_rows: int = 1000, seed: int = 0) -> floa
     x = np.asarray(x, dtype=np.float64)
     if len(x) > max_rows:
         x = x[np.random.default_rng(seed).choice(len(x), size=max_rows, replace=False)]
-    sq = np.sum(x * x, axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)
-    off = d2[~np.eye(len(x), dtype=bool)]
-    return float(np.sqrt(np.median(off))) if off.size else 1.0
+    off = pdist(x)
+    return float(np.median(off)) if off.size else 1.0
 
 
 def rbf_mmd(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
@@ -91,12 +90,8 @@ def rbf_mmd(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if len(x) < 2 or len(y) < 2:
         raise ValueError("MMD needs at least two points a side")
-
-    def gram(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        d2 = np.sum(u * u, axis=1)[:, None] + np.sum(v * v, axis=1)[None, :] - 2 * u @ v.T
-        return np.exp(-np.maximum(d2, 0.0) / (2 * bandwidth ** 2))
-
-    kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
+    gamma = 1.0 / (2 * bandwidth ** 2)
+    kxx, kyy, kxy = rbf_kernel(x, gamma=gamma), rbf_kernel(y, gamma=gamma), rbf_kernel(x, y, gamma=gamma)
     n, m = len(x), len(y)
     return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
                  - 2 * kxy.mean())
