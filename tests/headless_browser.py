@@ -9,8 +9,11 @@ Chromium's own background traffic is switched off, and only the page's target is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -38,11 +41,13 @@ class HeadlessChromium:
         self._events: list[dict] = []
 
     async def __aenter__(self) -> HeadlessChromium:
-        self._profile = tempfile.TemporaryDirectory()
+        # Chromium's helper processes can still write to the profile after the browser exits:
+        # a leftover file there is no test failure (it failed once with "Directory not empty")
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self._process = await asyncio.create_subprocess_exec(
             self.executable, "--headless", "--no-sandbox", "--remote-debugging-port=0",
             f"--user-data-dir={self._profile.name}", self.size, *BLOCKED, *QUIET, "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
         active = Path(self._profile.name) / "DevToolsActivePort"  # "PORT\n/devtools/browser/ID"
         async with asyncio.timeout(60):
             while not active.exists() or len(active.read_text().splitlines()) < 2:
@@ -57,7 +62,8 @@ class HeadlessChromium:
         await self._ws.close()
         self._reader.cancel()
         await self._http.close()
-        self._process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)  # the browser and its helper processes
         await self._process.wait()
         self._profile.cleanup()
 
