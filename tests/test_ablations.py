@@ -88,7 +88,7 @@ def test_no_codebook_is_w1_between_document_clouds_with_debiased_uot_beside_it(p
     row = cells[("Hillvale", "example-llm@Harbourside")]
     assert row.value == pytest.approx(ablations.cloud_wasserstein(emb, gi, si)) and row.value > 0
     assert row.extra["ours_D"] == pytest.approx(debiased_uot(a, b, cost, FAST.eps, FAST.tau), rel=1e-4, abs=1e-8)
-    assert row.ours_ci[0] <= row.ours_ci[1] <= 1.0 + 1e-9  # basic-power: around the bias-corrected r, r ≤ 1
+    assert row.ours_ci[0] <= row.ours_ci[1] <= 1.0 + 1e-9  # simex: around the bias-corrected r, r ≤ 1
 
 
 def test_no_codebook_caps_the_clouds_and_says_so(post, monkeypatch):

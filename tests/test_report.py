@@ -41,7 +41,7 @@ def test_report_files_and_contents(built_project, tmp_path):
     page = (out / "index.html").read_text("utf-8")
     for expected in ('src="codebook_map.png"', 'src="distributions.png"', "Alignment scores", "example-llm@Harbourside",
                      "Largest transport flows", "<mark", "Run history", "Changes proposed", "Offline extractive mode",
-                     "codebook trained on source(s) human;", "+β1·M·H(z|x)", "95% basic-power interval",
+                     "codebook trained on source(s) human;", "+β1·M·H(z|x)", "95% simex interval",
                      "r bias-corrected"):
         assert expected in page, expected
     assert "1.0000 there: the estimated bias is as large as D itself" in " ".join(page.split())

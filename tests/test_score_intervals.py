@@ -3,7 +3,7 @@
 The coverage simulation knows the truth: documents are one-hot posteriors drawn from known code
 distributions, so the cost matrix is the cosine distance ρ whatever the sample (no co-occurrence
 discount between codes that never share a document) and the true D is Eq. 22 between the two
-populations' distributions. The 200 pairs × (100 + 50 half-size) resamples are solved in one
+populations' distributions. The 200 pairs × (100 + 50 half-size + 50 quarter-size) resamples are solved in one
 batch by ``debiased_uot_pairs`` (the solver the ceiling uses, checked against POT below). The
 coverage over many codes and few documents is bench/intervals.py's (minutes, not a test)."""
 from __future__ import annotations
@@ -14,8 +14,9 @@ import pytest
 from workbench.config import AlignmentConfig
 from workbench.alignment.cost import cost_matrix
 from workbench.alignment.intervals import (basic_power_interval, bias_power, bootstrap_interval, clamp_rounding,
-                                           power_basic_interval)
-from workbench.alignment.scoring import bootstrap_replicates, cell_interval, half_size, mean_posterior, score_table
+                                           power_basic_interval, quadratic_centre)
+from workbench.alignment.scoring import (bootstrap_replicates, cell_interval, mean_posterior, noise_level,
+                                         resample_size, score_table)
 from workbench.alignment.uot import alignment_score, debiased_uot, debiased_uot_pairs
 
 K = 4
@@ -36,7 +37,7 @@ def cost():
 
 def _simulate(D, seed=0):
     """Shares of PAIRS simulated (group, source) samples whose interval covers the true r: basic,
-    basic-power, percentile; and whether any basic-power interval left r ≤ 1."""
+    basic-power, simex, percentile; and whether any power interval left r ≤ 1."""
     rng = np.random.default_rng(seed)
     p_g = rng.dirichlet(np.full(K, 2.0), size=PAIRS)
     # sources from identical (true r = 1) to unrelated distributions
@@ -56,17 +57,22 @@ def _simulate(D, seed=0):
         return np.maximum(d, 0.0).reshape(PAIRS, n_boot)
 
     d_star = replicates(N_BOOT, N_GROUP, N_SOURCE)
-    d_half = replicates(N_BOOT // 2, half_size(N_GROUP), half_size(N_SOURCE))
-    covered = {"basic": 0, "basic-power": 0, "percentile": 0}
+    d_half = replicates(N_BOOT // 2, resample_size(N_GROUP, 2), resample_size(N_SOURCE, 2))
+    d_quarter = replicates(N_BOOT // 2, resample_size(N_GROUP, 4), resample_size(N_SOURCE, 4))
+    half_level, quarter_level = noise_level(N_GROUP, N_SOURCE, 2), noise_level(N_GROUP, N_SOURCE, 4)
+    covered = {"basic": 0, "basic-power": 0, "simex": 0, "percentile": 0}
     inside = True
     for n in range(PAIRS):
         r_star = alignment_score(d_star[n])
-        power = basic_power_interval(d_hat[n], d_star[n], d_half[n], 3.0)
+        power = basic_power_interval(d_hat[n], d_star[n], d_half[n], half_level)
+        simex = basic_power_interval(d_hat[n], d_star[n], d_half[n], half_level, D_quarter=d_quarter[n],
+                                     quarter_level=quarter_level)
         q_lo, q_hi = np.quantile(r_star, [0.025, 0.975])
         for name, (lo, hi) in (("basic", bootstrap_interval(alignment_score(d_hat[n]), r_star)),
-                               ("basic-power", (power.low, power.high)), ("percentile", (q_lo, q_hi))):
+                               ("basic-power", (power.low, power.high)), ("simex", (simex.low, simex.high)),
+                               ("percentile", (q_lo, q_hi))):
             covered[name] += lo - 1e-9 <= truth[n] <= hi + 1e-9
-        inside &= power.low <= power.high <= 1.0
+        inside &= power.low <= power.high <= 1.0 and simex.low <= simex.high <= 1.0
     return {k: v / PAIRS for k, v in covered.items()}, inside
 
 
@@ -74,7 +80,7 @@ def test_interval_covers_the_truth_in_simulation(cost):
     _, D = cost
     coverage, inside = _simulate(D)
     print(f"coverage {coverage}")
-    assert coverage["basic"] >= 0.90 and coverage["basic-power"] >= 0.90 and inside
+    assert coverage["basic"] >= 0.90 and coverage["basic-power"] >= 0.90 and coverage["simex"] >= 0.90 and inside
     # the shifted percentile interval is what the basic interval replaced: it covers less often
     assert coverage["basic"] > coverage["percentile"]
 
@@ -117,7 +123,7 @@ def test_rounding_below_zero_is_clamped_and_a_real_negative_is_refused():
         clamp_rounding(np.array([0.1, -7e-5]), 1e-7)
 
 
-@pytest.mark.parametrize("method", ["basic", "basic-power"])
+@pytest.mark.parametrize("method", ["basic", "basic-power", "simex"])
 def test_no_interval_leaves_r_range_where_the_truth_is_one(cost, method):
     """Group and source from one population (true D = 0): the old basic interval ended above 1 here."""
     emb, _ = cost
@@ -171,11 +177,11 @@ def test_ci_method_is_validated_and_named_in_the_config_error():
     from workbench.config import parse_config
     from workbench.errors import WorkbenchError
 
-    assert AlignmentConfig().ci_method == "basic-power"
+    assert AlignmentConfig().ci_method == "simex"
     assert AlignmentConfig(ci_method="basic").ci_method == "basic"
     with pytest.raises(ValidationError):
         AlignmentConfig(ci_method="bca")
-    with pytest.raises(WorkbenchError, match=r"alignment\.ci_method: .*'basic'.*'basic-power'"):
+    with pytest.raises(WorkbenchError, match=r"alignment\.ci_method: .*'basic'.*'basic-power'.*'simex'"):
         parse_config('{"alignment": {"ci_method": "percentile"}}')
 
 
@@ -186,11 +192,15 @@ def test_rows_are_cell_interval_of_the_replicates_the_bench_measures(cost):
     groups = {"G": rng.dirichlet(np.full(K, 0.5), size=30)}
     sources = {"a": rng.dirichlet(np.full(K, 0.5), size=20), "b": rng.dirichlet(np.full(K, 0.3), size=25)}
     rows = score_table(groups, sources, emb, n_boot=40, ceiling_splits=0)
-    D, D_star, D_half = bootstrap_replicates(groups, sources, emb, n_boot=40)
-    assert D_half["G"].shape == (20, 2)
+    D, D_star, D_half, D_quarter = bootstrap_replicates(groups, sources, emb, n_boot=40)
+    assert D_half["G"].shape == (20, 2) and D_quarter["G"].shape == (20, 2)
     for n, row in enumerate(rows):
-        level = 1 + (30 / half_size(30) + row.n_source_docs / half_size(row.n_source_docs)) / 2
-        iv = cell_interval(D["G"][n], D_star["G"][:, n], D_half["G"][:, n], CFG, level)
+        half_level = 1 + (30 / resample_size(30, 2) + row.n_source_docs / resample_size(row.n_source_docs, 2)) / 2
+        quarter_level = 1 + (30 / resample_size(30, 4) + row.n_source_docs / resample_size(row.n_source_docs, 4)) / 2
+        assert (half_level, quarter_level) == (noise_level(30, row.n_source_docs, 2),
+                                               noise_level(30, row.n_source_docs, 4))
+        iv = cell_interval(D["G"][n], D_star["G"][:, n], D_half["G"][:, n], CFG, half_level,
+                           D_quarter["G"][:, n], quarter_level)
         assert (row.ci_low, row.ci_high, row.D - row.D_bias, row.ci_power) == pytest.approx(
             (iv.low, iv.high, iv.D_corrected, iv.power))
 
@@ -210,7 +220,7 @@ def test_every_row_has_bias_interval_around_r_and_ceiling(table_inputs):
     rows = score_table(groups, sources, emb, n_boot=30, ceiling_splits=8)
     for r in rows:
         corrected = r.r + 10 * r.D_bias  # r of the bias-corrected D
-        assert r.ci_method == "basic-power" and r.ci_low <= corrected <= r.ci_high <= 1.0
+        assert r.ci_method == "simex" and r.ci_low <= corrected <= r.ci_high <= 1.0
         assert r.D_bias is not None and r.D_bias > 0  # sampling reads as extra distance
         assert r.ceiling is not None and r.r_over_ceiling == pytest.approx(r.r / r.ceiling)
     cells = {r.source: r for r in rows}
@@ -299,3 +309,82 @@ def test_bias_power_without_a_second_noise_level_falls_back_to_the_square():
 
     # one document a side: the half-size resample is the full one (level 2), so no p can be fitted
     assert bias_power(0.1, np.full(20, 0.2), np.full(20, 0.2), half_level=2.0) == 2.0
+
+
+def test_quadratic_centre_reads_a_known_curve_at_level_zero():
+    """Replicates whose D² means lie on g(L) = δ² + c·L − e·L² (the noise each level adds shrinks,
+    as it does with sparse counts): the quadratic extrapolant returns δ² exactly, the line
+    through levels 1 and 2 (2ĝ − ḡ*) stops short of it, and the interval centred by the
+    quadratic holds the true r where the line's does not."""
+    delta, c, e = 0.02, 0.002, 0.0001
+    g = lambda L: delta ** 2 + c * L - e * L ** 2  # noqa: E731
+    jitter = np.linspace(-1, 1, 201) * 1e-5  # mean 0: the means of D² are exact
+    d_hat = np.sqrt(g(1))
+    ladder = [(2.0, np.sqrt(g(2) + jitter)), (3.0, np.sqrt(g(3) + jitter)), (5.0, np.sqrt(g(5) + jitter))]
+    assert quadratic_centre(d_hat, ladder, 2.0) == pytest.approx(delta ** 2, rel=1e-9)
+    linear = 2 * g(1) - g(2)
+    assert linear - delta ** 2 == pytest.approx(2 * e)  # the line leaves 2e of the bias
+    quad = power_basic_interval(d_hat, ladder[0][1], 2.0, 0.95, quadratic_centre(d_hat, ladder, 2.0))
+    line = power_basic_interval(d_hat, ladder[0][1], 2.0, 0.95)
+    assert quad.D_corrected == pytest.approx(delta, rel=1e-6)
+    assert quad.low <= alignment_score(delta) <= quad.high and not line.low <= alignment_score(delta) <= line.high
+
+
+def test_quadratic_centre_needs_three_noise_levels():
+    # one document a side: every resample is the sample itself's size (level 2 at every rung)
+    reps = np.full(10, 0.2)
+    assert quadratic_centre(0.1, [(2.0, reps), (2.0, reps), (2.0, reps)], 2.0) is None
+    rising = np.full(10, 0.25)
+    assert quadratic_centre(0.1, [(2.0, reps), (3.0, rising), (3.0, rising)], 2.0) is not None
+    # and then simex is basic-power
+    half = np.full(10, 0.25)
+    assert basic_power_interval(0.1, reps, half, 2.0, D_quarter=reps, quarter_level=2.0) == \
+        basic_power_interval(0.1, reps, half, 2.0)
+
+
+def test_default_centre_is_the_basic_interval_on_the_power_scale():
+    rng = np.random.default_rng(2)
+    d_star = np.abs(rng.normal(0.1, 0.02, size=200))
+    plain = power_basic_interval(0.08, d_star, 2.5)
+    centred = power_basic_interval(0.08, d_star, 2.5, centre=2 * 0.08 ** 2.5 - np.mean(d_star ** 2.5))
+    assert (plain.low, plain.high, plain.D_corrected) == pytest.approx((centred.low, centred.high, centred.D_corrected))
+
+
+def test_simex_rows_hold_basic_power_and_draw_the_same_resamples(table_inputs):
+    """simex and basic-power share the full and half-size draws (streams by role and name), so
+    simex's interval, a hull that includes basic-power's two parts, contains basic-power's; its
+    r̃ comes from the quadratic centre."""
+    emb, groups, sources = table_inputs
+    simex = score_table(groups, sources, emb, n_boot=40, ceiling_splits=0)
+    power = score_table(groups, sources, emb, n_boot=40, ceiling_splits=0, ci_method="basic-power")
+    D, D_star, D_half, D_quarter = bootstrap_replicates(groups, sources, emb, n_boot=40)
+    quadratic = 0
+    for n, (s, p) in enumerate(zip(simex, power)):
+        assert (s.D, s.ci_power) == (p.D, p.ci_power)
+        assert s.ci_low <= p.ci_low <= p.ci_high <= s.ci_high <= 1.0
+        ladder = [(2.0, D_star["G"][:, n]), (noise_level(60, s.n_source_docs, 2), D_half["G"][:, n]),
+                  (noise_level(60, s.n_source_docs, 4), D_quarter["G"][:, n])]
+        centre = quadratic_centre(s.D, ladder, s.ci_power)
+        quadratic += centre is not None
+        if centre is None:  # means that fall with the level: the line's centre
+            centre = 2 * s.D ** s.ci_power - np.mean(D_star["G"][:, n] ** s.ci_power)
+        assert s.D - s.D_bias == pytest.approx(max(centre, 0.0) ** (1 / s.ci_power))
+    assert quadratic >= 1  # some row is centred by the quadratic
+    # basic-power draws no quarter-size resamples
+    assert bootstrap_replicates(groups, sources, emb, n_boot=40, ci_method="basic-power")[3] == {}
+
+
+def test_the_quadratic_centre_never_raises_d():
+    """Noise only adds distance: a quadratic through rising means that bends back above the
+    plug-in at level 0 is held at D̂ (D̃ ≤ D̂); means that fall as the level rises are noise,
+    and the line is kept."""
+    means = [0.01, 0.0101, 0.0102, 0.05]  # g = D² at levels 1, 2, 3, 5: flat, then steep
+    d_hat, reps = np.sqrt(means[0]), [np.full(10, np.sqrt(m)) for m in means[1:]]
+    ladder = list(zip([2.0, 3.0, 5.0], reps))
+    assert np.polyval(np.polyfit([1, 2, 3, 5], means, 2), 0.0) > means[0]  # unbounded, D̃ > D̂
+    assert quadratic_centre(d_hat, ladder, 2.0) == pytest.approx(means[0])
+    assert basic_power_interval(d_hat, reps[0], reps[1], 3.0, D_quarter=reps[2]).D_corrected == pytest.approx(d_hat)
+    falling = [(2.0, np.full(10, 0.2)), (3.0, np.full(10, 0.12)), (5.0, np.full(10, 0.21))]
+    assert quadratic_centre(0.1, falling, 2.0) is None
+    assert basic_power_interval(0.1, falling[0][1], falling[1][1], 3.0, D_quarter=falling[2][1]) == \
+        basic_power_interval(0.1, falling[0][1], falling[1][1], 3.0)

@@ -116,7 +116,7 @@ def test_unknown_names_and_cli(built_project):
                                               "n_group_docs,n_source_docs")  # ci_power: JSON only (not stored)
     assert "r/ceiling" in table.output and "bias" in table.output
     # the interval column names its method, and no r or interval end exceeds r's maximum
-    assert "95% basic-power CI" in table.output and "r bias-corrected" in table.output
+    assert "95% simex CI" in table.output and "r bias-corrected" in table.output
     # a bias-corrected r of 1 is a bound, not a finding: the legend says how to read it
     assert "1.0000 there: the estimated bias is as large as D itself" in " ".join(table.output.split())
     rows = json.loads(result.output)["rows"]

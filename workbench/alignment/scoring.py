@@ -110,9 +110,10 @@ def score_table(
     documents were sampled, not a changed geometry. The draws of a group or source depend only
     on (seed, its role and name), so a cell's CI does not change when other groups or sources
     are added to the table. Sampling adds histogram noise, which UOT reads as extra distance;
-    ``basic-power`` also resamples half the documents (:func:`half_boot` replicates, their own
-    streams) to see how that distance grows with the noise, and extrapolates it back to none
-    (:func:`cell_interval`); ``D_bias`` is the resulting estimate of the plug-in D's bias.
+    the power intervals also resample half (and ``simex`` a quarter) of the documents
+    (:func:`rung_boot` replicates each, their own streams) to see how that distance grows with
+    the noise, and extrapolate it back to none (:func:`cell_interval`); ``D_bias`` is the
+    resulting estimate of the plug-in D's bias.
 
     ``equal_n``: every source is scored on ``equal_n_repeats`` random subsets of ``equal_n``
     documents (drawn per source from (seed, name)) and D is their mean; bootstrap replicate k
@@ -136,9 +137,9 @@ def score_table(
             size = len(subsets[s][0])
             bias = ci_low = ci_high = method = mc_error = corrected = power = None
             if cfg.n_boot:
-                d_half = fit.half[g][:, n] if g in fit.half else None
-                ci = cell_interval(d, fit.boot[g][:, n], d_half, cfg,
-                                   1.0 + (len(G[g]) / half_size(len(G[g])) + size / half_size(size)) / 2)
+                d_half, d_quarter = (fit.rungs[k][g][:, n] if g in fit.rungs[k] else None for k in (2, 4))
+                ci = cell_interval(d, fit.boot[g][:, n], d_half, cfg, noise_level(len(G[g]), size, 2),
+                                   d_quarter, noise_level(len(G[g]), size, 4))
                 bias, method, ci_low, ci_high = d - ci.D_corrected, cfg.ci_method, ci.low, ci.high
                 mc_error, power = ci.mc_error, ci.power
                 if abs(bias) > float(np.std(fit.boot[g][:, n])):
@@ -156,13 +157,22 @@ def score_table(
 
 
 def cell_interval(D_hat: float, D_star: np.ndarray, D_half: np.ndarray | None, config: AlignmentConfig,
-                  half_level: float = 3.0) -> Interval:
+                  half_level: float = 3.0, D_quarter: np.ndarray | None = None,
+                  quarter_level: float = 5.0) -> Interval:
     """The ``config.ci_method`` interval of one cell from its plug-in D (≥ 0), its replicates D*
     (B,) and, for ``basic-power``, its half-size replicates (B′,) at noise level ``half_level``
-    (1 + n/m; 3 when m = n/2 on both sides). See :mod:`workbench.alignment.intervals`."""
+    and quarter-size ones (B″,) at ``quarter_level`` (:func:`noise_level`: 3 and 5 when m = n/2
+    and n/4 on both sides). See :mod:`workbench.alignment.intervals`."""
     if config.ci_method == "basic":
         return basic_interval(D_hat, D_star, config.ci_level)
-    return basic_power_interval(D_hat, D_star, D_half, half_level, config.ci_level)
+    quarter = D_quarter if config.ci_method == "simex" else None
+    return basic_power_interval(D_hat, D_star, D_half, half_level, config.ci_level, quarter, quarter_level)
+
+
+def noise_level(n_group: int, n_source: int, divisor: int) -> float:
+    """The noise level of a resample of n/``divisor`` documents a side: the sample's own noise is
+    level 1, and resampling m of n documents adds n/m more (averaged over the two sides)."""
+    return 1.0 + (n_group / resample_size(n_group, divisor) + n_source / resample_size(n_source, divisor)) / 2
 
 
 def bootstrap_replicates(
@@ -175,14 +185,15 @@ def bootstrap_replicates(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The plug-in D and the bootstrap replicates that :func:`score_table` builds its rows from.
 
-    Same arguments as :func:`score_table`. Returns (D, D*, D_half): group → (n_sources,) Eq. 22
-    values (clamped at 0, in source order), group → (n_boot, n_sources) replicates resampling n
-    of n documents, and group → (:func:`half_boot`, n_sources) replicates resampling half of
-    them (``basic-power`` only; else empty, as both are when ``n_boot = 0``). For studying
-    interval methods on the product's own resamples (bench/intervals.py).
+    Same arguments as :func:`score_table`. Returns (D, D*, D_half, D_quarter): group →
+    (n_sources,) Eq. 22 values (clamped at 0, in source order), group → (n_boot, n_sources)
+    replicates resampling n of n documents, and group → (:func:`rung_boot`, n_sources)
+    replicates resampling half and a quarter of them (the ones :data:`RUNGS_OF` names for the
+    ``ci_method``; else empty, as all are when ``n_boot = 0``). For studying interval methods
+    on the product's own resamples (bench/intervals.py).
     """
     fit = _fit(groups, sources, code_emb, _resolve_config(config, overrides), cost)
-    return fit.D, fit.boot, fit.half
+    return fit.D, fit.boot, fit.rungs[2], fit.rungs[4]
 
 
 @dataclass
@@ -194,7 +205,7 @@ class _Fit:
     subsets: dict[str, list[np.ndarray]]
     D: dict[str, np.ndarray]
     boot: dict[str, np.ndarray]
-    half: dict[str, np.ndarray]
+    rungs: dict[int, dict[str, np.ndarray]]  # divisor (2: half, 4: quarter) → group → replicates
 
 
 def _fit(groups, sources, code_emb, cfg: AlignmentConfig, cost) -> _Fit:
@@ -230,20 +241,28 @@ def _fit(groups, sources, code_emb, cfg: AlignmentConfig, cost) -> _Fit:
     values, warm = _mean_over_subsets(terms, cost_of, a_full, subsets, source_names)
 
     values = {g: clamp_rounding(v, _rounding(cfg)) for g, v in values.items()}
-    boot = half = {}
+    boot, rungs = {}, {divisor: {} for divisor in RUNGS}
     if cfg.n_boot:
         boot = _bootstrap(costs, cost_of, G, subsets, cfg, warm, cfg.n_boot)
-        if cfg.ci_method == "basic-power":
-            half = _bootstrap(costs, cost_of, G, subsets, cfg, warm, half_boot(cfg.n_boot), half=True)
+        rungs.update({divisor: _bootstrap(costs, cost_of, G, subsets, cfg, warm, rung_boot(cfg.n_boot), divisor)
+                      for divisor in RUNGS_OF[cfg.ci_method]})
     # replicates are cut at D = 0 like the estimates (r ≤ 1); the estimates' check already tested
     # the configuration (costs against ε), so a replicate does not fail the table
     return _Fit(cfg, G, costs, cost_of, subsets, values, {g: np.maximum(b, 0.0) for g, b in boot.items()},
-                {g: np.maximum(b, 0.0) for g, b in half.items()})
+                {k: {g: np.maximum(b, 0.0) for g, b in r.items()} for k, r in rungs.items()})
 
 
-def half_boot(n_boot: int) -> int:
-    """Half-size resamples ``basic-power`` draws beside ``n_boot`` full ones: only their mean is
-    used (to fit the power), so half as many do."""
+# The extra noise levels of the power intervals: resamples of n/divisor documents, named for
+# their streams, and the ones each ``ci_method`` draws
+RUNGS = {2: "half", 4: "quarter"}
+RUNGS_OF = {"basic": (), "basic-power": (2,), "simex": (2, 4)}
+
+
+def rung_boot(n_boot: int) -> int:
+    """Resamples of n/2 and of n/4 documents the power intervals draw beside ``n_boot`` full
+    ones: only their mean is used (to fit the power and the quadratic centre), so half as many
+    do (bench/intervals.py: a quarter as many at n/4 left the bias-corrected r's error up to a
+    third larger in the cells with 10 codes)."""
     return max(n_boot // 2, 1)
 
 
@@ -344,11 +363,11 @@ class _Terms:
 
 
 def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm, n_boot: int,
-               half: bool = False) -> dict[str, np.ndarray]:
+               divisor: int = 1) -> dict[str, np.ndarray]:
     """Eq. 22 of every bootstrap replicate: group → (n_boot, n_sources).
 
-    ``half``: resample ⌊n/2⌉ of n documents instead of n (from their own streams), for the
-    second noise level of ``basic-power``.
+    ``divisor``: resample :func:`resample_size` (n/divisor) of n documents instead of n (from
+    their own streams), for ``basic-power``'s further noise levels (:data:`RUNGS`).
 
     Replicate k draws, per source and then per group, the same documents as one replicate at a
     time would (the streams of :class:`_ResampledMeans`); every term of every replicate under a
@@ -359,8 +378,8 @@ def _bootstrap(costs, cost_of, G, subsets, cfg: AlignmentConfig, warm, n_boot: i
     """
     source_names = list(subsets)
     n_src, K = len(source_names), next(iter(G.values())).shape[1]
-    g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g, half) for g in G}
-    s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s, half) for s in source_names}
+    g_draws = {g: _ResampledMeans([G[g]], cfg.seed, "group", g, divisor) for g in G}
+    s_draws = {s: _ResampledMeans(subsets[s], cfg.seed, "source", s, divisor) for s in source_names}
     A, B = {g: np.empty((K, n_boot)) for g in G}, np.empty((K, n_src, n_boot))
     for k in range(n_boot):
         for n, s in enumerate(source_names):
@@ -443,15 +462,15 @@ class _ResampledMeans:
     """Bootstrap means of document sets, from a stream seeded by (seed, role, name): draw k
     resamples set k mod len(sets) (one set, or a source's equal-n subsets)."""
 
-    def __init__(self, sets: list[np.ndarray], seed: int, role: str, name: str, half: bool = False):
-        self.sets, self.k, self.half = sets, 0, half
-        self.rng = _stream(seed, f"{role}-half" if half else role, name)
+    def __init__(self, sets: list[np.ndarray], seed: int, role: str, name: str, divisor: int = 1):
+        self.sets, self.k, self.divisor = sets, 0, divisor
+        self.rng = _stream(seed, f"{role}-{RUNGS[divisor]}" if divisor > 1 else role, name)
 
     def next(self) -> np.ndarray:
         X = self.sets[self.k % len(self.sets)]
         self.k += 1
         N = X.shape[0]
-        m = half_size(N) if self.half else N
+        m = resample_size(N, self.divisor)
         while True:  # ends: at least one document has mass (checked in score_table)
             counts = np.bincount(self.rng.integers(0, N, size=m), minlength=N)
             mean = counts @ X / m
@@ -461,9 +480,9 @@ class _ResampledMeans:
                 return _normalise(mean)
 
 
-def half_size(n: int) -> int:
-    """Documents a half-size resample of n draws (``basic-power``'s second noise level)."""
-    return max(1, round(n / 2))
+def resample_size(n: int, divisor: int) -> int:
+    """Documents a resample of n/``divisor`` of n draws (n itself at divisor 1)."""
+    return max(1, round(n / divisor))
 
 
 def _stream(seed: int, role: str, name: str) -> np.random.Generator:
