@@ -20,7 +20,7 @@ document population, taken from 20,000 simulated documents. The same from a seco
 20,000 gives the truth's own Monte-Carlo error, printed per cell ("truth ±").
 
 Measured: the product's functions — ``bootstrap_replicates`` (what ``score_table`` resamples,
-with the default n_boot = 200, its 100 half-size and 50 quarter-size resamples) and
+with the default n_boot = 200, its 100 half-size and 100 quarter-size resamples) and
 ``cell_interval`` (what ``score_table`` makes of them, per ``ci_method``: ``simex``, the
 default, ``basic-power`` and ``basic``) — and, on the same replicates, the alternatives:
 percentile, basic on D², basic on the fitted D^p alone. Printed per cell: coverage of the
@@ -51,7 +51,7 @@ from bench.common import summary  # noqa: E402
 from workbench.config import AlignmentConfig  # noqa: E402
 from workbench.alignment.cost import cosine_distance_matrix, cost_matrix  # noqa: E402
 from workbench.alignment.intervals import power_basic_interval  # noqa: E402
-from workbench.alignment.scoring import bootstrap_replicates, cell_interval, noise_level  # noqa: E402
+from workbench.alignment.scoring import bootstrap_replicates, cell_interval, noise_level, rung_boot  # noqa: E402
 from workbench.alignment.uot import alignment_score, debiased_uot_pairs  # noqa: E402
 
 WEIGHTS = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -167,7 +167,7 @@ def main() -> None:
     ns = tuple(int(n) for n in args.docs.split(",")) if args.docs else ns
     cfg = AlignmentConfig()  # the product's defaults: n_boot 200, ci_level 0.95, ci_method simex
     print(f"coverage of the population r at nominal {cfg.ci_level:.0%}, {cfg.n_boot} resamples "
-          f"(+ {cfg.n_boot // 2} half-size, {cfg.n_boot // 4} quarter-size), ε = {cfg.eps}, τ = {cfg.tau}; "
+          f"(+ {rung_boot(cfg.n_boot)} half-size, {rung_boot(cfg.n_boot)} quarter-size), ε = {cfg.eps}, τ = {cfg.tau}; "
           f"{n_pop * len(WEIGHTS)} (group, source) pairs a cell; {args.generator} document model")
     header = (f"{'kind':5} {'K':>4} {'n':>4} | " + " ".join(f"{m:>11}" for m in METHODS)
               + f" | {'± SE':>5} {'width':>6} {'outside':>7} | {'bias r̂':>7} {'r̃ line':>7} {'r̃ quad':>7}"

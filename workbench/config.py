@@ -59,11 +59,12 @@ class AlignmentConfig(BaseModel):
       fitted per cell from a second set of ``n_boot // 2`` resamples of half the documents, and
       joins it with the one on D² (:mod:`workbench.alignment.intervals`): 0.90–1.00 over the 24
       cells of bench/intervals.py, the sparsest cell (K = 200, 30 documents a side) at 0.898.
-      ``simex`` adds ``n_boot // 4`` resamples of a quarter of the documents and centres the
+      ``simex`` adds ``n_boot // 2`` resamples of a quarter of the documents and centres the
       interval by SIMEX's quadratic extrapolant through the four noise levels, joined with
-      ``basic-power``'s two: its bias-corrected r is nearer the truth in every cell, and its
-      interval covers ≥ 0.90 in every cell (figures in docs/deviations.md), for ~1.75× the
-      bootstrap's time. ``basic-power`` (the default until issue 24 closed) and ``basic`` (the
+      ``basic-power``'s two: its bias-corrected r has the lower root-mean-square error in all
+      24 cells of both of the bench's document models, and its interval covers 0.93–1.00
+      (0.90–1.00 on the model no method was chosen on; docs/deviations.md), for 1.6× the
+      bootstrap's time (``basic``'s; 1.25× ``basic-power``'s, bench/uot.py --bootstrap). ``basic-power`` (the default until issue 24 closed) and ``basic`` (the
       old interval, widened to reach r̂) stay, so stored rows can be reproduced; every
       interval is cut at r = 1.
     - ``ceiling_splits = 10`` random split-halves per (group, size) for the row's ceiling: r

@@ -2,11 +2,11 @@
 
 D is the debiased UOT of Eq. 22 (cost units), ≥ 0 unless the costs lie far below ε (see
 :func:`clamp_rounding`), so r ≤ 1: every interval here is computed for D ≥ 0 and reported within
-r ≤ 1. Two methods (``alignment.ci_method``):
+r ≤ 1. Three methods (``alignment.ci_method``):
 
 - ``basic``: the pivotal interval [2r̂ − q_hi, 2r̂ − q_lo] of the replicates r*, widened to reach
   r̂ (the behaviour before issue 24), now cut at r = 1.
-- ``basic-power`` (default): the same pivotal interval on the scale D^p, with p fitted per cell
+- ``basic-power`` (the default before ``simex``): the same pivotal interval on the scale D^p, with p fitted per cell
   so that the bootstrap's bias is additive on that scale (joined with the one at p = 2, see
   :func:`basic_power_interval`). Why: with the paper's ε small beside the costs, debiased UOT
   behaves like a transport *distance*, homogeneous of degree ~1 in the histograms' difference;
@@ -17,9 +17,10 @@ r ≤ 1. Two methods (``alignment.ci_method``):
   simulated truths at K ≥ 50, half the cells below 0.6 (bench/intervals.py). Resamples at two
   sizes give the bias at two noise levels — n documents add the sample's own noise once more,
   n/2 documents twice more — and p is the power for which D̂^p, mean(D*^p) and mean(D_half^p)
-  lie on a line in the noise level (SIMEX's idea: extrapolate the noise back to zero). A third
-  level, resamples of n/4 documents (level 5), lets the bias-corrected D^p come from SIMEX's
-  quadratic extrapolant instead of the line (Cook & Stefanski 1994): with sparse counts the
+  lie on a line in the noise level (SIMEX's idea: extrapolate the noise back to zero).
+- ``simex`` (default): ``basic-power`` plus a third level, resamples of n/4 documents (level 5),
+  so that the bias-corrected D^p comes from SIMEX's quadratic extrapolant instead of the line
+  (Cook & Stefanski 1994), and the interval is also taken around it: with sparse counts the
   resamples see less new noise per level than the sample did (a resample never leaves the
   sample's codes), so the line through levels 1–3 under-corrects; the quadratic through levels
   1, 2, 3 and 5 bends with it (see :func:`quadratic_centre`).
@@ -143,14 +144,14 @@ def quadratic_centre(D_hat: float, ladder: list[tuple[float, np.ndarray]], power
     of each rung, and read at level 0 (Cook & Stefanski 1994; the linear extrapolant is
     2ĝ − mean(g*)). Why: on bench/intervals.py's simulation it lowered the bias-corrected r's
     mean error and root-mean-square error in every one of the 24 cells (the sparsest, K = 200
-    with 30 documents a side: bias −0.17 → −0.08), and on a second simulation with another
-    document model that no method was chosen on, in every cell too.
+    with 30 documents a side: bias −0.172 → −0.071), and on a second simulation with another
+    document model that no method was chosen on (``--generator heldout``), in every cell too.
 
     Noise only adds distance, so: the centre is at most D̂^p (the correction never raises D;
     on the bench this also lowered the r̃ error in the cells with few codes, where the
     quadratic bends down near level 0); and means that fall as the level rises are their own
     noise (few resamples, or a power at the edge of its range where D^p is one replicate's: a
-    test's 7 quarter-size resamples at p = 8 put the unbounded D̃ twenty times above D̂), so
+    test's 15 quarter-size resamples at p = 8 put the unbounded D̃ twenty times above D̂), so
     then None is returned and the caller keeps the line, as it does when the rungs give fewer
     than three distinct levels (a single document a side). D ≥ 0, cost units; g in cost units
     to the power p.
@@ -178,7 +179,7 @@ def basic_power_interval(D_hat: float, D_star: np.ndarray, D_half: np.ndarray, h
     where counts are sparse. Taking every end keeps the coverage where one of them errs
     (bench/intervals.py, 216 pairs a cell: the fitted p alone covered 0.83–0.99, p = 2 alone
     0.50–1.00, the hull of those two 0.90–1.00 with the sparsest cell at 0.898; with the
-    quadratic centre 0.92–1.00, that cell 0.95 — table in docs/deviations.md). ``D_quarter``
+    quadratic centre 0.93–1.00, that cell 0.96 — table in docs/deviations.md). ``D_quarter``
     (B″,) at ``quarter_level`` (1 + n/m, 5 at m = n/4); other arguments as in :func:`bias_power`.
     """
     power = bias_power(D_hat, D_star, D_half, half_level)
