@@ -351,3 +351,24 @@ def test_links_default_to_where_the_project_is_served_or_the_last_base_url_given
     assert "https://label.example.org/a/" in out.output
     assert run("serve", project.path, "--port", "8127").exit_code == 0  # a given address outlasts a serve
     assert "https://label.example.org/a/" in run("annotators", project.path, "add", "dee").output
+
+
+async def test_a_stopped_session_leaves_no_open_process_transport(monkeypatch):
+    """textual-serve's stop left the app process's transport to the garbage collector, which closed
+    it after the event loop had ended ("Event loop is closed" after the served-app tests)."""
+    import sys
+
+    from textual_serve.download_manager import DownloadManager
+
+    async def discard(*args):
+        return True
+
+    # an app whose output ends (textual-serve's stop returns then) but whose process lingers
+    app = (f"exec {sys.executable} -c \"import os, time; print('__GANGLION__', flush=True); os.close(1); "
+           f"os.close(2); time.sleep(60)\"")
+    monkeypatch.setattr(serve_module, "STOP_WAIT_S", 0.3)
+    service = TimedAppService(app, write_bytes=discard, write_str=discard, close=discard,
+                              download_manager=DownloadManager(), debug=False)
+    await service.start(80, 24)
+    await service.stop()
+    assert service._process.returncode is not None and service._process._transport.is_closing()

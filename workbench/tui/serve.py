@@ -35,6 +35,7 @@ from ..store import open_project
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVOCATION_POLL_S = 2.0
+STOP_WAIT_S = 5.0  # an app process asked to quit that has not exited by then is killed
 PROXY_RECIPE = "README › Running an annotation round for a team › Behind a reverse proxy with TLS"
 REFUSAL_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>DOVE Workbench</title></head>
 <body style="font-family: sans-serif; margin: 3em"><h1>{title}</h1><p>{text}</p></body></html>"""
@@ -171,6 +172,24 @@ class TimedAppService(AppService):
             self.latencies.append(time.perf_counter() - self._key_at)
             self._key_at = None
         await super().on_data(payload)
+
+    async def stop(self) -> None:
+        """textual-serve's stop, then wait for the app process and close its transport.
+
+        textual-serve leaves both to the garbage collector, which closed the transport after the
+        event loop had ended: "Exception ignored … RuntimeError: Event loop is closed" (4 times in
+        the served-app tests before, none after). ``Process`` has no public close, hence its
+        ``_transport``."""
+        await super().stop()
+        process = self._process
+        if process is None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), timeout=STOP_WAIT_S)
+        except TimeoutError:  # the app did not quit on textual-serve's request
+            process.kill()
+            await process.wait()
+        process._transport.close()
 
 
 class AnnotatorServer(Server):
