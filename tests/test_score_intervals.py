@@ -14,7 +14,7 @@ import pytest
 from workbench.config import AlignmentConfig
 from workbench.alignment.cost import cost_matrix
 from workbench.alignment.intervals import (basic_power_interval, bias_power, bootstrap_interval, clamp_rounding,
-                                           power_basic_interval, quadratic_centre)
+                                           power_basic_interval, quadratic_centre, simex_interval)
 from workbench.alignment.scoring import (bootstrap_replicates, cell_interval, mean_posterior, noise_level,
                                          resample_size, score_table)
 from workbench.alignment.uot import alignment_score, debiased_uot, debiased_uot_pairs
@@ -65,8 +65,7 @@ def _simulate(D, seed=0):
     for n in range(PAIRS):
         r_star = alignment_score(d_star[n])
         power = basic_power_interval(d_hat[n], d_star[n], d_half[n], half_level)
-        simex = basic_power_interval(d_hat[n], d_star[n], d_half[n], half_level, D_quarter=d_quarter[n],
-                                     quarter_level=quarter_level)
+        simex = simex_interval(d_hat[n], d_star[n], d_half[n], d_quarter[n], half_level, quarter_level)
         q_lo, q_hi = np.quantile(r_star, [0.025, 0.975])
         for name, (lo, hi) in (("basic", bootstrap_interval(alignment_score(d_hat[n]), r_star)),
                                ("basic-power", (power.low, power.high)), ("simex", (simex.low, simex.high)),
@@ -338,8 +337,8 @@ def test_quadratic_centre_needs_three_noise_levels():
     assert quadratic_centre(0.1, [(2.0, reps), (3.0, rising), (3.0, rising)], 2.0) is not None
     # and then simex is basic-power
     half = np.full(10, 0.25)
-    assert basic_power_interval(0.1, reps, half, 2.0, D_quarter=reps, quarter_level=2.0) == \
-        basic_power_interval(0.1, reps, half, 2.0)
+    line, simex = basic_power_interval(0.1, reps, half, 2.0), simex_interval(0.1, reps, half, reps, 2.0, 2.0)
+    assert (simex.D_corrected, simex.high, simex.power) == (line.D_corrected, line.high, line.power)
 
 
 def test_default_centre_is_the_basic_interval_on_the_power_scale():
@@ -383,8 +382,23 @@ def test_the_quadratic_centre_never_raises_d():
     ladder = list(zip([2.0, 3.0, 5.0], reps))
     assert np.polyval(np.polyfit([1, 2, 3, 5], means, 2), 0.0) > means[0]  # unbounded, D̃ > D̂
     assert quadratic_centre(d_hat, ladder, 2.0) == pytest.approx(means[0])
-    assert basic_power_interval(d_hat, reps[0], reps[1], 3.0, D_quarter=reps[2]).D_corrected == pytest.approx(d_hat)
+    assert simex_interval(d_hat, reps[0], reps[1], reps[2]).D_corrected == pytest.approx(d_hat)
     falling = [(2.0, np.full(10, 0.2)), (3.0, np.full(10, 0.12)), (5.0, np.full(10, 0.21))]
     assert quadratic_centre(0.1, falling, 2.0) is None
-    assert basic_power_interval(0.1, falling[0][1], falling[1][1], 3.0, D_quarter=falling[2][1]) == \
-        basic_power_interval(0.1, falling[0][1], falling[1][1], 3.0)
+    line = basic_power_interval(0.1, falling[0][1], falling[1][1], 3.0)
+    assert simex_interval(0.1, falling[0][1], falling[1][1], falling[2][1]).D_corrected == line.D_corrected
+
+
+def test_simex_keeps_the_plug_in_r_where_the_power_intervals_collapse_to_one():
+    """Every replicate far above D̂ with little spread: the bias-corrected D is 0 on every scale and
+    each power interval is [1, 1] (the demo printed it beside r = 0.9740); simex's reaches r̂."""
+    d_hat, d_star = 0.0026, np.linspace(0.0090, 0.0100, 200)
+    d_half, d_quarter = np.linspace(0.0130, 0.0140, 100), np.linspace(0.0180, 0.0190, 100)
+    line = basic_power_interval(d_hat, d_star, d_half, 3.0)
+    assert (line.low, line.high) == (1.0, 1.0)
+    simex = simex_interval(d_hat, d_star, d_half, d_quarter)
+    assert simex.low == pytest.approx(alignment_score(d_hat)) and simex.high == 1.0 and simex.D_corrected == 0.0
+    # an interval that has not collapsed is not stretched to a plug-in r far below it
+    d_star = np.linspace(0.068, 0.072, 200)  # bias ≈ 0.02 ≫ spread, D̂ = 0.05 (r̂ = 0.5)
+    biased = simex_interval(0.05, d_star, d_star + 0.016, d_star + 0.036)
+    assert 1.0 > biased.low > alignment_score(0.05) + 0.2

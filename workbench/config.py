@@ -61,7 +61,7 @@ class AlignmentConfig(BaseModel):
       cells of bench/intervals.py, the sparsest cell (K = 200, 30 documents a side) at 0.898.
       ``simex`` adds ``n_boot // 2`` resamples of a quarter of the documents and centres the
       interval by SIMEX's quadratic extrapolant through the four noise levels, joined with
-      ``basic-power``'s two: its bias-corrected r has the lower root-mean-square error in all
+      ``basic-power``'s two (stretched to the plug-in r where all collapse to r = 1): its bias-corrected r has the lower root-mean-square error in all
       24 cells of both of the bench's document models, and its interval covers 0.93–1.00
       (0.90–1.00 on the model no method was chosen on; docs/deviations.md), for 1.6× the
       bootstrap's time (``basic``'s; 1.25× ``basic-power``'s, bench/uot.py --bootstrap). ``basic-power`` (the default until issue 24 closed) and ``basic`` (the

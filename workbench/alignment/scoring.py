@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import AlignmentConfig
 from .cost import cost_matrix
-from .intervals import Interval, basic_interval, basic_power_interval, clamp_rounding
+from .intervals import Interval, basic_interval, basic_power_interval, clamp_rounding, simex_interval
 from .uot import alignment_score, debiased_uot_pairs, solve_uot, solve_uot_many, uot_objective, uot_values
 
 
@@ -165,8 +165,9 @@ def cell_interval(D_hat: float, D_star: np.ndarray, D_half: np.ndarray | None, c
     and n/4 on both sides). See :mod:`workbench.alignment.intervals`."""
     if config.ci_method == "basic":
         return basic_interval(D_hat, D_star, config.ci_level)
-    quarter = D_quarter if config.ci_method == "simex" else None
-    return basic_power_interval(D_hat, D_star, D_half, half_level, config.ci_level, quarter, quarter_level)
+    if config.ci_method == "basic-power":
+        return basic_power_interval(D_hat, D_star, D_half, half_level, config.ci_level)
+    return simex_interval(D_hat, D_star, D_half, D_quarter, half_level, quarter_level, config.ci_level)
 
 
 def noise_level(n_group: int, n_source: int, divisor: int) -> float:
