@@ -123,3 +123,23 @@ def test_K_axis_has_whole_number_ticks(drawn, tmp_path):
     low, high = k_axis.get_ylim()
     ticks = [t for t in k_axis.get_yticks() if low <= t <= high]
     assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_code_names_keep_off_other_codes_circles_where_there_is_room(drawn, tmp_path):
+    """On the demo's map "money · pay · life" ran across another code's ring and "fear · jobs ·
+    away" across its: a name goes where it crosses no other circle when such a place exists."""
+    xy = np.array([[0.3, 0.5], [0.5, 0.505], [0.9, 0.1], [0.1, 0.9]])  # code 1 sits right of code 0's name
+    usage = np.array([40.0, 30, 10, 10])
+    names = [f"{w} · caring · family (≈ benevolence)" for w in "abcd"]
+    plots.codebook_map(tmp_path / "map.png", np.random.default_rng(0).random((200, 2)), xy, usage, names, n_labels=4)
+    renderer = _extents(drawn[0])
+    ax = drawn[0].axes[0]
+    area = 30 + 3000 * usage / usage.sum()
+    from matplotlib.transforms import Bbox
+
+    centres, radii = ax.transData.transform(xy), np.sqrt(area) / 2 * renderer.points_to_pixels(1.0)
+    circles = [Bbox([c - r, c + r]) for c, r in zip(centres, radii)]
+    shown = {t.get_text()[0]: t.get_window_extent(renderer) for t in ax.texts if t.get_visible()}
+    assert set(shown) == set("abcd")
+    for k, name in enumerate("abcd"):
+        assert not any(shown[name].overlaps(c) for j, c in enumerate(circles) if j != k), name

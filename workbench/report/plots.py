@@ -102,19 +102,26 @@ def _spread_labels(xy: np.ndarray, usage: np.ndarray, n: int, min_gap: float = 0
     return chosen
 
 
-def _labels_inside(ax, labels: Sequence) -> None:
+def _labels_inside(ax, labels: Sequence, obstacles: Sequence = ()) -> None:
     """Place each annotation, in the order given (the most used code first), beside its point where
     it stays inside the axes and overprints no name placed before it: right of the point, else
-    left, else the same below the point, else above or under it, centred. A name that fits nowhere
-    is left out (the report lists every code by name under the map). Names are shortened to at
-    most 40 characters, under half these plots' width, so one side always has room at an edge."""
+    left, else the same below the point, else above or under it, centred. ``obstacles``: one
+    display-space box per label's own mark followed by other marks (the code circles); a place
+    that crosses no mark but the label's own is taken first, else one that crosses only marks
+    (a name across another code's ring was hard to read on the demo's map). A name that fits
+    nowhere is left out (the report lists every code by name under the map). Names are
+    shortened to at most 40 characters, under half these plots' width, so one side always has
+    room at an edge."""
     fig = ax.figure
     fig.canvas.draw()  # settles the limits and the layout the extents are measured in
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
+    boxes = [box(renderer) for box in obstacles]
     placed: list = []
-    for label in labels:
+    for i, label in enumerate(labels):
         dx, dy = (abs(v) for v in label.xyann)
+        others = [b for j, b in enumerate(boxes) if j != i]
+        fallback = None
         for ha, va, offset in (("left", "bottom", (dx, dy)), ("right", "bottom", (-dx, dy)),
                                ("left", "top", (dx, -dy)), ("right", "top", (-dx, -dy)),
                                ("center", "bottom", (0, dx)), ("center", "top", (0, -dx))):
@@ -123,11 +130,20 @@ def _labels_inside(ax, labels: Sequence) -> None:
             label.xyann = offset
             box = label.get_window_extent(renderer)
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            if inside and not any(box.overlaps(other) for other in placed):
-                placed.append(box)
+            if not inside or any(box.overlaps(other) for other in placed):
+                continue
+            if not any(box.overlaps(other) for other in others):
+                fallback = None
                 break
+            fallback = fallback or (ha, va, offset)
         else:
-            label.set_visible(False)
+            if fallback is None:
+                label.set_visible(False)
+                continue
+            ha, va, label.xyann = fallback
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+        placed.append(label.get_window_extent(renderer))
 
 
 def _legend_below(ax, handles: Sequence, ncol: int = 2) -> None:
@@ -148,16 +164,30 @@ def codebook_map(path: Path, expr_xy: np.ndarray, code_xy: np.ndarray, usage: np
     share = usage / usage.sum() if usage.sum() > 0 else np.full(len(usage), 1 / max(len(usage), 1))
     area = 30 + 3000 * share  # points²
     ax.scatter(code_xy[:, 0], code_xy[:, 1], s=area, facecolors="none", edgecolors=BLUE, linewidths=1.2)
+    named = _spread_labels(code_xy, usage, n_labels)
     labels = [ax.annotate(_short(names[k], 40), code_xy[k], fontsize=8, color="#1c3f6e",
                           xytext=(np.sqrt(area[k]) / 2 + 2, 2), textcoords="offset points")  # beside the circle
-              for k in _spread_labels(code_xy, usage, n_labels)]
+              for k in named]
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"codebook map: {len(names)} codes, {len(expr_xy):,} expressions (2-D UMAP)")
     _legend_below(ax, [plt.Line2D([], [], marker="o", ls="", mfc=GRAY, mec="none", ms=3, label="value expressions"),
                        _ring(BLUE, "value codes (area ∝ usage)")])
-    _labels_inside(ax, labels)
+    circles = [_circle_box(ax, code_xy[k], area[k]) for k in [*named, *(k for k in range(len(names)) if k not in named)]]
+    _labels_inside(ax, labels, circles)
     return _save(fig, path)
+
+
+def _circle_box(ax, xy: np.ndarray, area: float):
+    """The display-space box of a scatter circle of ``area`` points² at data point ``xy``, measured
+    when called with a renderer (after the layout has settled)."""
+    from matplotlib.transforms import Bbox
+
+    def box(renderer):
+        x, y = ax.transData.transform(xy)
+        radius = np.sqrt(area) / 2 * renderer.points_to_pixels(1.0)
+        return Bbox([[x - radius, y - radius], [x + radius, y + radius]])
+    return box
 
 
 def distributions(path: Path, histograms: dict[str, np.ndarray], names: Sequence[str], top: int = 8) -> Path:
