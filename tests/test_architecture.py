@@ -18,6 +18,9 @@ DOC = ROOT / "docs" / "architecture.md"
 TOP_LEVEL = ("graphs", "annotations")  # packages beside workbench/, named as they are
 MATH = ("workbench.codebook", "workbench.alignment", "workbench.validity", "annotations")
 STORE = "workbench.store"
+# Math that lives in a service package (the survey baseline's KL / JS of papers/002): it reaches
+# neither the store nor the LLM gateway, so it is testable on arrays alone
+SERVICE_MATH = ("workbench.survey.metrics",)
 MAX_FLOORS = 9
 
 
@@ -54,6 +57,10 @@ def problems(graph: grimp.ImportGraph) -> list[str]:
         for importer, imported in ((math, STORE), (STORE, math)):
             if importer in graph.modules and graph.chain_exists(importer, imported, as_packages=True):
                 found.append(f"{importer} imports {imported}")
+    for math in SERVICE_MATH:
+        for imported in (STORE, "workbench.llm"):
+            if math in graph.modules and graph.chain_exists(math, imported, as_packages=True):
+                found.append(f"{math} imports {imported}")
     graphs = {m for m in graph.modules if m.split(".")[0] == "graphs"}
     for module in sorted(graphs):
         for importer in sorted(graph.find_modules_that_directly_import(module) - graphs):
@@ -124,8 +131,10 @@ def tree_copy(tmp_path, monkeypatch):
     ("objective.py", "from workbench.store import Store", "workbench.codebook"),
     ("demo.py", "import workbench.store", None),
     ("code_view.py", "import graphs.nodes", "only the build package"),
+    ("metrics.py", "import workbench.store", "workbench.survey.metrics imports workbench.store"),
+    ("metrics.py", "import workbench.llm.gateway", "workbench.survey.metrics imports workbench.llm"),
 ], ids=["unchanged", "store-report", "gateway-report", "posteriors-build", "corpus-annotate", "gateway-steps",
-        "math-store", "cli-store", "graphs-importer"])
+        "math-store", "cli-store", "graphs-importer", "survey-math-store", "survey-math-llm"])
 def test_the_checker_refuses_each_wrong_import(tree_copy, where, line, named):
     """Appending one import the rules forbid makes ``problems`` name it; the unchanged copy, and
     one with an import the rules allow (the CLI's demo importing the store), pass."""
