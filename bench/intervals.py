@@ -170,7 +170,7 @@ def main() -> None:
           f"(+ {rung_boot(cfg.n_boot)} half-size, {rung_boot(cfg.n_boot)} quarter-size), ε = {cfg.eps}, τ = {cfg.tau}; "
           f"{n_pop * len(WEIGHTS)} (group, source) pairs a cell; {args.generator} document model")
     header = (f"{'kind':5} {'K':>4} {'n':>4} | " + " ".join(f"{m:>11}" for m in METHODS)
-              + f" | {'± SE':>5} {'width':>6} {'outside':>7} | {'bias r̂':>7} {'r̃ line':>7} {'r̃ quad':>7}"
+              + f" | {'± SE':>5} {'width':>6} {'bp width':>8} {'outside':>7} | {'bias r̂':>7} {'r̃ line':>7} {'r̃ quad':>7}"
               + f" {'rmse line':>9} {'rmse quad':>9} {'r̃ shown':>8} | {'truth ±':>7} {'s':>5}")
     print(header)
     print("-" * len(header))
@@ -184,14 +184,14 @@ def main() -> None:
             worst = {m: min(worst[m], c[m]) for m in METHODS}
             outside += c[PRODUCT + " outside"]
             quad_better += c["rmse simex"] <= c["rmse basic-power"]
-            print(f"{kind:5} {K:>4} {n:>4} | " + " ".join(f"{c[m]:>11.2f}" for m in METHODS)
+            print(f"{kind:5} {K:>4} {n:>4} | " + " ".join(f"{c[m]:>11.3f}" for m in METHODS)
                   + f" | {np.sqrt(c[PRODUCT] * (1 - c[PRODUCT]) / c['pairs']):>5.2f}"
-                    f" {c[PRODUCT + ' width']:>6.3f} {c[PRODUCT + ' outside']:>7d} | "
+                    f" {c[PRODUCT + ' width']:>6.3f} {c['basic-power width']:>8.3f} {c[PRODUCT + ' outside']:>7d} | "
                     f"{c['bias plug-in']:>+7.3f} {c['bias basic-power']:>+7.3f} {c['bias simex']:>+7.3f}"
                     f" {c['rmse basic-power']:>9.3f} {c['rmse simex']:>9.3f} {c['flagged']:>8.0%} | "
                     f"{c['truth_err']:>7.4f} {seconds:>5.0f}", flush=True)
     summary("bench intervals", {"wall (s)": f"{time.perf_counter() - start:.0f}",
-                                "lowest coverage of a cell": ", ".join(f"{m} {w:.2f}" for m, w in worst.items()),
+                                "lowest coverage of a cell": ", ".join(f"{m} {w:.3f}" for m, w in worst.items()),
                                 f"{PRODUCT} intervals outside r ≤ 1": str(outside),
                                 "cells where the quadratic r̃'s rmse ≤ the line's": f"{quad_better} of {len(cells)}"},
             {f"{PRODUCT} coverage ≥ {TARGET} in every cell": worst[PRODUCT] >= TARGET,

@@ -262,8 +262,8 @@ RUNGS_OF = {"basic": (), "basic-power": (2,), "simex": (2, 4)}
 def rung_boot(n_boot: int) -> int:
     """Resamples of n/2 and of n/4 documents the power intervals draw beside ``n_boot`` full
     ones: only their mean is used (to fit the power and the quadratic centre), so half as many
-    do (bench/intervals.py: a quarter as many at n/4 left the bias-corrected r's error up to a
-    third larger in the cells with 10 codes)."""
+    do (a quarter as many at n/4 left the bias-corrected r noisier with 10 codes, in a comparison
+    not kept in the repository)."""
     return max(n_boot // 2, 1)
 
 

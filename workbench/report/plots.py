@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from .fonts import CJK_FONT_PATH  # noqa: E402
 
@@ -181,7 +182,6 @@ def codebook_map(path: Path, expr_xy: np.ndarray, code_xy: np.ndarray, usage: np
 def _circle_box(ax, xy: np.ndarray, area: float):
     """The display-space box of a scatter circle of ``area`` points² at data point ``xy``, measured
     when called with a renderer (after the layout has settled)."""
-    from matplotlib.transforms import Bbox
 
     def box(renderer):
         x, y = ax.transData.transform(xy)
